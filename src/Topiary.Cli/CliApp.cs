@@ -1,0 +1,96 @@
+using Microsoft.Extensions.Logging;
+using Topiary.Cli.Commands;
+using Topiary.Cli.Console;
+using Topiary.Data;
+using Topiary.Serialization;
+using Topiary.Training;
+
+namespace Topiary.Cli;
+
+/// <summary>
+/// Entry point of the <c>topiary</c> tool. Bad input ends with one line on standard error and exit
+/// code 2; a failure of the run itself with exit code 1; Ctrl-C with 130. No stack traces unless
+/// TOPIARY_DEBUG=1.
+/// </summary>
+internal static class CliApp
+{
+    public const int Usage = 2;
+
+    private const string Overview = """
+        topiary: sparse, well-regularized neural networks for .NET
+
+          topiary prune [options]           dense training, then relevance-gated decay + iterative pruning
+          topiary eval --model-file FILE    test accuracy and sparsity of a saved model
+          topiary --version
+
+        Run 'topiary COMMAND --help' for the options of a command.
+        """;
+
+    public static int Run(string[] args)
+    {
+        using var cancellation = new CancellationTokenSource();
+        System.Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancellation.Cancel();
+        };
+        var logger = new CliLogger(Environment.GetEnvironmentVariable("TOPIARY_VERBOSE") == "1" ? LogLevel.Debug : LogLevel.Warning);
+        try
+        {
+            return Dispatch(args, logger, cancellation.Token);
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("TOPIARY_DEBUG") != "1")
+        {
+            return Fail(e);
+        }
+    }
+
+    private static int Dispatch(string[] args, ILogger logger, CancellationToken token)
+    {
+        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+        {
+            System.Console.WriteLine(Overview);
+            return args.Length == 0 ? Usage : 0;
+        }
+        if (args[0] == "--version")
+        {
+            System.Console.WriteLine(ToolInfo.Version);
+            return 0;
+        }
+        var rest = args.Skip(1).ToArray();
+        var wantsHelp = rest.Contains("--help") || rest.Contains("-h");
+        switch (args[0])
+        {
+            case "prune":
+                if (wantsHelp) return PrintHelp(PruneCommand.Help);
+                return PruneCommand.Run(new ArgumentReader(rest, PruneCommand.Flags), logger, token);
+            case "eval":
+                if (wantsHelp) return PrintHelp(EvalCommand.Help);
+                return EvalCommand.Run(new ArgumentReader(rest, new HashSet<string>()), logger);
+            default:
+                throw new CliUsageException($"unknown command '{args[0]}' (expected prune or eval; see topiary --help)");
+        }
+    }
+
+    private static int PrintHelp(string text)
+    {
+        System.Console.WriteLine(text);
+        return 0;
+    }
+
+    private static int Fail(Exception e)
+    {
+        var (code, message) = e switch
+        {
+            CliUsageException or PruningOptionException => (Usage, e.Message),
+            IdxFormatException or ModelFileException => (Usage, e.Message),
+            OperationCanceledException => (130, "cancelled"),
+            TrainingDivergedException => (1, e.Message),
+            _ => (1, $"{e.GetType().Name}: {e.Message}"),
+        };
+        System.Console.Error.WriteLine($"topiary: error: {OneLine(message)}");
+        return code;
+    }
+
+    private static string OneLine(string text) => string.Join(" ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+}

@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Topiary.Backend;
+using Topiary.Cli.Console;
+using Topiary.Data;
+using Topiary.Models;
+using Topiary.Pruning;
+using Topiary.Regularization;
+using Topiary.Serialization;
+using Topiary.Training;
+
+namespace Topiary.Cli.Commands;
+
+/// <summary><c>topiary prune</c>: relevance-gated weight decay with iterative pruning, end to end.</summary>
+internal static class PruneCommand
+{
+    public const string DefaultDataDirectory = "/usr/share/datasets/fashion-mnist";
+
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "no-gamma-decay", "help" };
+
+    public const string Help = """
+        topiary prune [options]   train a dense model, then prune it with relevance-gated weight decay
+
+          --model lenet5|lenet300     architecture (default lenet5)
+          --data DIR                  IDX data set (default /usr/share/datasets/fashion-mnist)
+          --method relevance|l2|l1|none   regularizer (default relevance)
+          --gamma G                   γ0, regularization strength (default 1e-3)
+          --alpha A                   α of exp(-|∂L/∂w|/α) (default 1)
+          --no-gamma-decay            keep γ constant instead of decaying it over an epoch after each crop
+          --scope all|weights         tensors regularized and pruned (default all: weights and biases)
+          --crop-fraction T           fraction of remaining parameters removed per crop, in (0,1) (default 0.08)
+          --floor B                   validation accuracy floor for cropping and selection, in [0,1] (default 0.895)
+          --eval-every E              evaluate every E batches (default 100)
+          --patience P                stop after P evaluations without a smaller model at the floor (default 25)
+          --dense-epochs N            epochs of dense training before pruning (default 4)
+          --epochs N                  epoch budget of the pruning phase (default 12)
+          --batch-size N              mini-batch size (default 100)
+          --lr LR                     learning rate (default 1e-3)
+          --optimizer adam|sgd        optimizer (default adam); --momentum M for sgd (default 0.9)
+          --seed S                    seed of initialization, split and batch order (default 1234)
+          --subset N                  use only the first N training images
+          --from FILE                 start from a saved model instead of dense training
+          --out DIR                   output folder (default runs/<timestamp>)
+          --preset demo|paper         base settings; paper = the authors' LeNet-5/Fashion-MNIST settings
+          --threads N                 libtorch threads (default: all cores)
+        """;
+
+    public static int Run(ArgumentReader args, ILogger logger, CancellationToken cancellationToken)
+    {
+        var preset = args.Choice("preset", "demo", new[] { "demo", "paper" });
+        var options = ReadOptions(args, preset == "paper" ? PruningOptions.Paper : new PruningOptions());
+        var modelName = args.Choice("model", "lenet5", ModelCatalog.Names.ToArray());
+        var dataDirectory = args.String("data", DefaultDataDirectory);
+        var subset = args.Has("subset") ? args.Int("subset", 0) : (int?)null;
+        var from = args.String("from");
+        var outDirectory = args.String("out") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        var threads = args.Int("threads", Environment.ProcessorCount);
+        if (threads < 1) throw new CliUsageException($"--threads: must be at least 1, got {threads}");
+        args.RejectUnknown("prune");
+        options.Validate();
+        if (subset is < 20) throw new CliUsageException($"--subset: must be at least 20, got {subset}");
+
+        TorchBackend.SetThreads(threads);
+        var backend = TorchBackend.EnsureVerified(logger);
+        var dataset = IdxReader.LoadDataset(dataDirectory);
+        if (subset > dataset.Train.Images.Count)
+            throw new CliUsageException($"--subset: {subset} is more than the {dataset.Train.Images.Count} training images in {dataDirectory}");
+        using var data = ImageClassificationData.From(dataset, options.Seed, subset);
+        Func<TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>>? start = null;
+        if (from is not null)
+        {
+            var loaded = ModelFile.Load(from);
+            if (loaded.Architecture != modelName && args.Has("model"))
+                throw new CliUsageException($"--from: {from} holds a {loaded.Architecture} model but --model is {modelName}");
+            modelName = loaded.Architecture;
+            start = () => loaded.Model;
+        }
+
+        var hyperparameters = Hyperparameters(options, preset, modelName, subset, from, threads);
+        System.Console.WriteLine($"topiary {ToolInfo.Version}: {modelName} on {data.Name} ({data.TrainCount} train / {data.ValidationImages.shape[0]} validation / {data.TestImages.shape[0]} test), method {options.Method}, seed {options.Seed}");
+        System.Console.WriteLine($"backend: libtorch {backend.TorchVersion}, oneDNN {(backend.OneDnnEnabled ? "on" : "off")}, {threads} threads, conv self-check {backend.Outcome}");
+
+        var result = TerminalProgress.Run(progress =>
+            PruningExperiment.Run(modelName, data, options, hyperparameters, start, progress, logger, cancellationToken));
+
+        var written = RunOutputs.Write(outDirectory, result, data);
+        Summary.Print(result.Report, written);
+        return 0;
+    }
+
+    private static PruningOptions ReadOptions(ArgumentReader args, PruningOptions defaults) => defaults with
+    {
+        Method = args.String("method", defaults.Method),
+        Gamma = args.Double("gamma", defaults.Gamma),
+        Alpha = args.Double("alpha", defaults.Alpha),
+        GammaDecay = !args.Flag("no-gamma-decay") && defaults.GammaDecay,
+        RegularizedScope = Scope(args, defaults.RegularizedScope),
+        PrunedScope = Scope(args, defaults.PrunedScope),
+        CropFraction = args.Double("crop-fraction", defaults.CropFraction),
+        Floor = args.Double("floor", defaults.Floor),
+        EvalEvery = args.Int("eval-every", defaults.EvalEvery),
+        Patience = args.Int("patience", defaults.Patience),
+        DenseEpochs = args.Int("dense-epochs", defaults.DenseEpochs),
+        Epochs = args.Int("epochs", defaults.Epochs),
+        BatchSize = args.Int("batch-size", defaults.BatchSize),
+        LearningRate = args.Double("lr", defaults.LearningRate),
+        Optimizer = args.String("optimizer", defaults.Optimizer),
+        Momentum = args.Double("momentum", defaults.Momentum),
+        Seed = args.Int("seed", defaults.Seed),
+    };
+
+    private static ParameterScope Scope(ArgumentReader args, ParameterScope fallback) =>
+        args.String("scope") switch
+        {
+            null => fallback,
+            "all" => ParameterScope.WeightsAndBiases,
+            "weights" => ParameterScope.Weights,
+            var other => throw new CliUsageException($"--scope: unknown value '{other}' (expected all or weights)"),
+        };
+
+    private static Dictionary<string, object> Hyperparameters(PruningOptions o, string preset, string model, int? subset, string? from, int threads) => new()
+    {
+        ["preset"] = preset,
+        ["model"] = model,
+        ["method"] = o.Method,
+        ["gamma"] = o.Gamma,
+        ["alpha"] = o.Alpha,
+        ["gamma_decay"] = o.GammaDecay,
+        ["scope"] = o.PrunedScope == ParameterScope.Weights ? "weights" : "all",
+        ["crop_fraction"] = o.CropFraction,
+        ["floor"] = o.Floor,
+        ["eval_every"] = o.EvalEvery,
+        ["patience"] = o.Patience,
+        ["dense_epochs"] = from is null ? o.DenseEpochs : 0,
+        ["epochs"] = o.Epochs,
+        ["batch_size"] = o.BatchSize,
+        ["lr"] = o.LearningRate,
+        ["optimizer"] = o.Optimizer,
+        ["momentum"] = o.Momentum,
+        ["seed"] = o.Seed,
+        ["subset"] = subset is { } s ? s : "none",
+        ["from"] = from ?? "none",
+        ["threads"] = threads,
+    };
+}

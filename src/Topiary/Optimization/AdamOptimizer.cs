@@ -1,0 +1,85 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Topiary.Optimization;
+
+/// <summary>
+/// Adam (Kingma and Ba 2015) with coupled gradients, as <c>torch.optim.Adam</c> without weight decay:
+/// m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g², w ← w − η·m̂/(√v̂ + ε).
+/// </summary>
+public sealed class AdamOptimizer : MaskableOptimizer
+{
+    private readonly Tensor[] firstMoments;
+    private readonly Tensor[] secondMoments;
+
+    /// <summary>Creates Adam with PyTorch's defaults unless given.</summary>
+    public AdamOptimizer(IEnumerable<Parameter> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
+        : base(parameters, learningRate)
+    {
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Epsilon = epsilon;
+        firstMoments = Parameters.Select(p => zeros_like(p).detach()).ToArray();
+        secondMoments = Parameters.Select(p => zeros_like(p).detach()).ToArray();
+    }
+
+    /// <summary>β1.</summary>
+    public double Beta1 { get; }
+    /// <summary>β2.</summary>
+    public double Beta2 { get; }
+    /// <summary>ε.</summary>
+    public double Epsilon { get; }
+
+    /// <inheritdoc />
+    public override void Step()
+    {
+        StepCount++;
+        var biasCorrection1 = 1 - Math.Pow(Beta1, StepCount);
+        var biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, StepCount));
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        for (var i = 0; i < Parameters.Count; i++)
+        {
+            var grad = Parameters[i].grad;
+            if (grad is null) continue;
+            firstMoments[i].mul_(Beta1).add_(grad, alpha: 1 - Beta1);
+            secondMoments[i].mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
+            var denominator = secondMoments[i].sqrt().div_(biasCorrection2Sqrt).add_(Epsilon);
+            Parameters[i].addcdiv_(firstMoments[i], denominator, value: -LearningRate / biasCorrection1);
+        }
+    }
+
+    /// <inheritdoc />
+    public override void MaskState(Parameter parameter, Tensor mask)
+    {
+        using var _ = no_grad();
+        var i = IndexOf(parameter);
+        firstMoments[i].mul_(mask);
+        secondMoments[i].mul_(mask);
+    }
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, Tensor> StateBuffers()
+    {
+        var state = new Dictionary<string, Tensor>();
+        for (var i = 0; i < Parameters.Count; i++)
+        {
+            state[$"{i}.exp_avg"] = firstMoments[i];
+            state[$"{i}.exp_avg_sq"] = secondMoments[i];
+        }
+        return state;
+    }
+
+    private int IndexOf(Parameter parameter)
+    {
+        for (var i = 0; i < Parameters.Count; i++)
+            if (ReferenceEquals(Parameters[i], parameter) || Parameters[i].Handle == parameter.Handle) return i;
+        throw new ArgumentException("the parameter is not optimized by this optimizer", nameof(parameter));
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        foreach (var t in firstMoments.Concat(secondMoments)) t.Dispose();
+    }
+}

@@ -1,0 +1,13 @@
+using static TorchSharp.torch;
+
+namespace Topiary.Regularization;
+
+/// <summary>No regularization: pruning by magnitude alone (Han et al. 2015 without retraining tricks).</summary>
+public sealed class NoRegularization : GradientRegularizer
+{
+    /// <inheritdoc />
+    public override string Name => "none";
+
+    /// <inheritdoc />
+    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype).sum();
+}

@@ -1,0 +1,199 @@
+using System.Collections;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Topiary.IO;
+
+namespace Topiary.Reporting;
+
+/// <summary>
+/// Renders a <see cref="RunReport"/> as a human-readable markdown document (<c>report.md</c>):
+/// settings, backend, dense versus final metrics, the selection, per-layer sparsity, the trajectory and timing.
+/// Accuracies and remaining fractions are stored as fractions in [0, 1] and shown as percentages.
+/// All numbers use the invariant culture.
+/// </summary>
+public static class ReportMarkdown
+{
+    /// <summary>Trajectories longer than this are thinned to every k-th row plus the last.</summary>
+    public const int MaxTrajectoryRows = 60;
+
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>Renders the report as markdown.</summary>
+    /// <param name="report">The report.</param>
+    /// <returns>The markdown text, ending with a line break.</returns>
+    public static string Render(RunReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var sb = new StringBuilder(8192);
+
+        sb.Append("# Topiary run report: ").Append(Escape(report.Model)).Append(" on ").Append(Escape(report.Dataset.Name))
+          .Append(" (").Append(Escape(report.Method)).Append(")\n\n");
+
+        // Settings
+        sb.Append("## Settings\n\n");
+        sb.Append("| Setting | Value |\n|---|---|\n");
+        Row(sb, "Model", Code(report.Model));
+        Row(sb, "Dataset", $"{Escape(report.Dataset.Name)} ({Code(report.Dataset.Directory)})");
+        Row(sb, "Split (train / val / test)",
+            $"{Int(report.Dataset.TrainCount)} / {Int(report.Dataset.ValidationCount)} / {Int(report.Dataset.TestCount)}");
+        Row(sb, "Method", Code(report.Method));
+        Row(sb, "Seed", report.Seed.ToString(Inv));
+        foreach (var (key, value) in report.Hyperparameters)
+        {
+            Row(sb, Code(key), Escape(FormatValue(value)));
+        }
+        Row(sb, "Topiary version", Escape(report.ToolVersion));
+        sb.Append('\n');
+
+        var b = report.Backend;
+        sb.Append("**Backend:** TorchSharp ").Append(Escape(b.TorchVersion))
+          .Append(", oneDNN ").Append(b.OneDnnEnabled ? "on" : "off")
+          .Append(", ").Append(b.Threads.ToString(Inv)).Append(b.Threads == 1 ? " thread" : " threads")
+          .Append(", self-check: ").Append(Escape(b.SelfCheck))
+          .Append(" (conv gradient relative error ").Append(b.ConvGradRelativeError.ToString("G3", Inv)).Append(").\n\n");
+
+        // Dense vs final
+        var d = report.Dense;
+        var f = report.Final;
+        sb.Append("## Result\n\n");
+        sb.Append("| | Dense | Final |\n|---|---:|---:|\n");
+        Row(sb, "Validation accuracy", Percent(d.ValAccuracy), Percent(f.ValAccuracy));
+        Row(sb, "Test accuracy", Percent(d.TestAccuracy), Percent(f.TestAccuracy));
+        Row(sb, "Total parameters", Long(d.TotalParams), Long(f.TotalParams));
+        Row(sb, "Non-zero parameters", Long(d.TotalParams), Long(f.NonzeroParams));
+        Row(sb, "Remaining", Percent(1.0), Percent(f.RemainingFraction));
+        Row(sb, "Compression", Ratio(1.0), Ratio(f.CompressionRatio));
+        sb.Append('\n');
+        sb.Append("Selected the checkpoint of step ").Append(Long(f.Step)).Append(". ")
+          .Append(Escape(report.Selection.Trim())).Append("\n\n");
+
+        // Layers
+        sb.Append("## Layers\n\n");
+        if (report.Layers.Count == 0)
+        {
+            sb.Append("_No prunable layers were reported._\n\n");
+        }
+        else
+        {
+            sb.Append("| Layer | Shape | Total | Non-zero | Remaining |\n|---|---|---:|---:|---:|\n");
+            foreach (var layer in report.Layers)
+            {
+                var shape = layer.Shape.Count == 0 ? "scalar" : string.Join(" × ", layer.Shape.Select(s => s.ToString(Inv)));
+                Row(sb, Code(layer.Name), shape, Long(layer.Total), Long(layer.Nonzero), Percent(layer.RemainingFraction));
+            }
+            sb.Append('\n');
+        }
+
+        // Trajectory
+        sb.Append("## Trajectory\n\n");
+        var points = report.Trajectory;
+        if (points.Count == 0)
+        {
+            sb.Append("_No evaluations were recorded._\n\n");
+        }
+        else
+        {
+            var stride = points.Count > MaxTrajectoryRows ? (points.Count + MaxTrajectoryRows - 1) / MaxTrajectoryRows : 1;
+            if (stride > 1)
+            {
+                sb.Append("Showing every ").Append(Ordinal(stride)).Append(" of ").Append(Int(points.Count))
+                  .Append(" evaluations, plus the last; the full trajectory is in the JSON report and the trajectory CSV.\n\n");
+            }
+            sb.Append("| Step | Epoch | Remaining | Val accuracy | Val loss | Train loss | γ | Pruned |\n")
+              .Append("|---:|---:|---:|---:|---:|---:|---:|:---:|\n");
+            for (var i = 0; i < points.Count; i++)
+            {
+                if (i % stride != 0 && i != points.Count - 1)
+                {
+                    continue;
+                }
+                var p = points[i];
+                Row(sb, Long(p.Step), Fixed(p.Epoch, "F2"), Percent(p.RemainingFraction), Percent(p.ValAccuracy),
+                    Fixed(p.ValLoss, "F4"), Fixed(p.TrainLoss, "F4"), Fixed(p.Gamma, "G4"), p.Pruned ? "yes" : "");
+            }
+            sb.Append('\n');
+        }
+
+        // Timing
+        var t = report.Timing;
+        sb.Append("## Timing\n\n");
+        sb.Append("Total ").Append(Seconds(t.SecondsTotal))
+          .Append(" (dense training ").Append(Seconds(t.DenseSeconds))
+          .Append(", pruning ").Append(Seconds(t.PruneSeconds))
+          .Append("); median training step ").Append(Fixed(t.StepMsMedian, "F2")).Append(" ms.\n");
+
+        return sb.ToString();
+    }
+
+    /// <summary>Writes <see cref="Render"/>'s output to <paramref name="path"/> atomically.</summary>
+    /// <param name="report">The report.</param>
+    /// <param name="path">Target file, usually <c>report.md</c>; its directory is created if missing.</param>
+    public static void Write(RunReport report, string path) => AtomicFile.WriteAllText(path, Render(report));
+
+    private static void Row(StringBuilder sb, params string[] cells)
+    {
+        sb.Append('|');
+        foreach (var cell in cells)
+        {
+            sb.Append(' ').Append(cell).Append(" |");
+        }
+        sb.Append('\n');
+    }
+
+    private static string Percent(double fraction) =>
+        double.IsFinite(fraction) ? (fraction * 100.0).ToString("F2", Inv) + "%" : "n/a";
+
+    private static string Ratio(double ratio) =>
+        double.IsPositiveInfinity(ratio) ? "∞×"
+        : double.IsFinite(ratio) ? ratio.ToString(ratio >= 100 ? "F0" : "F1", Inv) + "×"
+        : "n/a";
+
+    private static string Fixed(double value, string format) =>
+        double.IsNaN(value) ? "NaN" : value.ToString(format, Inv);
+
+    private static string Seconds(double seconds) =>
+        !double.IsFinite(seconds) ? "n/a"
+        : seconds >= 3600 ? $"{(seconds / 3600).ToString("F2", Inv)} h"
+        : seconds >= 120 ? $"{(seconds / 60).ToString("F1", Inv)} min"
+        : $"{seconds.ToString("F1", Inv)} s";
+
+    private static string Long(long value) => value.ToString("N0", Inv);
+
+    private static string Int(int value) => value.ToString("N0", Inv);
+
+    private static string Ordinal(int n)
+    {
+        var suffix = (n % 100) is 11 or 12 or 13 ? "th" : (n % 10) switch { 1 => "st", 2 => "nd", 3 => "rd", _ => "th" };
+        return n.ToString(Inv) + suffix;
+    }
+
+    private static string Code(string text) => "`" + text.Replace("`", "'", StringComparison.Ordinal).Replace("|", "\\|", StringComparison.Ordinal) + "`";
+
+    /// <summary>Escapes characters that would break a table row or a single line.</summary>
+    private static string Escape(string text) =>
+        text.Replace("|", "\\|", StringComparison.Ordinal).Replace("\r", "", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+
+    private static string FormatValue(object? value) => value switch
+    {
+        null => "null",
+        string s => s,
+        bool v => v ? "true" : "false",
+        double v => v.ToString("R", Inv),
+        float v => v.ToString("R", Inv),
+        JsonElement e => FormatJson(e),
+        IFormattable v => v.ToString(null, Inv),
+        IEnumerable items => "[" + string.Join(", ", items.Cast<object?>().Select(FormatValue)) + "]",
+        _ => value.ToString() ?? "",
+    };
+
+    private static string FormatJson(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.String => e.GetString() ?? "",
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        JsonValueKind.Null or JsonValueKind.Undefined => "null",
+        JsonValueKind.Array => "[" + string.Join(", ", e.EnumerateArray().Select(FormatJson)) + "]",
+        _ => e.GetRawText(),
+    };
+}

@@ -1,0 +1,43 @@
+using Topiary.Data;
+using Topiary.Optimization;
+using Topiary.Regularization;
+using static TorchSharp.torch;
+
+namespace Topiary.Training;
+
+/// <summary>Plain training of the dense starting point (no regularizer, no masks), as the authors' "noreg" checkpoints.</summary>
+public static class DenseTrainer
+{
+    /// <summary>Trains <paramref name="model"/> for <see cref="PruningOptions.DenseEpochs"/> epochs; returns the per-step times in ms.</summary>
+    public static IReadOnlyList<double> Train(nn.Module<Tensor, Tensor> model, ImageClassificationData data, PruningOptions options,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var times = new List<double>();
+        if (options.DenseEpochs == 0) return times;
+        using var optimizer = OptimizerFactory.Create(options, model.parameters());
+        var step = new RegularizedStep(model, optimizer, new NoRegularization(), Array.Empty<TorchSharp.Modules.Parameter>(), masks: null);
+        var perEpoch = data.StepsPerEpoch(options.BatchSize);
+        var total = (long)perEpoch * options.DenseEpochs;
+        var clock = new System.Diagnostics.Stopwatch();
+        long done = 0;
+        var recentLoss = new RunningMean();
+        model.train();
+        for (var epoch = 0; epoch < options.DenseEpochs; epoch++)
+        {
+            // Dense epochs use seeds below the pruning phase's, so the two never share an order.
+            foreach (var batch in data.EpochBatches(options.Seed, -1 - epoch, options.BatchSize))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                clock.Restart();
+                var loss = step.Run(data.TrainImages.index_select(0, batch), data.TrainLabels.index_select(0, batch), 0);
+                times.Add(clock.Elapsed.TotalMilliseconds);
+                recentLoss.Add(loss);
+                done++;
+                if (done % 20 == 0 || done == total)
+                    progress?.Report(new TrainingProgress("dense", epoch + 1, options.DenseEpochs, done, total, recentLoss.Take(), null, 1.0, 0));
+            }
+        }
+        return times;
+    }
+}

@@ -1,0 +1,38 @@
+using static TorchSharp.torch;
+
+namespace Topiary.Training;
+
+/// <summary>Accuracy and mean cross-entropy of a classifier on one split.</summary>
+public readonly record struct EvaluationResult(double Accuracy, double Loss);
+
+/// <summary>Evaluates classifiers without building autograd graphs.</summary>
+public static class Evaluation
+{
+    /// <summary>Accuracy and mean loss of <paramref name="model"/> on (images, labels), in batches.</summary>
+    public static EvaluationResult Classify(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, int batchSize = 1000)
+    {
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            long correct = 0;
+            double lossSum = 0;
+            var n = images.shape[0];
+            for (long start = 0; start < n; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                var length = Math.Min(batchSize, n - start);
+                var logits = model.forward(images.narrow(0, start, length));
+                var target = labels.narrow(0, start, length);
+                lossSum += nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).item<float>();
+                correct += logits.argmax(1).eq(target).sum().item<long>();
+            }
+            return new EvaluationResult(n == 0 ? 0 : (double)correct / n, n == 0 ? 0 : lossSum / n);
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+}

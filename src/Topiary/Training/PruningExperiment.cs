@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Topiary.Backend;
+using Topiary.Data;
+using Topiary.Models;
+using Topiary.Pruning;
+using Topiary.Reporting;
+using static TorchSharp.torch;
+
+namespace Topiary.Training;
+
+/// <summary>The trained, pruned model of an experiment, its masks and its report.</summary>
+public sealed record ExperimentResult(string ModelName, nn.Module<Tensor, Tensor> Model, PruningMasks Masks, RunReport Report);
+
+/// <summary>
+/// One end-to-end run: verify the backend, build (or load) and train the dense model, prune it with
+/// <see cref="IterativePruner"/>, select the final checkpoint and describe everything in a <see cref="RunReport"/>.
+/// </summary>
+public static class PruningExperiment
+{
+    /// <summary>Runs the experiment. <paramref name="startFrom"/>, when given, replaces dense training.</summary>
+    public static ExperimentResult Run(string modelName, ImageClassificationData data, PruningOptions options,
+        IReadOnlyDictionary<string, object> hyperparameters, Func<nn.Module<Tensor, Tensor>>? startFrom = null,
+        IProgress<TrainingProgress>? progress = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+    {
+        logger ??= NullLogger.Instance;
+        options.Validate();
+        var backend = TorchBackend.EnsureVerified(logger);
+        var total = Stopwatch.StartNew();
+
+        manual_seed(options.Seed);
+        var model = startFrom?.Invoke() ?? ModelCatalog.Create(modelName, data.ImageSize, data.Classes);
+        var denseTimes = startFrom is null ? DenseTrainer.Train(model, data, options, progress, cancellationToken) : Array.Empty<double>();
+        var denseSeconds = total.Elapsed.TotalSeconds;
+        var denseVal = Evaluation.Classify(model, data.ValidationImages, data.ValidationLabels);
+        var denseTest = Evaluation.Classify(model, data.TestImages, data.TestLabels);
+        var totalParams = ModelCatalog.CountParameters(model);
+        logger.LogInformation("dense model: validation accuracy {Val:P2}, test accuracy {Test:P2}", denseVal.Accuracy, denseTest.Accuracy);
+
+        var pruner = new IterativePruner(model, data, options, logger);
+        var outcome = pruner.Run(progress, cancellationToken);
+        var finalTest = Evaluation.Classify(model, data.TestImages, data.TestLabels);
+        var (paramCount, nonzero) = SparsityStatistics.Model(model);
+        var stepTimes = denseTimes.Concat(outcome.StepMilliseconds).ToList();
+
+        var report = new RunReport
+        {
+            ToolVersion = ToolInfo.Version,
+            Model = modelName,
+            Dataset = new DatasetInfo(data.Name, data.Directory, data.TrainCount, (int)data.ValidationImages.shape[0], (int)data.TestImages.shape[0]),
+            Method = options.Method,
+            Seed = options.Seed,
+            Hyperparameters = hyperparameters,
+            Backend = new BackendInfo(backend.OneDnnEnabled, get_num_threads(), backend.Outcome, backend.MaxRelativeError, backend.TorchVersion),
+            Dense = new DenseMetrics(denseVal.Accuracy, denseTest.Accuracy, totalParams),
+            Final = new FinalMetrics(outcome.SelectedValidation.Accuracy, finalTest.Accuracy, paramCount, nonzero,
+                (double)nonzero / paramCount, nonzero == 0 ? double.PositiveInfinity : (double)paramCount / nonzero, outcome.SelectedStep),
+            Selection = $"{outcome.Selection}; the run ended: {outcome.StopReason}",
+            Layers = SparsityStatistics.PerLayer(pruner.Masks),
+            Trajectory = outcome.Trajectory,
+            Timing = new TimingInfo(total.Elapsed.TotalSeconds, Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds),
+        };
+        return new ExperimentResult(modelName, model, pruner.Masks, report);
+    }
+
+    private static double Median(IReadOnlyList<double> values)
+    {
+        if (values.Count == 0) return 0;
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}

@@ -1,0 +1,20 @@
+using Topiary.Reporting;
+
+namespace Topiary.Training;
+
+/// <summary>What the pruning phase produced; the model and masks are left in the selected state.</summary>
+/// <param name="Trajectory">One point per evaluation, the first one before any pruning.</param>
+/// <param name="SelectedStep">Step of the selected checkpoint.</param>
+/// <param name="SelectedValidation">Validation metrics of the selected checkpoint.</param>
+/// <param name="SelectedRemainingFraction">Its remaining fraction of prunable parameters.</param>
+/// <param name="Selection">Why that checkpoint was chosen, in one sentence.</param>
+/// <param name="StopReason">Why the phase ended.</param>
+/// <param name="StepMilliseconds">Wall-clock time of every training step.</param>
+public sealed record PruningOutcome(
+    IReadOnlyList<TrajectoryPoint> Trajectory,
+    long SelectedStep,
+    EvaluationResult SelectedValidation,
+    double SelectedRemainingFraction,
+    string Selection,
+    string StopReason,
+    IReadOnlyList<double> StepMilliseconds);
