@@ -122,7 +122,12 @@ public static class RunPlots
         xMin = Math.Min(xMin, xMax - 0.5); // at least half a decade wide
         var xPad = (xMax - xMin) * 0.04;
         plot.Axes.SetLimitsX(xMax + xPad, xMin - xPad);
-        var ticks = LogTickCandidates.Where(t => Math.Log10(t) >= xMin - xPad && Math.Log10(t) <= xMax + xPad).ToArray();
+        // 1-2-5 ticks over up to about three decades; only powers of ten beyond that, so labels never collide.
+        var powersOfTenOnly = xMax - xMin > 3.2;
+        var ticks = LogTickCandidates
+            .Where(t => Math.Log10(t) >= xMin - xPad && Math.Log10(t) <= xMax + xPad)
+            .Where(t => !powersOfTenOnly || Math.Abs(Math.Log10(t) - Math.Round(Math.Log10(t))) < 1e-9)
+            .ToArray();
         plot.Axes.Bottom.SetTicks(ticks.Select(Math.Log10).ToArray(), ticks.Select(t => t.ToString("0.###", Inv) + "%").ToArray());
 
         // Y: accuracy %, padded.

@@ -22,23 +22,27 @@ public static class ConvGradientCheck
     /// Runs conv2d(x, w) with loss Σ y², in float32 through libtorch and in float64 through
     /// unfold+matmul, and returns max|a−b|/max|b| for y, ∂loss/∂w and ∂loss/∂x.
     /// </summary>
-    public static Result Compare(long batch, long inChannels, long size, long outChannels, long kernel, long seed)
+    public static Result Compare(long batch, long inChannels, long size, long outChannels, long kernel, long seed) =>
+        Compare(batch, inChannels, size, outChannels, kernel, seed, (x, w) => nn.functional.conv2d(x, w));
+
+    /// <summary>As above, with the float32 convolution under test supplied (tests inject a faulty one).</summary>
+    internal static Result Compare(long batch, long inChannels, long size, long outChannels, long kernel, long seed, Func<Tensor, Tensor, Tensor> conv)
     {
         using var scope = NewDisposeScope();
         var generator = new Generator((ulong)seed);
         var x64 = randn(new[] { batch, inChannels, size, size }, dtype: float64, generator: generator);
         var w64 = randn(new[] { outChannels, inChannels, kernel, kernel }, dtype: float64, generator: generator).div_(Math.Sqrt(inChannels * kernel * kernel));
 
-        var (y32, gw32, gx32) = LibTorchConv(x64.to(float32), w64.to(float32));
+        var (y32, gw32, gx32) = LibTorchConv(x64.to(float32), w64.to(float32), conv);
         var (y64, gw64, gx64) = ReferenceConv(x64, w64, size - kernel + 1);
         return new Result(RelativeError(y32, y64), RelativeError(gw32, gw64), RelativeError(gx32, gx64));
     }
 
-    private static (Tensor y, Tensor gw, Tensor gx) LibTorchConv(Tensor x, Tensor w)
+    private static (Tensor y, Tensor gw, Tensor gx) LibTorchConv(Tensor x, Tensor w, Func<Tensor, Tensor, Tensor> conv)
     {
         x.requires_grad = true;
         w.requires_grad = true;
-        var y = nn.functional.conv2d(x, w);
+        var y = conv(x, w);
         y.pow(2).sum().backward();
         return (y.detach(), w.grad!.clone(), x.grad!.clone());
     }

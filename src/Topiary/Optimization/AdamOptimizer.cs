@@ -19,8 +19,8 @@ public sealed class AdamOptimizer : MaskableOptimizer
         Beta1 = beta1;
         Beta2 = beta2;
         Epsilon = epsilon;
-        firstMoments = Parameters.Select(p => zeros_like(p).detach()).ToArray();
-        secondMoments = Parameters.Select(p => zeros_like(p).detach()).ToArray();
+        firstMoments = Parameters.Select(p => zeros_like(p).detach().DetachFromDisposeScope()).ToArray();
+        secondMoments = Parameters.Select(p => zeros_like(p).detach().DetachFromDisposeScope()).ToArray();
     }
 
     /// <summary>β1.</summary>

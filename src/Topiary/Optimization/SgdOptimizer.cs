@@ -36,7 +36,8 @@ public sealed class SgdOptimizer : MaskableOptimizer
                 Parameters[i].add_(grad, alpha: -LearningRate);
                 continue;
             }
-            if (buffers[i] is null) buffers[i] = grad.detach().clone();
+            // The buffer outlives the caller's dispose scope.
+            if (buffers[i] is null) buffers[i] = grad.detach().clone().DetachFromDisposeScope();
             else buffers[i]!.mul_(Momentum).add_(grad);
             Parameters[i].add_(buffers[i]!, alpha: -LearningRate);
         }

@@ -22,7 +22,7 @@ public static class ParameterSelector
     public static IReadOnlyList<(string Name, Parameter Parameter)> Select(nn.Module model, ParameterScope scope)
     {
         var selected = new List<(string, Parameter)>();
-        foreach (var (moduleName, module) in model.named_modules())
+        foreach (var (moduleName, module) in model.named_modules().Prepend(("", model)))
         {
             if (module is not (Conv1d or Conv2d or Conv3d or Linear or Embedding)) continue;
             foreach (var (paramName, parameter) in module.named_parameters(recurse: false))

@@ -18,7 +18,7 @@ public sealed class PruningMasks : IDisposable
     /// <summary>Starts with all-ones masks (nothing pruned) over the given parameters.</summary>
     public PruningMasks(IEnumerable<(string Name, Parameter Parameter)> parameters)
     {
-        entries = parameters.Select(p => new MaskedParameter(p.Name, p.Parameter, ones_like(p.Parameter, dtype: float32).detach())).ToList();
+        entries = parameters.Select(p => new MaskedParameter(p.Name, p.Parameter, ones_like(p.Parameter).detach().DetachFromDisposeScope())).ToList();
         if (entries.Count == 0) throw new ArgumentException("no parameter to prune", nameof(parameters));
     }
 
@@ -65,12 +65,12 @@ public sealed class PruningMasks : IDisposable
                 throw new ArgumentException($"no mask for parameter '{e.Name}'", nameof(masks));
             if (!source.shape.SequenceEqual(e.Mask.shape))
                 throw new ArgumentException($"mask for '{e.Name}' has shape [{string.Join(",", source.shape)}], expected [{string.Join(",", e.Mask.shape)}]", nameof(masks));
-            e.Mask.copy_(source.to(float32));
+            e.Mask.copy_(source);
         }
     }
 
     /// <summary>Snapshot of the masks by parameter name (detached copies).</summary>
-    public Dictionary<string, Tensor> Snapshot() => entries.ToDictionary(e => e.Name, e => e.Mask.clone());
+    public Dictionary<string, Tensor> Snapshot() => entries.ToDictionary(e => e.Name, e => e.Mask.clone().DetachFromDisposeScope());
 
     /// <inheritdoc />
     public void Dispose()

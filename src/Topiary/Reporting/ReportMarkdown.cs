@@ -58,11 +58,11 @@ public static class ReportMarkdown
         var f = report.Final;
         sb.Append("## Result\n\n");
         sb.Append("| | Dense | Final |\n|---|---:|---:|\n");
-        Row(sb, "Validation accuracy", Percent(d.ValAccuracy), Percent(f.ValAccuracy));
-        Row(sb, "Test accuracy", Percent(d.TestAccuracy), Percent(f.TestAccuracy));
+        Row(sb, "Validation accuracy", Pct(d.ValAccuracy), Pct(f.ValAccuracy));
+        Row(sb, "Test accuracy", Pct(d.TestAccuracy), Pct(f.TestAccuracy));
         Row(sb, "Total parameters", Long(d.TotalParams), Long(f.TotalParams));
         Row(sb, "Non-zero parameters", Long(d.TotalParams), Long(f.NonzeroParams));
-        Row(sb, "Remaining", Percent(1.0), Percent(f.RemainingFraction));
+        Row(sb, "Remaining", Pct(1.0), Pct(f.RemainingFraction));
         Row(sb, "Compression", Ratio(1.0), Ratio(f.CompressionRatio));
         sb.Append('\n');
         sb.Append("Selected the checkpoint of step ").Append(Long(f.Step)).Append(". ")
@@ -80,7 +80,7 @@ public static class ReportMarkdown
             foreach (var layer in report.Layers)
             {
                 var shape = layer.Shape.Count == 0 ? "scalar" : string.Join(" × ", layer.Shape.Select(s => s.ToString(Inv)));
-                Row(sb, Code(layer.Name), shape, Long(layer.Total), Long(layer.Nonzero), Percent(layer.RemainingFraction));
+                Row(sb, Code(layer.Name), shape, Long(layer.Total), Long(layer.Nonzero), Pct(layer.RemainingFraction));
             }
             sb.Append('\n');
         }
@@ -98,7 +98,7 @@ public static class ReportMarkdown
             if (stride > 1)
             {
                 sb.Append("Showing every ").Append(Ordinal(stride)).Append(" of ").Append(Int(points.Count))
-                  .Append(" evaluations, plus the last; the full trajectory is in the JSON report and the trajectory CSV.\n\n");
+                  .Append(" evaluations, plus the last; the full trajectory is in `report.json` and `trajectory.csv`.\n\n");
             }
             sb.Append("| Step | Epoch | Remaining | Val accuracy | Val loss | Train loss | γ | Pruned |\n")
               .Append("|---:|---:|---:|---:|---:|---:|---:|:---:|\n");
@@ -109,7 +109,7 @@ public static class ReportMarkdown
                     continue;
                 }
                 var p = points[i];
-                Row(sb, Long(p.Step), Fixed(p.Epoch, "F2"), Percent(p.RemainingFraction), Percent(p.ValAccuracy),
+                Row(sb, Long(p.Step), Fixed(p.Epoch, "F2"), Pct(p.RemainingFraction), Pct(p.ValAccuracy),
                     Fixed(p.ValLoss, "F4"), Fixed(p.TrainLoss, "F4"), Fixed(p.Gamma, "G4"), p.Pruned ? "yes" : "");
             }
             sb.Append('\n');
@@ -141,7 +141,7 @@ public static class ReportMarkdown
         sb.Append('\n');
     }
 
-    private static string Percent(double fraction) =>
+    private static string Pct(double fraction) =>
         double.IsFinite(fraction) ? (fraction * 100.0).ToString("F2", Inv) + "%" : "n/a";
 
     private static string Ratio(double ratio) =>

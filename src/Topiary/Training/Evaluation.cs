@@ -25,7 +25,7 @@ public static class Evaluation
                 var length = Math.Min(batchSize, n - start);
                 var logits = model.forward(images.narrow(0, start, length));
                 var target = labels.narrow(0, start, length);
-                lossSum += nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).item<float>();
+                lossSum += nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).to(float64).item<double>();
                 correct += logits.argmax(1).eq(target).sum().item<long>();
             }
             return new EvaluationResult(n == 0 ? 0 : (double)correct / n, n == 0 ? 0 : lossSum / n);

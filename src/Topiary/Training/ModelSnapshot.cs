@@ -12,7 +12,7 @@ internal sealed class ModelSnapshot : IDisposable
     public ModelSnapshot(nn.Module model, PruningMasks pruning)
     {
         using var _ = no_grad();
-        parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope());
         masks = pruning.Snapshot();
     }
 

@@ -17,11 +17,13 @@ public sealed class RegularizedStep
     private readonly GradientRegularizer regularizer;
     private readonly IReadOnlyList<Parameter> regularized;
     private readonly PruningMasks? masks;
+    private readonly Func<Tensor, Tensor, Tensor> lossFunction;
 
-    /// <summary>Binds the pieces a step needs.</summary>
+    /// <summary>Binds the pieces a step needs; the loss defaults to cross-entropy on logits.</summary>
     public RegularizedStep(nn.Module<Tensor, Tensor> model, MaskableOptimizer optimizer, GradientRegularizer regularizer,
-        IReadOnlyList<Parameter> regularized, PruningMasks? masks)
+        IReadOnlyList<Parameter> regularized, PruningMasks? masks, Func<Tensor, Tensor, Tensor>? lossFunction = null)
     {
+        this.lossFunction = lossFunction ?? ((output, target) => nn.functional.cross_entropy(output, target));
         this.model = model;
         this.optimizer = optimizer;
         this.regularizer = regularizer;
@@ -30,11 +32,11 @@ public sealed class RegularizedStep
     }
 
     /// <summary>Runs the step on one batch with regularization strength <paramref name="gamma"/>; returns the data loss.</summary>
-    public double Run(Tensor images, Tensor labels, double gamma)
+    public double Run(Tensor inputs, Tensor targets, double gamma)
     {
         using var scope = NewDisposeScope();
         optimizer.ZeroGrad();
-        var loss = nn.functional.cross_entropy(model.forward(images), labels);
+        var loss = lossFunction(model.forward(inputs), targets);
         loss.backward();
         using (no_grad())
         {
@@ -48,7 +50,7 @@ public sealed class RegularizedStep
             foreach (var p in regularized) regularizer.Project(p, p.grad, gamma, optimizer.LearningRate);
         }
         masks?.ApplyToWeights();
-        return loss.item<float>();
+        return loss.detach().to(float64).item<double>();
     }
 
     /// <summary>
@@ -56,11 +58,11 @@ public sealed class RegularizedStep
     /// backward(L, retain) → R from the detached g → zero grads → backward(L + R) → step.
     /// Kept for the equivalence test and the benchmark; <see cref="Run"/> gives the same update.
     /// </summary>
-    public double RunTwoPass(Tensor images, Tensor labels, double gamma)
+    public double RunTwoPass(Tensor inputs, Tensor targets, double gamma)
     {
         using var scope = NewDisposeScope();
         optimizer.ZeroGrad();
-        var loss = nn.functional.cross_entropy(model.forward(images), labels);
+        var loss = lossFunction(model.forward(inputs), targets);
         loss.backward(new List<Tensor>(), retain_graph: true, create_graph: false, inputs: new List<Tensor>());
         var penalty = zeros(1, dtype: loss.dtype).sum();
         foreach (var p in regularized)
@@ -77,6 +79,6 @@ public sealed class RegularizedStep
             foreach (var p in regularized) regularizer.Project(p, p.grad, gamma, optimizer.LearningRate);
         }
         masks?.ApplyToWeights();
-        return loss.item<float>();
+        return loss.detach().to(float64).item<double>();
     }
 }

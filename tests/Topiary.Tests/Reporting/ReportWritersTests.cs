@@ -263,7 +263,7 @@ public sealed class ReportWritersTests : IDisposable
     {
         var report = SampleReport(250);
         var md = ReportMarkdown.Render(report);
-        Assert.Contains("Showing every 5th of 250 evaluations, plus the last", md);
+        Assert.Contains("Showing every 5th of 250 evaluations, plus the last; the full trajectory is in `report.json`", md);
         var start = md.IndexOf("## Trajectory", StringComparison.Ordinal);
         var end = md.IndexOf("## Timing", StringComparison.Ordinal);
         var rows = md[start..end].Split('\n').Where(l => l.StartsWith("| ", StringComparison.Ordinal)).Skip(1).ToList();

@@ -1,0 +1,78 @@
+using System.Text.Json;
+using Topiary.Tests.Support;
+
+namespace Topiary.Tests.Cli;
+
+public class PruneCommandTests
+{
+    [Fact]
+    public void A_small_run_finishes_and_writes_a_complete_report()
+    {
+        using var dir = new TestDirectory();
+        var data = Path.Combine(dir.Path, "data");
+        SyntheticIdx.Write(data, trainCount: 2400, testCount: 500);
+        var output = Path.Combine(dir.Path, "run");
+
+        var result = CliProcess.Run("prune", "--data", data, "--subset", "2000", "--dense-epochs", "1", "--epochs", "1",
+            "--eval-every", "6", "--floor", "0.5", "--crop-fraction", "0.2", "--out", output);
+
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.StandardError}\n{result.StandardOutput}");
+        foreach (var file in new[] { "report.json", "report.md", "trajectory.csv", "accuracy-vs-remaining.png", "layer-sparsity.png", "model.topiary" })
+            Assert.True(File.Exists(Path.Combine(output, file)), $"{file} is missing");
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
+        var root = report.RootElement;
+        foreach (var key in new[] { "tool_version", "model", "dataset", "method", "seed", "hyperparameters", "backend", "dense", "final", "layers", "trajectory", "timing" })
+            Assert.True(root.TryGetProperty(key, out _), $"report.json lacks {key}");
+        foreach (var key in new[] { "val_accuracy", "test_accuracy", "total_params", "nonzero_params", "remaining_fraction", "compression_ratio" })
+            Assert.True(root.GetProperty("final").TryGetProperty(key, out _), $"final lacks {key}");
+        Assert.Equal(431_080, root.GetProperty("dense").GetProperty("total_params").GetInt64());
+        Assert.True(root.GetProperty("final").GetProperty("remaining_fraction").GetDouble() < 1.0, "nothing was pruned on easy data");
+        Assert.True(root.GetProperty("backend").TryGetProperty("onednn", out _));
+        Assert.True(root.GetProperty("trajectory").GetArrayLength() >= 2);
+        Assert.Equal(1800, root.GetProperty("dataset").GetProperty("train_count").GetInt32());
+
+        var eval = CliProcess.Run("eval", "--model-file", Path.Combine(output, "model.topiary"), "--data", data);
+        Assert.True(eval.ExitCode == 0, eval.StandardError);
+        var finalTest = root.GetProperty("final").GetProperty("test_accuracy").GetDouble();
+        Assert.Contains($"test accuracy {(100 * finalTest).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)}%", eval.StandardOutput);
+    }
+
+    [Theory]
+    [InlineData("--crop-fraction", "1.5", "--crop-fraction")]
+    [InlineData("--floor", "2", "--floor")]
+    [InlineData("--gamma", "-1", "--gamma")]
+    [InlineData("--model", "resnet", "--model")]
+    [InlineData("--method", "magic", "--method")]
+    [InlineData("--epochs", "many", "--epochs")]
+    [InlineData("--frobnicate", "1", "--frobnicate")]
+    public void Bad_flags_exit_2_with_one_line_naming_the_flag(string flag, string value, string named)
+    {
+        var result = CliProcess.Run("prune", flag, value);
+        Assert.Equal(2, result.ExitCode);
+        var lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains(named, lines[0]);
+        Assert.DoesNotContain("   at ", result.StandardError);
+    }
+
+    [Fact]
+    public void A_damaged_data_set_exits_2_naming_the_file()
+    {
+        using var dir = new TestDirectory();
+        SyntheticIdx.Write(dir.Path, trainCount: 100, testCount: 20);
+        var labels = Path.Combine(dir.Path, "train-labels-idx1-ubyte.gz");
+        File.WriteAllBytes(labels, File.ReadAllBytes(labels).AsSpan(0, 30).ToArray());
+        var result = CliProcess.Run("prune", "--data", dir.Path, "--epochs", "1");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("train-labels-idx1-ubyte.gz", result.StandardError);
+        Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void Eval_of_a_missing_model_file_exits_2()
+    {
+        var result = CliProcess.Run("eval", "--model-file", "/nonexistent/model.topiary");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("/nonexistent/model.topiary", result.StandardError);
+    }
+}

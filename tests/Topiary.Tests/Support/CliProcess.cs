@@ -1,0 +1,27 @@
+using System.Diagnostics;
+
+namespace Topiary.Tests.Support;
+
+/// <summary>Runs the real <c>topiary</c> CLI in a child process, as a user would.</summary>
+internal static class CliProcess
+{
+    public sealed record Result(int ExitCode, string StandardOutput, string StandardError);
+
+    public static Result Run(params string[] args)
+    {
+        var cli = Path.Combine(AppContext.BaseDirectory, "Topiary.Cli.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(cli);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["TOPIARY_DEBUG"] = null;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"topiary {string.Join(' ', args)} did not finish in 4 minutes");
+        }
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+}

@@ -1,0 +1,92 @@
+using Topiary.Backend;
+using Topiary.Models;
+using Topiary.Pruning;
+using Topiary.Tests.Support;
+using Topiary.Training;
+using static TorchSharp.torch;
+
+namespace Topiary.Tests.Training;
+
+public class IterativePrunerTests
+{
+    private static PruningOptions Quick => new()
+    {
+        DenseEpochs = 1, Epochs = 2, EvalEvery = 5, CropFraction = 0.2, Floor = 0.5, BatchSize = 50, Patience = 50, Seed = 3,
+    };
+
+    [Fact]
+    public void Nothing_is_pruned_while_the_validation_metric_is_below_the_floor()
+    {
+        TorchBackend.EnsureVerified();
+        using var data = TinyData.Split();
+        manual_seed(1);
+        using var model = new LeNet300();
+        var pruner = new IterativePruner(model, data, Quick with { Floor = 1.0 });
+        var outcome = pruner.Run();
+        Assert.Equal(1.0, pruner.Masks.Density);
+        Assert.All(outcome.Trajectory, p => Assert.False(p.Pruned));
+    }
+
+    [Fact]
+    public void Above_the_floor_each_evaluation_crops_and_the_smallest_model_at_the_floor_is_selected()
+    {
+        TorchBackend.EnsureVerified();
+        using var data = TinyData.Split();
+        manual_seed(1);
+        using var model = new LeNet300();
+        DenseTrainer.Train(model, data, Quick);
+        var pruner = new IterativePruner(model, data, Quick);
+        var outcome = pruner.Run();
+
+        var crops = outcome.Trajectory.Count(p => p.Pruned);
+        Assert.True(crops >= 3, $"expected several crops on easy data, got {crops}");
+        // Before every crop the metric was above the floor; after k crops the density is 0.8^k.
+        Assert.All(outcome.Trajectory.Where(p => p.Pruned), p => Assert.True(p.ValAccuracy > 0.5));
+        var atFloor = outcome.Trajectory.Where(p => p.ValAccuracy >= 0.5).ToList();
+        Assert.Equal(atFloor.Min(p => p.RemainingFraction), outcome.SelectedRemainingFraction);
+        Assert.Equal(outcome.SelectedRemainingFraction, pruner.Masks.Density, 9);
+        var recheck = Evaluation.Classify(model, data.ValidationImages, data.ValidationLabels);
+        Assert.Equal(outcome.SelectedValidation.Accuracy, recheck.Accuracy, 9);
+    }
+
+    [Fact]
+    public void Patience_stops_the_run_when_no_smaller_model_reaches_the_floor()
+    {
+        TorchBackend.EnsureVerified();
+        using var data = TinyData.Split();
+        manual_seed(1);
+        using var model = new LeNet300();
+        var outcome = new IterativePruner(model, data, Quick with { Floor = 1.0, Patience = 3, Epochs = 20 }).Run();
+        Assert.Contains("patience", outcome.StopReason);
+        Assert.True(outcome.Trajectory.Count < 20 * data.StepsPerEpoch(50) / 5);
+    }
+
+    [Fact]
+    public void Cancellation_stops_the_loop()
+    {
+        using var data = TinyData.Split();
+        using var model = new LeNet300();
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => new IterativePruner(model, data, Quick).Run(cancellationToken: cancelled.Token));
+    }
+
+    [Theory]
+    [InlineData("crop-fraction")]
+    [InlineData("floor")]
+    [InlineData("gamma")]
+    [InlineData("method")]
+    public void Out_of_range_options_name_their_flag(string flag)
+    {
+        var options = flag switch
+        {
+            "crop-fraction" => Quick with { CropFraction = 1.5 },
+            "floor" => Quick with { Floor = -0.1 },
+            "gamma" => Quick with { Gamma = -1 },
+            _ => Quick with { Method = "l3" },
+        };
+        var error = Assert.Throws<PruningOptionException>(options.Validate);
+        Assert.Equal(flag, error.Option);
+        Assert.StartsWith($"--{flag}:", error.Message);
+    }
+}
