@@ -49,8 +49,16 @@ debian_mirror_uri() {
   done
 }
 
+apt_log="${TMPDIR:-/tmp}/topiary-bootstrap-apt.log"
+# apt is chatty; keep its output in a log and show it only when something fails.
+apt_quiet() {
+  if ! as_root env DEBIAN_FRONTEND=noninteractive "$@" >"$apt_log" 2>&1; then
+    tail -n 20 "$apt_log" >&2
+    die "'$*' failed (full log: $apt_log)"
+  fi
+}
 apt_updated=0
-apt_update_once() { [ $apt_updated = 1 ] || { as_root apt-get update -qq >&2; apt_updated=1; }; }
+apt_update_once() { [ $apt_updated = 1 ] || { apt_quiet apt-get update; apt_updated=1; }; }
 
 ensure_native_runtime() {
   if has_required_glibcxx; then return; fi
@@ -76,7 +84,7 @@ Pin: release n=trixie
 Pin-Priority: 100
 PIN
   apt_updated=0; apt_update_once
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie libstdc++6 >&2
+  apt_quiet apt-get install -y -t trixie libstdc++6
   has_required_glibcxx || die "libstdc++6 from trixie was installed but still lacks $required_glibcxx"
 }
 
@@ -86,7 +94,19 @@ ensure_dataset() {
   command -v apt-get >/dev/null 2>&1 || die "Fashion-MNIST is missing from $dataset_dir and apt-get is not available to install dataset-fashion-mnist"
   say "installing the Debian package dataset-fashion-mnist"
   apt_update_once
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >&2
+  apt_quiet apt-get install -y dataset-fashion-mnist
+}
+
+# The PNG plots need one TrueType font with Latin glyphs; without it they render without text.
+ensure_plot_font() {
+  if ls /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/TTF/DejaVuSans.ttf /usr/share/fonts/dejavu*/DejaVuSans.ttf >/dev/null 2>&1; then return; fi
+  if command -v apt-get >/dev/null 2>&1; then
+    say "installing the Debian package fonts-dejavu-core for the plots' text"
+    apt_update_once
+    apt_quiet apt-get install -y fonts-dejavu-core
+  else
+    say "warning: no DejaVu Sans font found; plots will be written without text"
+  fi
 }
 
 ensure_build() {
@@ -97,4 +117,5 @@ ensure_build() {
 
 ensure_native_runtime
 ensure_dataset
+ensure_plot_font
 ensure_build
