@@ -35,7 +35,7 @@ case "$command" in
     exit "$status"
     ;;
   bench)
-    exec dotnet bench/Topiary.Bench/bin/Release/net10.0/Topiary.Bench.dll "$@"
+    exec dotnet bench/Topiary.Bench/bin/Release/net10.0/topiary-bench.dll "$@"
     ;;
   *)
     exec dotnet src/Topiary.Cli/bin/Release/net10.0/Topiary.Cli.dll "$command" "$@"
