@@ -67,14 +67,16 @@ internal static class PruneCommand
         if (subset > dataset.Train.Images.Count)
             throw new CliUsageException($"--subset: {subset} is more than the {dataset.Train.Images.Count} training images in {dataDirectory}");
         using var data = ImageClassificationData.From(dataset, options.Seed, subset);
-        Func<TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>>? start = null;
+        Func<StartingPoint>? start = null;
         if (from is not null)
         {
             var loaded = ModelFile.Load(from);
             if (loaded.Architecture != modelName && args.Has("model"))
                 throw new CliUsageException($"--from: {from} holds a {loaded.Architecture} model but --model is {modelName}");
             modelName = loaded.Architecture;
-            start = () => loaded.Model;
+            if (loaded.ImageSize != data.ImageSize)
+                throw new CliUsageException($"--from: {from} expects {loaded.ImageSize}×{loaded.ImageSize} images but {dataDirectory} has {data.ImageSize}×{data.ImageSize}");
+            start = () => new StartingPoint(loaded.Model, loaded.Masks);
         }
 
         var hyperparameters = Hyperparameters(options, preset, modelName, subset, from, threads);

@@ -27,9 +27,9 @@ internal static class Summary
         }
         AnsiConsole.Write(table);
         AnsiConsole.Write(layers);
-        AnsiConsole.WriteLine($"selected: {report.Selection}");
-        AnsiConsole.WriteLine($"time: {report.Timing.SecondsTotal.ToString("F0", CultureInfo.InvariantCulture)} s, median step {report.Timing.StepMsMedian.ToString("F1", CultureInfo.InvariantCulture)} ms");
-        if (files.Count > 0) AnsiConsole.WriteLine($"wrote {Path.GetDirectoryName(files[0])}/: {string.Join(", ", files.Select(Path.GetFileName))}");
+        System.Console.WriteLine($"selected: {report.Selection}");
+        System.Console.WriteLine($"time: {report.Timing.SecondsTotal.ToString("F0", CultureInfo.InvariantCulture)} s, median step {report.Timing.StepMsMedian.ToString("F1", CultureInfo.InvariantCulture)} ms");
+        if (files.Count > 0) System.Console.WriteLine($"wrote {Path.GetDirectoryName(files[0])}/: {string.Join(", ", files.Select(Path.GetFileName))}");
     }
 
     public static string Percent(double fraction) => (100 * fraction).ToString("F2", CultureInfo.InvariantCulture) + "%";

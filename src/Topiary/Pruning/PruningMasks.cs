@@ -69,6 +69,28 @@ public sealed class PruningMasks : IDisposable
         }
     }
 
+    /// <summary>
+    /// Copies the masks that <paramref name="masks"/> holds for parameters under these masks (e.g. from a
+    /// model file) and zeros the weights they prune; parameters it does not name stay unpruned.
+    /// Returns how many masks were copied.
+    /// </summary>
+    public int RestoreMatching(IReadOnlyDictionary<string, Tensor> masks)
+    {
+        var matching = entries.Where(e => masks.ContainsKey(e.Name)).ToDictionary(e => e.Name, e => masks[e.Name]);
+        using (no_grad())
+        {
+            foreach (var e in entries.Where(e => matching.ContainsKey(e.Name)))
+            {
+                var source = matching[e.Name];
+                if (!source.shape.SequenceEqual(e.Mask.shape))
+                    throw new ArgumentException($"mask for '{e.Name}' has shape [{string.Join(",", source.shape)}], expected [{string.Join(",", e.Mask.shape)}]", nameof(masks));
+                e.Mask.copy_(source);
+            }
+        }
+        ApplyToWeights();
+        return matching.Count;
+    }
+
     /// <summary>Snapshot of the masks by parameter name (detached copies).</summary>
     public Dictionary<string, Tensor> Snapshot() => entries.ToDictionary(e => e.Name, e => e.Mask.clone().DetachFromDisposeScope());
 

@@ -24,7 +24,13 @@ public sealed class IterativePruner
     private readonly ILogger logger;
 
     /// <summary>Prepares a run over <paramref name="model"/>, which should already be trained dense.</summary>
-    public IterativePruner(nn.Module<Tensor, Tensor> model, ImageClassificationData data, PruningOptions options, ILogger? logger = null)
+    /// <param name="model">The model to prune.</param>
+    /// <param name="data">Training, validation and test data.</param>
+    /// <param name="options">Settings of the run.</param>
+    /// <param name="logger">Receives a debug line per crop.</param>
+    /// <param name="initialMasks">Masks to continue from (e.g. those of a saved, already pruned model).</param>
+    public IterativePruner(nn.Module<Tensor, Tensor> model, ImageClassificationData data, PruningOptions options, ILogger? logger = null,
+        IReadOnlyDictionary<string, Tensor>? initialMasks = null)
     {
         options.Validate();
         this.model = model;
@@ -32,6 +38,7 @@ public sealed class IterativePruner
         this.options = options;
         this.logger = logger ?? NullLogger.Instance;
         Masks = new PruningMasks(ParameterSelector.Select(model, options.PrunedScope));
+        if (initialMasks is not null) Masks.RestoreMatching(initialMasks);
     }
 
     /// <summary>The masks of the prunable parameters (all ones until the first crop).</summary>

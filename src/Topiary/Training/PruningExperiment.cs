@@ -10,6 +10,9 @@ using static TorchSharp.torch;
 
 namespace Topiary.Training;
 
+/// <summary>A model to start pruning from instead of training one, with the masks it already has (if any).</summary>
+public sealed record StartingPoint(nn.Module<Tensor, Tensor> Model, IReadOnlyDictionary<string, Tensor>? Masks);
+
 /// <summary>The trained, pruned model of an experiment, its masks and its report.</summary>
 public sealed record ExperimentResult(string ModelName, nn.Module<Tensor, Tensor> Model, PruningMasks Masks, RunReport Report);
 
@@ -19,9 +22,12 @@ public sealed record ExperimentResult(string ModelName, nn.Module<Tensor, Tensor
 /// </summary>
 public static class PruningExperiment
 {
-    /// <summary>Runs the experiment. <paramref name="startFrom"/>, when given, replaces dense training.</summary>
+    /// <summary>
+    /// Runs the experiment. <paramref name="startFrom"/>, when given, replaces dense training: a saved
+    /// model and, if it was already pruned, its masks, which the pruning phase keeps.
+    /// </summary>
     public static ExperimentResult Run(string modelName, ImageClassificationData data, PruningOptions options,
-        IReadOnlyDictionary<string, object> hyperparameters, Func<nn.Module<Tensor, Tensor>>? startFrom = null,
+        IReadOnlyDictionary<string, object> hyperparameters, Func<StartingPoint>? startFrom = null,
         IProgress<TrainingProgress>? progress = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         logger ??= NullLogger.Instance;
@@ -30,7 +36,8 @@ public static class PruningExperiment
         var total = Stopwatch.StartNew();
 
         manual_seed(options.Seed);
-        var model = startFrom?.Invoke() ?? ModelCatalog.Create(modelName, data.ImageSize, data.Classes);
+        var start = startFrom?.Invoke();
+        var model = start?.Model ?? ModelCatalog.Create(modelName, data.ImageSize, data.Classes);
         var denseTimes = startFrom is null ? DenseTrainer.Train(model, data, options, progress, cancellationToken) : Array.Empty<double>();
         var denseSeconds = total.Elapsed.TotalSeconds;
         var denseVal = Evaluation.Classify(model, data.ValidationImages, data.ValidationLabels);
@@ -38,7 +45,7 @@ public static class PruningExperiment
         var totalParams = ModelCatalog.CountParameters(model);
         logger.LogInformation("dense model: validation accuracy {Val:P2}, test accuracy {Test:P2}", denseVal.Accuracy, denseTest.Accuracy);
 
-        var pruner = new IterativePruner(model, data, options, logger);
+        var pruner = new IterativePruner(model, data, options, logger, start?.Masks);
         var outcome = pruner.Run(progress, cancellationToken);
         var finalTest = Evaluation.Classify(model, data.TestImages, data.TestLabels);
         var (paramCount, nonzero) = SparsityStatistics.Model(model);
