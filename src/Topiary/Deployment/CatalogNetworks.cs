@@ -34,9 +34,9 @@ public static class CatalogNetworks
     /// model file), copying the parameters bit for bit.
     /// </summary>
     /// <exception cref="ArgumentException">The network's parameters do not match the architecture's.</exception>
-    public static nn.Module<Tensor, Tensor> ToModel(SequentialNetwork network, string architecture, int classes)
+    public static nn.Module<Tensor, Tensor> ToModel(SequentialNetwork network, string architecture)
     {
-        var model = ModelCatalog.Create(architecture, network.InputHeight, classes);
+        var model = ModelCatalog.Create(architecture, network.InputHeight, network.OutputShape.Channels);
         var values = network.Parameters().ToDictionary(p => p.Name);
         using var _ = no_grad();
         foreach (var (name, parameter) in model.named_parameters())
