@@ -1,6 +1,5 @@
 using System.Globalization;
 using Spectre.Console;
-using Topiary.Backend;
 using Topiary.Deployment;
 
 namespace Topiary.Cli.Commands;
@@ -34,7 +33,7 @@ internal static class ExportCommand
         if (half && format != "sparse") throw new CliUsageException("--half: only for --format sparse");
         if (Path.GetFullPath(output) == Path.GetFullPath(file)) throw new CliUsageException($"--out: {output} is the input file");
 
-        TorchBackend.EnsureVerified(logger);
+        // No backend self-check: export only copies tensors, it runs no convolution.
         var loaded = NetworkFile.Load(file);
         var network = loaded.Network;
         var total = network.ParameterCount;

@@ -24,8 +24,8 @@ internal static class SimplifyCommand
         args.RejectUnknown("simplify");
         if (Path.GetFullPath(output) == Path.GetFullPath(file)) throw new CliUsageException($"--out: {output} is the input file");
 
-        TorchBackend.EnsureVerified(logger);
         var loaded = NetworkFile.Load(file);
+        TorchBackend.EnsureVerified(logger);    // after loading, so that a bad file fails at once
         var result = NetworkSimplifier.Simplify(loaded.Network);
         var table = new Table().AddColumns("layer", "kind", "shape before", "shape after");
         foreach (var layer in result.Layers)
