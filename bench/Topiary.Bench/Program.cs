@@ -3,6 +3,7 @@ using Topiary.Bench;
 
 // topiary-bench step [--rounds R] [--steps S]
 // topiary-bench inference [--rounds R] [--threads N] [--model lenet300|lenet5|linear4096]
+// topiary-bench size
 var command = args.FirstOrDefault() ?? "step";
 int Option(string name, int fallback)
 {
@@ -22,7 +23,9 @@ switch (command)
         Topiary.Deployment.KernelThreads.Count = threads;
         return InferenceBenchmark.Run(Option("--rounds", 31), model);
     }
+    case "size":
+        return SizeBenchmark.Run();
     default:
-        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step, inference)");
+        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step, inference, size)");
         return 2;
 }

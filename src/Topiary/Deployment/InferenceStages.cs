@@ -109,18 +109,18 @@ internal sealed class LinearStage : WeightedStage
         bias = layer.Bias;
     }
 
-    /// <summary>Feature-major for batches: both the sparse kernel and the dense GEMM then skip transposing.</summary>
-    public override ActivationLayout Wants(int batch) => batch > 1 ? ActivationLayout.FeatureMajor : ActivationLayout.Any;
+    /// <summary>
+    /// Feature-major for the sparse kernel on batches; row-major for the dense fallback, which then costs libtorch's
+    /// own linear plus two block copies. A single sample is the same in both layouts.
+    /// </summary>
+    public override ActivationLayout Wants(int batch) => batch == 1 ? ActivationLayout.Any
+        : UsesSparse(batch) ? ActivationLayout.FeatureMajor : ActivationLayout.RowMajor;
 
     public override void RunSparse(float[] input, float[] output, int batch) =>
         SparseLinearKernel.ForwardFeatureMajor(Weight, bias, input, output, batch, Relu);
 
-    protected override long[] DenseInputShape(int batch) => batch > 1 ? new long[] { Input.Size, batch } : new long[] { 1, Input.Size };
-
-    // Yᵀ = W·Xᵀ + b (bias as a column) in feature-major; y = x·Wᵀ + b for a single sample.
-    protected override Tensor DenseForward(Tensor input, int batch) => batch > 1
-        ? addmm(DenseBias.unsqueeze(1), DenseWeight, input, 1, 1)
-        : nn.functional.linear(input, DenseWeight, DenseBias);
+    protected override long[] DenseInputShape(int batch) => new long[] { batch, Input.Size };
+    protected override Tensor DenseForward(Tensor input, int batch) => nn.functional.linear(input, DenseWeight, DenseBias);
 }
 
 internal sealed class ConvStage : WeightedStage
@@ -173,26 +173,31 @@ internal sealed class FlattenStage(ActivationShape input, ActivationShape output
 internal sealed class MaxPoolStage(ActivationShape input, ActivationShape output, int kernel) : InferenceStage(input, output)
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override float[] Run(float[] input, float[] spare, int batch)
+    public override unsafe float[] Run(float[] input, float[] spare, int batch)
     {
         int h = Input.Height, w = Input.Width, oh = Output.Height, ow = Output.Width;
         var planes = batch * Input.Channels;
-        for (var p = 0; p < planes; p++)
+        fixed (float* ip = input, op = spare)
         {
-            var source = input.AsSpan(p * h * w, h * w);
-            var target = spare.AsSpan(p * oh * ow, oh * ow);
-            for (var y = 0; y < oh; y++)
-                for (var x = 0; x < ow; x++)
-                {
-                    var best = float.NegativeInfinity;
-                    for (var dy = 0; dy < kernel; dy++)
-                        for (var dx = 0; dx < kernel; dx++)
-                        {
-                            var v = source[(y * kernel + dy) * w + x * kernel + dx];
-                            if (v > best || float.IsNaN(v)) best = v;
-                        }
-                    target[y * ow + x] = best;
-                }
+            for (var p = 0; p < planes; p++)
+            {
+                var source = ip + (long)p * h * w;
+                var target = op + (long)p * oh * ow;
+                for (var y = 0; y < oh; y++)
+                    for (var x = 0; x < ow; x++)
+                    {
+                        var window = source + y * kernel * w + x * kernel;
+                        var best = float.NegativeInfinity;
+                        for (var dy = 0; dy < kernel; dy++)
+                            for (var dx = 0; dx < kernel; dx++)
+                            {
+                                var v = window[dy * w + dx];
+                                // NaN propagates, as in libtorch's max_pool2d.
+                                if (v > best || float.IsNaN(v)) best = v;
+                            }
+                        target[y * ow + x] = best;
+                    }
+            }
         }
         return spare;
     }
