@@ -50,7 +50,7 @@ internal static class InferenceBenchmark
                     foreach (var (name, error) in new[] { ("COO", cooError), ("Topiary", sparseError) })
                         if (error > 1e-4 * scale) failures.Add($"{model} {sparsity:P0} batch {batch}: {name} differs from dense by {error:E2}");
 
-                    var times = Time(rounds, new Action[] { () => dense.forward(input).Dispose(), () => coo.Forward(input).Dispose(), () => sparse.Forward(input).Dispose() });
+                    var times = Timing.Medians(rounds, new Action[] { () => dense.forward(input).Dispose(), () => coo.Forward(input).Dispose(), () => sparse.Forward(input).Dispose() });
                     speedups[(model, sparsity, batch)] = times[0] / times[2];
                     var plan = string.Join(" ", sparse.Plan(batch).Select(p => $"{p.Name}:{(p.SparseAtBatch[batch] ? "S" : "D")}"));
                     Console.WriteLine($"{model,-12} {F(sparsity * 100, "F0") + "%",8} {batch,5} {F(times[0], "F3"),9} {F(times[1], "F3"),9} {F(times[2], "F3"),9} {F(times[0] / times[1]) + "×",7} {F(times[0] / times[2]) + "×",9} {F(Math.Max(cooError, sparseError), "E1"),9}  {plan}");
@@ -89,32 +89,6 @@ internal static class InferenceBenchmark
         if (model != "linear4096") return CatalogNetworks.FromModel(model, 28, (nn.Module<Tensor, Tensor>)module);
         var values = parameters.ToDictionary(p => p.Item1, p => p.Item2.detach().contiguous().data<float>().ToArray());
         return new SequentialNetwork(4096, 1, 1, new NetworkLayer[] { new FlattenLayer(), new LinearLayer("fc", 4096, 4096, values["weight"], values["bias"]) });
-    }
-
-    /// <summary>
-    /// Per-call median (ms) of each action. A sample is one call, or as many calls as take about 0.5 ms for very
-    /// fast actions; the actions take turns sample by sample, so a burst of load from other processes hits all alike,
-    /// and the median ignores the bursts.
-    /// </summary>
-    private static double[] Time(int rounds, Action[] actions)
-    {
-        var calls = new int[actions.Length];
-        for (var i = 0; i < actions.Length; i++)
-        {
-            actions[i]();
-            var clock = Stopwatch.StartNew();
-            actions[i]();
-            calls[i] = (int)Math.Clamp(0.5 / Math.Max(clock.Elapsed.TotalMilliseconds, 1e-4), 1, 500);
-        }
-        var samples = actions.Select(_ => new List<double>()).ToArray();
-        for (var round = 0; round < rounds; round++)
-            for (var i = 0; i < actions.Length; i++)
-            {
-                var clock = Stopwatch.StartNew();
-                for (var c = 0; c < calls[i]; c++) actions[i]();
-                samples[i].Add(clock.Elapsed.TotalMilliseconds / calls[i]);
-            }
-        return samples.Select(s => s.OrderBy(v => v).ElementAt(s.Count / 2)).ToArray();
     }
 
     private static string F(double value, string format = "F2") => value.ToString(format, CultureInfo.InvariantCulture);

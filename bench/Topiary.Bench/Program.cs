@@ -3,6 +3,7 @@ using Topiary.Bench;
 
 // topiary-bench step [--rounds R] [--steps S]
 // topiary-bench inference [--rounds R] [--threads N] [--model lenet300|lenet5|linear4096]
+// topiary-bench crossover [--rounds R] [--threads N]
 // topiary-bench size
 var command = args.FirstOrDefault() ?? "step";
 int Option(string name, int fallback)
@@ -23,9 +24,17 @@ switch (command)
         Topiary.Deployment.KernelThreads.Count = threads;
         return InferenceBenchmark.Run(Option("--rounds", 31), model);
     }
+    case "crossover":
+    {
+        var threads = Option("--threads", Environment.ProcessorCount);
+        Topiary.Backend.TorchBackend.EnsureVerified();
+        Topiary.Backend.TorchBackend.SetThreads(threads);
+        Topiary.Deployment.KernelThreads.Count = threads;
+        return CrossoverBenchmark.Run(Option("--rounds", 21));
+    }
     case "size":
         return SizeBenchmark.Run();
     default:
-        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step, inference, size)");
+        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step, inference, crossover, size)");
         return 2;
 }

@@ -10,15 +10,17 @@ namespace Topiary.Deployment;
 public sealed record SparseCrossover(int MaxBatch, double MaxDensity)
 {
     /// <summary>
-    /// Crossovers measured with <c>topiary-bench inference</c> on a 2-core x86-64 machine (AVX2, libtorch 2.10);
-    /// <see cref="SparseInferenceModel.Calibrate"/> measures them for the machine at hand instead.
+    /// Slightly below the crossovers that <c>topiary-bench crossover</c> measured for a 300×784 layer on a 2-core
+    /// x86-64 machine with AVX2 (libtorch 2.10, one thread): sparse was faster up to about 30% density at batch 1,
+    /// 10% at batch 8, 30% at batch 32 and 20–30% at batch 256 (the machine was loaded, so these are rough).
+    /// <see cref="SparseInferenceModel.Calibrate"/> measures the machine at hand instead.
     /// </summary>
     public static IReadOnlyList<SparseCrossover> Default { get; } = new[]
     {
-        new SparseCrossover(1, 0.40),
-        new SparseCrossover(8, 0.25),
-        new SparseCrossover(64, 0.15),
-        new SparseCrossover(int.MaxValue, 0.10),
+        new SparseCrossover(1, 0.25),
+        new SparseCrossover(16, 0.10),
+        new SparseCrossover(64, 0.20),
+        new SparseCrossover(int.MaxValue, 0.15),
     };
 
     /// <summary>Whether a layer of the given density should run sparse at the given batch size.</summary>

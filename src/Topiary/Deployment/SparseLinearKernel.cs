@@ -135,20 +135,20 @@ public static class SparseLinearKernel
                     a2.Store(row + b0 + 16);
                     a3.Store(row + b0 + 24);
                 }
-                // The remaining batch entries accumulate in place, 8 lanes and then one at a time.
-                if (b0 < batch)
+                // Then tiles of 8 in one register, then single batch entries, each kept in a register over the row.
+                for (; b0 + 8 <= batch; b0 += 8)
                 {
-                    for (var b = b0; b < batch; b++) row[b] = bias[r];
+                    var a = Vector256.Create(bias[r]);
                     for (var k = start; k < end; k++)
-                    {
-                        var v = vp[k];
-                        var w = Vector256.Create(v);
-                        var source = xp + (long)cp[k] * batch;
-                        var b = b0;
-                        for (; b + 8 <= batch; b += 8) MultiplyAdd(w, Vector256.Load(source + b), Vector256.Load(row + b)).Store(row + b);
-                        for (; b < batch; b++) row[b] += v * source[b];
-                    }
-                    if (relu) for (var b = b0; b < batch; b++) row[b] = row[b] < 0f ? 0f : row[b];
+                        a = MultiplyAdd(Vector256.Create(vp[k]), Vector256.Load(xp + (long)cp[k] * batch + b0), a);
+                    if (relu) a = Vector256.Max(a, Vector256<float>.Zero);
+                    a.Store(row + b0);
+                }
+                for (; b0 < batch; b0++)
+                {
+                    var sum = bias[r];
+                    for (var k = start; k < end; k++) sum += vp[k] * xp[(long)cp[k] * batch + b0];
+                    row[b0] = relu && sum < 0f ? 0f : sum;
                 }
             }
         }
