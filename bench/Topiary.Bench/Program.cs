@@ -2,6 +2,9 @@ using System.Globalization;
 using Topiary.Bench;
 
 // topiary-bench step [--rounds R] [--steps S]
+// topiary-bench inference [--rounds R] [--threads N] [--model lenet300|lenet5|linear4096]
+// topiary-bench crossover [--rounds R] [--threads N]
+// topiary-bench size
 var command = args.FirstOrDefault() ?? "step";
 int Option(string name, int fallback)
 {
@@ -12,7 +15,26 @@ switch (command)
 {
     case "step":
         return StepBenchmark.Run(Option("--rounds", 5), Option("--steps", 40));
+    case "inference":
+    {
+        var model = Array.IndexOf(args, "--model") is var m and >= 0 && m + 1 < args.Length ? args[m + 1] : null;
+        var threads = Option("--threads", Environment.ProcessorCount);
+        Topiary.Backend.TorchBackend.EnsureVerified();
+        Topiary.Backend.TorchBackend.SetThreads(threads);
+        Topiary.Deployment.KernelThreads.Count = threads;
+        return InferenceBenchmark.Run(Option("--rounds", 31), model);
+    }
+    case "crossover":
+    {
+        var threads = Option("--threads", Environment.ProcessorCount);
+        Topiary.Backend.TorchBackend.EnsureVerified();
+        Topiary.Backend.TorchBackend.SetThreads(threads);
+        Topiary.Deployment.KernelThreads.Count = threads;
+        return CrossoverBenchmark.Run(Option("--rounds", 21));
+    }
+    case "size":
+        return SizeBenchmark.Run();
     default:
-        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step)");
+        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step, inference, crossover, size)");
         return 2;
 }

@@ -21,6 +21,8 @@ internal static class CliApp
 
           topiary prune [options]           dense training, then relevance-gated decay + iterative pruning
           topiary eval --model-file FILE    test accuracy and sparsity of a saved model
+          topiary export --model-file FILE --format sparse|onnx|pytorch   compact sparse file, ONNX or PyTorch state dict
+          topiary simplify --model-file FILE   physically remove dead neurons and filters
           topiary --version
 
         Run 'topiary COMMAND --help' for the options of a command.
@@ -67,8 +69,14 @@ internal static class CliApp
             case "eval":
                 if (wantsHelp) return PrintHelp(EvalCommand.Help);
                 return EvalCommand.Run(new ArgumentReader(rest, new HashSet<string>()), logger);
+            case "export":
+                if (wantsHelp) return PrintHelp(ExportCommand.Help);
+                return ExportCommand.Run(new ArgumentReader(rest, ExportCommand.Flags), logger);
+            case "simplify":
+                if (wantsHelp) return PrintHelp(SimplifyCommand.Help);
+                return SimplifyCommand.Run(new ArgumentReader(rest, new HashSet<string>()), logger);
             default:
-                throw new CliUsageException($"unknown command '{args[0]}' (expected prune or eval; see topiary --help)");
+                throw new CliUsageException($"unknown command '{args[0]}' (expected prune, eval, export or simplify; see topiary --help)");
         }
     }
 

@@ -1,0 +1,55 @@
+using System.Globalization;
+using Spectre.Console;
+using Topiary.Backend;
+using Topiary.Deployment;
+using static TorchSharp.torch;
+
+namespace Topiary.Cli.Commands;
+
+/// <summary><c>topiary simplify</c>: physically removes dead neurons and filters, writing a smaller dense network.</summary>
+internal static class SimplifyCommand
+{
+    public const string Help = """
+        topiary simplify --model-file FILE [--out FILE]
+
+          --model-file FILE   a model.topiary, or a sparse model file
+          --out FILE          the simplified network as a sparse model file (default: beside the input, .simplified.tsparse);
+                              topiary export --format onnx|pytorch converts it further
+        """;
+
+    public static int Run(ArgumentReader args, Microsoft.Extensions.Logging.ILogger logger)
+    {
+        var file = args.String("model-file") ?? throw new CliUsageException("--model-file: required (a model.topiary or a sparse model file)");
+        var output = args.String("out") ?? Path.ChangeExtension(file, ".simplified.tsparse");
+        args.RejectUnknown("simplify");
+        if (Path.GetFullPath(output) == Path.GetFullPath(file)) throw new CliUsageException($"--out: {output} is the input file");
+
+        var loaded = NetworkFile.Load(file);
+        TorchBackend.EnsureVerified(logger);    // after loading, so that a bad file fails at once
+        var result = NetworkSimplifier.Simplify(loaded.Network);
+        var table = new Table().AddColumns("layer", "kind", "shape before", "shape after");
+        foreach (var layer in result.Layers)
+            table.AddRow(layer.Name, layer.Kind, string.Join("×", layer.ShapeBefore), string.Join("×", layer.ShapeAfter));
+        AnsiConsole.Write(table);
+
+        var difference = MaxDifference(loaded.Network, result.Network);
+        var metadata = loaded.Metadata.DeepClone().AsObject();
+        metadata["simplified_from"] = loaded.Architecture ?? Path.GetFileName(file);
+        SparseModelFile.Save(output, result.Network, architecture: null, half: false, metadata);
+        AnsiConsole.WriteLine($"parameters {N(loaded.Network.ParameterCount)} → {N(result.Network.ParameterCount)}, non-zero {N(loaded.Network.NonzeroCount)} → {N(result.Network.NonzeroCount)}");
+        AnsiConsole.WriteLine($"largest output difference on 256 random inputs: {difference.ToString("E2", CultureInfo.InvariantCulture)}");
+        AnsiConsole.WriteLine($"wrote {output} ({N(new FileInfo(output).Length)} bytes)");
+        return 0;
+    }
+
+    private static double MaxDifference(SequentialNetwork before, SequentialNetwork after)
+    {
+        using var scope = NewDisposeScope();
+        using var original = new TorchNetwork(before);
+        using var simplified = new TorchNetwork(after);
+        var input = randn(new long[] { 256, before.InputChannels, before.InputHeight, before.InputWidth }, generator: new Generator(1));
+        return original.forward(input).sub(simplified.forward(input)).abs().max().item<float>();
+    }
+
+    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+}

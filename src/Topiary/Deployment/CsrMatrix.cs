@@ -1,0 +1,63 @@
+namespace Topiary.Deployment;
+
+/// <summary>
+/// A float32 matrix in compressed sparse row (CSR) form: the non-zeros of row r are
+/// <c>Values[RowStart[r] .. RowStart[r+1])</c> at columns <c>ColumnIndex[…]</c>, increasing within a row.
+/// </summary>
+public sealed class CsrMatrix
+{
+    private CsrMatrix(int rows, int columns, int[] rowStart, int[] columnIndex, float[] values)
+    {
+        Rows = rows;
+        Columns = columns;
+        RowStart = rowStart;
+        ColumnIndex = columnIndex;
+        Values = values;
+    }
+
+    /// <summary>Number of rows.</summary>
+    public int Rows { get; }
+
+    /// <summary>Number of columns.</summary>
+    public int Columns { get; }
+
+    /// <summary>Row pointers, length <see cref="Rows"/> + 1.</summary>
+    public int[] RowStart { get; }
+
+    /// <summary>Column of each stored value.</summary>
+    public int[] ColumnIndex { get; }
+
+    /// <summary>The non-zero values, row by row.</summary>
+    public float[] Values { get; }
+
+    /// <summary>Number of stored (non-zero) values.</summary>
+    public int Nonzero => Values.Length;
+
+    /// <summary>Nonzero / (Rows × Columns).</summary>
+    public double Density => Rows == 0 || Columns == 0 ? 0 : (double)Nonzero / ((long)Rows * Columns);
+
+    /// <summary>Keeps the non-zero entries of a row-major dense matrix.</summary>
+    public static CsrMatrix FromDense(ReadOnlySpan<float> dense, int rows, int columns)
+    {
+        if (dense.Length != (long)rows * columns) throw new ArgumentException($"expected {rows}×{columns} values, got {dense.Length}", nameof(dense));
+        var rowStart = new int[rows + 1];
+        var count = 0;
+        foreach (var v in dense) if (v != 0f) count++;
+        var columnIndex = new int[count];
+        var values = new float[count];
+        var k = 0;
+        for (var r = 0; r < rows; r++)
+        {
+            rowStart[r] = k;
+            var row = dense.Slice(r * columns, columns);
+            for (var c = 0; c < columns; c++)
+            {
+                if (row[c] == 0f) continue;
+                columnIndex[k] = c;
+                values[k++] = row[c];
+            }
+        }
+        rowStart[rows] = k;
+        return new CsrMatrix(rows, columns, rowStart, columnIndex, values);
+    }
+}

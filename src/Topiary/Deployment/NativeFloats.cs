@@ -1,0 +1,19 @@
+using System.Runtime.InteropServices;
+using static TorchSharp.torch;
+
+namespace Topiary.Deployment;
+
+/// <summary>
+/// The float32 storage of a contiguous CPU tensor as a span over libtorch's own memory, so activations move
+/// between libtorch and the managed kernels with one block copy (<c>data&lt;float&gt;()</c>'s accessor copies
+/// element by element, which costs more than a sparse layer at batch 1).
+/// </summary>
+internal static class NativeFloats
+{
+    public static Span<float> Of(Tensor tensor)
+    {
+        if (tensor.dtype != float32 || tensor.device_type != TorchSharp.DeviceType.CPU || !tensor.is_contiguous())
+            throw new ArgumentException("expected a contiguous float32 CPU tensor", nameof(tensor));
+        return MemoryMarshal.Cast<byte, float>(tensor.bytes);
+    }
+}

@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using static TorchSharp.torch;
+
+namespace Topiary.Deployment;
+
+/// <summary>How one weighted layer of a <see cref="SparseInferenceModel"/> runs.</summary>
+/// <param name="Name">Layer name (e.g. fc1).</param>
+/// <param name="Kind">linear or conv2d.</param>
+/// <param name="Density">Non-zero fraction of its weight.</param>
+/// <param name="SparseAtBatch">For the batch sizes asked about, whether the sparse kernel runs (false: libtorch dense).</param>
+public sealed record InferenceLayerPlan(string Name, string Kind, double Density, IReadOnlyDictionary<int, bool> SparseAtBatch);
+
+/// <summary>
+/// CPU inference for unstructured sparse networks: each linear and convolution layer runs on Topiary's CSR kernels
+/// (<see cref="SparseLinearKernel"/>, <see cref="SparseConvKernel"/>) when its density is under the crossover
+/// for the batch size (<see cref="SparseCrossover"/>, or as measured by <see cref="Calibrate"/>), and on libtorch's
+/// dense kernels otherwise, so it is not slower than dense where sparsity does not pay. A ReLU right after a layer
+/// is fused into it; activations stay in managed buffers between layers. Calls are serialized (one forward at a
+/// time per model; the kernels themselves use several threads).
+/// </summary>
+public sealed class SparseInferenceModel : IDisposable
+{
+    private readonly List<InferenceStage> stages = new();
+    private readonly object gate = new();
+    private float[] front = Array.Empty<float>(), back = Array.Empty<float>();
+
+    /// <summary>Builds the model from a network (weights are copied; later changes to the network are not seen).</summary>
+    public SparseInferenceModel(SequentialNetwork network, IReadOnlyList<SparseCrossover>? crossover = null)
+    {
+        Network = network;
+        var shapes = network.Shapes();
+        var input = network.InputShape;
+        for (var i = 0; i < network.Layers.Count; i++)
+        {
+            var fuseRelu = i + 1 < network.Layers.Count && network.Layers[i + 1] is ReluLayer && network.Layers[i] is LinearLayer or Conv2dLayer;
+            InferenceStage stage = network.Layers[i] switch
+            {
+                LinearLayer l => new LinearStage(l, input, shapes[i], fuseRelu),
+                Conv2dLayer c => new ConvStage(c, input, shapes[i], fuseRelu),
+                ReluLayer => new ReluStage(input),
+                FlattenLayer => new FlattenStage(input, shapes[i]),
+                MaxPool2dLayer p => new MaxPoolStage(input, shapes[i], p.KernelSize),
+                var other => throw new ArgumentException($"unsupported layer {other.Kind}", nameof(network)),
+            };
+            if (stage is WeightedStage weighted && crossover is not null) weighted.Crossover = crossover;
+            stages.Add(stage);
+            if (fuseRelu) i++;
+            input = shapes[i];
+        }
+        MaxActivation = Math.Max(network.InputShape.Size, shapes.Count == 0 ? 0 : shapes.Max(s => s.Size));
+    }
+
+    /// <summary>The network this model runs.</summary>
+    public SequentialNetwork Network { get; }
+
+    private long MaxActivation { get; }
+
+    /// <summary>For each weighted layer: its density and, for each given batch size, whether it runs sparse.</summary>
+    public IReadOnlyList<InferenceLayerPlan> Plan(params int[] batchSizes) => stages.OfType<WeightedStage>()
+        .Select(s => new InferenceLayerPlan(s.Name, s is LinearStage ? "linear" : "conv2d", s.Weight.Density,
+            batchSizes.ToDictionary(b => b, s.UsesSparse)))
+        .ToList();
+
+    /// <summary>
+    /// Measures, for every weighted layer and each batch size, the median time of the sparse kernel and of
+    /// libtorch's dense kernel on random inputs, and from then on uses the faster one (for other batch sizes, the
+    /// choice of the nearest measured one on a log scale).
+    /// </summary>
+    public void Calibrate(IEnumerable<int> batchSizes, int repeats = 15)
+    {
+        lock (gate)
+        {
+            var random = new Random(12345);
+            foreach (var batch in batchSizes)
+            {
+                EnsureBuffers(batch);
+                foreach (var stage in stages.OfType<WeightedStage>())
+                {
+                    var input = new float[batch * stage.Input.Size];
+                    for (var i = 0; i < input.Length; i++) input[i] = (float)(random.NextDouble() * 2 - 1);
+                    var sparse = new List<double>();
+                    var dense = new List<double>();
+                    var clock = new Stopwatch();
+                    for (var r = 0; r < repeats + 2; r++)
+                    {
+                        clock.Restart();
+                        stage.RunSparse(input, back, batch);
+                        if (r >= 2) sparse.Add(clock.Elapsed.TotalMilliseconds);
+                        clock.Restart();
+                        stage.RunDense(input, back, batch);
+                        if (r >= 2) dense.Add(clock.Elapsed.TotalMilliseconds);
+                    }
+                    stage.SetCalibrated(batch, Median(sparse) < Median(dense));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs the network on a batch: <paramref name="input"/> is [batch, C, H, W] or anything with that many values
+    /// per sample (float32 on the CPU); the result is [batch, outputs].
+    /// </summary>
+    public Tensor Forward(Tensor input)
+    {
+        // Few libtorch calls on purpose: at batch 1 each costs about as much as a sparse layer.
+        var perSample = Network.InputShape.Size;
+        var outputs = Network.OutputShape.Size;
+        var ready = input.dtype == float32 && input.device_type == TorchSharp.DeviceType.CPU && input.is_contiguous();
+        var source = ready ? input : input.detach().to(float32).cpu().contiguous();
+        try
+        {
+            var count = source.numel();
+            if (count == 0 || count % perSample != 0)
+                throw new ArgumentException($"input of {count} values is not a whole number of samples of {perSample}", nameof(input));
+            var batch = checked((int)(count / perSample));
+            var output = empty(batch, outputs);
+            lock (gate)
+            {
+                EnsureBuffers(batch);
+                NativeFloats.Of(source).CopyTo(front);
+                RunStages(batch).AsSpan(0, checked((int)(batch * outputs))).CopyTo(NativeFloats.Of(output));
+            }
+            return output;
+        }
+        finally
+        {
+            if (!ready) source.Dispose();
+        }
+    }
+
+    /// <summary>Runs the network on managed memory: input [batch × C·H·W], output [batch × outputs].</summary>
+    public void Forward(ReadOnlySpan<float> input, Span<float> output, int batch)
+    {
+        if (input.Length != batch * Network.InputShape.Size || output.Length != batch * Network.OutputShape.Size)
+            throw new ArgumentException("input or output length does not match the batch");
+        lock (gate)
+        {
+            EnsureBuffers(batch);
+            input.CopyTo(front);
+            RunStages(batch).AsSpan(0, output.Length).CopyTo(output);
+        }
+    }
+
+    private float[] RunStages(int batch)
+    {
+        float[] current = front, spare = back;
+        var layout = ActivationLayout.RowMajor;
+        var shape = Network.InputShape;
+        foreach (var stage in stages)
+        {
+            var wanted = stage.Wants(batch);
+            if (batch > 1 && wanted != ActivationLayout.Any && wanted != layout)
+            {
+                Relayout(current, spare, batch, shape.Size, layout);
+                (current, spare) = (spare, current);
+                layout = wanted;
+            }
+            var result = stage.Run(current, spare, batch);
+            if (!ReferenceEquals(result, current)) (current, spare) = (result, current);
+            shape = stage.Output;
+        }
+        if (batch > 1 && layout == ActivationLayout.FeatureMajor)
+        {
+            Relayout(current, spare, batch, shape.Size, layout);
+            current = spare;
+        }
+        return current;
+    }
+
+    private static void Relayout(float[] source, float[] target, int batch, long features, ActivationLayout from)
+    {
+        var size = checked((int)features);
+        if (from == ActivationLayout.FeatureMajor) SparseLinearKernel.Transpose(source, target, size, batch);
+        else SparseLinearKernel.Transpose(source, target, batch, size);
+    }
+
+    private void EnsureBuffers(int batch)
+    {
+        var activations = checked((int)(batch * MaxActivation));
+        if (front.Length < activations)
+        {
+            front = new float[activations];
+            back = new float[activations];
+        }
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToList();
+        return sorted[sorted.Count / 2];
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var stage in stages) stage.Dispose();
+    }
+}

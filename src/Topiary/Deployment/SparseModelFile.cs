@@ -1,0 +1,258 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Topiary.IO;
+using Topiary.Serialization;
+
+namespace Topiary.Deployment;
+
+/// <summary>
+/// Topiary's compact sparse model file (<c>.tsparse</c>), version 1: magic "TOPSPRS\0", format version (int32 LE),
+/// header length (int32 LE), a UTF-8 JSON header (input shape, layers, and per tensor its layout and non-zero
+/// count), the tensor payloads in parameter order (see <see cref="TensorLayout"/>), and a CRC-32 of everything
+/// before it. Each tensor takes the smallest of dense, CSR and bitmask. Every size is derived from the header
+/// and checked against the file's real length and fixed limits before anything is allocated, so a damaged file
+/// gives a one-line <see cref="ModelFileException"/>.
+/// </summary>
+public static class SparseModelFile
+{
+    /// <summary>The first eight bytes of every sparse model file.</summary>
+    public static ReadOnlySpan<byte> Magic => "TOPSPRS\0"u8;
+
+    private const int FormatVersion = 1;
+    private const int MaxHeaderBytes = 1 << 20;
+    private const int MaxDimension = 1 << 24;
+    private const long MaxTensorElements = 1L << 28;
+
+    /// <summary>
+    /// Writes the network atomically (temporary file, then rename) and returns how each tensor was stored.
+    /// With <paramref name="half"/> the values are stored as IEEE binary16.
+    /// </summary>
+    /// <exception cref="ArgumentException">A value is not finite in float16 (|v| above 65504), or the network is inconsistent.</exception>
+    public static IReadOnlyList<StoredTensor> Save(string path, SequentialNetwork network, string? architecture, bool half = false, JsonObject? metadata = null)
+    {
+        network.Shapes();
+        var stored = new List<StoredTensor>();
+        var payloads = new List<byte[]>();
+        var tensors = new JsonArray();
+        foreach (var (name, shape, values) in network.Parameters())
+        {
+            if (half && values.Any(v => !Half.IsFinite((Half)v)))
+                throw new ArgumentException($"{name} has values outside the float16 range (|v| > 65504); save it without half precision", nameof(half));
+            var (layout, payload, nonzero) = SparseTensorCodec.Encode(values, shape, half);
+            payloads.Add(payload);
+            stored.Add(new StoredTensor(name, shape, layout, nonzero, payload.Length, values.Length * 4L));
+            tensors.Add(new JsonObject { ["name"] = name, ["layout"] = layout.ToString().ToLowerInvariant(), ["nonzero"] = nonzero });
+        }
+        var header = new JsonObject
+        {
+            ["tool_version"] = ToolInfo.Version,
+            ["architecture"] = architecture,
+            ["values"] = half ? "float16" : "float32",
+            ["input"] = new JsonArray(network.InputChannels, network.InputHeight, network.InputWidth),
+            ["layers"] = new JsonArray(network.Layers.Select(DescribeLayer).ToArray()),
+            ["tensors"] = tensors,
+            ["metadata"] = metadata?.DeepClone() ?? new JsonObject(),
+        };
+        var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
+
+        using var buffer = new MemoryStream();
+        buffer.Write(Magic);
+        WriteInt32(buffer, FormatVersion);
+        WriteInt32(buffer, headerBytes.Length);
+        buffer.Write(headerBytes);
+        foreach (var payload in payloads) buffer.Write(payload);
+        WriteInt32(buffer, unchecked((int)Crc32.Compute(buffer.GetBuffer().AsSpan(0, (int)buffer.Length))));
+        AtomicFile.WriteAllBytes(path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        return stored;
+    }
+
+    /// <summary>True when the file starts with <see cref="Magic"/> (used to tell sparse files from <c>model.topiary</c>).</summary>
+    public static bool HasMagic(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            Span<byte> start = stackalloc byte[8];
+            return stream.ReadAtLeast(start, 8, throwOnEndOfStream: false) == 8 && start.SequenceEqual(Magic);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Reads, verifies and decodes a sparse model file.</summary>
+    /// <exception cref="ModelFileException">The file is missing, damaged or inconsistent; the message is one line naming it.</exception>
+    public static SparseModel Load(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists) throw new ModelFileException(path, "file not found");
+            if (info.Length > int.MaxValue - 64) throw new ModelFileException(path, $"file of {info.Length} bytes is too large for a sparse model file");
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelFileException(path, $"cannot read: {e.Message}", e);
+        }
+        try
+        {
+            return Parse(path, bytes);
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException or JsonException or ArgumentException or OverflowException)
+        {
+            throw new ModelFileException(path, OneLine(e.Message), e);
+        }
+    }
+
+    private static SparseModel Parse(string path, byte[] bytes)
+    {
+        if (bytes.Length < Magic.Length + 12) throw new ModelFileException(path, $"truncated: {bytes.Length} bytes is shorter than any sparse model file");
+        if (!bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic)) throw new ModelFileException(path, "not a Topiary sparse model file (wrong magic bytes)");
+        var version = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8));
+        if (version != FormatVersion) throw new ModelFileException(path, $"format version {version} is not supported (this Topiary reads version {FormatVersion})");
+        var storedCrc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4));
+        if (Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4)) != storedCrc) throw new ModelFileException(path, "checksum mismatch: the file is damaged or truncated");
+        var headerLength = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12));
+        var offset = 16;
+        if (headerLength <= 0 || headerLength > MaxHeaderBytes || headerLength > bytes.Length - offset - 4)
+            throw new FormatException($"header length {headerLength} does not fit in the file");
+        var header = JsonNode.Parse(bytes.AsSpan(offset, headerLength)) as JsonObject ?? throw new FormatException("header is not a JSON object");
+        offset += headerLength;
+
+        var half = Field<string>(header, "values") switch
+        {
+            "float32" => false,
+            "float16" => true,
+            var other => throw new FormatException($"unknown value type '{other}'"),
+        };
+        var input = Array(header, "input").Select(n => Dimension(n, "input")).ToArray();
+        if (input.Length != 3) throw new FormatException("input shape must have 3 dimensions");
+        var layerNodes = Array(header, "layers");
+        var tensorNodes = Array(header, "tensors");
+
+        // First pass: shapes and payload sizes from the header alone, all checked before any allocation.
+        var layerSpecs = layerNodes.Select((n, i) => n as JsonObject ?? throw new FormatException($"layer {i} is not an object")).ToList();
+        var skeleton = new SequentialNetwork(input[0], input[1], input[2], layerSpecs.Select(l => ReadLayer(l, withValues: null)).ToList());
+        var parameters = skeleton.ParameterShapes().ToList();
+        if (tensorNodes.Count != parameters.Count) throw new FormatException($"header lists {tensorNodes.Count} tensors but the layers have {parameters.Count}");
+        var plans = new List<(string Name, long[] Shape, long Numel, TensorLayout Layout, long Nonzero, long Bytes)>();
+        long total = 0;
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            var node = tensorNodes[i] as JsonObject ?? throw new FormatException($"tensor {i} is not an object");
+            var (name, shape) = parameters[i];
+            if (Field<string>(node, "name") != name) throw new FormatException($"tensor {i} is '{Field<string>(node, "name")}' but the layers expect '{name}'");
+            var numel = shape.Aggregate(1L, (a, b) => checked(a * b));
+            if (numel > MaxTensorElements) throw new FormatException($"{name} has {numel} entries, more than the limit of {MaxTensorElements}");
+            var layout = Field<string>(node, "layout") switch
+            {
+                "dense" => TensorLayout.Dense,
+                "csr" => TensorLayout.Csr,
+                "bitmask" => TensorLayout.Bitmask,
+                var other => throw new FormatException($"{name} has unknown layout '{other}'"),
+            };
+            var nonzero = Field<long>(node, "nonzero");
+            if (nonzero < 0 || nonzero > numel) throw new FormatException($"{name} claims {nonzero} non-zero entries of {numel}");
+            var size = SparseTensorCodec.EncodedSize(layout, shape, numel, nonzero, half);
+            total += size;
+            if (total > bytes.Length) throw new FormatException($"size mismatch: the tensors up to {name} need {total} bytes but the file holds {bytes.Length}");
+            plans.Add((name, shape, numel, layout, nonzero, size));
+        }
+        if (offset + total + 4 != bytes.Length)
+            throw new FormatException($"size mismatch: the header describes {offset + total + 4} bytes but the file holds {bytes.Length}");
+
+        var decoded = new Dictionary<string, float[]>();
+        var stored = new List<StoredTensor>();
+        foreach (var plan in plans)
+        {
+            try
+            {
+                decoded[plan.Name] = SparseTensorCodec.Decode(bytes.AsSpan(offset, (int)plan.Bytes), plan.Layout, plan.Shape, plan.Numel, plan.Nonzero, half);
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"{plan.Name}: {e.Message}", e);
+            }
+            stored.Add(new StoredTensor(plan.Name, plan.Shape, plan.Layout, plan.Nonzero, plan.Bytes, plan.Numel * 4));
+            offset += (int)plan.Bytes;
+        }
+        var network = new SequentialNetwork(input[0], input[1], input[2], layerSpecs.Select(l => ReadLayer(l, decoded)).ToList());
+        network.Shapes();
+        var architecture = header["architecture"] is JsonValue a ? a.GetValue<string>() : null;
+        return new SparseModel(network, architecture, half, stored, header["metadata"] as JsonObject ?? new JsonObject());
+    }
+
+    private static JsonObject DescribeLayer(NetworkLayer layer) => layer switch
+    {
+        LinearLayer l => new JsonObject { ["kind"] = l.Kind, ["name"] = l.Name, ["in"] = l.InFeatures, ["out"] = l.OutFeatures },
+        Conv2dLayer c => new JsonObject { ["kind"] = c.Kind, ["name"] = c.Name, ["in"] = c.InChannels, ["out"] = c.OutChannels, ["kernel"] = c.KernelSize },
+        MaxPool2dLayer p => new JsonObject { ["kind"] = p.Kind, ["kernel"] = p.KernelSize },
+        _ => new JsonObject { ["kind"] = layer.Kind },
+    };
+
+    // Without values (the first pass) the layers get empty arrays: only their shapes are used.
+    private static NetworkLayer ReadLayer(JsonObject node, IReadOnlyDictionary<string, float[]>? withValues)
+    {
+        var kind = Field<string>(node, "kind");
+        float[] Values(string name) => withValues is null ? System.Array.Empty<float>() : withValues[name];
+        switch (kind)
+        {
+            case "linear":
+            {
+                var name = LayerName(node);
+                return new LinearLayer(name, Dimension(node["in"], "in"), Dimension(node["out"], "out"), Values($"{name}.weight"), Values($"{name}.bias"));
+            }
+            case "conv2d":
+            {
+                var name = LayerName(node);
+                return new Conv2dLayer(name, Dimension(node["in"], "in"), Dimension(node["out"], "out"), Dimension(node["kernel"], "kernel"), Values($"{name}.weight"), Values($"{name}.bias"));
+            }
+            case "maxpool2d": return new MaxPool2dLayer(Dimension(node["kernel"], "kernel"));
+            case "relu": return new ReluLayer();
+            case "flatten": return new FlattenLayer();
+            default: throw new FormatException($"unknown layer kind '{kind}'");
+        }
+    }
+
+    private static string LayerName(JsonObject node)
+    {
+        var name = Field<string>(node, "name");
+        if (name.Length is 0 or > 200 || name.Any(char.IsControl)) throw new FormatException("a layer name is empty, too long or has control characters");
+        return name;
+    }
+
+    private static int Dimension(JsonNode? node, string what)
+    {
+        var value = node is JsonValue v && v.TryGetValue<long>(out var n) ? n : throw new FormatException($"'{what}' is not an integer");
+        if (value < 1 || value > MaxDimension) throw new FormatException($"'{what}' = {value} is outside [1, {MaxDimension}]");
+        return (int)value;
+    }
+
+    private static T Field<T>(JsonObject node, string key)
+    {
+        try
+        {
+            return node[key] is { } value ? value.GetValue<T>() : throw new FormatException($"header field '{key}' is missing");
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new FormatException($"header field '{key}' has the wrong type", e);
+        }
+    }
+
+    private static JsonArray Array(JsonObject node, string key) => node[key] as JsonArray ?? throw new FormatException($"header field '{key}' is missing or not a list");
+
+    private static string OneLine(string text) => string.Join(" ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    private static void WriteInt32(Stream stream, int value)
+    {
+        Span<byte> b = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(b, value);
+        stream.Write(b);
+    }
+}
