@@ -32,6 +32,7 @@ public class ResumeTests
     public void A_cancelled_and_resumed_run_ends_exactly_as_an_uninterrupted_one(string optimizer)
     {
         TorchBackend.EnsureVerified();
+        using var threads = TorchThreads.Use(1);
         using var data = TinyData.Split();
         using var dir = new TestDirectory();
         var options = Quick(optimizer);
@@ -59,6 +60,7 @@ public class ResumeTests
     public void A_non_finite_loss_rolls_back_to_the_last_checkpoint_with_half_the_learning_rate()
     {
         TorchBackend.EnsureVerified();
+        using var threads = TorchThreads.Use(1);
         using var data = TinyData.Split();
         manual_seed(1);
         using var model = new LeNet300();
@@ -78,6 +80,7 @@ public class ResumeTests
     public void Three_divergences_in_a_row_stop_the_run_and_leave_the_checkpoint_intact()
     {
         TorchBackend.EnsureVerified();
+        using var threads = TorchThreads.Use(1);
         using var data = TinyData.Split();
         using var dir = new TestDirectory();
         manual_seed(1);
@@ -109,6 +112,7 @@ public class ResumeTests
     public void Resuming_with_other_settings_is_refused_with_one_line()
     {
         TorchBackend.EnsureVerified();
+        using var threads = TorchThreads.Use(1);
         using var data = TinyData.Split();
         using var dir = new TestDirectory();
         Run(data, Quick("adam") with { Epochs = 1 }, new CheckpointOptions { Directory = dir.Path });
