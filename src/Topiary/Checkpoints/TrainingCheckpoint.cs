@@ -12,12 +12,16 @@ namespace Topiary.Checkpoints;
 /// </summary>
 public sealed class TrainingCheckpoint : IDisposable
 {
-    /// <summary>Wraps a state and tensors that this checkpoint will own.</summary>
-    public TrainingCheckpoint(PruningLoopState state, IReadOnlyDictionary<string, Tensor> tensors)
+    /// <summary>Wraps a state and tensors that this checkpoint will own; <paramref name="source"/> names it in errors.</summary>
+    public TrainingCheckpoint(PruningLoopState state, IReadOnlyDictionary<string, Tensor> tensors, string source = "checkpoint in memory")
     {
         State = state;
         Tensors = tensors;
+        Source = source;
     }
+
+    /// <summary>Where the checkpoint came from (its file), for error messages.</summary>
+    public string Source { get; }
 
     /// <summary>Counters, schedule, selection and trajectory.</summary>
     public PruningLoopState State { get; }
@@ -48,7 +52,7 @@ public sealed class TrainingCheckpoint : IDisposable
             var state = parts.State.Deserialize<PruningLoopState>(ReportJson.Options)
                 ?? throw new CheckpointException(source, "the state is null");
             Check(source, state);
-            return new TrainingCheckpoint(state, parts.Tensors);
+            return new TrainingCheckpoint(state, parts.Tensors, source);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException or ArgumentException or CheckpointException)
         {

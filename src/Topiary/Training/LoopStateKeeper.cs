@@ -73,6 +73,8 @@ internal sealed class LoopStateKeeper(
             throw new CheckpointException(source, "the checkpoint was written by a run with other settings");
         if (s.StepsPerEpoch != context.StepsPerEpoch)
             throw new CheckpointException(source, $"the checkpoint's run had {s.StepsPerEpoch} steps per epoch, this data gives {context.StepsPerEpoch}: not the same data set");
+        if (!s.Selection.HasBest)
+            throw new CheckpointException(source, "the checkpoint holds no selected model (every checkpoint is written after an evaluation)");
         if (s.PolicyName != policy.Name)
             throw new CheckpointException(source, $"the checkpoint's pruning policy is '{s.PolicyName}', not '{policy.Name}'");
         try

@@ -45,7 +45,7 @@ public static class PruningExperiment
         var task = new ImageClassificationTask(data);
         var denseTimes = startFrom is null && resume is null ? DenseTrainer.Train(model, task, options, progress, cancellationToken) : Array.Empty<double>();
         var denseSeconds = total.Elapsed.TotalSeconds;
-        var dense = resume is null ? DenseResult.Measure(task, model) : DenseResult.From(resume.State.Annotations, checkpoints!.LastPath ?? "checkpoint");
+        var dense = resume is null ? DenseResult.Measure(task, model) : DenseResult.From(resume.State.Annotations, resume.Source);
         var (denseVal, denseTest, totalParams) = (dense.Validation, dense.Test, dense.TotalParameters);
         logger.LogInformation("dense model: validation accuracy {Val}, test accuracy {Test}", Percent.Of(denseVal.Metric), Percent.Of(denseTest.Metric));
 

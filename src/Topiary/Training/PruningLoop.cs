@@ -138,7 +138,7 @@ public sealed class PruningLoop
         model.train();
         if (Checkpoints.ResumeFrom is { } resume)
         {
-            keeper.Restore(resume, Checkpoints.LastPath ?? "checkpoint");
+            keeper.Restore(resume, resume.Source);
             lastGood = resume.Encode();
             logger.LogInformation("resumed at pruning step {Step}", context.Step);
         }
