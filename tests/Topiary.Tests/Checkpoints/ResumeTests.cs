@@ -16,13 +16,13 @@ public class ResumeTests
         Optimizer = optimizer, LearningRate = optimizer == "sgd" ? 0.05 : 1e-3,
     };
 
-    private static (PruningOutcome Outcome, Dictionary<string, Tensor> Final) Run(ImageClassificationData data, PruningOptions options,
-        CheckpointOptions checkpoints, int initSeed = 1, IProgress<TrainingProgress>? progress = null, CancellationToken token = default)
+    private static (PruningOutcome Outcome, Dictionary<string, Tensor> Final) Run(ITrainingTask task, PruningOptions options,
+        CheckpointOptions checkpoints, int initSeed = 1, CancellationToken token = default)
     {
         manual_seed(initSeed);
         using var model = new LeNet300();
-        var loop = new PruningLoop(model, new ImageClassificationTask(data), options) { Checkpoints = checkpoints };
-        var outcome = loop.Run(progress, token);
+        var loop = new PruningLoop(model, task, options) { Checkpoints = checkpoints };
+        var outcome = loop.Run(cancellationToken: token);
         return (outcome, model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone()));
     }
 
@@ -36,18 +36,25 @@ public class ResumeTests
         using var data = TinyData.Split();
         using var dir = new TestDirectory();
         var options = Quick(optimizer);
-        var (whole, wholeFinal) = Run(data, options, new CheckpointOptions { Directory = dir.File("whole") });
+        var task = new ImageClassificationTask(data);
+        var (whole, wholeFinal) = Run(task, options, new CheckpointOptions { Directory = dir.File("whole") });
 
+        // Cancelled during step 23, between evaluations (every 5 steps): the checkpoint is taken mid-interval.
         using var cancel = new CancellationTokenSource();
-        var stopAt = new SyncProgress<TrainingProgress>(p => { if (p.Step >= 20) cancel.Cancel(); });
+        var cancelling = new PoisonedTask(task, call =>
+        {
+            if (call == 23) cancel.Cancel();
+            return false;
+        });
         var interrupted = Assert.Throws<TrainingInterruptedException>(() =>
-            Run(data, options, new CheckpointOptions { Directory = dir.File("cut") }, progress: stopAt, token: cancel.Token));
-        Assert.Equal(20, interrupted.Step);
+            Run(cancelling, options, new CheckpointOptions { Directory = dir.File("cut") }, token: cancel.Token));
+        Assert.Equal(23, interrupted.Step);
         Assert.Equal(Path.Combine(dir.File("cut"), CheckpointOptions.LastFileName), interrupted.CheckpointPath);
 
         using var saved = TrainingCheckpoint.Load(interrupted.CheckpointPath!);
+        Assert.Equal(3, saved.State.LossCount);
         // A different initialization proves that everything comes from the checkpoint.
-        var (resumed, resumedFinal) = Run(data, options, new CheckpointOptions { Directory = dir.File("cut"), ResumeFrom = saved }, initSeed: 99);
+        var (resumed, resumedFinal) = Run(task, options, new CheckpointOptions { Directory = dir.File("cut"), ResumeFrom = saved }, initSeed: 99);
 
         Assert.Equal(whole.Trajectory, resumed.Trajectory);
         Assert.Equal(whole.SelectedStep, resumed.SelectedStep);
@@ -115,10 +122,11 @@ public class ResumeTests
         using var threads = TorchThreads.Use(1);
         using var data = TinyData.Split();
         using var dir = new TestDirectory();
-        Run(data, Quick("adam") with { Epochs = 1 }, new CheckpointOptions { Directory = dir.Path });
+        var task = new ImageClassificationTask(data);
+        Run(task, Quick("adam") with { Epochs = 1 }, new CheckpointOptions { Directory = dir.Path });
         using var saved = TrainingCheckpoint.Load(dir.File(CheckpointOptions.LastFileName));
         var error = Assert.Throws<CheckpointException>(() =>
-            Run(data, Quick("adam") with { Epochs = 1, LearningRate = 0.01 }, new CheckpointOptions { ResumeFrom = saved }));
+            Run(task, Quick("adam") with { Epochs = 1, LearningRate = 0.01 }, new CheckpointOptions { ResumeFrom = saved }));
         Assert.Contains("other settings", error.Message);
     }
 }
