@@ -34,7 +34,11 @@ public static class CheckpointFile
             table.Add(new JsonObject { ["name"] = name, ["shape"] = new JsonArray(t.shape.Select(d => (JsonNode)d).ToArray()) });
         var header = Encoding.UTF8.GetBytes(new JsonObject { ["state"] = state.DeepClone(), ["tensors"] = table }.ToJsonString());
 
-        using var buffer = new MemoryStream();
+        // Sized up front: checkpoints are megabytes, and a growing stream would copy them repeatedly.
+        var dataBytes = tensors.Values.Sum(t => t.numel() * 4L);
+        var total = Magic.Length + 8 + header.Length + dataBytes + 4;
+        if (total > MaxFileBytes) throw new ArgumentException($"a checkpoint of {total} bytes is larger than the format allows", nameof(tensors));
+        using var buffer = new MemoryStream((int)total);
         buffer.Write(Magic);
         WriteInt32(buffer, FormatVersion);
         WriteInt32(buffer, header.Length);
@@ -45,7 +49,7 @@ public static class CheckpointFile
             buffer.Write(MemoryMarshal.AsBytes(cpu.data<float>().ToArray().AsSpan()));
         }
         WriteInt32(buffer, unchecked((int)Crc32.Compute(buffer.GetBuffer().AsSpan(0, (int)buffer.Length))));
-        return buffer.ToArray();
+        return buffer.GetBuffer();
     }
 
     /// <summary>Writes an encoded checkpoint atomically (temporary file, flush to disk, rename).</summary>

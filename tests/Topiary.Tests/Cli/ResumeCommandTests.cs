@@ -13,7 +13,7 @@ public class ResumeCommandTests
 {
     private static string[] RunArguments(string data, string output) =>
     [
-        "prune", "--data", data, "--subset", "2000", "--model", "lenet300", "--dense-epochs", "1", "--epochs", "4",
+        "prune", "--data", data, "--subset", "1000", "--model", "lenet300", "--dense-epochs", "1", "--epochs", "4",
         "--batch-size", "50", "--eval-every", "6", "--floor", "0.5", "--crop-fraction", "0.2", "--patience", "100",
         "--threads", "1", "--out", output,
     ];
@@ -23,7 +23,7 @@ public class ResumeCommandTests
     {
         using var dir = new TestDirectory();
         var data = dir.File("data");
-        SyntheticIdx.Write(data, trainCount: 2400, testCount: 500);
+        SyntheticIdx.Write(data, trainCount: 1100, testCount: 300);
 
         var whole = dir.File("whole");
         var reference = CliProcess.Run(RunArguments(data, whole));
