@@ -16,8 +16,12 @@ internal sealed record RunRecipe(IReadOnlyDictionary<string, string?> Options, i
     // Where the run writes is the folder being resumed, not a setting of the run.
     private static readonly string[] NotStored = ["out", "threads", "resume", "help"];
 
+    // Paths are stored absolute, so that a resume from another working directory finds the same files.
+    private static readonly string[] PathOptions = ["data", "from"];
+
     public static RunRecipe From(IReadOnlyDictionary<string, string?> given, int threads) =>
-        new(given.Where(o => !NotStored.Contains(o.Key)).ToDictionary(o => o.Key, o => o.Value), threads);
+        new(given.Where(o => !NotStored.Contains(o.Key))
+            .ToDictionary(o => o.Key, o => PathOptions.Contains(o.Key) && o.Value is { } path ? Path.GetFullPath(path) : o.Value), threads);
 
     public void Write(string checkpointDirectory)
     {
