@@ -43,8 +43,6 @@ public sealed record PruningLoopState
     public required SelectionState Selection { get; init; }
     /// <summary>Why the run ended, once it has; null while it runs.</summary>
     public string? StopReason { get; init; }
-    /// <summary>libtorch's default generator state, base64 (nothing in the loop draws from it today; models with dropout would).</summary>
-    public string? TorchRngState { get; init; }
     /// <summary>Data the caller keeps with the run (e.g. the dense model's metrics).</summary>
     public JsonObject Annotations { get; init; } = new();
 }

@@ -10,7 +10,10 @@ namespace Topiary.Training;
 
 /// <summary>
 /// Captures the whole mutable state of a <see cref="PruningLoop"/> run as a <see cref="TrainingCheckpoint"/>
-/// and puts it back: model, masks, optimizer, γ schedule, counters, policy, selection, trajectory, RNG.
+/// and puts it back: model, masks, optimizer, γ schedule, counters, policy, selection, trajectory.
+/// No random generator state is kept: the loop draws no random numbers, its batch order is a function
+/// of (seed, epoch). (libtorch's generator state is deliberately not restored from files: a forged
+/// state with an out-of-range index makes libc10 read out of bounds and crash; the fuzz test found it.)
 /// The loop's objects are shared with it, so a restore changes the run in place.
 /// </summary>
 internal sealed class LoopStateKeeper(
@@ -27,7 +30,6 @@ internal sealed class LoopStateKeeper(
     public TrainingCheckpoint Capture()
     {
         var (lossSum, lossCount, lossLast) = recentLoss.Export();
-        using var rng = get_rng_state();
         var state = new PruningLoopState
         {
             Options = options,
@@ -46,7 +48,6 @@ internal sealed class LoopStateKeeper(
             PolicyState = policy.SaveState(),
             Selection = selection.ExportState(),
             StopReason = StopReason,
-            TorchRngState = Convert.ToBase64String(rng.data<byte>().ToArray()),
             Annotations = (JsonObject)annotations.DeepClone(),
         };
         var tensors = new Dictionary<string, Tensor>();
@@ -87,11 +88,6 @@ internal sealed class LoopStateKeeper(
             optimizer.LoadState(s.OptimizerSteps, checkpoint.WithPrefix("optimizer/"));
             optimizer.LearningRate = s.LearningRate;
             policy.LoadState(s.PolicyState);
-            if (s.TorchRngState is { } rng)
-            {
-                using var saved = tensor(Convert.FromBase64String(rng), dtype: uint8);
-                set_rng_state(saved);
-            }
         }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or System.Runtime.InteropServices.ExternalException)
         {
