@@ -37,6 +37,9 @@ internal sealed class ArgumentReader
         }
     }
 
+    /// <summary>Every option as given (null for a bare flag), e.g. to store a run's recipe.</summary>
+    public IReadOnlyDictionary<string, string?> Given => values;
+
     public bool Has(string name)
     {
         consumed.Add(name);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Topiary.Cli.Commands;
 using Topiary.Cli.Console;
+using Topiary.Checkpoints;
 using Topiary.Data;
 using Topiary.Serialization;
 using Topiary.Training;
@@ -9,7 +10,8 @@ namespace Topiary.Cli;
 
 /// <summary>
 /// Entry point of the <c>topiary</c> tool. Bad input ends with one line on standard error and exit
-/// code 2; a failure of the run itself with exit code 1; Ctrl-C with 130. No stack traces unless
+/// code 2; a failure of the run itself with exit code 1; SIGINT (Ctrl-C) with 130 and SIGTERM with
+/// 143, after the run has written a checkpoint. No stack traces unless
 /// TOPIARY_DEBUG=1.
 /// </summary>
 internal static class CliApp
@@ -30,16 +32,17 @@ internal static class CliApp
 
     public static int Run(string[] args)
     {
-        using var cancellation = new CancellationTokenSource();
-        System.Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            cancellation.Cancel();
-        };
+        using var interruption = new Interruption();
         var logger = new CliLogger(Environment.GetEnvironmentVariable("TOPIARY_VERBOSE") == "1" ? LogLevel.Debug : LogLevel.Warning);
         try
         {
-            return Dispatch(args, logger, cancellation.Token);
+            return Dispatch(args, logger, interruption.Token);
+        }
+        catch (RunInterruptedException e)
+        {
+            // Not an error: the run saved itself as asked.
+            System.Console.Error.WriteLine($"topiary: interrupted by {interruption.SignalName}: {OneLine(e.Message)}");
+            return interruption.ExitCode;
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("TOPIARY_DEBUG") != "1")
         {
@@ -91,7 +94,8 @@ internal static class CliApp
         var (code, message) = e switch
         {
             CliUsageException or PruningOptionException => (Usage, e.Message),
-            IdxFormatException or ModelFileException => (Usage, e.Message),
+            IdxFormatException or ModelFileException or CheckpointException => (Usage, e.Message),
+            DivergenceLimitException => (1, e.Message),
             OperationCanceledException => (130, "cancelled"),
             TrainingDivergedException => (1, e.Message),
             _ => (1, $"{e.GetType().Name}: {e.Message}"),

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Topiary.Backend;
+using Topiary.Checkpoints;
 using Topiary.Cli.Console;
 using Topiary.Data;
 using Topiary.Models;
@@ -41,12 +42,62 @@ internal static class PruneCommand
           --seed S                    seed of initialization, split and batch order (default 1234)
           --subset N                  use only the first N training images
           --from FILE                 start from a saved model instead of dense training
-          --out DIR                   output folder (default runs/<timestamp>)
+          --out DIR                   output folder (default runs/<timestamp>); checkpoints go to DIR/checkpoint
+          --resume DIR                continue the run in DIR (killed, interrupted or stopped) with its own settings
           --preset demo|paper         base settings; paper = the authors' LeNet-5/Fashion-MNIST settings
           --threads N                 libtorch threads (default: all cores)
         """;
 
     public static int Run(ArgumentReader args, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (args.Has("resume")) return Resume(args, logger, cancellationToken);
+        return Start(args, logger, cancellationToken, resuming: false);
+    }
+
+    // --- resume: begin ---
+    private static string CheckpointDirectory(string outDirectory) => Path.Combine(outDirectory, "checkpoint");
+
+    // The run's own settings come from its recipe; any other option would make it a different run.
+    private static int Resume(ArgumentReader args, ILogger logger, CancellationToken cancellationToken)
+    {
+        var directory = args.String("resume")!;
+        if (args.Given.Keys.FirstOrDefault(k => k != "resume") is { } other)
+            throw new CliUsageException($"--{other}: cannot be combined with --resume (the run keeps the settings it was started with)");
+        var recipe = RunRecipe.Read(directory, CheckpointDirectory(directory));
+        return Start(new ArgumentReader(recipe.ToArguments(directory), Flags), logger, cancellationToken, resuming: true);
+    }
+
+    private static TrainingCheckpoint? PrepareCheckpoints(string outDirectory, bool resuming, ArgumentReader args, int threads)
+    {
+        var directory = CheckpointDirectory(outDirectory);
+        var last = Path.Combine(directory, CheckpointOptions.LastFileName);
+        if (!resuming)
+        {
+            if (File.Exists(last))
+                throw new CliUsageException($"--out: {outDirectory} already holds a run's checkpoint; continue it with --resume {outDirectory} or choose another --out");
+            RunRecipe.From(args.Given, threads).Write(directory);
+            return null;
+        }
+        if (!File.Exists(last))
+        {
+            System.Console.WriteLine($"resume: {outDirectory} has no checkpoint yet (the run stopped before pruning began); starting it again");
+            return null;
+        }
+        var checkpoint = TrainingCheckpoint.Load(last);
+        System.Console.WriteLine($"resume: continuing from {last} at pruning step {checkpoint.State.Step}");
+        return checkpoint;
+    }
+
+    private static RunInterruptedException Interrupted(OperationCanceledException e, string outDirectory)
+    {
+        var how = $"continue with: topiary prune --resume {outDirectory}";
+        return new RunInterruptedException(e is TrainingInterruptedException { CheckpointPath: { } path } saved
+            ? $"stopped at pruning step {saved.Step}; checkpoint written to {path}; {how}"
+            : $"stopped before the first checkpoint (during dense training); {how} (it starts again)", e);
+    }
+    // --- resume: end ---
+
+    private static int Start(ArgumentReader args, ILogger logger, CancellationToken cancellationToken, bool resuming)
     {
         var preset = args.Choice("preset", "demo", new[] { "demo", "paper" });
         var options = ReadOptions(args, preset == "paper" ? PruningOptions.Paper : new PruningOptions());
@@ -79,12 +130,22 @@ internal static class PruneCommand
             start = () => new StartingPoint(loaded.Model, loaded.Masks);
         }
 
+        using var resume = PrepareCheckpoints(outDirectory, resuming, args, threads);
+        var checkpoints = new CheckpointOptions { Directory = CheckpointDirectory(outDirectory), ResumeFrom = resume };
         var hyperparameters = Hyperparameters(options, preset, modelName, subset, from, threads);
         System.Console.WriteLine($"topiary {ToolInfo.Version}: {modelName} on {data.Name} ({data.TrainCount} train / {data.ValidationImages.shape[0]} validation / {data.TestImages.shape[0]} test), method {options.Method}, seed {options.Seed}");
         System.Console.WriteLine($"backend: libtorch {backend.TorchVersion}, oneDNN {(backend.OneDnnEnabled ? "on" : "off")}, {threads} threads, conv self-check {backend.Outcome}");
 
-        var result = TerminalProgress.Run(progress =>
-            PruningExperiment.Run(modelName, data, options, hyperparameters, start, progress, logger, cancellationToken));
+        ExperimentResult result;
+        try
+        {
+            result = TerminalProgress.Run(progress =>
+                PruningExperiment.Run(modelName, data, options, hyperparameters, start, progress, logger, cancellationToken, checkpoints));
+        }
+        catch (OperationCanceledException e)
+        {
+            throw Interrupted(e, outDirectory);
+        }
 
         var written = RunOutputs.Write(outDirectory, result, data);
         Summary.Print(result.Report, written);

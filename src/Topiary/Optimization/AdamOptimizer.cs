@@ -70,6 +70,24 @@ public sealed class AdamOptimizer : MaskableOptimizer
         return state;
     }
 
+    /// <inheritdoc />
+    protected override void LoadStateBuffers(IReadOnlyDictionary<string, Tensor> buffers)
+    {
+        var expected = StateBuffers().Keys.ToHashSet();
+        if (buffers.Keys.FirstOrDefault(k => !expected.Contains(k)) is { } unknown)
+            throw new ArgumentException($"unknown optimizer state '{unknown}' for Adam");
+        using var _ = no_grad();
+        for (var i = 0; i < Parameters.Count; i++)
+        {
+            foreach (var (name, target) in new[] { ($"{i}.exp_avg", firstMoments[i]), ($"{i}.exp_avg_sq", secondMoments[i]) })
+            {
+                if (!buffers.TryGetValue(name, out var source)) throw new ArgumentException($"optimizer state '{name}' is missing");
+                RequireShape(name, source, i);
+                target.copy_(source);
+            }
+        }
+    }
+
     private int IndexOf(Parameter parameter)
     {
         for (var i = 0; i < Parameters.Count; i++)

@@ -46,6 +46,29 @@ public abstract class MaskableOptimizer : IDisposable
     /// <summary>The state buffers by name, for checkpoints.</summary>
     public abstract IReadOnlyDictionary<string, Tensor> StateBuffers();
 
+    /// <summary>
+    /// Restores a checkpoint: the step count and copies of the buffers <see cref="StateBuffers"/> returned
+    /// (same names and shapes). Afterwards the optimizer continues exactly as the saved one would have.
+    /// </summary>
+    /// <exception cref="ArgumentException">A buffer is missing, unknown or has the wrong shape.</exception>
+    public void LoadState(long stepCount, IReadOnlyDictionary<string, Tensor> buffers)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(stepCount);
+        LoadStateBuffers(buffers);
+        StepCount = stepCount;
+    }
+
+    /// <summary>Copies <paramref name="buffers"/> into this optimizer's state; see <see cref="LoadState"/>.</summary>
+    protected virtual void LoadStateBuffers(IReadOnlyDictionary<string, Tensor> buffers) =>
+        throw new NotSupportedException($"{GetType().Name} cannot restore its state from a checkpoint");
+
+    /// <summary>Checks that <paramref name="source"/> can be copied into a buffer shaped like parameter <paramref name="index"/>.</summary>
+    protected void RequireShape(string name, Tensor source, int index)
+    {
+        if (!source.shape.SequenceEqual(Parameters[index].shape))
+            throw new ArgumentException($"optimizer state '{name}' has shape [{string.Join(",", source.shape)}], expected [{string.Join(",", Parameters[index].shape)}]");
+    }
+
     /// <inheritdoc />
     public abstract void Dispose();
 }

@@ -68,6 +68,15 @@ public static class ReportMarkdown
         sb.Append("Selected the checkpoint of step ").Append(Long(f.Step)).Append(". ")
           .Append(Escape(report.Selection.Trim())).Append("\n\n");
 
+        // Recoveries from divergence (only when there were any)
+        if (report.Divergences.Count > 0)
+        {
+            sb.Append("## Divergences\n\n| Step | Cause | Rolled back to step | New learning rate |\n|---:|---|---:|---:|\n");
+            foreach (var e in report.Divergences)
+                Row(sb, Long(e.Step), Escape(e.Cause), Long(e.RolledBackToStep), Fixed(e.LearningRate, "G4"));
+            sb.Append('\n');
+        }
+
         // Layers
         sb.Append("## Layers\n\n");
         if (report.Layers.Count == 0)

@@ -32,6 +32,8 @@ public sealed record RunReport
     public required IReadOnlyList<LayerSparsity> Layers { get; init; }
     /// <summary>One point per evaluation.</summary>
     public required IReadOnlyList<TrajectoryPoint> Trajectory { get; init; }
+    /// <summary>Recoveries from divergence (non-finite loss or gradient): rollback to the last good checkpoint, halved learning rate.</summary>
+    public IReadOnlyList<DivergenceEvent> Divergences { get; init; } = [];
     /// <summary>Wall-clock measurements; the only part that differs between identical runs.</summary>
     public required TimingInfo Timing { get; init; }
 }

@@ -1,3 +1,4 @@
+using Topiary.Checkpoints;
 using Topiary.Pruning;
 using Topiary.Reporting;
 using static TorchSharp.torch;
@@ -38,6 +39,25 @@ internal sealed class CheckpointSelection(MetricFloor floor) : IDisposable
         Validation = validation;
         MeetsBound = meets;
         EvaluationsWithoutProgress = 0;
+    }
+
+    /// <summary>The selection's counters for a checkpoint; its model is <see cref="Best"/>.</summary>
+    public SelectionState ExportState() =>
+        new(best is not null, Step, RemainingFraction, Validation.Metric, Validation.Loss, MeetsBound, EvaluationsWithoutProgress);
+
+    /// <summary>The selected model and masks, if any.</summary>
+    public ModelSnapshot? Best => best;
+
+    /// <summary>Restores the selection from a checkpoint, taking ownership of <paramref name="snapshot"/>.</summary>
+    public void Import(SelectionState state, ModelSnapshot? snapshot)
+    {
+        best?.Dispose();
+        best = snapshot;
+        Step = state.Step;
+        RemainingFraction = state.RemainingFraction;
+        Validation = new EvaluationResult(state.Metric, state.Loss);
+        MeetsBound = state.MeetsBound;
+        EvaluationsWithoutProgress = state.EvaluationsWithoutProgress;
     }
 
     public void RestoreBest(nn.Module model, PruningMasks masks)

@@ -16,6 +16,19 @@ internal sealed class ModelSnapshot : IDisposable
         masks = pruning.Snapshot();
     }
 
+    /// <summary>Takes ownership of saved parameter and mask tensors (e.g. read from a checkpoint).</summary>
+    public ModelSnapshot(Dictionary<string, Tensor> parameters, Dictionary<string, Tensor> masks)
+    {
+        this.parameters = parameters;
+        this.masks = masks;
+    }
+
+    /// <summary>The saved parameters by name, for checkpoints.</summary>
+    public IReadOnlyDictionary<string, Tensor> Parameters => parameters;
+
+    /// <summary>The saved masks by name, for checkpoints.</summary>
+    public IReadOnlyDictionary<string, Tensor> Masks => masks;
+
     public void RestoreInto(nn.Module model, PruningMasks pruning)
     {
         using (no_grad())

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Topiary.Backend;
+using Topiary.Checkpoints;
 using Topiary.Data;
 using Topiary.Models;
 using Topiary.Pruning;
@@ -28,7 +29,8 @@ public static class PruningExperiment
     /// </summary>
     public static ExperimentResult Run(string modelName, ImageClassificationData data, PruningOptions options,
         IReadOnlyDictionary<string, object> hyperparameters, Func<StartingPoint>? startFrom = null,
-        IProgress<TrainingProgress>? progress = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+        IProgress<TrainingProgress>? progress = null, ILogger? logger = null, CancellationToken cancellationToken = default,
+        CheckpointOptions? checkpoints = null)
     {
         logger ??= NullLogger.Instance;
         options.Validate();
@@ -36,17 +38,27 @@ public static class PruningExperiment
         var total = Stopwatch.StartNew();
 
         manual_seed(options.Seed);
-        var start = startFrom?.Invoke();
+        var resume = checkpoints?.ResumeFrom;
+        // A resumed run takes its model, masks and dense metrics from the checkpoint, not from training.
+        var start = resume is null ? startFrom?.Invoke() : null;
         var model = start?.Model ?? ModelCatalog.Create(modelName, data.ImageSize, data.Classes);
         var task = new ImageClassificationTask(data);
-        var denseTimes = startFrom is null ? DenseTrainer.Train(model, task, options, progress, cancellationToken) : Array.Empty<double>();
+        var denseTimes = startFrom is null && resume is null ? DenseTrainer.Train(model, task, options, progress, cancellationToken) : Array.Empty<double>();
         var denseSeconds = total.Elapsed.TotalSeconds;
-        var denseVal = task.Validate(model);
-        var denseTest = task.Test(model);
-        var totalParams = ModelCatalog.CountParameters(model);
+        var dense = resume is null ? DenseResult.Measure(task, model) : DenseResult.From(resume.State.Annotations, resume.Source);
+        var (denseVal, denseTest, totalParams) = (dense.Validation, dense.Test, dense.TotalParameters);
         logger.LogInformation("dense model: validation accuracy {Val}, test accuracy {Test}", Percent.Of(denseVal.Metric), Percent.Of(denseTest.Metric));
 
-        var loop = new PruningLoop(model, task, options, policy: null, logger, start?.Masks);
+        var loop = new PruningLoop(model, task, options, policy: null, logger, start?.Masks)
+        {
+            Checkpoints = new CheckpointOptions
+            {
+                Directory = checkpoints?.Directory,
+                ResumeFrom = resume,
+                Annotations = dense.ToAnnotations(checkpoints?.Annotations),
+                MaxConsecutiveDivergences = checkpoints?.MaxConsecutiveDivergences ?? 3,
+            },
+        };
         var outcome = loop.Run(progress, cancellationToken);
         var finalTest = task.Test(model);
         var (paramCount, nonzero) = SparsityStatistics.Model(model);
@@ -67,6 +79,7 @@ public static class PruningExperiment
             Selection = $"{outcome.Selection}; the run ended: {outcome.StopReason}",
             Layers = SparsityStatistics.PerLayer(loop.Masks),
             Trajectory = outcome.Trajectory,
+            Divergences = outcome.Divergences,
             Timing = new TimingInfo(total.Elapsed.TotalSeconds, Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds),
         };
         return new ExperimentResult(modelName, model, loop.Masks, report);

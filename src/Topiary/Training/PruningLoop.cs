@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Topiary.Checkpoints;
 using Topiary.Pruning;
 using Topiary.Regularization;
 using Topiary.Reporting;
@@ -46,7 +47,21 @@ public sealed class PruningLoop
     /// <summary>The masks of the prunable parameters.</summary>
     public PruningMasks Masks { get; }
 
-    /// <summary>Runs the pruning phase and leaves the model in the selected checkpoint's state.</summary>
+    /// <summary>
+    /// Checkpointing of the run: where to write checkpoints, what to resume from, how many divergences
+    /// in a row to recover from. Without it the run keeps its last good checkpoint in memory only.
+    /// </summary>
+    public CheckpointOptions Checkpoints { get; init; } = new();
+
+    /// <summary>
+    /// Runs the pruning phase and leaves the model in the selected checkpoint's state. At every
+    /// evaluation the whole state is checkpointed (and written atomically when
+    /// <see cref="Checkpoints"/> names a directory). A non-finite loss or gradient rolls the run back
+    /// to that checkpoint with half the learning rate; cancellation writes a checkpoint first.
+    /// </summary>
+    /// <exception cref="TrainingInterruptedException"><paramref name="cancellationToken"/> was cancelled; the state is saved.</exception>
+    /// <exception cref="DivergenceLimitException">Too many divergences in a row; the last good checkpoint is intact.</exception>
+    /// <exception cref="CheckpointException">The checkpoint to resume from does not fit this run.</exception>
     public PruningOutcome Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var floor = new MetricFloor(options.Floor, task.HigherIsBetter);
@@ -59,13 +74,17 @@ public sealed class PruningLoop
         var step = new RegularizedStep(model, optimizer, regularizer, regularized, Masks, task.Loss);
         var context = new PruningContext(Masks, floor, () => task.Validate(model), stepsPerEpoch, totalSteps, logger);
         using var selection = new CheckpointSelection(floor);
+        using var batches = new BatchCursor(task, options.Seed, options.BatchSize, stepsPerEpoch);
 
         var trajectory = new List<TrajectoryPoint>();
+        var divergences = new List<DivergenceEvent>();
         var times = new List<double>();
         var recentLoss = new RunningMean();
         var clock = new Stopwatch();
         double? lastMetric = null;
-        var stopReason = $"epoch budget of {options.Epochs} reached";
+        var keeper = new LoopStateKeeper(model, Masks, optimizer, gamma, selection, policy, context, recentLoss,
+            trajectory, divergences, options, Checkpoints.Annotations);
+        byte[]? lastGood = null;
 
         void AfterPruning()
         {
@@ -73,8 +92,17 @@ public sealed class PruningLoop
             gamma.Reset();
         }
 
-        // Evaluates, records the point, updates the selection and lets the policy prune.
-        bool EvaluateAndMaybePrune(double trainLoss)
+        // Captures the state as the last good checkpoint (in memory, and on disk when configured).
+        void SaveCheckpoint(bool selectionImproved = false)
+        {
+            using var checkpoint = keeper.Capture();
+            lastGood = checkpoint.Encode();
+            if (Checkpoints.LastPath is { } last) CheckpointFile.Write(last, lastGood);
+            if (selectionImproved && Checkpoints.BestPath is { } best) CheckpointFile.Write(best, lastGood);
+        }
+
+        // Evaluates, records the point, updates the selection, lets the policy prune and checkpoints.
+        void EvaluateAndMaybePrune(double trainLoss)
         {
             var validation = task.Validate(model);
             lastMetric = validation.Metric;
@@ -84,51 +112,91 @@ public sealed class PruningLoop
             trajectory.Add(new TrajectoryPoint(context.Step, (double)context.Step / stepsPerEpoch, remaining, validation.Metric,
                 validation.Loss, trainLoss, gamma.Current, pruned));
             if (pruned) AfterPruning();
-            return selection.EvaluationsWithoutProgress >= options.Patience;
+            if (selection.EvaluationsWithoutProgress >= options.Patience)
+                keeper.StopReason = $"no new smallest model at the bound in {options.Patience} evaluations (patience)";
+            keeper.ConsecutiveFailures = 0;
+            SaveCheckpoint(selectionImproved: selection.EvaluationsWithoutProgress == 0);
+        }
+
+        // Back to the last good checkpoint with half the learning rate; the event goes into the report.
+        void RollBack(long failedStep, string cause)
+        {
+            var failures = keeper.ConsecutiveFailures + 1;
+            if (failures >= Checkpoints.MaxConsecutiveDivergences)
+                throw new DivergenceLimitException(failures, failedStep, cause, Checkpoints.LastPath);
+            var halved = optimizer.LearningRate / 2;
+            using (var checkpoint = TrainingCheckpoint.Decode("last good checkpoint", lastGood!))
+                keeper.Restore(checkpoint, "last good checkpoint");
+            optimizer.LearningRate = halved;
+            keeper.ConsecutiveFailures = failures;
+            divergences.Add(new DivergenceEvent(failedStep, cause, context.Step, halved));
+            logger.LogWarning("step {Step}: {Cause}; rolled back to step {Back} with learning rate {Lr}", failedStep, cause, context.Step, halved);
+            // Saved at once, so that a resumed run continues with the halved rate too.
+            SaveCheckpoint();
         }
 
         model.train();
-        var stop = EvaluateAndMaybePrune(double.NaN);
-        for (var epoch = 0; epoch < options.Epochs && !stop; epoch++)
+        if (Checkpoints.ResumeFrom is { } resume)
         {
-            foreach (var (inputs, targets) in task.EpochBatches(options.Seed, epoch, options.BatchSize))
-            {
-                double loss;
-                using (inputs)
-                using (targets)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    clock.Restart();
-                    loss = step.Run(inputs, targets, gamma.Current);
-                    times.Add(clock.Elapsed.TotalMilliseconds);
-                }
-                gamma.Advance();
-                context.Step++;
-                recentLoss.Add(loss);
-                if (!double.IsFinite(loss)) throw new TrainingDivergedException(context.Step, loss);
-                if (policy.AfterStep(context)) AfterPruning();
+            keeper.Restore(resume, resume.Source);
+            lastGood = resume.Encode();
+            logger.LogInformation("resumed at pruning step {Step}", context.Step);
+        }
+        else
+        {
+            EvaluateAndMaybePrune(double.NaN);
+        }
 
-                if (context.Step % options.EvalEvery == 0)
-                {
-                    var trainLoss = recentLoss.Take();
-                    stop = EvaluateAndMaybePrune(trainLoss);
-                    progress?.Report(new TrainingProgress("prune", epoch + 1, options.Epochs, context.Step, totalSteps, trainLoss, lastMetric, Masks.Density, gamma.Current));
-                    if (stop)
-                    {
-                        stopReason = $"no new smallest model at the bound in {options.Patience} evaluations (patience)";
-                        break;
-                    }
-                }
-                else if (context.Step % 20 == 0)
-                {
-                    progress?.Report(new TrainingProgress("prune", epoch + 1, options.Epochs, context.Step, totalSteps, recentLoss.Take(), lastMetric, Masks.Density, gamma.Current));
-                }
+        while (keeper.StopReason is null && context.Step < totalSteps)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                SaveCheckpoint();
+                throw new TrainingInterruptedException(context.Step, Checkpoints.LastPath, cancellationToken);
+            }
+            var epoch = (int)(context.Step / stepsPerEpoch) + 1;
+            var (inputs, targets) = batches.Take(context.Step);
+            double loss;
+            string? divergence;
+            using (inputs)
+            using (targets)
+            {
+                clock.Restart();
+                loss = step.Run(inputs, targets, gamma.Current);
+                times.Add(clock.Elapsed.TotalMilliseconds);
+                divergence = DivergenceGuard.Check(loss, model.parameters());
+            }
+            if (divergence is not null)
+            {
+                RollBack(context.Step + 1, divergence);
+                continue;
+            }
+            gamma.Advance();
+            context.Step++;
+            recentLoss.Add(loss);
+            if (policy.AfterStep(context)) AfterPruning();
+
+            if (context.Step % options.EvalEvery == 0)
+            {
+                var trainLoss = recentLoss.Take();
+                EvaluateAndMaybePrune(trainLoss);
+                progress?.Report(new TrainingProgress("prune", epoch, options.Epochs, context.Step, totalSteps, trainLoss, lastMetric, Masks.Density, gamma.Current));
+            }
+            else if (context.Step % 20 == 0)
+            {
+                progress?.Report(new TrainingProgress("prune", epoch, options.Epochs, context.Step, totalSteps, recentLoss.Take(), lastMetric, Masks.Density, gamma.Current));
             }
         }
 
+        if (keeper.StopReason is null)
+        {
+            // A finished run is checkpointed as such, so resuming it only rewrites its outputs.
+            keeper.StopReason = $"epoch budget of {options.Epochs} reached";
+            SaveCheckpoint();
+        }
         selection.RestoreBest(model, Masks);
         return new PruningOutcome(trajectory, selection.Step, selection.Validation, selection.RemainingFraction,
-            selection.Describe(task.MetricName), stopReason, times);
+            selection.Describe(task.MetricName), keeper.StopReason, times) { Divergences = divergences };
     }
 }
 

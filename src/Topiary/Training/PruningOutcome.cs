@@ -17,4 +17,8 @@ public sealed record PruningOutcome(
     double SelectedRemainingFraction,
     string Selection,
     string StopReason,
-    IReadOnlyList<double> StepMilliseconds);
+    IReadOnlyList<double> StepMilliseconds)
+{
+    /// <summary>Recoveries from a non-finite loss or gradient (rollback, halved learning rate).</summary>
+    public IReadOnlyList<DivergenceEvent> Divergences { get; init; } = [];
+}

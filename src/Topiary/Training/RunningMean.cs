@@ -7,6 +7,12 @@ internal sealed class RunningMean
     private int count;
     private double last = double.NaN;
 
+    /// <summary>Sum, count and last mean, for checkpoints.</summary>
+    public (double Sum, int Count, double Last) Export() => (sum, count, last);
+
+    /// <summary>Restores what <see cref="Export"/> returned.</summary>
+    public void Import(double savedSum, int savedCount, double savedLast) => (sum, count, last) = (savedSum, savedCount, savedLast);
+
     public void Add(double value)
     {
         sum += value;

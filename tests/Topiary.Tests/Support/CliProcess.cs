@@ -9,12 +9,7 @@ internal static class CliProcess
 
     public static Result Run(params string[] args)
     {
-        var cli = Path.Combine(AppContext.BaseDirectory, "Topiary.Cli.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(cli);
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        start.Environment["TOPIARY_DEBUG"] = null;
-        using var process = Process.Start(start)!;
+        using var process = Start(args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
@@ -23,5 +18,16 @@ internal static class CliProcess
             throw new TimeoutException($"topiary {string.Join(' ', args)} did not finish in 4 minutes");
         }
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Starts the CLI without waiting, for tests that signal or kill it; the caller reads its output.</summary>
+    public static Process Start(params string[] args)
+    {
+        var cli = Path.Combine(AppContext.BaseDirectory, "Topiary.Cli.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(cli);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["TOPIARY_DEBUG"] = null;
+        return Process.Start(start)!;
     }
 }

@@ -1,0 +1,54 @@
+using System.Text.Json.Nodes;
+using Topiary.Checkpoints;
+using Topiary.Models;
+using static TorchSharp.torch;
+
+namespace Topiary.Training;
+
+/// <summary>
+/// The dense model's metrics, measured once after dense training and carried in every checkpoint, so a
+/// resumed run reports the same dense numbers without training the dense model again.
+/// </summary>
+internal sealed record DenseResult(EvaluationResult Validation, EvaluationResult Test, long TotalParameters)
+{
+    private const string Key = "dense";
+
+    public static DenseResult Measure(ITrainingTask task, nn.Module<Tensor, Tensor> model) =>
+        new(task.Validate(model), task.Test(model), ModelCatalog.CountParameters(model));
+
+    /// <summary>Reads what <see cref="ToAnnotations"/> stored; <paramref name="source"/> names the checkpoint in errors.</summary>
+    public static DenseResult From(JsonObject annotations, string source)
+    {
+        try
+        {
+            var d = annotations[Key] as JsonObject ?? throw new CheckpointException(source, "the checkpoint lacks the dense model's metrics");
+            return new DenseResult(new(Number(d, "val_metric"), Number(d, "val_loss")), new(Number(d, "test_metric"), Number(d, "test_loss")),
+                d["total_params"]!.GetValue<long>());
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException or NullReferenceException)
+        {
+            throw new CheckpointException(source, "the dense model's metrics in the checkpoint are damaged", e);
+        }
+    }
+
+    /// <summary><paramref name="extra"/> (the caller's annotations) plus these metrics.</summary>
+    public JsonObject ToAnnotations(JsonObject? extra)
+    {
+        var result = (JsonObject?)extra?.DeepClone() ?? new JsonObject();
+        result[Key] = new JsonObject
+        {
+            ["val_metric"] = Text(Validation.Metric),
+            ["val_loss"] = Text(Validation.Loss),
+            ["test_metric"] = Text(Test.Metric),
+            ["test_loss"] = Text(Test.Loss),
+            ["total_params"] = TotalParameters,
+        };
+        return result;
+    }
+
+    // Stored as round-trip text: JSON numbers cannot hold NaN or infinity (a diverged dense model's loss).
+    private static string Text(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static double Number(JsonObject node, string key) =>
+        double.Parse(node[key]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+}

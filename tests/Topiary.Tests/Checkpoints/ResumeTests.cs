@@ -1,0 +1,132 @@
+using Topiary.Backend;
+using Topiary.Checkpoints;
+using Topiary.Data;
+using Topiary.Models;
+using Topiary.Tests.Support;
+using Topiary.Training;
+using static TorchSharp.torch;
+
+namespace Topiary.Tests.Checkpoints;
+
+public class ResumeTests
+{
+    private static PruningOptions Quick(string optimizer) => new()
+    {
+        DenseEpochs = 0, Epochs = 2, EvalEvery = 5, CropFraction = 0.2, Floor = 0.5, BatchSize = 50, Patience = 50, Seed = 3,
+        Optimizer = optimizer, LearningRate = optimizer == "sgd" ? 0.05 : 1e-3,
+    };
+
+    private static (PruningOutcome Outcome, Dictionary<string, Tensor> Final) Run(ITrainingTask task, PruningOptions options,
+        CheckpointOptions checkpoints, int initSeed = 1, CancellationToken token = default)
+    {
+        manual_seed(initSeed);
+        using var model = new LeNet300();
+        var loop = new PruningLoop(model, task, options) { Checkpoints = checkpoints };
+        var outcome = loop.Run(cancellationToken: token);
+        return (outcome, model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone()));
+    }
+
+    [Theory]
+    [InlineData("adam")]
+    [InlineData("sgd")]
+    public void A_cancelled_and_resumed_run_ends_exactly_as_an_uninterrupted_one(string optimizer)
+    {
+        TorchBackend.EnsureVerified();
+        using var threads = TorchThreads.Use(1);
+        using var data = TinyData.Split();
+        using var dir = new TestDirectory();
+        var options = Quick(optimizer);
+        var task = new ImageClassificationTask(data);
+        var (whole, wholeFinal) = Run(task, options, new CheckpointOptions { Directory = dir.File("whole") });
+
+        // Cancelled during step 23, between evaluations (every 5 steps): the checkpoint is taken mid-interval.
+        using var cancel = new CancellationTokenSource();
+        var cancelling = new PoisonedTask(task, call =>
+        {
+            if (call == 23) cancel.Cancel();
+            return false;
+        });
+        var interrupted = Assert.Throws<TrainingInterruptedException>(() =>
+            Run(cancelling, options, new CheckpointOptions { Directory = dir.File("cut") }, token: cancel.Token));
+        Assert.Equal(23, interrupted.Step);
+        Assert.Equal(Path.Combine(dir.File("cut"), CheckpointOptions.LastFileName), interrupted.CheckpointPath);
+
+        using var saved = TrainingCheckpoint.Load(interrupted.CheckpointPath!);
+        Assert.Equal(3, saved.State.LossCount);
+        // A different initialization proves that everything comes from the checkpoint.
+        var (resumed, resumedFinal) = Run(task, options, new CheckpointOptions { Directory = dir.File("cut"), ResumeFrom = saved }, initSeed: 99);
+
+        Assert.Equal(whole.Trajectory, resumed.Trajectory);
+        Assert.Equal(whole.SelectedStep, resumed.SelectedStep);
+        Assert.Equal(whole.SelectedValidation, resumed.SelectedValidation);
+        Assert.Equal(whole.StopReason, resumed.StopReason);
+        foreach (var (name, t) in wholeFinal) Assert.True(TensorAssert.Same(t, resumedFinal[name]), $"{name} differs after resume");
+    }
+
+    [Fact]
+    public void A_non_finite_loss_rolls_back_to_the_last_checkpoint_with_half_the_learning_rate()
+    {
+        TorchBackend.EnsureVerified();
+        using var threads = TorchThreads.Use(1);
+        using var data = TinyData.Split();
+        manual_seed(1);
+        using var model = new LeNet300();
+        var task = new PoisonedTask(new ImageClassificationTask(data), call => call == 13);
+        var outcome = new PruningLoop(model, task, Quick("adam")).Run();
+
+        var e = Assert.Single(outcome.Divergences);
+        Assert.Equal(13, e.Step);
+        Assert.Equal(10, e.RolledBackToStep);
+        Assert.Equal(5e-4, e.LearningRate);
+        Assert.Contains("NaN", e.Cause);
+        // The run then went on over the whole budget, evaluating every 5 steps as usual.
+        Assert.Equal(Enumerable.Range(0, 9).Select(i => 5L * i), outcome.Trajectory.Select(p => p.Step));
+    }
+
+    [Fact]
+    public void Three_divergences_in_a_row_stop_the_run_and_leave_the_checkpoint_intact()
+    {
+        TorchBackend.EnsureVerified();
+        using var threads = TorchThreads.Use(1);
+        using var data = TinyData.Split();
+        using var dir = new TestDirectory();
+        manual_seed(1);
+        using var model = new LeNet300();
+        var task = new PoisonedTask(new ImageClassificationTask(data), call => call >= 13);
+        var loop = new PruningLoop(model, task, Quick("adam")) { Checkpoints = new CheckpointOptions { Directory = dir.Path } };
+
+        var error = Assert.Throws<DivergenceLimitException>(() => loop.Run());
+        Assert.Equal(3, error.Failures);
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Contains(dir.File(CheckpointOptions.LastFileName), error.Message);
+        using var last = TrainingCheckpoint.Load(dir.File(CheckpointOptions.LastFileName));
+        Assert.Equal(10, last.State.Step);
+        Assert.Equal(2, last.State.Divergences.Count);
+        Assert.Equal(2.5e-4, last.State.LearningRate);
+    }
+
+    [Fact]
+    public void A_non_finite_gradient_is_caught_even_when_the_loss_is_finite()
+    {
+        using var model = new LeNet300();
+        foreach (var p in model.parameters()) p.grad = zeros_like(p);
+        Assert.Null(DivergenceGuard.Check(0.5, model.parameters()));
+        model.parameters().Last().grad![0] = float.PositiveInfinity;
+        Assert.NotNull(DivergenceGuard.Check(0.5, model.parameters()));
+    }
+
+    [Fact]
+    public void Resuming_with_other_settings_is_refused_with_one_line()
+    {
+        TorchBackend.EnsureVerified();
+        using var threads = TorchThreads.Use(1);
+        using var data = TinyData.Split();
+        using var dir = new TestDirectory();
+        var task = new ImageClassificationTask(data);
+        Run(task, Quick("adam") with { Epochs = 1 }, new CheckpointOptions { Directory = dir.Path });
+        using var saved = TrainingCheckpoint.Load(dir.File(CheckpointOptions.LastFileName));
+        var error = Assert.Throws<CheckpointException>(() =>
+            Run(task, Quick("adam") with { Epochs = 1, LearningRate = 0.01 }, new CheckpointOptions { ResumeFrom = saved }));
+        Assert.Contains("other settings", error.Message);
+    }
+}

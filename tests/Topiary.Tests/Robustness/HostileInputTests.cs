@@ -1,0 +1,126 @@
+using System.IO.Compression;
+using Topiary.Backend;
+using Topiary.Checkpoints;
+using Topiary.Data;
+using Topiary.Models;
+using Topiary.Pruning;
+using Topiary.Serialization;
+using Topiary.Tests.Support;
+using Topiary.Training;
+using static TorchSharp.torch;
+
+namespace Topiary.Tests.Robustness;
+
+/// <summary>
+/// Every reader of untrusted files is fuzzed with <see cref="FileFuzzer"/>: only its typed one-line
+/// error, no hang, no crash, no allocation beyond the file's real size. A new reader (e.g. a sparse
+/// model format) needs one more <see cref="FuzzTarget"/> here.
+/// </summary>
+public class HostileInputTests
+{
+    [Fact]
+    public async Task Idx_reader_survives_damaged_raw_and_gzip_files()
+    {
+        using var dir = new TestDirectory();
+        SyntheticIdx.Write(dir.Path, trainCount: 60, testCount: 10);
+        var imagesGz = File.ReadAllBytes(dir.File("train-images-idx3-ubyte.gz"));
+        var labelsGz = File.ReadAllBytes(dir.File("train-labels-idx1-ubyte.gz"));
+        var images = Gunzip(imagesGz);
+        var labels = Gunzip(labelsGz);
+
+        var rawImages = new FuzzTarget("-images-idx3-ubyte", images, p => IdxReader.ReadImages(p), typeof(IdxFormatException), [4, 8, 12], BigEndian: true);
+        var rawLabels = new FuzzTarget("-labels-idx1-ubyte", labels, p => IdxReader.ReadLabels(p), typeof(IdxFormatException), [4], BigEndian: true);
+        // Inside gzip the sizes are forged in the decompressed header, then compressed again.
+        var forgedInside = FileFuzzer.Mutations(rawImages with { Reseal = Gzip }, seed: 2, randomCases: 0)
+            .Where(m => m.Label.Contains("checksum fixed")).ToList();
+        var gzipImages = new FuzzTarget("-images-idx3-ubyte.gz", imagesGz, p => IdxReader.ReadImages(p), typeof(IdxFormatException), [], Extra: forgedInside);
+
+        Assert.True(await FileFuzzer.RunAsync(rawImages, dir.Path) > 50);
+        Assert.True(await FileFuzzer.RunAsync(rawLabels, dir.Path) > 20);
+        Assert.True(await FileFuzzer.RunAsync(gzipImages, dir.Path) > 50);
+    }
+
+    [Fact]
+    public async Task Model_file_reader_survives_damaged_files()
+    {
+        using var dir = new TestDirectory();
+        manual_seed(1);
+        using var model = new LeNet300();
+        using var masks = new PruningMasks(ParameterSelector.Select(model, ParameterScope.WeightsAndBiases));
+        GlobalMagnitudePruner.PruneFraction(masks, 0.5);
+        var path = dir.File("valid.topiary");
+        ModelFile.Save(path, "lenet300", 28, 10, model, masks);
+        var valid = File.ReadAllBytes(path);
+
+        var target = new FuzzTarget(".topiary", valid, p => ModelFile.Load(p), typeof(ModelFileException), [8, 12], Reseal: ResealCrc,
+            Extra:
+            [
+                ("shape forged to 2^31 x 2^31", FileFuzzer.EditJsonHeader(valid, 12, "[300,784]", "[2147483648,2147483648]", ResealCrc)),
+                ("shape forged negative", FileFuzzer.EditJsonHeader(valid, 12, "[300,784]", "[-300,784]", ResealCrc)),
+                ("image size forged to 2^31-1", FileFuzzer.EditJsonHeader(valid, 12, "\"image_size\":28", "\"image_size\":2147483647", ResealCrc)),
+                ("classes forged to 2^31", FileFuzzer.EditJsonHeader(valid, 12, "\"classes\":10", "\"classes\":2147483648", ResealCrc)),
+                ("architecture swapped", FileFuzzer.EditJsonHeader(valid, 12, "\"lenet300\"", "\"lenet5\"", ResealCrc)),
+            ]);
+        Assert.True(await FileFuzzer.RunAsync(target, dir.Path, randomCases: 40) > 60);
+    }
+
+    [Fact]
+    public async Task Checkpoint_reader_and_resume_survive_damaged_files()
+    {
+        TorchBackend.EnsureVerified();
+        using var threads = TorchThreads.Use(1);
+        using var data = TinyData.Split();
+        using var dir = new TestDirectory();
+        var options = new PruningOptions { DenseEpochs = 0, Epochs = 0, EvalEvery = 5, Floor = 0.5, BatchSize = 50, Seed = 3 };
+        manual_seed(1);
+        using (var model = new LeNet300())
+            new PruningLoop(model, new ImageClassificationTask(data), options) { Checkpoints = new CheckpointOptions { Directory = dir.Path } }.Run();
+        var valid = File.ReadAllBytes(dir.File(CheckpointOptions.LastFileName));
+
+        // Reading is not enough: the state must also be accepted, or refused, by a resuming run.
+        void ReadAndResume(string path)
+        {
+            using var checkpoint = TrainingCheckpoint.Load(path);
+            manual_seed(2);
+            using var model = new LeNet300();
+            new PruningLoop(model, new ImageClassificationTask(data), options) { Checkpoints = new CheckpointOptions { ResumeFrom = checkpoint } }.Run();
+        }
+
+        var target = new FuzzTarget(".ckpt", valid, ReadAndResume, typeof(CheckpointException), [8, 12], Reseal: ResealCrc,
+            Extra:
+            [
+                ("tensor shape forged to 2^31 x 2^31", FileFuzzer.EditJsonHeader(valid, 12, "[300,784]", "[2147483648,2147483648]", ResealCrc)),
+                ("tensor shape forged to 2^16 cubed", FileFuzzer.EditJsonHeader(valid, 12, "[300,784]", "[65536,65536,65536]", ResealCrc)),
+                ("tensor shape forged negative", FileFuzzer.EditJsonHeader(valid, 12, "[300,784]", "[-1,-235200]", ResealCrc)),
+                ("tensor shape transposed", FileFuzzer.EditJsonHeader(valid, 12, "[300,784]", "[784,300]", ResealCrc)),
+                ("steps per epoch forged", FileFuzzer.EditJsonHeader(valid, 12, "\"steps_per_epoch\":22", "\"steps_per_epoch\":2147483647", ResealCrc)),
+                ("loss count forged negative", FileFuzzer.EditJsonHeader(valid, 12, "\"loss_count\":0", "\"loss_count\":-2147483648", ResealCrc)),
+                ("learning rate forged to zero", FileFuzzer.EditJsonHeader(valid, 12, "\"learning_rate\":0.001", "\"learning_rate\":0", ResealCrc)),
+                ("trajectory forged to null", FileFuzzer.EditJsonHeader(valid, 12, "\"trajectory\":[", "\"trajectory\":null,\"x\":[", ResealCrc)),
+            ]);
+        Assert.True(await FileFuzzer.RunAsync(target, dir.Path, randomCases: 25) > 40);
+    }
+
+    private static byte[] ResealCrc(byte[] bytes)
+    {
+        if (bytes.Length < 4) return bytes;
+        var sealed_ = (byte[])bytes.Clone();
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(sealed_.AsSpan(sealed_.Length - 4), Crc32.Compute(sealed_.AsSpan(0, sealed_.Length - 4)));
+        return sealed_;
+    }
+
+    private static byte[] Gzip(byte[] raw)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest)) gzip.Write(raw);
+        return output.ToArray();
+    }
+
+    private static byte[] Gunzip(byte[] compressed)
+    {
+        using var input = new GZipStream(new MemoryStream(compressed), CompressionMode.Decompress);
+        using var output = new MemoryStream();
+        input.CopyTo(output);
+        return output.ToArray();
+    }
+}
