@@ -48,12 +48,12 @@ public sealed class IterativePruner
     public PruningOutcome Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var schedule = new IterativePruningSchedule(options.CropFraction, options.Floor);
-        var regularizer = RegularizerCatalog.Create(options.Method, options.Alpha);
+        var regularizer = options.BuildRegularizer();
         var regularized = ParameterSelector.Select(model, options.RegularizedScope).Select(p => p.Parameter).ToList();
         var stepsPerEpoch = data.StepsPerEpoch(options.BatchSize);
         var gamma = new GammaSchedule(options.Gamma, options.GammaDecay, stepsPerEpoch);
         using var optimizer = OptimizerFactory.Create(options, model.parameters());
-        var step = new RegularizedStep(model, optimizer, regularizer, regularized, Masks);
+        using var step = new RegularizedStep(model, optimizer, regularizer, regularized, Masks);
 
         var trajectory = new List<TrajectoryPoint>();
         var times = new List<double>();
