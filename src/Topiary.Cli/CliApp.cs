@@ -21,6 +21,7 @@ internal static class CliApp
 
           topiary prune [options]           dense training, then relevance-gated decay + iterative pruning
           topiary eval --model-file FILE    test accuracy and sparsity of a saved model
+          topiary analyze --model-file FILE Lipschitz bounds (Gram iteration) and path-norms of a saved model
           topiary --version
 
         Run 'topiary COMMAND --help' for the options of a command.
@@ -67,8 +68,11 @@ internal static class CliApp
             case "eval":
                 if (wantsHelp) return PrintHelp(EvalCommand.Help);
                 return EvalCommand.Run(new ArgumentReader(rest, new HashSet<string>()), logger);
+            case "analyze":
+                if (wantsHelp) return PrintHelp(AnalyzeCommand.Help);
+                return AnalyzeCommand.Run(new ArgumentReader(rest, new HashSet<string>()), logger);
             default:
-                throw new CliUsageException($"unknown command '{args[0]}' (expected prune or eval; see topiary --help)");
+                throw new CliUsageException($"unknown command '{args[0]}' (expected prune, eval or analyze; see topiary --help)");
         }
     }
 

@@ -21,6 +21,7 @@ public static class RegularizerLibrary
         new("mcp", () => new McpPenalty(), 1e-2, "λ of MCP (b = 3)"),
         new("gor", () => new GroupOrthogonality(), 1e-4, "γ of γ·Σ_g‖W_gW_gᵀ − I‖², 4 groups"),
         new("so", () => new SoftOrthonormality(), 1e-4, "γ of γ·‖WWᵀ − I‖²"),
+        new("orth", () => new SoftOrthonormality(), 1e-4, "same as so"),
         new("convorth", () => new ConvOrthogonality(), 1e-4, "γ of γ·‖conv(K,K) − I‖²"),
         new("spectral", () => new SpectralRegularization(), 1e-3, "γ of γ·(σ_max² − 1)²"),
         new("wasserstein", () => new WassersteinInitRegularization(), 1e-3, "γ of γ·‖sort(θ) − sort(θ₀)‖²"),
