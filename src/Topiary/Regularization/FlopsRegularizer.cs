@@ -24,7 +24,9 @@ public sealed class FlopsRegularizer : GradientRegularizer
     /// <inheritdoc />
     public override Tensor? LossPenalty(RegularizationContext context, double strength)
     {
-        if (strength == 0 || context.Activations.Count == 0) return null;
+        if (strength == 0) return null;
+        if (context.Activations.Count == 0)
+            throw new InvalidOperationException("the FLOPs regularizer saw no hidden activation: the model needs a linear or convolution layer after the first, invoked through Module.call so that forward hooks run");
         var total = Flops(context.Activations[0]);
         foreach (var activation in context.Activations.Skip(1)) total = total.add(Flops(activation));
         return total.mul(strength);

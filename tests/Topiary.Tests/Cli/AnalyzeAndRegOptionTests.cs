@@ -32,7 +32,7 @@ public class AnalyzeAndRegOptionTests
         Assert.True(result.ExitCode == 0, result.StandardError);
         foreach (var layer in new[] { "conv1", "conv2", "fc1", "fc2", "Lipschitz upper bound", "path-norms: L1" })
             Assert.Contains(layer, result.StandardOutput);
-        Assert.Contains("28×28", result.StandardOutput);
+        Assert.True(result.StandardOutput.Contains("28×28"), result.StandardOutput);
         Assert.Contains("12×12", result.StandardOutput);
     }
 }

@@ -56,3 +56,19 @@ public class FlopsRegularizerTests
         }
     }
 }
+
+public class ActivationRecorderTests
+{
+    [Fact]
+    public void On_LeNet300_it_records_the_inputs_of_the_second_and_third_layers()
+    {
+        using var scope = NewDisposeScope();
+        var model = new Topiary.Models.LeNet300();
+        using var recorder = new ActivationRecorder(model);
+        recorder.Start();
+        model.forward(randn(5, 1, 28, 28));
+        recorder.Stop();
+        Assert.Equal(new[] { new long[] { 5, 300 }, new long[] { 5, 100 } }, recorder.Activations.Select(a => a.shape));
+        Assert.True(recorder.Activations.All(a => a.min().item<float>() >= 0), "post-ReLU activations");
+    }
+}
