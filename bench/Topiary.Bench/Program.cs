@@ -2,6 +2,7 @@ using System.Globalization;
 using Topiary.Bench;
 
 // topiary-bench step [--rounds R] [--steps S]
+// topiary-bench regularizers [--rounds R] [--steps S] [--model lenet5|lenet300]
 var command = args.FirstOrDefault() ?? "step";
 int Option(string name, int fallback)
 {
@@ -12,7 +13,11 @@ switch (command)
 {
     case "step":
         return StepBenchmark.Run(Option("--rounds", 5), Option("--steps", 40));
+    case "regularizers":
+        var modelIndex = Array.IndexOf(args, "--model");
+        var models = modelIndex >= 0 && modelIndex + 1 < args.Length ? new[] { args[modelIndex + 1] } : new[] { "lenet5", "lenet300" };
+        return RegularizerBenchmark.Run(Option("--rounds", 5), Option("--steps", 6), models);
     default:
-        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step)");
+        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step, regularizers)");
         return 2;
 }

@@ -16,14 +16,15 @@ public sealed class ActivationRecorder : IDisposable
     private readonly List<Action> removers = new();
     private bool recording;
 
-    /// <summary>Hooks the layers of <paramref name="model"/>.</summary>
-    public ActivationRecorder(nn.Module model)
+    /// <summary>Hooks the layers of <paramref name="model"/>; <paramref name="includeFirst"/> also records the first layer's input.</summary>
+    public ActivationRecorder(nn.Module model, bool includeFirst = false)
     {
-        var first = true;
+        var first = !includeFirst;
         foreach (var (_, module) in model.named_modules().Prepend(("", model)))
         {
             if (module is not (Linear or Conv1d or Conv2d or Conv3d)) continue;
             var skip = first;
+            Layers.Add(module);
             first = false;
             var hookable = (nn.Module<Tensor, Tensor>)module;
             var remover = hookable.register_forward_pre_hook((_, input) =>
@@ -34,6 +35,9 @@ public sealed class ActivationRecorder : IDisposable
             removers.Add(remover.remove);
         }
     }
+
+    /// <summary>The hooked layers, in registration order (the first is skipped unless asked for).</summary>
+    public List<nn.Module> Layers { get; } = new();
 
     /// <summary>The activations of the last recorded forward pass, in order.</summary>
     public IReadOnlyList<Tensor> Activations => recorded;
