@@ -22,6 +22,7 @@ internal static class CliApp
           topiary prune [options]           dense training, then relevance-gated decay + iterative pruning
           topiary eval --model-file FILE    test accuracy and sparsity of a saved model
           topiary analyze --model-file FILE Lipschitz bounds (Gram iteration) and path-norms of a saved model
+          topiary trim --model-file FILE    Net-Trim: layer-wise convex pruning (ADMM) of a saved model
           topiary --version
 
         Run 'topiary COMMAND --help' for the options of a command.
@@ -71,8 +72,11 @@ internal static class CliApp
             case "analyze":
                 if (wantsHelp) return PrintHelp(AnalyzeCommand.Help);
                 return AnalyzeCommand.Run(new ArgumentReader(rest, new HashSet<string>()), logger);
+            case "trim":
+                if (wantsHelp) return PrintHelp(TrimCommand.Help);
+                return TrimCommand.Run(new ArgumentReader(rest, TrimCommand.Flags), logger, token);
             default:
-                throw new CliUsageException($"unknown command '{args[0]}' (expected prune, eval or analyze; see topiary --help)");
+                throw new CliUsageException($"unknown command '{args[0]}' (expected prune, eval, analyze or trim; see topiary --help)");
         }
     }
 
