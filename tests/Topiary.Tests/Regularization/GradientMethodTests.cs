@@ -64,7 +64,8 @@ public class GradientMethodTests
         var cosine = problem.Gradients().Zip(before).Sum(p => p.First.mul(p.Second).sum().item<double>()) / (0.5 * norm);
         Assert.Equal(1.0, cosine, 10);
         nn.utils.clip_grad_norm_(reference, 0.5);
-        Assert.True(MaxDifference(problem.Gradients(), reference.Select(p => p.grad!).ToList()) < 1e-10);
+        var torchDifference = MaxDifference(problem.Gradients(), reference.Select(p => p.grad!).ToList());
+        Assert.True(torchDifference < 1e-6, $"differs from clip_grad_norm_ by {torchDifference}");   // torch divides by ‖g‖ + 1e-6
         var clipped = problem.Gradients();
         new GradientNormClipping().TransformGradients(problem.Parameters, 10.0);
         Assert.True(MaxDifference(problem.Gradients(), clipped) == 0, "below the threshold clipping is a no-op");
