@@ -118,7 +118,7 @@ public class GradientMethodTests
         // Exact ∇(L + γ/2‖∇L‖²) = ∇L + γ·H·∇L by double backpropagation.
         var loss = problem.Loss();
         var inputs = problem.Parameters.Cast<Tensor>().ToList();
-        var first = torch.autograd.grad(new[] { loss }, inputs, create_graph: true);
+        var first = torch.autograd.grad(new[] { loss }, inputs, retain_graph: true, create_graph: true);
         var gradNormSquared = first.Select(g => g.square().sum()).Aggregate((a, b) => a.add(b));
         var exact = torch.autograd.grad(new[] { loss.add(gradNormSquared.mul(gamma / 2)) }, inputs).Select(t => t.detach()).ToList();
 
