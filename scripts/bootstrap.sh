@@ -99,7 +99,10 @@ ensure_dataset() {
 
 # The PNG plots need one TrueType font with Latin glyphs; without it they render without text.
 ensure_plot_font() {
-  if ls /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/TTF/DejaVuSans.ttf /usr/share/fonts/dejavu*/DejaVuSans.ttf >/dev/null 2>&1; then return; fi
+  local font
+  for font in /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/TTF/DejaVuSans.ttf /usr/share/fonts/dejavu*/DejaVuSans.ttf; do
+    [ -e "$font" ] && return
+  done
   if command -v apt-get >/dev/null 2>&1; then
     say "installing the Debian package fonts-dejavu-core for the plots' text"
     apt_update_once

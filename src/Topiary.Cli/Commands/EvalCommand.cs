@@ -37,7 +37,7 @@ internal static class EvalCommand
 
         var test = Evaluation.Classify(loaded.Model, data.TestImages, data.TestLabels);
         var (total, nonzero) = SparsityStatistics.Model(loaded.Model);
-        AnsiConsole.WriteLine($"{file}: {loaded.Architecture}, test accuracy {Summary.Percent(test.Accuracy)} on {data.TestImages.shape[0]} images of {data.Name}");
+        AnsiConsole.WriteLine($"{file}: {loaded.Architecture}, test accuracy {Summary.Percent(test.Metric)} on {data.TestImages.shape[0]} images of {data.Name}");
         AnsiConsole.WriteLine($"parameters {total.ToString("N0", CultureInfo.InvariantCulture)}, non-zero {nonzero.ToString("N0", CultureInfo.InvariantCulture)} ({Summary.Percent((double)nonzero / total)}), compression {((double)total / Math.Max(1, nonzero)).ToString("F1", CultureInfo.InvariantCulture)}×");
         var layers = new Table().AddColumns("tensor", "shape", "total", "non-zero", "remaining");
         foreach (var layer in SparsityStatistics.PerLayer(masks))

@@ -58,7 +58,7 @@ internal static class TrimCommand
         AnsiConsole.WriteLine($"{file}: {loaded.Architecture}, Net-Trim ({(cascade ? "cascade" : "parallel")}), ε = {epsilon.ToString(CultureInfo.InvariantCulture)}, {calibration.shape[0]} calibration images, {iterations} ADMM iterations");
         AnsiConsole.Write(table);
         var (total, nonzero) = SparsityStatistics.Model(loaded.Model);
-        AnsiConsole.WriteLine($"test accuracy {Summary.Percent(before.Accuracy)} → {Summary.Percent(after.Accuracy)}; non-zero parameters {N(nonzero)} of {N(total)} ({Summary.Percent((double)nonzero / total)})");
+        AnsiConsole.WriteLine($"test accuracy {Summary.Percent(before.Metric)} → {Summary.Percent(after.Metric)}; non-zero parameters {N(nonzero)} of {N(total)} ({Summary.Percent((double)nonzero / total)})");
 
         using var masks = new PruningMasks(ParameterSelector.Select(loaded.Model, ParameterScope.WeightsAndBiases));
         using (no_grad())

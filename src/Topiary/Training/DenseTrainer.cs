@@ -1,4 +1,3 @@
-using Topiary.Data;
 using Topiary.Optimization;
 using Topiary.Regularization;
 using static TorchSharp.torch;
@@ -9,14 +8,14 @@ namespace Topiary.Training;
 public static class DenseTrainer
 {
     /// <summary>Trains <paramref name="model"/> for <see cref="PruningOptions.DenseEpochs"/> epochs; returns the per-step times in ms.</summary>
-    public static IReadOnlyList<double> Train(nn.Module<Tensor, Tensor> model, ImageClassificationData data, PruningOptions options,
+    public static IReadOnlyList<double> Train(nn.Module<Tensor, Tensor> model, ITrainingTask task, PruningOptions options,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var times = new List<double>();
         if (options.DenseEpochs == 0) return times;
         using var optimizer = OptimizerFactory.Create(options, model.parameters());
-        var step = new RegularizedStep(model, optimizer, new NoRegularization(), Array.Empty<TorchSharp.Modules.Parameter>(), masks: null);
-        var perEpoch = data.StepsPerEpoch(options.BatchSize);
+        var step = new RegularizedStep(model, optimizer, new NoRegularization(), Array.Empty<TorchSharp.Modules.Parameter>(), masks: null, task.Loss);
+        var perEpoch = task.StepsPerEpoch(options.BatchSize);
         var total = (long)perEpoch * options.DenseEpochs;
         var clock = new System.Diagnostics.Stopwatch();
         long done = 0;
@@ -25,12 +24,13 @@ public static class DenseTrainer
         for (var epoch = 0; epoch < options.DenseEpochs; epoch++)
         {
             // Dense epochs use seeds below the pruning phase's, so the two never share an order.
-            foreach (var batch in data.EpochBatches(options.Seed, -1 - epoch, options.BatchSize))
+            foreach (var (inputs, targets) in task.EpochBatches(options.Seed, -1 - epoch, options.BatchSize))
             {
+                using var disposeInputs = inputs;
+                using var disposeTargets = targets;
                 cancellationToken.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
                 clock.Restart();
-                var loss = step.Run(data.TrainImages.index_select(0, batch), data.TrainLabels.index_select(0, batch), 0);
+                var loss = step.Run(inputs, targets, 0);
                 times.Add(clock.Elapsed.TotalMilliseconds);
                 recentLoss.Add(loss);
                 done++;

@@ -18,7 +18,7 @@ public sealed record ExperimentResult(string ModelName, nn.Module<Tensor, Tensor
 
 /// <summary>
 /// One end-to-end run: verify the backend, build (or load) and train the dense model, prune it with
-/// <see cref="IterativePruner"/>, select the final checkpoint and describe everything in a <see cref="RunReport"/>.
+/// <see cref="PruningLoop"/>, select the final checkpoint and describe everything in a <see cref="RunReport"/>.
 /// </summary>
 public static class PruningExperiment
 {
@@ -38,16 +38,17 @@ public static class PruningExperiment
         manual_seed(options.Seed);
         var start = startFrom?.Invoke();
         var model = start?.Model ?? ModelCatalog.Create(modelName, data.ImageSize, data.Classes);
-        var denseTimes = startFrom is null ? DenseTrainer.Train(model, data, options, progress, cancellationToken) : Array.Empty<double>();
+        var task = new ImageClassificationTask(data);
+        var denseTimes = startFrom is null ? DenseTrainer.Train(model, task, options, progress, cancellationToken) : Array.Empty<double>();
         var denseSeconds = total.Elapsed.TotalSeconds;
-        var denseVal = Evaluation.Classify(model, data.ValidationImages, data.ValidationLabels);
-        var denseTest = Evaluation.Classify(model, data.TestImages, data.TestLabels);
+        var denseVal = task.Validate(model);
+        var denseTest = task.Test(model);
         var totalParams = ModelCatalog.CountParameters(model);
-        logger.LogInformation("dense model: validation accuracy {Val:P2}, test accuracy {Test:P2}", denseVal.Accuracy, denseTest.Accuracy);
+        logger.LogInformation("dense model: validation accuracy {Val}, test accuracy {Test}", Percent.Of(denseVal.Metric), Percent.Of(denseTest.Metric));
 
-        var pruner = new IterativePruner(model, data, options, logger, start?.Masks);
-        var outcome = pruner.Run(progress, cancellationToken);
-        var finalTest = Evaluation.Classify(model, data.TestImages, data.TestLabels);
+        var loop = new PruningLoop(model, task, options, policy: null, logger, start?.Masks);
+        var outcome = loop.Run(progress, cancellationToken);
+        var finalTest = task.Test(model);
         var (paramCount, nonzero) = SparsityStatistics.Model(model);
         var stepTimes = denseTimes.Concat(outcome.StepMilliseconds).ToList();
 
@@ -60,15 +61,15 @@ public static class PruningExperiment
             Seed = options.Seed,
             Hyperparameters = hyperparameters,
             Backend = new BackendInfo(backend.OneDnnEnabled, get_num_threads(), backend.Outcome, backend.MaxRelativeError, backend.TorchVersion),
-            Dense = new DenseMetrics(denseVal.Accuracy, denseTest.Accuracy, totalParams),
-            Final = new FinalMetrics(outcome.SelectedValidation.Accuracy, finalTest.Accuracy, paramCount, nonzero,
+            Dense = new DenseMetrics(denseVal.Metric, denseTest.Metric, totalParams),
+            Final = new FinalMetrics(outcome.SelectedValidation.Metric, finalTest.Metric, paramCount, nonzero,
                 (double)nonzero / paramCount, nonzero == 0 ? double.PositiveInfinity : (double)paramCount / nonzero, outcome.SelectedStep),
             Selection = $"{outcome.Selection}; the run ended: {outcome.StopReason}",
-            Layers = SparsityStatistics.PerLayer(pruner.Masks),
+            Layers = SparsityStatistics.PerLayer(loop.Masks),
             Trajectory = outcome.Trajectory,
             Timing = new TimingInfo(total.Elapsed.TotalSeconds, Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds),
         };
-        return new ExperimentResult(modelName, model, pruner.Masks, report);
+        return new ExperimentResult(modelName, model, loop.Masks, report);
     }
 
     private static double Median(IReadOnlyList<double> values)

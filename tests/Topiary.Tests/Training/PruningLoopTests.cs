@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace Topiary.Tests.Training;
 
-public class IterativePrunerTests
+public class PruningLoopTests
 {
     private static PruningOptions Quick => new()
     {
@@ -21,7 +21,7 @@ public class IterativePrunerTests
         using var data = TinyData.Split();
         manual_seed(1);
         using var model = new LeNet300();
-        var pruner = new IterativePruner(model, data, Quick with { Floor = 1.0 });
+        var pruner = new PruningLoop(model, new ImageClassificationTask(data), Quick with { Floor = 1.0 });
         var outcome = pruner.Run();
         Assert.Equal(1.0, pruner.Masks.Density);
         Assert.All(outcome.Trajectory, p => Assert.False(p.Pruned));
@@ -34,8 +34,9 @@ public class IterativePrunerTests
         using var data = TinyData.Split();
         manual_seed(1);
         using var model = new LeNet300();
-        DenseTrainer.Train(model, data, Quick);
-        var pruner = new IterativePruner(model, data, Quick);
+        var task = new ImageClassificationTask(data);
+        DenseTrainer.Train(model, task, Quick);
+        var pruner = new PruningLoop(model, task, Quick);
         var outcome = pruner.Run();
 
         var crops = outcome.Trajectory.Count(p => p.Pruned);
@@ -46,7 +47,7 @@ public class IterativePrunerTests
         Assert.Equal(atFloor.Min(p => p.RemainingFraction), outcome.SelectedRemainingFraction);
         Assert.Equal(outcome.SelectedRemainingFraction, pruner.Masks.Density, 9);
         var recheck = Evaluation.Classify(model, data.ValidationImages, data.ValidationLabels);
-        Assert.Equal(outcome.SelectedValidation.Accuracy, recheck.Accuracy, 9);
+        Assert.Equal(outcome.SelectedValidation.Metric, recheck.Metric, 9);
     }
 
     [Fact]
@@ -56,7 +57,7 @@ public class IterativePrunerTests
         using var data = TinyData.Split();
         manual_seed(1);
         using var model = new LeNet300();
-        var outcome = new IterativePruner(model, data, Quick with { Floor = 1.0, Patience = 3, Epochs = 20 }).Run();
+        var outcome = new PruningLoop(model, new ImageClassificationTask(data), Quick with { Floor = 1.0, Patience = 3, Epochs = 20 }).Run();
         Assert.Contains("patience", outcome.StopReason);
         Assert.True(outcome.Trajectory.Count < 20 * data.StepsPerEpoch(50) / 5);
     }
@@ -68,7 +69,7 @@ public class IterativePrunerTests
         using var model = new LeNet300();
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
-        Assert.ThrowsAny<OperationCanceledException>(() => new IterativePruner(model, data, Quick).Run(cancellationToken: cancelled.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => new PruningLoop(model, new ImageClassificationTask(data), Quick).Run(cancellationToken: cancelled.Token));
     }
 
     [Theory]

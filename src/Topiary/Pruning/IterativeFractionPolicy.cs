@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+using Topiary.Reporting;
+using Topiary.Training;
+
+namespace Topiary.Pruning;
+
+/// <summary>
+/// The pruning rule of Bonetta et al. (arXiv 2204.04977), as in the authors' code: at every
+/// evaluation, if the validation metric is better than the bound B, remove the fraction t of the
+/// remaining weights with the smallest magnitude, ranked globally; otherwise keep training so the
+/// metric can recover. After k crops the density is (1 − t)^k.
+/// </summary>
+public sealed class IterativeFractionPolicy : PruningPolicy
+{
+    /// <summary>Creates the policy with crop fraction t ∈ (0, 1).</summary>
+    public IterativeFractionPolicy(double cropFraction)
+    {
+        if (!(cropFraction > 0 && cropFraction < 1)) throw new ArgumentOutOfRangeException(nameof(cropFraction), cropFraction, "the crop fraction must lie in (0, 1)");
+        CropFraction = cropFraction;
+    }
+
+    /// <summary>t.</summary>
+    public double CropFraction { get; }
+
+    /// <inheritdoc />
+    public override string Name => "iterative";
+
+    /// <inheritdoc />
+    public override bool AtEvaluation(PruningContext context, EvaluationResult validation)
+    {
+        if (!context.Floor.AllowsPruning(validation.Metric)) return false;
+        var removed = GlobalMagnitudePruner.PruneFraction(context.Masks, CropFraction);
+        context.Logger.LogDebug("step {Step}: validation metric {Metric} beats the bound, pruned {Removed} parameters, {Remaining} remain",
+            context.Step, validation.Metric, removed, Percent.Of(context.Masks.Density));
+        return removed > 0;
+    }
+}

@@ -1,0 +1,44 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Topiary.Training;
+
+namespace Topiary.Pruning;
+
+/// <summary>
+/// When and what to prune during training. The training loop calls <see cref="AtEvaluation"/> after
+/// each validation and <see cref="AfterStep"/> after each optimizer step; a policy changes
+/// <see cref="PruningContext.Masks"/> and returns true when it pruned, and the loop then clears the
+/// optimizer state of the removed entries and restarts the regularization schedule.
+/// (Importance, pruner and schedule are kept apart, as in Torch-Pruning.)
+/// </summary>
+public abstract class PruningPolicy
+{
+    /// <summary>Name in reports.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Called after each validation; returns true when masks changed.</summary>
+    public virtual bool AtEvaluation(PruningContext context, EvaluationResult validation) => false;
+
+    /// <summary>Called after each optimizer step; returns true when masks changed.</summary>
+    public virtual bool AfterStep(PruningContext context) => false;
+
+    /// <summary>The policy's own counters, for checkpoints.</summary>
+    public virtual JsonObject SaveState() => new();
+
+    /// <summary>Restores what <see cref="SaveState"/> wrote.</summary>
+    public virtual void LoadState(JsonObject state) { }
+}
+
+/// <summary>What a <see cref="PruningPolicy"/> may look at and change.</summary>
+/// <param name="Masks">The masks to prune.</param>
+/// <param name="Floor">The metric bound of the run.</param>
+/// <param name="Validate">Re-evaluates the current model on the validation split (e.g. to try a threshold).</param>
+/// <param name="StepsPerEpoch">Optimizer steps in one epoch.</param>
+/// <param name="TotalSteps">Step budget of the run.</param>
+/// <param name="Logger">Where to log pruning events.</param>
+public sealed record PruningContext(PruningMasks Masks, MetricFloor Floor, Func<EvaluationResult> Validate,
+    int StepsPerEpoch, long TotalSteps, ILogger Logger)
+{
+    /// <summary>Optimizer steps taken so far.</summary>
+    public long Step { get; set; }
+}

@@ -1,0 +1,34 @@
+using static TorchSharp.torch;
+
+namespace Topiary.Training;
+
+/// <summary>
+/// A supervised task the training loop can run without knowing its data: batches by (seed, epoch),
+/// the loss, and the validation/test metric with its direction.
+/// </summary>
+public interface ITrainingTask
+{
+    /// <summary>Name of the metric in reports ("accuracy", "perplexity").</summary>
+    string MetricName { get; }
+
+    /// <summary>True when a larger metric is better.</summary>
+    bool HigherIsBetter { get; }
+
+    /// <summary>Optimizer steps in one epoch at <paramref name="batchSize"/>.</summary>
+    int StepsPerEpoch(int batchSize);
+
+    /// <summary>
+    /// The (inputs, targets) batches of one epoch, in an order fixed by (seed, epoch), so that a
+    /// resumed run can skip exactly the batches it has already seen.
+    /// </summary>
+    IEnumerable<(Tensor Inputs, Tensor Targets)> EpochBatches(int seed, int epoch, int batchSize);
+
+    /// <summary>The training loss of a batch.</summary>
+    Tensor Loss(Tensor output, Tensor targets);
+
+    /// <summary>Metric and loss on the validation split.</summary>
+    EvaluationResult Validate(nn.Module<Tensor, Tensor> model);
+
+    /// <summary>Metric and loss on the test split.</summary>
+    EvaluationResult Test(nn.Module<Tensor, Tensor> model);
+}
