@@ -5,6 +5,7 @@ using Topiary.Bench;
 // topiary-bench inference [--rounds R] [--threads N] [--model lenet300|lenet5|linear4096]
 // topiary-bench crossover [--rounds R] [--threads N]
 // topiary-bench size
+// topiary-bench regularizers [--rounds R] [--steps S] [--model lenet5|lenet300]
 var command = args.FirstOrDefault() ?? "step";
 int Option(string name, int fallback)
 {
@@ -34,7 +35,11 @@ switch (command)
     }
     case "size":
         return SizeBenchmark.Run();
+    case "regularizers":
+        var modelIndex = Array.IndexOf(args, "--model");
+        var models = modelIndex >= 0 && modelIndex + 1 < args.Length ? new[] { args[modelIndex + 1] } : new[] { "lenet5", "lenet300" };
+        return RegularizerBenchmark.Run(Option("--rounds", 5), Option("--steps", 6), models);
     default:
-        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step, inference, crossover, size)");
+        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step, inference, crossover, size, regularizers)");
         return 2;
 }

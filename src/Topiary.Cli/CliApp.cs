@@ -25,6 +25,8 @@ internal static class CliApp
           topiary eval --model-file FILE    test accuracy and sparsity of a saved model
           topiary export --model-file FILE --format sparse|onnx|pytorch   compact sparse file, ONNX or PyTorch state dict
           topiary simplify --model-file FILE   physically remove dead neurons and filters
+          topiary analyze --model-file FILE Lipschitz bounds (Gram iteration) and path-norms of a saved model
+          topiary trim --model-file FILE    Net-Trim: layer-wise convex pruning (ADMM) of a saved model
           topiary --version
 
         Run 'topiary COMMAND --help' for the options of a command.
@@ -78,8 +80,14 @@ internal static class CliApp
             case "simplify":
                 if (wantsHelp) return PrintHelp(SimplifyCommand.Help);
                 return SimplifyCommand.Run(new ArgumentReader(rest, new HashSet<string>()), logger);
+            case "analyze":
+                if (wantsHelp) return PrintHelp(AnalyzeCommand.Help);
+                return AnalyzeCommand.Run(new ArgumentReader(rest, new HashSet<string>()), logger);
+            case "trim":
+                if (wantsHelp) return PrintHelp(TrimCommand.Help);
+                return TrimCommand.Run(new ArgumentReader(rest, TrimCommand.Flags), logger, token);
             default:
-                throw new CliUsageException($"unknown command '{args[0]}' (expected prune, eval, export or simplify; see topiary --help)");
+                throw new CliUsageException($"unknown command '{args[0]}' (expected prune, eval, export, simplify, analyze or trim; see topiary --help)");
         }
     }
 

@@ -26,6 +26,8 @@ internal static class PruneCommand
           --model lenet5|lenet300     architecture (default lenet5)
           --data DIR                  IDX data set (default /usr/share/datasets/fashion-mnist)
           --method relevance|l2|l1|none   regularizer (default relevance)
+          --reg NAME[:S],...          further regularizers at constant strengths, e.g. spectral:1e-3,so:1e-4
+                                      (see docs/regularizers.md for the names)
           --gamma G                   γ0, regularization strength (default 1e-3)
           --alpha A                   α of exp(-|∂L/∂w|/α) (default 1)
           --no-gamma-decay            keep γ constant instead of decaying it over an epoch after each crop
@@ -38,7 +40,7 @@ internal static class PruneCommand
           --epochs N                  epoch budget of the pruning phase (default 12)
           --batch-size N              mini-batch size (default 100)
           --lr LR                     learning rate (default 1e-3)
-          --optimizer adam|sgd        optimizer (default adam); --momentum M for sgd (default 0.9)
+          --optimizer adam|sgd|muon|steepest   optimizer (default adam); --momentum M for sgd and muon (default 0.9)
           --seed S                    seed of initialization, split and batch order (default 1234)
           --subset N                  use only the first N training images
           --from FILE                 start from a saved model instead of dense training
@@ -155,6 +157,7 @@ internal static class PruneCommand
     private static PruningOptions ReadOptions(ArgumentReader args, PruningOptions defaults) => defaults with
     {
         Method = args.String("method", defaults.Method),
+        Regularizers = args.String("reg") ?? defaults.Regularizers,
         Gamma = args.Double("gamma", defaults.Gamma),
         Alpha = args.Double("alpha", defaults.Alpha),
         GammaDecay = !args.Flag("no-gamma-decay") && defaults.GammaDecay,
@@ -187,6 +190,7 @@ internal static class PruneCommand
         ["preset"] = preset,
         ["model"] = model,
         ["method"] = o.Method,
+        ["reg"] = o.Regularizers ?? "none",
         ["gamma"] = o.Gamma,
         ["alpha"] = o.Alpha,
         ["gamma_decay"] = o.GammaDecay,

@@ -27,11 +27,12 @@ public sealed class LeNet300 : Module<Tensor, Tensor>
     }
 
     /// <inheritdoc />
+    /// <remarks>Layers are invoked through <c>call</c>, not <c>forward</c>, so that forward hooks run (activation penalties, analysis).</remarks>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = functional.relu(fc1.forward(input.reshape(-1, inputs)));
-        x = functional.relu(fc2.forward(x));
-        return fc3.forward(x).MoveToOuterDisposeScope();
+        var x = functional.relu(fc1.call(input.reshape(-1, inputs)));
+        x = functional.relu(fc2.call(x));
+        return fc3.call(x).MoveToOuterDisposeScope();
     }
 }

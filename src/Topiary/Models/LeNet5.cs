@@ -32,13 +32,14 @@ public sealed class LeNet5 : Module<Tensor, Tensor>
     }
 
     /// <inheritdoc />
+    /// <remarks>Layers are invoked through <c>call</c>, not <c>forward</c>, so that forward hooks run (activation penalties, analysis).</remarks>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
         var x = input.reshape(-1, 1, imageSize, imageSize);
-        x = functional.max_pool2d(conv1.forward(x), 2);
-        x = functional.max_pool2d(conv2.forward(x), 2);
-        x = functional.relu(fc1.forward(x.flatten(1)));
-        return fc2.forward(x).MoveToOuterDisposeScope();
+        x = functional.max_pool2d(conv1.call(x), 2);
+        x = functional.max_pool2d(conv2.call(x), 2);
+        x = functional.relu(fc1.call(x.flatten(1)));
+        return fc2.call(x).MoveToOuterDisposeScope();
     }
 }

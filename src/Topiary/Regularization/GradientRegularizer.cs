@@ -1,3 +1,4 @@
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Topiary.Regularization;
@@ -6,8 +7,16 @@ namespace Topiary.Regularization;
 /// The contract every Topiary regularizer follows. A regularizer may
 /// (1) add ∂R/∂w to the loss gradient between backward and the optimizer step — one backward pass
 /// suffices because the gradient of the loss is already known; and/or
-/// (2) project the weights after the step (proximal operators, LOBSTER-style shrinkage).
+/// (2) project the weights after the step (proximal operators, LOBSTER-style shrinkage);
+/// (3) add a differentiable penalty to the loss that needs the model's activations or the batch
+///     (<see cref="LossPenalty"/>, e.g. the FLOPs regularizer);
+/// (4) transform the whole gradient after (1) (<see cref="TransformGradients"/>, e.g. norm clipping);
+/// (5) take over the backward pass when it needs extra forward/backward passes at perturbed weights
+///     (<see cref="ComputeGradients"/>, e.g. SAM, AMP, finite-difference gradient regularization).
+/// It declares the tensors it acts on with <see cref="AppliesTo"/>.
 /// <see cref="Penalty"/> gives R itself, for reports and for checking (1) against autograd.
+/// Every member except <see cref="Name"/> and <see cref="Penalty"/> has a no-op default, so a
+/// regularizer overrides only what it does.
 /// </summary>
 public abstract class GradientRegularizer
 {
@@ -22,4 +31,35 @@ public abstract class GradientRegularizer
 
     /// <summary>R(w) with the loss gradient <paramref name="grad"/> treated as a constant.</summary>
     public abstract Tensor Penalty(Tensor weight, Tensor grad, double strength);
+
+    /// <summary>
+    /// Whether the per-tensor members (<see cref="AddGradient"/>, <see cref="Project"/>, <see cref="Penalty"/>)
+    /// act on <paramref name="parameter"/>. All tensors by default; structured penalties (orthogonality,
+    /// spectral, group norms) take matrices and convolution kernels only.
+    /// </summary>
+    public virtual bool AppliesTo(Tensor parameter) => true;
+
+    /// <summary>Whether <see cref="LossPenalty"/> needs <see cref="RegularizationContext.Activations"/> recorded.</summary>
+    public virtual bool NeedsActivations => false;
+
+    /// <summary>
+    /// A differentiable penalty added to the data loss before the backward pass, or null (the default)
+    /// when the regularizer works on gradients only. Use it when R depends on the batch, the activations or
+    /// several tensors at once.
+    /// </summary>
+    public virtual Tensor? LossPenalty(RegularizationContext context, double strength) => null;
+
+    /// <summary>Changes the whole gradient after every <see cref="AddGradient"/> has run (e.g. clipping by the global norm).</summary>
+    public virtual void TransformGradients(IReadOnlyList<Parameter> parameters, double strength) { }
+
+    /// <summary>Whether <see cref="ComputeGradients"/> replaces the plain backward pass.</summary>
+    public virtual bool ReplacesBackward => false;
+
+    /// <summary>
+    /// Leaves the gradient to use in the parameters' <c>.grad</c> and returns the data loss at the
+    /// unperturbed weights. The default runs one plain backward pass; SAM-like methods evaluate the
+    /// objective again at perturbed weights through <paramref name="objective"/> and must restore the
+    /// weights exactly before returning.
+    /// </summary>
+    public virtual Tensor ComputeGradients(ObjectiveClosure objective, double strength) => objective.Backward();
 }

@@ -4,7 +4,7 @@ namespace Topiary.Regularization;
 public static class RegularizerCatalog
 {
     /// <summary>Names accepted by <see cref="Create"/>.</summary>
-    public static IReadOnlyList<string> Names { get; } = new[] { "relevance", "l2", "l1", "none" };
+    public static IReadOnlyList<string> Names { get; } = new[] { "relevance", "l2", "l1", "none" }.Concat(RegularizerLibrary.Names).ToArray();
 
     /// <summary>Builds the regularizer called <paramref name="name"/>.</summary>
     /// <exception cref="ArgumentException">Unknown name.</exception>
@@ -14,6 +14,7 @@ public static class RegularizerCatalog
         "l2" => new L2WeightDecay(),
         "l1" => new L1ProximalDecay(),
         "none" => new NoRegularization(),
+        _ when RegularizerLibrary.Find(name) is { } entry => entry.Create(),
         _ => throw new ArgumentException($"unknown method '{name}' (expected one of: {string.Join(", ", Names)})", nameof(name)),
     };
 }

@@ -6,11 +6,16 @@ namespace Topiary.Training;
 /// <summary>Builds the optimizer a <see cref="PruningOptions"/> names.</summary>
 public static class OptimizerFactory
 {
-    /// <summary>Adam or SGD with momentum over <paramref name="parameters"/>.</summary>
+    /// <summary>The optimizers <see cref="Create"/> accepts.</summary>
+    public static IReadOnlyList<string> Names { get; } = new[] { "adam", "sgd", "muon", "steepest" };
+
+    /// <summary>Adam, SGD with momentum, Muon or steepest descent under per-tensor norms over <paramref name="parameters"/>.</summary>
     public static MaskableOptimizer Create(PruningOptions options, IEnumerable<Parameter> parameters) => options.Optimizer switch
     {
         "adam" => new AdamOptimizer(parameters, options.LearningRate),
         "sgd" => new SgdOptimizer(parameters, options.LearningRate, options.Momentum),
-        _ => throw new PruningOptionException("optimizer", $"unknown optimizer '{options.Optimizer}' (expected adam or sgd)"),
+        "muon" => new MuonOptimizer(parameters, options.LearningRate, momentum: options.Momentum),
+        "steepest" => new SteepestDescentOptimizer(parameters, options.LearningRate),
+        _ => throw new PruningOptionException("optimizer", $"unknown optimizer '{options.Optimizer}' (expected one of: {string.Join(", ", Names)})"),
     };
 }

@@ -65,13 +65,13 @@ public sealed class PruningLoop
     public PruningOutcome Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var floor = new MetricFloor(options.Floor, task.HigherIsBetter);
-        var regularizer = RegularizerCatalog.Create(options.Method, options.Alpha);
+        var regularizer = options.BuildRegularizer();
         var regularized = ParameterSelector.Select(model, options.RegularizedScope).Select(p => p.Parameter).ToList();
         var stepsPerEpoch = task.StepsPerEpoch(options.BatchSize);
         var totalSteps = (long)stepsPerEpoch * options.Epochs;
         var gamma = new GammaSchedule(options.Gamma, options.GammaDecay, stepsPerEpoch);
         using var optimizer = OptimizerFactory.Create(options, model.parameters());
-        var step = new RegularizedStep(model, optimizer, regularizer, regularized, Masks, task.Loss);
+        using var step = new RegularizedStep(model, optimizer, regularizer, regularized, Masks, task.Loss);
         var context = new PruningContext(Masks, floor, () => task.Validate(model), stepsPerEpoch, totalSteps, logger);
         using var selection = new CheckpointSelection(floor);
         using var batches = new BatchCursor(task, options.Seed, options.BatchSize, stepsPerEpoch);

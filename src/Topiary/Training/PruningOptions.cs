@@ -15,6 +15,11 @@ public sealed record PruningOptions
     public double Gamma { get; init; } = 1e-3;
     /// <summary>α, the relevance scale of exp(−|g|/α).</summary>
     public double Alpha { get; init; } = 1.0;
+    /// <summary>
+    /// Further regularizers with constant strengths, combined with <see cref="Method"/> (whose γ follows the
+    /// schedule), as <c>spectral:1e-3,so:1e-4</c> (see <see cref="RegularizerSpec"/>); null for none.
+    /// </summary>
+    public string? Regularizers { get; init; }
     /// <summary>Whether γ decays linearly to 0 over one epoch after each pruning event.</summary>
     public bool GammaDecay { get; init; } = true;
     /// <summary>Parameters the regularizer acts on.</summary>
@@ -37,7 +42,7 @@ public sealed record PruningOptions
     public int BatchSize { get; init; } = 100;
     /// <summary>Learning rate η.</summary>
     public double LearningRate { get; init; } = 1e-3;
-    /// <summary><c>adam</c> or <c>sgd</c> (with <see cref="Momentum"/>).</summary>
+    /// <summary><c>adam</c>, <c>sgd</c> (with <see cref="Momentum"/>), <c>muon</c> (β = <see cref="Momentum"/>) or <c>steepest</c>.</summary>
     public string Optimizer { get; init; } = "adam";
     /// <summary>SGD momentum μ.</summary>
     public double Momentum { get; init; } = 0.9;
@@ -54,6 +59,17 @@ public sealed record PruningOptions
         Gamma = 1e-3, Alpha = 1, BatchSize = 100, LearningRate = 1e-3, Optimizer = "adam",
     };
 
+    /// <summary>
+    /// The regularizer of a run: <see cref="Method"/> alone, or, with <see cref="Regularizers"/>, a
+    /// <see cref="CompositeRegularizer"/> of the method (following the γ schedule) and the listed terms.
+    /// </summary>
+    public GradientRegularizer BuildRegularizer()
+    {
+        var method = RegularizerCatalog.Create(Method, Alpha);
+        if (Regularizers is null) return method;
+        return new CompositeRegularizer(RegularizerSpec.Parse(Regularizers).Prepend(new RegularizerTerm(method, 1, FollowsSchedule: true)));
+    }
+
     /// <summary>Checks every value; the exception names the offending setting by its CLI flag.</summary>
     /// <exception cref="PruningOptionException">A value is out of range.</exception>
     public void Validate()
@@ -69,7 +85,12 @@ public sealed record PruningOptions
         Require(Epochs >= 0, "epochs", $"must be ≥ 0, got {Epochs}");
         Require(BatchSize >= 1, "batch-size", $"must be at least 1, got {BatchSize}");
         Require(LearningRate > 0 && double.IsFinite(LearningRate), "lr", $"must be a finite number > 0, got {LearningRate}");
-        Require(Optimizer is "adam" or "sgd", "optimizer", $"unknown optimizer '{Optimizer}' (expected adam or sgd)");
+        Require(OptimizerFactory.Names.Contains(Optimizer), "optimizer", $"unknown optimizer '{Optimizer}' (expected one of: {string.Join(", ", OptimizerFactory.Names)})");
+        if (Regularizers is not null)
+        {
+            try { RegularizerSpec.Parse(Regularizers); }
+            catch (FormatException e) { throw new PruningOptionException("reg", e.Message); }
+        }
         Require(Momentum >= 0 && Momentum < 1, "momentum", $"must lie in [0, 1), got {Momentum}");
     }
 

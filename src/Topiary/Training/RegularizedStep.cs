@@ -8,9 +8,12 @@ namespace Topiary.Training;
 
 /// <summary>
 /// One training step of a classifier under a gradient regularizer and pruning masks, with a single
-/// backward pass: backward(L) → g += ∂R/∂w → mask g → optimizer step → projection → mask w.
+/// backward pass: backward(L + loss penalties) → g += ∂R/∂w → whole-gradient transforms → mask g →
+/// optimizer step → projection → mask w. A regularizer that needs extra passes (SAM, AMP, F-GR) runs
+/// the backward itself through an <see cref="ObjectiveClosure"/>. Each per-tensor member runs only on
+/// the tensors the regularizer <see cref="GradientRegularizer.AppliesTo"/>.
 /// </summary>
-public sealed class RegularizedStep
+public sealed class RegularizedStep : IDisposable
 {
     private readonly nn.Module<Tensor, Tensor> model;
     private readonly MaskableOptimizer optimizer;
@@ -18,6 +21,8 @@ public sealed class RegularizedStep
     private readonly IReadOnlyList<Parameter> regularized;
     private readonly PruningMasks? masks;
     private readonly Func<Tensor, Tensor, Tensor> lossFunction;
+    private readonly IReadOnlyList<Parameter> trainable;
+    private readonly ActivationRecorder? recorder;
 
     /// <summary>Binds the pieces a step needs; the loss defaults to cross-entropy on logits.</summary>
     public RegularizedStep(nn.Module<Tensor, Tensor> model, MaskableOptimizer optimizer, GradientRegularizer regularizer,
@@ -29,28 +34,51 @@ public sealed class RegularizedStep
         this.regularizer = regularizer;
         this.regularized = regularized;
         this.masks = masks;
+        trainable = model.parameters().Where(p => p.requires_grad).ToList();
+        recorder = regularizer.NeedsActivations ? new ActivationRecorder(model) : null;
     }
 
     /// <summary>Runs the step on one batch with regularization strength <paramref name="gamma"/>; returns the data loss.</summary>
     public double Run(Tensor inputs, Tensor targets, double gamma)
     {
         using var scope = NewDisposeScope();
-        optimizer.ZeroGrad();
-        var loss = lossFunction(model.forward(inputs), targets);
-        loss.backward();
-        using (no_grad())
+        try
         {
-            foreach (var p in regularized)
-                if (p.grad is { } g) regularizer.AddGradient(p, g, gamma);
+            var objective = new ObjectiveClosure(trainable, () => Objective(inputs, targets, gamma), optimizer.ZeroGrad,
+                masks is null ? null : masks.ApplyToGradients);
+            var loss = regularizer.ReplacesBackward ? regularizer.ComputeGradients(objective, gamma) : objective.Backward();
+            using (no_grad())
+            {
+                foreach (var p in regularized)
+                    if (p.grad is { } g && regularizer.AppliesTo(p)) regularizer.AddGradient(p, g, gamma);
+                regularizer.TransformGradients(trainable, gamma);
+            }
+            masks?.ApplyToGradients();
+            optimizer.Step();
+            using (no_grad())
+            {
+                foreach (var p in regularized)
+                    if (regularizer.AppliesTo(p)) regularizer.Project(p, p.grad, gamma, optimizer.LearningRate);
+            }
+            masks?.ApplyToWeights();
+            return loss.to(float64).item<double>();
         }
-        masks?.ApplyToGradients();
-        optimizer.Step();
-        using (no_grad())
+        finally
         {
-            foreach (var p in regularized) regularizer.Project(p, p.grad, gamma, optimizer.LearningRate);
+            recorder?.Clear();
         }
-        masks?.ApplyToWeights();
-        return loss.detach().to(float64).item<double>();
+    }
+
+    // The data loss and the objective to differentiate: the data loss plus the regularizer's loss penalty, if any.
+    private (Tensor DataLoss, Tensor Objective) Objective(Tensor inputs, Tensor targets, double gamma)
+    {
+        recorder?.Start();
+        var outputs = model.forward(inputs);
+        recorder?.Stop();
+        var loss = lossFunction(outputs, targets);
+        var context = new RegularizationContext(model, inputs, targets, outputs, recorder?.Activations ?? Array.Empty<Tensor>());
+        var penalty = regularizer.LossPenalty(context, gamma);
+        return (loss, penalty is null ? loss : loss.add(penalty));
     }
 
     /// <summary>
@@ -81,4 +109,7 @@ public sealed class RegularizedStep
         masks?.ApplyToWeights();
         return loss.detach().to(float64).item<double>();
     }
+
+    /// <inheritdoc />
+    public void Dispose() => recorder?.Dispose();
 }

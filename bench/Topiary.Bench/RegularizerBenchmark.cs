@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Globalization;
+using Topiary.Backend;
+using Topiary.Models;
+using Topiary.Optimization;
+using Topiary.Pruning;
+using Topiary.Regularization;
+using Topiary.Training;
+using static TorchSharp.torch;
+
+namespace Topiary.Bench;
+
+/// <summary>
+/// Per-step cost of every catalogue regularizer (at its default strength) and optimizer against plain Adam, on
+/// LeNet-5 and LeNet-300-100 at batch 100. All variants of a model are timed in one run, interleaved in rounds
+/// so that machine noise hits them alike; the table gives medians and minima and their ratios to plain training.
+/// On a loaded machine the minimum is the steadier estimate of a step's own cost (noise only ever adds time).
+/// </summary>
+internal static class RegularizerBenchmark
+{
+    private sealed record Variant(string Name, Func<GradientRegularizer> Regularizer, double Strength, string Optimizer = "adam");
+
+    private static IReadOnlyList<Variant> Variants()
+    {
+        var list = new List<Variant>
+        {
+            new("plain Adam", () => new NoRegularization(), 0),
+            new("relevance", () => new RelevanceWeightDecay(), 1e-3),
+            new("l2", () => new L2WeightDecay(), 1e-3),
+            new("l1", () => new L1ProximalDecay(), 1e-3),
+        };
+        list.AddRange(RegularizerLibrary.Entries.Where(e => e.Name != "orth").Select(e => new Variant(e.Name, e.Create, e.DefaultStrength)));
+        list.Add(new("spectral+so+flops (composite)", () => new CompositeRegularizer(RegularizerSpec.Parse("spectral:1e-3,so:1e-4,flops:1e-3")), 1));
+        list.Add(new("muon (optimizer)", () => new NoRegularization(), 0, "muon"));
+        list.Add(new("steepest (optimizer)", () => new NoRegularization(), 0, "steepest"));
+        return list;
+    }
+
+    public static int Run(int rounds, int stepsPerRound, IReadOnlyList<string> models)
+    {
+        var backend = TorchBackend.EnsureVerified();
+        Console.WriteLine($"batch 100, Adam unless noted; libtorch {backend.TorchVersion}, oneDNN {(backend.OneDnnEnabled ? "on" : "off")}, {get_num_threads()} threads; {rounds} rounds × {stepsPerRound} steps per variant, interleaved");
+        foreach (var modelName in models) RunModel(modelName, rounds, stepsPerRound);
+        return 0;
+    }
+
+    private static void RunModel(string modelName, int rounds, int stepsPerRound)
+    {
+        var variants = Variants();
+        var generator = new Generator(1);
+        var images = randn(new long[] { 100, 1, 28, 28 }, generator: generator);
+        var labels = randint(0, 10, new long[] { 100 }, generator: generator);
+        var steps = variants.Select(v =>
+        {
+            manual_seed(1);
+            var model = ModelCatalog.Create(modelName);
+            var masks = new PruningMasks(ParameterSelector.Select(model, ParameterScope.WeightsAndBiases));
+            var options = new PruningOptions { Optimizer = v.Optimizer, LearningRate = v.Optimizer == "adam" ? 1e-3 : 1e-2 };
+            var optimizer = OptimizerFactory.Create(options, model.parameters());
+            return new RegularizedStep(model, optimizer, v.Regularizer(), model.parameters().ToList(), masks);
+        }).ToArray();
+
+        var samples = variants.Select(_ => new List<double>()).ToArray();
+        for (var i = 0; i < variants.Count; i++)
+            for (var w = 0; w < 3; w++) steps[i].Run(images, labels, variants[i].Strength);    // warm-up
+        var clock = new Stopwatch();
+        for (var round = 0; round < rounds; round++)
+            for (var i = 0; i < variants.Count; i++)
+                for (var s = 0; s < stepsPerRound; s++)
+                {
+                    clock.Restart();
+                    steps[i].Run(images, labels, variants[i].Strength);
+                    samples[i].Add(clock.Elapsed.TotalMilliseconds);
+                }
+
+        var plain = Median(samples[0]);
+        var plainMin = samples[0].Min();
+        Console.WriteLine();
+        Console.WriteLine($"{modelName}:");
+        Console.WriteLine($"{"variant",-32} {"median ms",10} {"min ms",9} {"p10–p90",18} {"× plain (median)",17} {"× plain (min)",14}");
+        for (var i = 0; i < variants.Count; i++)
+        {
+            var sorted = samples[i].OrderBy(v => v).ToArray();
+            Console.WriteLine($"{variants[i].Name,-32} {F(Median(samples[i])),10} {F(sorted[0]),9} {F(sorted[sorted.Length / 10]) + "–" + F(sorted[sorted.Length * 9 / 10]),18} {F(Median(samples[i]) / plain) + "×",17} {F(sorted[0] / plainMin) + "×",14}");
+        }
+        foreach (var step in steps) step.Dispose();
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static string F(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
+}

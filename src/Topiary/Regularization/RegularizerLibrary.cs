@@ -1,0 +1,41 @@
+namespace Topiary.Regularization;
+
+/// <summary>One entry of the regularizer catalogue: CLI name, factory, default strength and what the strength means.</summary>
+/// <param name="Name">The CLI name.</param>
+/// <param name="Create">Builds a fresh instance (regularizers may keep per-tensor state).</param>
+/// <param name="DefaultStrength">Strength used when the spec gives none.</param>
+/// <param name="StrengthMeaning">What the number after the colon sets.</param>
+public sealed record RegularizerEntry(string Name, Func<GradientRegularizer> Create, double DefaultStrength, string StrengthMeaning);
+
+/// <summary>
+/// The regularizers of the seed-paper catalogue (issue 5), beside the flagship's own in <see cref="RegularizerCatalog"/>.
+/// </summary>
+public static class RegularizerLibrary
+{
+    /// <summary>The entries, in the order of docs/regularizers.md.</summary>
+    public static IReadOnlyList<RegularizerEntry> Entries { get; } = new RegularizerEntry[]
+    {
+        new("elastic", () => new ElasticNet(), 1e-4, "γ of γ(ρ‖w‖₁ + (1−ρ)‖w‖²), ρ = 0.5"),
+        new("group", () => new GroupLasso(), 1e-3, "γ of γ·Σ√p_g‖W_g‖₂ over rows/filters"),
+        new("scad", () => new ScadPenalty(), 1e-2, "λ of SCAD (a = 3.7)"),
+        new("mcp", () => new McpPenalty(), 1e-2, "λ of MCP (b = 3)"),
+        new("gor", () => new GroupOrthogonality(), 1e-4, "γ of γ·Σ_g‖W_gW_gᵀ − I‖², 4 groups"),
+        new("so", () => new SoftOrthonormality(), 1e-4, "γ of γ·‖WWᵀ − I‖²"),
+        new("orth", () => new SoftOrthonormality(), 1e-4, "same as so"),
+        new("convorth", () => new ConvOrthogonality(), 1e-4, "γ of γ·‖conv(K,K) − I‖²"),
+        new("spectral", () => new SpectralRegularization(), 1e-3, "γ of γ·(σ_max² − 1)²"),
+        new("wasserstein", () => new WassersteinInitRegularization(), 1e-3, "γ of γ·‖sort(θ) − sort(θ₀)‖²"),
+        new("normloss", () => new NormLoss(), 1e-3, "γ of γ·Σ(1 − ‖w_i‖)²"),
+        new("clip", () => new GradientNormClipping(), 1.0, "τ, the global gradient-norm threshold"),
+        new("fgr", () => new FiniteDifferenceGradientRegularization(), 1e-2, "γ of L + (γ/2)‖∇L‖² (h = 0.1)"),
+        new("sam", () => new SharpnessAwareMinimization(), 5e-2, "ρ, the perturbation radius"),
+        new("amp", () => new AdversarialModelPerturbation(), 5e-2, "ε, the perturbation radius (K = 2, ζ = ε)"),
+        new("flops", () => new FlopsRegularizer(), 1e-3, "γ of γ·Σ_layers Σ_j(mean_i|a_ij|)²"),
+    };
+
+    /// <summary>The CLI names.</summary>
+    public static IReadOnlyList<string> Names { get; } = Entries.Select(e => e.Name).ToArray();
+
+    /// <summary>The entry called <paramref name="name"/>, or null.</summary>
+    public static RegularizerEntry? Find(string name) => Entries.FirstOrDefault(e => e.Name == name);
+}

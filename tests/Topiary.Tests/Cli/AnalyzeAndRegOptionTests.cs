@@ -1,0 +1,38 @@
+using Topiary.Models;
+using Topiary.Serialization;
+using Topiary.Tests.Support;
+using static TorchSharp.torch;
+
+namespace Topiary.Tests.Cli;
+
+public class AnalyzeAndRegOptionTests
+{
+    [Theory]
+    [InlineData("prune", "--reg", "spectral:1e-3,bogus:1")]
+    [InlineData("prune", "--reg", "so:-2")]
+    [InlineData("prune", "--optimizer", "lion")]
+    [InlineData("analyze", "--iterations", "0")]
+    public void Bad_values_exit_2_with_one_line_naming_the_flag(string command, string flag, string value)
+    {
+        var result = command == "analyze" ? CliProcess.Run(command, flag, value, "--model-file", "unused.topiary") : CliProcess.Run(command, flag, value);
+        Assert.Equal(2, result.ExitCode);
+        var lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains(flag, lines[0]);
+    }
+
+    [Fact]
+    public void Analyze_prints_a_bound_per_layer_their_product_and_the_path_norms()
+    {
+        using var dir = new TestDirectory();
+        var file = Path.Combine(dir.Path, "model.topiary");
+        manual_seed(1);
+        ModelFile.Save(file, "lenet5", 28, 10, new LeNet5(), masks: null);
+        var result = CliProcess.Run("analyze", "--model-file", file);
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        foreach (var layer in new[] { "conv1", "conv2", "fc1", "fc2", "Lipschitz upper bound", "path-norms: L1" })
+            Assert.Contains(layer, result.StandardOutput);
+        Assert.True(result.StandardOutput.Contains("28×28"), result.StandardOutput);
+        Assert.Contains("12×12", result.StandardOutput);
+    }
+}

@@ -1,0 +1,33 @@
+using static TorchSharp.torch;
+
+namespace Topiary.Tests.Regularization;
+
+/// <summary>Small numeric helpers shared by the regularizer tests.</summary>
+internal static class Check
+{
+    public static double MaxRelativeDifference(Tensor a, Tensor b) =>
+        a.sub(b).abs().max().to(float64).item<double>() / Math.Max(b.abs().max().to(float64).item<double>(), 1e-300);
+
+    /// <summary>∂R/∂w by autograd of <paramref name="penalty"/>.</summary>
+    public static Tensor Autograd(Tensor w, Func<Tensor, Tensor> penalty)
+    {
+        var leaf = w.detach().clone().requires_grad_();
+        penalty(leaf).backward();
+        return leaf.grad!.detach().clone();
+    }
+
+    /// <summary>What <c>AddGradient</c> adds to a zero gradient.</summary>
+    public static Tensor Added(Topiary.Regularization.GradientRegularizer regularizer, Tensor w, double strength)
+    {
+        var g = zeros_like(w);
+        regularizer.AddGradient(w, g, strength);
+        return g;
+    }
+
+    /// <summary>A matrix with orthonormal rows (rows ≤ cols) or columns, from a QR factorization.</summary>
+    public static Tensor Orthonormal(long rows, long cols, int seed)
+    {
+        var (q, _) = linalg.qr(randn(Math.Max(rows, cols), Math.Min(rows, cols), dtype: float64, generator: new Generator((ulong)seed)));
+        return rows <= cols ? q.t().contiguous() : q.contiguous();
+    }
+}
