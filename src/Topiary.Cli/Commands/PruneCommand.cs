@@ -24,7 +24,15 @@ internal static class PruneCommand
 
           --model lenet5|lenet300     architecture (default lenet5)
           --data DIR                  IDX data set (default /usr/share/datasets/fashion-mnist)
-          --method relevance|l2|l1|none   regularizer (default relevance)
+          --method relevance|l2|l1|none|lobster|hypersparse|gmp   method (default relevance); the last three are
+                                      the competing methods, each with its own schedule and defaults:
+                                      lobster = SGD lr 0.1, λ (--gamma) 1e-4, plateau/bisection pruning;
+                                      hypersparse = HyperSparse penalty λ0 (--gamma) 1e-4 with the ART schedule;
+                                      gmp = gradual magnitude pruning, polynomial schedule
+          --target-sparsity S         final sparsity of gmp and hypersparse, in (0,1) (default 0.9)
+          --twt X                     lobster: tolerated relative validation-loss worsening per threshold (default 0.05)
+          --pwe N                     lobster: plateau patience in evaluations (default 2)
+          --growth η                  hypersparse: growth of λ per epoch, > 1 (default 2)
           --gamma G                   γ0, regularization strength (default 1e-3)
           --alpha A                   α of exp(-|∂L/∂w|/α) (default 1)
           --no-gamma-decay            keep γ constant instead of decaying it over an epoch after each crop
@@ -91,7 +99,14 @@ internal static class PruneCommand
         return 0;
     }
 
-    private static PruningOptions ReadOptions(ArgumentReader args, PruningOptions defaults) => defaults with
+    private static PruningOptions ReadOptions(ArgumentReader args, PruningOptions baseline)
+    {
+        // A competing method brings its own defaults (e.g. LOBSTER's SGD lr 0.1); explicit flags still win.
+        var defaults = PruningMethods.Defaults(args.String("method", baseline.Method), baseline);
+        return ReadOptionsOver(args, defaults);
+    }
+
+    private static PruningOptions ReadOptionsOver(ArgumentReader args, PruningOptions defaults) => defaults with
     {
         Method = args.String("method", defaults.Method),
         Gamma = args.Double("gamma", defaults.Gamma),
@@ -110,6 +125,10 @@ internal static class PruneCommand
         Optimizer = args.String("optimizer", defaults.Optimizer),
         Momentum = args.Double("momentum", defaults.Momentum),
         Seed = args.Int("seed", defaults.Seed),
+        TargetSparsity = args.Double("target-sparsity", defaults.TargetSparsity),
+        Twt = args.Double("twt", defaults.Twt),
+        Pwe = args.Int("pwe", defaults.Pwe),
+        Growth = args.Double("growth", defaults.Growth),
     };
 
     private static ParameterScope Scope(ArgumentReader args, ParameterScope fallback) =>
@@ -144,5 +163,9 @@ internal static class PruneCommand
         ["subset"] = subset is { } s ? s : "none",
         ["from"] = from ?? "none",
         ["threads"] = threads,
+        ["target_sparsity"] = o.TargetSparsity,
+        ["twt"] = o.Twt,
+        ["pwe"] = o.Pwe,
+        ["growth"] = o.Growth,
     };
 }

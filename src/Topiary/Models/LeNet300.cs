@@ -30,8 +30,8 @@ public sealed class LeNet300 : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = functional.relu(fc1.forward(input.reshape(-1, inputs)));
-        x = functional.relu(fc2.forward(x));
-        return fc3.forward(x).MoveToOuterDisposeScope();
+        var x = functional.relu(fc1.call(input.reshape(-1, inputs)));
+        x = functional.relu(fc2.call(x));
+        return fc3.call(x).MoveToOuterDisposeScope();
     }
 }

@@ -36,9 +36,9 @@ public sealed class LeNet5 : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = input.reshape(-1, 1, imageSize, imageSize);
-        x = functional.max_pool2d(conv1.forward(x), 2);
-        x = functional.max_pool2d(conv2.forward(x), 2);
-        x = functional.relu(fc1.forward(x.flatten(1)));
-        return fc2.forward(x).MoveToOuterDisposeScope();
+        x = functional.max_pool2d(conv1.call(x), 2);
+        x = functional.max_pool2d(conv2.call(x), 2);
+        x = functional.relu(fc1.call(x.flatten(1)));
+        return fc2.call(x).MoveToOuterDisposeScope();
     }
 }

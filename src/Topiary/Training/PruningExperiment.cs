@@ -51,6 +51,7 @@ public static class PruningExperiment
         var finalTest = task.Test(model);
         var (paramCount, nonzero) = SparsityStatistics.Model(model);
         var stepTimes = denseTimes.Concat(outcome.StepMilliseconds).ToList();
+        using var example = data.TestImages.narrow(0, 0, 1);
 
         var report = new RunReport
         {
@@ -68,6 +69,7 @@ public static class PruningExperiment
             Layers = SparsityStatistics.PerLayer(loop.Masks),
             Trajectory = outcome.Trajectory,
             Timing = new TimingInfo(total.Elapsed.TotalSeconds, Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds),
+            Cost = CostMeter.Measure(model, example),
         };
         return new ExperimentResult(modelName, model, loop.Masks, report);
     }

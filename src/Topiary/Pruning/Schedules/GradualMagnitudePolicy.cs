@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+using System.Text.Json.Nodes;
+using Topiary.Pruning.Toolkit;
+using Topiary.Reporting;
+
+namespace Topiary.Pruning.Schedules;
+
+/// <summary>
+/// Gradual magnitude pruning (GMP, Zhu and Gupta 2017, arXiv 1710.01878): at every pruning step of a
+/// <see cref="PolynomialSparsitySchedule"/> the globally smallest |w| are removed until the sparsity
+/// reaches s_t; after t0 + nΔt the mask stays fixed and the network fine-tunes.
+/// </summary>
+public sealed class GradualMagnitudePolicy(PolynomialSparsitySchedule schedule) : PruningPolicy
+{
+    /// <summary>The schedule followed.</summary>
+    public PolynomialSparsitySchedule Schedule { get; } = schedule;
+
+    /// <inheritdoc />
+    public override string Name => "gmp";
+
+    /// <inheritdoc />
+    public override bool AfterStep(PruningContext context)
+    {
+        if (!Schedule.IsPruningStep(context.Step)) return false;
+        var masks = context.Masks;
+        var target = (long)Math.Round(Schedule.SparsityAt(context.Step) * masks.Total, MidpointRounding.AwayFromZero);
+        var toRemove = target - (masks.Total - masks.Remaining);
+        if (toRemove <= 0) return false;
+        var removed = UnstructuredPruner.Prune(masks, PruningAmount.OfCount(toRemove));
+        context.Logger.LogDebug("step {Step}: GMP target sparsity {Target}, pruned {Removed}, {Remaining} remain",
+            context.Step, Percent.Of(Schedule.SparsityAt(context.Step)), removed, Percent.Of(masks.Density));
+        return removed > 0;
+    }
+
+    /// <inheritdoc />
+    public override JsonObject SaveState() => new();
+}
