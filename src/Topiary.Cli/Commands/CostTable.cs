@@ -17,7 +17,12 @@ internal static class CostTable
                 $"{N(l.AliveUnits)}/{N(l.Units)}", N(l.DenseMacs), N(l.RemainingMacs));
         table.AddRow("network", "", N(cost.Total), N(cost.Nonzero), Summary.Percent(cost.RemainingFraction), X(cost.CompressionRatio),
             $"{N(cost.AliveUnits)}/{N(cost.Units)}", N(cost.DenseMacs), N(cost.RemainingMacs));
-        if (!TerminalProgress.IsInteractive) table.Border(TableBorder.Ascii);
+        if (!TerminalProgress.IsInteractive)
+        {
+            table.Border(TableBorder.Ascii);
+            // Redirected output has no terminal width to respect; Spectre would otherwise wrap every cell at 80 columns.
+            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
+        }
         AnsiConsole.Write(table);
     }
 
