@@ -21,6 +21,7 @@ internal static class CliApp
 
           topiary prune [options]           dense training, then relevance-gated decay + iterative pruning
           topiary eval --model-file FILE    test accuracy and sparsity of a saved model
+          topiary compare [options]         several pruning methods × seeds side by side (comparison.json/.md/.png)
           topiary --version
 
         Run 'topiary COMMAND --help' for the options of a command.
@@ -64,11 +65,14 @@ internal static class CliApp
             case "prune":
                 if (wantsHelp) return PrintHelp(PruneCommand.Help);
                 return PruneCommand.Run(new ArgumentReader(rest, PruneCommand.Flags), logger, token);
+            case "compare":
+                if (wantsHelp) return PrintHelp(CompareCommand.Help);
+                return CompareCommand.Run(new ArgumentReader(rest, PruneCommand.Flags), logger, token);
             case "eval":
                 if (wantsHelp) return PrintHelp(EvalCommand.Help);
                 return EvalCommand.Run(new ArgumentReader(rest, new HashSet<string>()), logger);
             default:
-                throw new CliUsageException($"unknown command '{args[0]}' (expected prune or eval; see topiary --help)");
+                throw new CliUsageException($"unknown command '{args[0]}' (expected prune, compare or eval; see topiary --help)");
         }
     }
 
@@ -84,6 +88,7 @@ internal static class CliApp
         {
             CliUsageException or PruningOptionException => (Usage, e.Message),
             IdxFormatException or ModelFileException => (Usage, e.Message),
+            Topiary.Pruning.Toolkit.PruningSelectionException or Topiary.Pruning.Toolkit.RecipeException => (Usage, e.Message),
             OperationCanceledException => (130, "cancelled"),
             TrainingDivergedException => (1, e.Message),
             _ => (1, $"{e.GetType().Name}: {e.Message}"),

@@ -31,7 +31,7 @@ internal static class PruneCommand
                                       gmp = gradual magnitude pruning, polynomial schedule
           --target-sparsity S         final sparsity of gmp and hypersparse, in (0,1) (default 0.9)
           --twt X                     lobster: tolerated relative validation-loss worsening per threshold (default 0.05)
-          --pwe N                     lobster: plateau patience in evaluations (default 2)
+          --pwe N                     lobster: plateau patience in evaluations (default 1)
           --growth η                  hypersparse: growth of λ per epoch, > 1 (default 2)
           --gamma G                   γ0, regularization strength (default 1e-3)
           --alpha A                   α of exp(-|∂L/∂w|/α) (default 1)
@@ -106,7 +106,7 @@ internal static class PruneCommand
         return ReadOptionsOver(args, defaults);
     }
 
-    private static PruningOptions ReadOptionsOver(ArgumentReader args, PruningOptions defaults) => defaults with
+    internal static PruningOptions ReadOptionsOver(ArgumentReader args, PruningOptions defaults) => defaults with
     {
         Method = args.String("method", defaults.Method),
         Gamma = args.Double("gamma", defaults.Gamma),

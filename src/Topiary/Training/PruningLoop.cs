@@ -39,11 +39,11 @@ public sealed class PruningLoop
         this.task = task;
         this.options = options;
         this.logger = logger ?? NullLogger.Instance;
-        Masks = new PruningMasks(ParameterSelector.Select(model, options.PrunedScope));
+        Masks = new PruningMasks(options.Recipe?.Selector.Select(model) ?? ParameterSelector.Select(model, options.PrunedScope));
         if (initialMasks is not null) Masks.RestoreMatching(initialMasks);
         // The method names both the regularizer and, unless one is given, the schedule (PruningMethods).
         regularizer = PruningMethods.CreateRegularizer(options, Masks);
-        this.policy = policy ?? PruningMethods.CreatePolicy(options, regularizer, task.StepsPerEpoch(options.BatchSize), task.HigherIsBetter);
+        this.policy = policy ?? options.Recipe?.Schedule.CreatePolicy(options.Recipe.Limits) ?? PruningMethods.CreatePolicy(options, regularizer, task.StepsPerEpoch(options.BatchSize), task.HigherIsBetter);
     }
 
     /// <summary>The masks of the prunable parameters.</summary>

@@ -50,9 +50,11 @@ public sealed record PruningOptions
     /// <summary>LOBSTER's tolerated relative worsening of the validation loss per threshold, twt ≥ 0.</summary>
     public double Twt { get; init; } = 0.05;
     /// <summary>LOBSTER's plateau patience pwe, in evaluations, ≥ 0.</summary>
-    public int Pwe { get; init; } = 2;
+    public int Pwe { get; init; } = 1;
     /// <summary>ART's growth factor η &gt; 1 of the HyperSparse strength per epoch.</summary>
     public double Growth { get; init; } = 2;
+    /// <summary>A recipe whose selector, schedule and limits replace the method's (null: the method decides).</summary>
+    public Topiary.Pruning.Toolkit.PruningRecipe? Recipe { get; init; }
 
     /// <summary>
     /// The authors' LeNet-5/Fashion-MNIST settings (giobin/esann22_sparsity, hyperparam_eval.sh):

@@ -15,6 +15,9 @@ public sealed class GradualMagnitudePolicy(PolynomialSparsitySchedule schedule) 
     /// <summary>The schedule followed.</summary>
     public PolynomialSparsitySchedule Schedule { get; } = schedule;
 
+    /// <summary>Per-layer sparsity bounds the pruning respects (none by default).</summary>
+    public LayerLimits? Limits { get; init; }
+
     /// <inheritdoc />
     public override string Name => "gmp";
 
@@ -26,7 +29,7 @@ public sealed class GradualMagnitudePolicy(PolynomialSparsitySchedule schedule) 
         var target = (long)Math.Round(Schedule.SparsityAt(context.Step) * masks.Total, MidpointRounding.AwayFromZero);
         var toRemove = target - (masks.Total - masks.Remaining);
         if (toRemove <= 0) return false;
-        var removed = UnstructuredPruner.Prune(masks, PruningAmount.OfCount(toRemove));
+        var removed = UnstructuredPruner.Prune(masks, PruningAmount.OfCount(toRemove), limits: Limits);
         context.Logger.LogDebug("step {Step}: GMP target sparsity {Target}, pruned {Removed}, {Remaining} remain",
             context.Step, Percent.Of(Schedule.SparsityAt(context.Step)), removed, Percent.Of(masks.Density));
         return removed > 0;

@@ -29,6 +29,9 @@ public sealed class LobsterPolicy : PruningPolicy
     /// <summary>twt.</summary>
     public double Tolerance { get; }
 
+    /// <summary>Per-layer sparsity bounds the pruning respects (none by default).</summary>
+    public LayerLimits? Limits { get; init; }
+
     /// <inheritdoc />
     public override string Name => "lobster";
 
@@ -36,10 +39,10 @@ public sealed class LobsterPolicy : PruningPolicy
     public override bool AtEvaluation(PruningContext context, EvaluationResult validation)
     {
         if (!plateau.Observe(validation.Loss)) return false;
-        var found = ThresholdBisection.Search(context.Masks, () => context.Validate().Loss, Tolerance);
+        var found = ThresholdBisection.Search(context.Masks, () => context.Validate().Loss, Tolerance, limits: Limits);
         plateau.Reset();
         if (found.Count == 0) return false;
-        UnstructuredPruner.Prune(context.Masks, PruningAmount.OfCount(found.Count));
+        UnstructuredPruner.Prune(context.Masks, PruningAmount.OfCount(found.Count), limits: Limits);
         context.Logger.LogDebug("step {Step}: loss plateau, threshold {T} removes {Count} (loss {Loss} ≤ {Bound}), {Remaining} remain",
             context.Step, found.Threshold, found.Count, found.Loss, found.Bound, Percent.Of(context.Masks.Density));
         return true;

@@ -21,6 +21,9 @@ public sealed class OneShotPolicy : PruningPolicy
     /// <summary>Fraction of the selected entries removed.</summary>
     public double TargetSparsity { get; }
 
+    /// <summary>Per-layer sparsity bounds the pruning respects (none by default).</summary>
+    public LayerLimits? Limits { get; init; }
+
     /// <inheritdoc />
     public override string Name => "one-shot";
 
@@ -31,7 +34,7 @@ public sealed class OneShotPolicy : PruningPolicy
         done = true;
         var target = (long)Math.Round(TargetSparsity * context.Masks.Total, MidpointRounding.AwayFromZero);
         var toRemove = target - (context.Masks.Total - context.Masks.Remaining);
-        return toRemove > 0 && UnstructuredPruner.Prune(context.Masks, PruningAmount.OfCount(toRemove)) > 0;
+        return toRemove > 0 && UnstructuredPruner.Prune(context.Masks, PruningAmount.OfCount(toRemove), limits: Limits) > 0;
     }
 
     /// <inheritdoc />

@@ -25,7 +25,8 @@ public static class ThresholdBisection
     /// <param name="validationLoss">Validation loss of the model as it is now.</param>
     /// <param name="tolerance">twt ≥ 0.</param>
     /// <param name="maxTrials">Upper bound on validations.</param>
-    public static ThresholdSearchResult Search(PruningMasks masks, Func<double> validationLoss, double tolerance, int maxTrials = 16)
+    /// <param name="limits">Per-layer sparsity bounds the removal respects.</param>
+    public static ThresholdSearchResult Search(PruningMasks masks, Func<double> validationLoss, double tolerance, int maxTrials = 16, LayerLimits? limits = null)
     {
         if (!(tolerance >= 0)) throw new ArgumentOutOfRangeException(nameof(tolerance), tolerance, "twt must be ≥ 0");
         var bound = (1 + tolerance) * validationLoss();
@@ -36,7 +37,7 @@ public static class ThresholdBisection
         while (high > low && trials < maxTrials)
         {
             var mid = low + (high - low + 1) / 2;
-            UnstructuredPruner.Prune(masks, PruningAmount.OfCount(mid));
+            UnstructuredPruner.Prune(masks, PruningAmount.OfCount(mid), limits: limits);
             var loss = validationLoss();
             trials++;
             backup.Restore();
