@@ -5,6 +5,7 @@ using Topiary.Backend;
 using Topiary.Cli.Console;
 using Topiary.Data;
 using Topiary.Models;
+using Topiary.Pruning.Toolkit;
 using Topiary.Pruning;
 using Topiary.Regularization;
 using Topiary.Serialization;
@@ -29,6 +30,7 @@ internal static class PruneCommand
                                       lobster = SGD lr 0.1, λ (--gamma) 1e-4, plateau/bisection pruning;
                                       hypersparse = HyperSparse penalty λ0 (--gamma) 1e-4 with the ART schedule;
                                       gmp = gradual magnitude pruning, polynomial schedule
+          --recipe FILE               JSON recipe: method, regularizer, schedule, selectors, per-layer limits (flags still win)
           --target-sparsity S         final sparsity of gmp and hypersparse, in (0,1) (default 0.9)
           --twt X                     lobster: tolerated relative validation-loss worsening per threshold (default 0.05)
           --pwe N                     lobster: plateau patience in evaluations (default 1)
@@ -57,7 +59,10 @@ internal static class PruneCommand
     public static int Run(ArgumentReader args, ILogger logger, CancellationToken cancellationToken)
     {
         var preset = args.Choice("preset", "demo", new[] { "demo", "paper" });
-        var options = ReadOptions(args, preset == "paper" ? PruningOptions.Paper : new PruningOptions());
+        var recipeFile = args.String("recipe");
+        var options = recipeFile is null
+            ? ReadOptions(args, preset == "paper" ? PruningOptions.Paper : new PruningOptions())
+            : ReadOptionsOver(args, RecipeOptions.Apply(RecipeReader.Read(recipeFile, PruningMethods.Names), preset == "paper" ? PruningOptions.Paper : new PruningOptions()));
         var modelName = args.Choice("model", "lenet5", ModelCatalog.Names.ToArray());
         var dataDirectory = args.String("data", DefaultDataDirectory);
         var subset = args.Has("subset") ? args.Int("subset", 0) : (int?)null;
@@ -167,5 +172,6 @@ internal static class PruneCommand
         ["twt"] = o.Twt,
         ["pwe"] = o.Pwe,
         ["growth"] = o.Growth,
+        ["recipe"] = o.Recipe is null ? "none" : $"{o.Recipe.Schedule.Kind} schedule, selector {o.Recipe.Selector.NamePattern ?? "*"}",
     };
 }

@@ -26,7 +26,8 @@ public static class SemiStructuredPruner
             var scores = importance(e).to(float32).reshape(rows, rowLength / m, m).clone();
             scores.masked_fill_(e.Mask.reshape(rows, rowLength / m, m).eq(0), float.NegativeInfinity);
             var (_, order) = scores.sort(2, descending: true, stable: true);
-            var keep = zeros_like(scores).scatter_(2, order.narrow(2, 0, n), 1);
+            var chosen = order.narrow(2, 0, n);
+            var keep = zeros_like(scores).scatter_(2, chosen, ones_like(chosen, dtype: scores.dtype));
             e.Mask.mul_(keep.view_as(e.Mask));
         }
         masks.ApplyToWeights();
