@@ -72,6 +72,12 @@ internal static class PruneCommand
         if (threads < 1) throw new CliUsageException($"--threads: must be at least 1, got {threads}");
         args.RejectUnknown("prune");
         options.Validate();
+        // A recipe's selector is checked on the architecture before any data is read or any epoch is trained.
+        if (options.Recipe is { } recipe)
+        {
+            using var probe = ModelCatalog.Create(modelName);
+            recipe.Selector.Select(probe);
+        }
         if (subset is < 20) throw new CliUsageException($"--subset: must be at least 20, got {subset}");
 
         TorchBackend.SetThreads(threads);
