@@ -43,7 +43,7 @@ public sealed class PruningLoop
         if (initialMasks is not null) Masks.RestoreMatching(initialMasks);
         // The method names both the regularizer and, unless one is given, the schedule (PruningMethods).
         regularizer = PruningMethods.CreateRegularizer(options, Masks);
-        this.policy = policy ?? options.Recipe?.Schedule.CreatePolicy(options.Recipe.Limits) ?? PruningMethods.CreatePolicy(options, regularizer, task.StepsPerEpoch(options.BatchSize), task.HigherIsBetter);
+        this.policy = policy ?? options.Recipe?.Schedule.CreatePolicy(options.Recipe.Limits, options.Recipe.Ranking) ?? PruningMethods.CreatePolicy(options, regularizer, task.StepsPerEpoch(options.BatchSize), task.HigherIsBetter);
     }
 
     /// <summary>The masks of the prunable parameters.</summary>

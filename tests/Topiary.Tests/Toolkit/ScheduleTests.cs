@@ -55,6 +55,19 @@ public class ScheduleTests
     }
 
     [Fact]
+    public void One_shot_per_layer_brings_every_layer_to_the_target()
+    {
+        manual_seed(53);
+        using var model = new LeNet300();
+        using var masks = new PruningMasks(new LayerSelector().Select(model));
+        var policy = new OneShotPolicy(0.8) { Ranking = RankingScope.PerLayer };
+        var context = new PruningContext(masks, new MetricFloor(0), () => new EvaluationResult(1, 0), 10, 100, NullLogger.Instance);
+        policy.AtEvaluation(context, new EvaluationResult(1, 0));
+        foreach (var e in masks.Entries)
+            Assert.Equal(e.Mask.numel() - (long)Math.Round(0.8 * e.Mask.numel(), MidpointRounding.AwayFromZero), e.Mask.count_nonzero().item<long>());
+    }
+
+    [Fact]
     public void The_plateau_detector_fires_after_pwe_evaluations_without_progress()
     {
         var plateau = new PlateauDetector(patience: 2);

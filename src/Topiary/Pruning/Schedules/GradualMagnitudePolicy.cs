@@ -15,6 +15,9 @@ public sealed class GradualMagnitudePolicy(PolynomialSparsitySchedule schedule) 
     /// <summary>The schedule followed.</summary>
     public PolynomialSparsitySchedule Schedule { get; } = schedule;
 
+    /// <summary>Global ranking (default, as in the flagship's harness) or every layer to s_t (Zhu and Gupta's per-layer form).</summary>
+    public RankingScope Ranking { get; init; } = RankingScope.Global;
+
     /// <summary>Per-layer sparsity bounds the pruning respects (none by default).</summary>
     public LayerLimits? Limits { get; init; }
 
@@ -26,10 +29,7 @@ public sealed class GradualMagnitudePolicy(PolynomialSparsitySchedule schedule) 
     {
         if (!Schedule.IsPruningStep(context.Step)) return false;
         var masks = context.Masks;
-        var target = (long)Math.Round(Schedule.SparsityAt(context.Step) * masks.Total, MidpointRounding.AwayFromZero);
-        var toRemove = target - (masks.Total - masks.Remaining);
-        if (toRemove <= 0) return false;
-        var removed = UnstructuredPruner.Prune(masks, PruningAmount.OfCount(toRemove), limits: Limits);
+        var removed = UnstructuredPruner.PruneToSparsity(masks, Schedule.SparsityAt(context.Step), Ranking, Limits);
         context.Logger.LogDebug("step {Step}: GMP target sparsity {Target}, pruned {Removed}, {Remaining} remain",
             context.Step, Percent.Of(Schedule.SparsityAt(context.Step)), removed, Percent.Of(masks.Density));
         return removed > 0;

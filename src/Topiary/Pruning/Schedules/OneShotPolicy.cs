@@ -21,6 +21,9 @@ public sealed class OneShotPolicy : PruningPolicy
     /// <summary>Fraction of the selected entries removed.</summary>
     public double TargetSparsity { get; }
 
+    /// <summary>Global ranking (default) or every layer to the target sparsity.</summary>
+    public RankingScope Ranking { get; init; } = RankingScope.Global;
+
     /// <summary>Per-layer sparsity bounds the pruning respects (none by default).</summary>
     public LayerLimits? Limits { get; init; }
 
@@ -32,9 +35,7 @@ public sealed class OneShotPolicy : PruningPolicy
     {
         if (done) return false;
         done = true;
-        var target = (long)Math.Round(TargetSparsity * context.Masks.Total, MidpointRounding.AwayFromZero);
-        var toRemove = target - (context.Masks.Total - context.Masks.Remaining);
-        return toRemove > 0 && UnstructuredPruner.Prune(context.Masks, PruningAmount.OfCount(toRemove), limits: Limits) > 0;
+        return UnstructuredPruner.PruneToSparsity(context.Masks, TargetSparsity, Ranking, Limits) > 0;
     }
 
     /// <inheritdoc />

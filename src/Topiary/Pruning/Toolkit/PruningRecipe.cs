@@ -33,14 +33,15 @@ public sealed record RecipeSchedule(string Kind, double? TargetSparsity = null, 
 
     /// <summary>
     /// Builds the <see cref="PruningPolicy"/> this schedule describes; <paramref name="limits"/> bound the one-shot,
-    /// polynomial and lobster schedules (the iterative rule keeps the flagship's plain global ranking).
+    /// polynomial and lobster schedules and <paramref name="ranking"/> applies to one-shot and polynomial (the
+    /// iterative rule keeps the flagship's plain global ranking; LOBSTER's threshold is global by definition).
     /// </summary>
-    public PruningPolicy CreatePolicy(LayerLimits? limits = null) => Kind switch
+    public PruningPolicy CreatePolicy(LayerLimits? limits = null, RankingScope ranking = RankingScope.Global) => Kind switch
     {
-        "one-shot" => new Schedules.OneShotPolicy(TargetSparsity!.Value) { Limits = limits },
+        "one-shot" => new Schedules.OneShotPolicy(TargetSparsity!.Value) { Limits = limits, Ranking = ranking },
         "iterative" => new IterativeFractionPolicy(CropFraction!.Value),
         "polynomial" => new Schedules.GradualMagnitudePolicy(new Schedules.PolynomialSparsitySchedule(InitialSparsity ?? 0, TargetSparsity!.Value,
-            StartStep ?? 0, PruningSteps!.Value, Frequency!.Value)) { Limits = limits },
+            StartStep ?? 0, PruningSteps!.Value, Frequency!.Value)) { Limits = limits, Ranking = ranking },
         "lobster" => new Schedules.LobsterPolicy(Twt ?? 0.05, Pwe ?? 1) { Limits = limits },
         _ => throw new InvalidOperationException($"unknown schedule kind '{Kind}'"),
     };

@@ -45,6 +45,33 @@ public static class UnstructuredPruner
         return removed;
     }
 
+    /// <summary>
+    /// Prunes until the selection reaches <paramref name="sparsity"/> (fraction of entries pruned): over all tensors
+    /// together for <see cref="RankingScope.Global"/>, or each tensor to that sparsity for <see cref="RankingScope.PerLayer"/>.
+    /// Never un-prunes. Returns how many entries were removed.
+    /// </summary>
+    public static long PruneToSparsity(PruningMasks masks, double sparsity, RankingScope scope = RankingScope.Global,
+        LayerLimits? limits = null, ImportanceCriterion? importance = null)
+    {
+        if (!(sparsity is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(sparsity), sparsity, "a sparsity must lie in [0, 1]");
+        if (scope == RankingScope.Global)
+        {
+            var owed = (long)Math.Round(sparsity * masks.Total, MidpointRounding.AwayFromZero) - (masks.Total - masks.Remaining);
+            return owed > 0 ? Prune(masks, PruningAmount.OfCount(owed), importance, RankingScope.Global, limits) : 0;
+        }
+        using var d = NewDisposeScope();
+        using var _ = no_grad();
+        long removed = 0;
+        foreach (var e in masks.Entries)
+        {
+            var n = e.Mask.numel();
+            var owed = (long)Math.Round(sparsity * n, MidpointRounding.AwayFromZero) - (n - e.Mask.count_nonzero().item<long>());
+            removed += PruneLowest(new[] { e }, importance ?? Importance.Magnitude, owed, limits ?? LayerLimits.None);
+        }
+        masks.ApplyToWeights();
+        return removed;
+    }
+
     /// <summary>Greedy in global score order, skipping entries of tensors that reached their maximum sparsity.</summary>
     private static long PruneLowest(IReadOnlyList<MaskedParameter> entries, ImportanceCriterion importance, long count, LayerLimits limits)
     {
