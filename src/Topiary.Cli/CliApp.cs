@@ -27,6 +27,7 @@ internal static class CliApp
           topiary simplify --model-file FILE   physically remove dead neurons and filters
           topiary analyze --model-file FILE Lipschitz bounds (Gram iteration) and path-norms of a saved model
           topiary trim --model-file FILE    Net-Trim: layer-wise convex pruning (ADMM) of a saved model
+          topiary compare [options]         several pruning methods × seeds side by side (comparison.json/.md/.png)
           topiary --version
 
         Run 'topiary COMMAND --help' for the options of a command.
@@ -71,6 +72,9 @@ internal static class CliApp
             case "prune":
                 if (wantsHelp) return PrintHelp(PruneCommand.Help);
                 return PruneCommand.Run(new ArgumentReader(rest, PruneCommand.Flags), logger, token);
+            case "compare":
+                if (wantsHelp) return PrintHelp(CompareCommand.Help);
+                return CompareCommand.Run(new ArgumentReader(rest, PruneCommand.Flags), logger, token);
             case "eval":
                 if (wantsHelp) return PrintHelp(EvalCommand.Help);
                 return EvalCommand.Run(new ArgumentReader(rest, new HashSet<string>()), logger);
@@ -87,7 +91,7 @@ internal static class CliApp
                 if (wantsHelp) return PrintHelp(TrimCommand.Help);
                 return TrimCommand.Run(new ArgumentReader(rest, TrimCommand.Flags), logger, token);
             default:
-                throw new CliUsageException($"unknown command '{args[0]}' (expected prune, eval, export, simplify, analyze or trim; see topiary --help)");
+                throw new CliUsageException($"unknown command '{args[0]}' (expected prune, compare, eval, export, simplify, analyze or trim; see topiary --help)");
         }
     }
 
@@ -103,6 +107,7 @@ internal static class CliApp
         {
             CliUsageException or PruningOptionException => (Usage, e.Message),
             IdxFormatException or ModelFileException or CheckpointException => (Usage, e.Message),
+            Topiary.Pruning.Toolkit.PruningSelectionException or Topiary.Pruning.Toolkit.RecipeException => (Usage, e.Message),
             DivergenceLimitException => (1, e.Message),
             OperationCanceledException => (130, "cancelled"),
             TrainingDivergedException => (1, e.Message),

@@ -6,6 +6,7 @@ using Topiary.Checkpoints;
 using Topiary.Cli.Console;
 using Topiary.Data;
 using Topiary.Models;
+using Topiary.Pruning.Toolkit;
 using Topiary.Pruning;
 using Topiary.Regularization;
 using Topiary.Serialization;
@@ -25,9 +26,18 @@ internal static class PruneCommand
 
           --model lenet5|lenet300     architecture (default lenet5)
           --data DIR                  IDX data set (default /usr/share/datasets/fashion-mnist)
-          --method relevance|l2|l1|none   regularizer (default relevance)
+          --method relevance|l2|l1|none|lobster|hypersparse|gmp   method (default relevance); the last three are
+                                      the competing methods, each with its own schedule and defaults:
+                                      lobster = SGD lr 0.1, λ (--gamma) 1e-4, plateau/bisection pruning;
+                                      hypersparse = HyperSparse penalty λ0 (--gamma) 1e-4 with the ART schedule;
+                                      gmp = gradual magnitude pruning, polynomial schedule
           --reg NAME[:S],...          further regularizers at constant strengths, e.g. spectral:1e-3,so:1e-4
                                       (see docs/regularizers.md for the names)
+          --recipe FILE               JSON recipe: method, regularizer, schedule, selectors, per-layer limits (flags still win)
+          --target-sparsity S         final sparsity of gmp and hypersparse, in (0,1) (default 0.9)
+          --twt X                     lobster: tolerated relative validation-loss worsening per threshold (default 0.05)
+          --pwe N                     lobster: plateau patience in evaluations (default 1)
+          --growth η                  hypersparse: growth of λ per epoch, > 1 (default 2)
           --gamma G                   γ0, regularization strength (default 1e-3)
           --alpha A                   α of exp(-|∂L/∂w|/α) (default 1)
           --no-gamma-decay            keep γ constant instead of decaying it over an epoch after each crop
@@ -102,7 +112,10 @@ internal static class PruneCommand
     private static int Start(ArgumentReader args, ILogger logger, CancellationToken cancellationToken, bool resuming)
     {
         var preset = args.Choice("preset", "demo", new[] { "demo", "paper" });
-        var options = ReadOptions(args, preset == "paper" ? PruningOptions.Paper : new PruningOptions());
+        var recipeFile = args.String("recipe");
+        var options = recipeFile is null
+            ? ReadOptions(args, preset == "paper" ? PruningOptions.Paper : new PruningOptions())
+            : ReadOptionsOver(args, RecipeOptions.Apply(RecipeReader.Read(recipeFile, PruningMethods.Names), preset == "paper" ? PruningOptions.Paper : new PruningOptions()));
         var modelName = args.Choice("model", "lenet5", ModelCatalog.Names.ToArray());
         var dataDirectory = args.String("data", DefaultDataDirectory);
         var subset = args.Has("subset") ? args.Int("subset", 0) : (int?)null;
@@ -112,6 +125,12 @@ internal static class PruneCommand
         if (threads < 1) throw new CliUsageException($"--threads: must be at least 1, got {threads}");
         args.RejectUnknown("prune");
         options.Validate();
+        // A recipe's selector is checked on the architecture before any data is read or any epoch is trained.
+        if (options.Recipe is { } recipe)
+        {
+            using var probe = ModelCatalog.Create(modelName);
+            recipe.Selector.Select(probe);
+        }
         if (subset is < 20) throw new CliUsageException($"--subset: must be at least 20, got {subset}");
 
         TorchBackend.SetThreads(threads);
@@ -154,7 +173,14 @@ internal static class PruneCommand
         return 0;
     }
 
-    private static PruningOptions ReadOptions(ArgumentReader args, PruningOptions defaults) => defaults with
+    private static PruningOptions ReadOptions(ArgumentReader args, PruningOptions baseline)
+    {
+        // A competing method brings its own defaults (e.g. LOBSTER's SGD lr 0.1); explicit flags still win.
+        var defaults = PruningMethods.Defaults(args.String("method", baseline.Method), baseline);
+        return ReadOptionsOver(args, defaults);
+    }
+
+    internal static PruningOptions ReadOptionsOver(ArgumentReader args, PruningOptions defaults) => defaults with
     {
         Method = args.String("method", defaults.Method),
         Regularizers = args.String("reg") ?? defaults.Regularizers,
@@ -174,6 +200,10 @@ internal static class PruneCommand
         Optimizer = args.String("optimizer", defaults.Optimizer),
         Momentum = args.Double("momentum", defaults.Momentum),
         Seed = args.Int("seed", defaults.Seed),
+        TargetSparsity = args.Double("target-sparsity", defaults.TargetSparsity),
+        Twt = args.Double("twt", defaults.Twt),
+        Pwe = args.Int("pwe", defaults.Pwe),
+        Growth = args.Double("growth", defaults.Growth),
     };
 
     private static ParameterScope Scope(ArgumentReader args, ParameterScope fallback) =>
@@ -209,5 +239,10 @@ internal static class PruneCommand
         ["subset"] = subset is { } s ? s : "none",
         ["from"] = from ?? "none",
         ["threads"] = threads,
+        ["target_sparsity"] = o.TargetSparsity,
+        ["twt"] = o.Twt,
+        ["pwe"] = o.Pwe,
+        ["growth"] = o.Growth,
+        ["recipe"] = o.Recipe is null ? "none" : $"{o.Recipe.Schedule.Kind} schedule, selector {o.Recipe.Selector.NamePattern ?? "*"}",
     };
 }

@@ -27,6 +27,7 @@ internal static class Summary
         }
         AnsiConsole.Write(table);
         AnsiConsole.Write(layers);
+        if (report.Cost is { } cost) CostTable.Print(cost);
         System.Console.WriteLine($"selected: {report.Selection}");
         System.Console.WriteLine($"time: {report.Timing.SecondsTotal.ToString("F0", CultureInfo.InvariantCulture)} s, median step {report.Timing.StepMsMedian.ToString("F1", CultureInfo.InvariantCulture)} ms");
         if (files.Count > 0) System.Console.WriteLine($"wrote {Path.GetDirectoryName(files[0])}/: {string.Join(", ", files.Select(Path.GetFileName))}");

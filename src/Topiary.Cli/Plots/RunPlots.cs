@@ -280,7 +280,7 @@ public static class RunPlots
     private static string Pct(double fraction) =>
         double.IsFinite(fraction) ? (fraction * 100.0).ToString("F2", Inv) + "%" : "n/a";
 
-    private static Plot NewPlot()
+    internal static Plot NewPlot()
     {
         var plot = new Plot();
         if (SansFont.Value is { } font)
@@ -292,7 +292,7 @@ public static class RunPlots
     }
 
     /// <summary>Shows the legend in a row below the data area, where it can never hide a data point.</summary>
-    private static void ShowLegendBelow(Plot plot)
+    internal static void ShowLegendBelow(Plot plot)
     {
         if (plot.Legend.GetItems().Length == 0)
         {
@@ -302,7 +302,7 @@ public static class RunPlots
         plot.Legend.Orientation = Orientation.Horizontal;
     }
 
-    private static byte[] Png(Plot plot) => plot.GetImageBytes(Width, Height, ImageFormat.Png);
+    internal static byte[] Png(Plot plot) => plot.GetImageBytes(Width, Height, ImageFormat.Png);
 
     private static bool HasLatinGlyphs(string family)
     {

@@ -94,6 +94,8 @@ public static class ReportMarkdown
             sb.Append('\n');
         }
 
+        if (report.Cost is { } cost) AppendCost(sb, cost);
+
         // Trajectory
         sb.Append("## Trajectory\n\n");
         var points = report.Trajectory;
@@ -139,6 +141,19 @@ public static class ReportMarkdown
     /// <param name="report">The report.</param>
     /// <param name="path">Target file, usually <c>report.md</c>; its directory is created if missing.</param>
     public static void Write(RunReport report, string path) => AtomicFile.WriteAllText(path, Render(report));
+
+    // Size and compute of the selected model (issue 3): per layer, then the network.
+    private static void AppendCost(StringBuilder sb, NetworkCost cost)
+    {
+        sb.Append("## Size and compute\n\n");
+        sb.Append("| Layer | Type | Total | Non-zero | Remaining | Compression | Alive units | Dense MACs | MACs left |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        foreach (var l in cost.Layers)
+            Row(sb, Code(l.Name), l.Type, Long(l.Total), Long(l.Nonzero), Pct(l.RemainingFraction), Ratio(l.CompressionRatio),
+                $"{Long(l.AliveUnits)} / {Long(l.Units)}", Long(l.DenseMacs), Long(l.RemainingMacs));
+        Row(sb, "**network**", "", Long(cost.Total), Long(cost.Nonzero), Pct(cost.RemainingFraction), Ratio(cost.CompressionRatio),
+            $"{Long(cost.AliveUnits)} / {Long(cost.Units)}", Long(cost.DenseMacs), Long(cost.RemainingMacs));
+        sb.Append("\nMACs are multiply-accumulates per sample; \"MACs left\" counts non-zero weights only. Network totals include every parameter.\n\n");
+    }
 
     private static void Row(StringBuilder sb, params string[] cells)
     {

@@ -36,6 +36,8 @@ public sealed record RunReport
     public IReadOnlyList<DivergenceEvent> Divergences { get; init; } = [];
     /// <summary>Wall-clock measurements; the only part that differs between identical runs.</summary>
     public required TimingInfo Timing { get; init; }
+    /// <summary>Size and compute of the selected model per layer and in all (alive units, MACs); null in older reports.</summary>
+    public NetworkCost? Cost { get; init; }
 }
 
 /// <summary>Where the data came from and how it was split.</summary>

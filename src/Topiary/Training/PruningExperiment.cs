@@ -63,6 +63,7 @@ public static class PruningExperiment
         var finalTest = task.Test(model);
         var (paramCount, nonzero) = SparsityStatistics.Model(model);
         var stepTimes = denseTimes.Concat(outcome.StepMilliseconds).ToList();
+        using var example = data.TestImages.narrow(0, 0, 1);
 
         var report = new RunReport
         {
@@ -81,6 +82,7 @@ public static class PruningExperiment
             Trajectory = outcome.Trajectory,
             Divergences = outcome.Divergences,
             Timing = new TimingInfo(total.Elapsed.TotalSeconds, Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds),
+            Cost = CostMeter.Measure(model, example),
         };
         return new ExperimentResult(modelName, model, loop.Masks, report);
     }

@@ -22,13 +22,14 @@ public sealed class PruningLoop
     private readonly ITrainingTask task;
     private readonly PruningOptions options;
     private readonly PruningPolicy policy;
+    private readonly GradientRegularizer regularizer;
     private readonly ILogger logger;
 
     /// <summary>Prepares a run over <paramref name="model"/>, which should already be trained dense.</summary>
     /// <param name="model">The model to prune.</param>
     /// <param name="task">Its data, loss and metric.</param>
     /// <param name="options">Settings of the run.</param>
-    /// <param name="policy">When and what to prune; the flagship's <see cref="IterativeFractionPolicy"/> by default.</param>
+    /// <param name="policy">When and what to prune; by default the schedule of the options' method (<see cref="PruningMethods"/>; the flagship's <see cref="IterativeFractionPolicy"/>).</param>
     /// <param name="logger">Receives a debug line per pruning event.</param>
     /// <param name="initialMasks">Masks to continue from (e.g. those of a saved, already pruned model).</param>
     public PruningLoop(nn.Module<Tensor, Tensor> model, ITrainingTask task, PruningOptions options, PruningPolicy? policy = null,
@@ -38,10 +39,14 @@ public sealed class PruningLoop
         this.model = model;
         this.task = task;
         this.options = options;
-        this.policy = policy ?? new IterativeFractionPolicy(options.CropFraction);
         this.logger = logger ?? NullLogger.Instance;
-        Masks = new PruningMasks(ParameterSelector.Select(model, options.PrunedScope));
+        Masks = new PruningMasks(options.Recipe?.Selector.Select(model) ?? ParameterSelector.Select(model, options.PrunedScope));
         if (initialMasks is not null) Masks.RestoreMatching(initialMasks);
+        // The method names both the regularizer and, unless one is given, the schedule (PruningMethods).
+        var methodRegularizer = PruningMethods.CreateRegularizer(options, Masks);
+        this.policy = policy ?? options.Recipe?.Schedule.CreatePolicy(options.Recipe.Limits, options.Recipe.Ranking) ?? PruningMethods.CreatePolicy(options, methodRegularizer, task.StepsPerEpoch(options.BatchSize), task.HigherIsBetter);
+        // --reg terms join the method's regularizer in a weighted composite.
+        regularizer = options.BuildRegularizer(methodRegularizer);
     }
 
     /// <summary>The masks of the prunable parameters.</summary>
@@ -65,7 +70,6 @@ public sealed class PruningLoop
     public PruningOutcome Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var floor = new MetricFloor(options.Floor, task.HigherIsBetter);
-        var regularizer = options.BuildRegularizer();
         var regularized = ParameterSelector.Select(model, options.RegularizedScope).Select(p => p.Parameter).ToList();
         var stepsPerEpoch = task.StepsPerEpoch(options.BatchSize);
         var totalSteps = (long)stepsPerEpoch * options.Epochs;

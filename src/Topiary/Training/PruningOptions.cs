@@ -49,6 +49,18 @@ public sealed record PruningOptions
     /// <summary>Seed of the initialization, the split and the batch order.</summary>
     public int Seed { get; init; } = 1234;
 
+    // ---- competing methods (issue 3): used only by lobster, hypersparse and gmp ----
+    /// <summary>Target sparsity of <c>gmp</c> (s_f) and <c>hypersparse</c> (κ), in (0, 1).</summary>
+    public double TargetSparsity { get; init; } = 0.9;
+    /// <summary>LOBSTER's tolerated relative worsening of the validation loss per threshold, twt ≥ 0.</summary>
+    public double Twt { get; init; } = 0.05;
+    /// <summary>LOBSTER's plateau patience pwe, in evaluations, ≥ 0.</summary>
+    public int Pwe { get; init; } = 1;
+    /// <summary>ART's growth factor η &gt; 1 of the HyperSparse strength per epoch.</summary>
+    public double Growth { get; init; } = 2;
+    /// <summary>A recipe whose selector, schedule and limits replace the method's (null: the method decides).</summary>
+    public Topiary.Pruning.Toolkit.PruningRecipe? Recipe { get; init; }
+
     /// <summary>
     /// The authors' LeNet-5/Fashion-MNIST settings (giobin/esann22_sparsity, hyperparam_eval.sh):
     /// Adam lr 1e-3, batch 100, eval every 250 batches, t = 0.04, floor 0.905, γ0 = 1e-3, α = 1, 75 epochs.
@@ -63,9 +75,10 @@ public sealed record PruningOptions
     /// The regularizer of a run: <see cref="Method"/> alone, or, with <see cref="Regularizers"/>, a
     /// <see cref="CompositeRegularizer"/> of the method (following the γ schedule) and the listed terms.
     /// </summary>
-    public GradientRegularizer BuildRegularizer()
+    /// <param name="method">The method's own regularizer when it needs more than its name (LOBSTER, HyperSparse); by default built from <see cref="Method"/>.</param>
+    public GradientRegularizer BuildRegularizer(GradientRegularizer? method = null)
     {
-        var method = RegularizerCatalog.Create(Method, Alpha);
+        method ??= RegularizerCatalog.Create(Method, Alpha);
         if (Regularizers is null) return method;
         return new CompositeRegularizer(RegularizerSpec.Parse(Regularizers).Prepend(new RegularizerTerm(method, 1, FollowsSchedule: true)));
     }
@@ -74,7 +87,7 @@ public sealed record PruningOptions
     /// <exception cref="PruningOptionException">A value is out of range.</exception>
     public void Validate()
     {
-        Require(RegularizerCatalog.Names.Contains(Method), "method", $"unknown method '{Method}' (expected one of: {string.Join(", ", RegularizerCatalog.Names)})");
+        Require(PruningMethods.Names.Contains(Method), "method", $"unknown method '{Method}' (expected one of: {string.Join(", ", PruningMethods.Names)})");
         Require(Gamma >= 0 && double.IsFinite(Gamma), "gamma", $"must be a finite number ≥ 0, got {Gamma}");
         Require(Alpha > 0 && double.IsFinite(Alpha), "alpha", $"must be a finite number > 0, got {Alpha}");
         Require(CropFraction > 0 && CropFraction < 1, "crop-fraction", $"must lie in (0, 1), got {CropFraction}");
@@ -92,6 +105,10 @@ public sealed record PruningOptions
             catch (FormatException e) { throw new PruningOptionException("reg", e.Message); }
         }
         Require(Momentum >= 0 && Momentum < 1, "momentum", $"must lie in [0, 1), got {Momentum}");
+        Require(TargetSparsity > 0 && TargetSparsity < 1, "target-sparsity", $"must lie in (0, 1), got {TargetSparsity}");
+        Require(Twt >= 0 && double.IsFinite(Twt), "twt", $"must be a finite number ≥ 0, got {Twt}");
+        Require(Pwe >= 0, "pwe", $"must be ≥ 0, got {Pwe}");
+        Require(Growth > 1 && double.IsFinite(Growth), "growth", $"must be a finite number > 1, got {Growth}");
     }
 
     private static void Require(bool condition, string option, string reason)

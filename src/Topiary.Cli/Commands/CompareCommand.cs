@@ -1,0 +1,150 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Topiary.Backend;
+using Topiary.Cli.Console;
+using Topiary.Cli.Plots;
+using Topiary.Comparison;
+using Topiary.Data;
+using Topiary.Models;
+using Topiary.Training;
+
+namespace Topiary.Cli.Commands;
+
+/// <summary>
+/// <c>topiary compare</c>: several pruning methods × seeds on the same model, data, dense starting points
+/// and budget; writes comparison.json, comparison.md and comparison.png.
+/// </summary>
+internal static class CompareCommand
+{
+    /// <summary>All methods, flagship first.</summary>
+    public const string DefaultMethods = "relevance,l2,l1,none,lobster,gmp,hypersparse";
+
+    /// <summary>
+    /// The budget of a comparison with no flags: LeNet-300-100 on Fashion-MNIST, 3 seeds × 7 methods, calibrated to
+    /// finish within 30 minutes on 2 cores (one dense model per seed, shared by the methods). The floor suits
+    /// LeNet-300-100, whose dense test accuracy after 3 epochs is about 88%; the target sparsity of gmp and
+    /// hypersparse is set near what the flagship reaches in this budget.
+    /// </summary>
+    public static PruningOptions Defaults { get; } = new()
+    {
+        DenseEpochs = 3, Epochs = 6, Floor = 0.87, TargetSparsity = 0.95, Patience = 25,
+    };
+
+    public const string Help = """
+        topiary compare [options]   several pruning methods × seeds under the same conditions
+
+          --methods LIST              comma-separated methods (default relevance,l2,l1,none,lobster,gmp,hypersparse)
+          --seeds N                   seeds per method: S, S+1, … (default 3)
+          --seed S                    first seed (default 1234)
+          --model lenet5|lenet300     architecture (default lenet300)
+          --data DIR                  IDX data set (default /usr/share/datasets/fashion-mnist)
+          --subset N                  use only the first N training images
+          --out DIR                   output folder (default runs/compare-<timestamp>)
+          --threads N                 libtorch threads (default: all cores)
+          and every setting of 'topiary prune' (--epochs, --dense-epochs, --floor, --eval-every, --gamma, --target-sparsity, …),
+          applied to every method over its own defaults (defaults here: --dense-epochs 3 --epochs 6 --floor 0.87
+          --target-sparsity 0.95); each seed trains one dense model that every method starts from.
+        """;
+
+    public static int Run(ArgumentReader args, ILogger logger, CancellationToken cancellationToken)
+    {
+        var methods = args.String("methods", DefaultMethods).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        if (methods.Count == 0) throw new CliUsageException("--methods: at least one method is required");
+        var unknown = methods.FirstOrDefault(m => !PruningMethods.Names.Contains(m));
+        if (unknown is not null) throw new CliUsageException($"--methods: unknown method '{unknown}' (expected some of: {string.Join(", ", PruningMethods.Names)})");
+        if (methods.Distinct().Count() != methods.Count) throw new CliUsageException("--methods: a method is listed twice");
+        if (args.Has("method")) throw new CliUsageException("--method: compare takes --methods (a comma-separated list)");
+        var seedCount = args.Int("seeds", 3);
+        if (seedCount < 1) throw new CliUsageException($"--seeds: must be at least 1, got {seedCount}");
+        var firstSeed = args.Int("seed", Defaults.Seed);
+        var modelName = args.Choice("model", "lenet300", ModelCatalog.Names.ToArray());
+        var dataDirectory = args.String("data", PruneCommand.DefaultDataDirectory);
+        var subset = args.Has("subset") ? args.Int("subset", 0) : (int?)null;
+        var outDirectory = args.String("out") ?? Path.Combine("runs", "compare-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        var threads = args.Int("threads", Environment.ProcessorCount);
+        if (threads < 1) throw new CliUsageException($"--threads: must be at least 1, got {threads}");
+        // Every method's options: its own defaults over the comparison's, then the user's flags over both.
+        var perMethod = methods.ToDictionary(m => m, m => PruneCommand.ReadOptionsOver(args, PruningMethods.Defaults(m, Defaults)) with { Method = m });
+        var dense = PruneCommand.ReadOptionsOver(args, Defaults);
+        args.RejectUnknown("compare");
+        foreach (var options in perMethod.Values) options.Validate();
+        if (subset is < 20) throw new CliUsageException($"--subset: must be at least 20, got {subset}");
+
+        TorchBackend.SetThreads(threads);
+        var backend = TorchBackend.EnsureVerified(logger);
+        var dataset = IdxReader.LoadDataset(dataDirectory);
+        if (subset > dataset.Train.Images.Count)
+            throw new CliUsageException($"--subset: {subset} is more than the {dataset.Train.Images.Count} training images in {dataDirectory}");
+        var seeds = Enumerable.Range(firstSeed, seedCount).ToList();
+        var settings = Settings(dense, perMethod, modelName, subset, threads, seeds);
+        System.Console.WriteLine($"topiary {ToolInfo.Version} compare: {modelName} on {dataDirectory}, methods {string.Join(", ", methods)}, seeds {string.Join(", ", seeds)}");
+        System.Console.WriteLine($"backend: libtorch {backend.TorchVersion}, oneDNN {(backend.OneDnnEnabled ? "on" : "off")}, {threads} threads, conv self-check {backend.Outcome}");
+
+        var total = methods.Count * seeds.Count;
+        var done = 0;
+        var finished = new SynchronousProgress<(ComparisonRun Run, ComparisonReport SoFar)>(update =>
+        {
+            var run = update.Run;
+            System.Console.WriteLine($"[{++done}/{total}] {run.Method,-11} seed {run.Seed}: test {Summary.Percent(run.TestAccuracy)}, remaining {Summary.Percent(run.RemainingFraction)}{(run.MetBound ? "" : " (floor not met)")}, {run.Seconds:F0} s");
+            // Keep what is done on disk, so an interrupted comparison still leaves its finished runs.
+            Directory.CreateDirectory(outDirectory);
+            ComparisonJson.Write(update.SoFar, Path.Combine(outDirectory, "comparison.json"));
+            ComparisonMarkdown.Write(update.SoFar, Path.Combine(outDirectory, "comparison.md"));
+        });
+        var plan = new ComparisonPlan(modelName, methods, seeds, dense, m => perMethod[m], subset);
+        var report = ComparisonExperiment.Run(dataset, plan, settings, new QuietProgress(), finished, logger, cancellationToken);
+
+        var written = Write(outDirectory, report);
+        System.Console.WriteLine();
+        System.Console.WriteLine(ComparisonMarkdown.SummaryTable(report));
+        System.Console.WriteLine($"time: {report.SecondsTotal:F0} s");
+        System.Console.WriteLine($"wrote {outDirectory}/: {string.Join(", ", written.Select(Path.GetFileName))}");
+        return 0;
+    }
+
+    private static IReadOnlyList<string> Write(string outDirectory, ComparisonReport report)
+    {
+        Directory.CreateDirectory(outDirectory);
+        var files = new[] { "comparison.json", "comparison.md", "comparison.png" }.Select(f => Path.Combine(outDirectory, f)).ToArray();
+        ComparisonJson.Write(report, files[0]);
+        ComparisonMarkdown.Write(report, files[1]);
+        ComparisonPlot.Write(report, files[2]);
+        return files;
+    }
+
+    private static Dictionary<string, object> Settings(PruningOptions dense, IReadOnlyDictionary<string, PruningOptions> perMethod, string model,
+        int? subset, int threads, IReadOnlyList<int> seeds)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var settings = new Dictionary<string, object>
+        {
+            ["model"] = model,
+            ["seeds"] = string.Join(",", seeds),
+            ["subset"] = subset is { } s ? s : "none",
+            ["threads"] = threads,
+            ["dense_epochs"] = dense.DenseEpochs,
+            ["dense_optimizer"] = $"{dense.Optimizer} lr {dense.LearningRate.ToString(inv)}",
+            ["epochs"] = dense.Epochs,
+            ["batch_size"] = dense.BatchSize,
+            ["eval_every"] = dense.EvalEvery,
+            ["floor"] = dense.Floor,
+            ["patience"] = dense.Patience,
+        };
+        foreach (var (method, o) in perMethod)
+            settings[$"method.{method}"] = string.Create(inv,
+                $"optimizer {o.Optimizer} lr {o.LearningRate} momentum {o.Momentum}; gamma {o.Gamma} (decay {(o.GammaDecay ? "on" : "off")}), alpha {o.Alpha}; crop {o.CropFraction}; target sparsity {o.TargetSparsity}; twt {o.Twt}, pwe {o.Pwe}; growth {o.Growth}; patience {o.Patience}; scope {o.PrunedScope}");
+        return settings;
+    }
+
+    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and reorder lines).</summary>
+    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+
+    /// <summary>Per-step progress is dropped: a comparison prints one line per finished run.</summary>
+    private sealed class QuietProgress : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) { }
+    }
+}

@@ -1,0 +1,27 @@
+namespace Topiary.Comparison;
+
+/// <summary>Mean and sample standard deviation (n − 1; 0 for a single run) per method.</summary>
+public static class MethodStatistics
+{
+    /// <summary>One summary per method, in the order of <paramref name="methods"/>.</summary>
+    public static IReadOnlyList<MethodSummary> Summarize(IReadOnlyList<string> methods, IReadOnlyList<ComparisonRun> runs) =>
+        methods.Select(method =>
+        {
+            var mine = runs.Where(r => r.Method == method && r.Failure is null).ToList();
+            var accuracy = mine.Select(r => r.TestAccuracy).ToList();
+            var remaining = mine.Select(r => r.RemainingFraction).ToList();
+            return new MethodSummary(method, mine.Count, Mean(accuracy), Std(accuracy), Mean(remaining), Std(remaining),
+                Mean(mine.Select(r => 1 / Math.Max(r.RemainingFraction, 1e-12)).ToList()), mine.Count(r => r.MetBound));
+        }).ToList();
+
+    /// <summary>Arithmetic mean (NaN when empty).</summary>
+    public static double Mean(IReadOnlyList<double> values) => values.Count == 0 ? double.NaN : values.Average();
+
+    /// <summary>Sample standard deviation.</summary>
+    public static double Std(IReadOnlyList<double> values)
+    {
+        if (values.Count < 2) return 0;
+        var mean = values.Average();
+        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
+    }
+}

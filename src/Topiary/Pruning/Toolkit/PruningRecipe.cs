@@ -1,0 +1,48 @@
+namespace Topiary.Pruning.Toolkit;
+
+/// <summary>
+/// A pruning recipe (in the spirit of SparseML's recipes), read from JSON by <see cref="RecipeReader"/>: which
+/// method and regularizer, which schedule, which parameters, and per-layer sparsity limits.
+/// </summary>
+/// <param name="Method">A method name of <c>topiary prune --method</c> (e.g. <c>relevance</c>, <c>gmp</c>).</param>
+/// <param name="Gamma">Regularization strength γ0 (λ for LOBSTER, λ0 for HyperSparse), if given.</param>
+/// <param name="Alpha">α of the relevance gate, if given.</param>
+/// <param name="GammaDecay">Whether γ decays after each pruning event, if given.</param>
+/// <param name="Schedule">When and how much to prune.</param>
+/// <param name="Selector">Which parameters are pruned.</param>
+/// <param name="Ranking">Global or per-layer ranking for one-shot pruning.</param>
+/// <param name="Limits">Per-layer sparsity bounds.</param>
+public sealed record PruningRecipe(string Method, double? Gamma, double? Alpha, bool? GammaDecay, RecipeSchedule Schedule,
+    LayerSelector Selector, RankingScope Ranking, LayerLimits Limits);
+
+/// <summary>The schedule part of a recipe; only the fields its <see cref="Kind"/> uses are set.</summary>
+/// <param name="Kind"><c>one-shot</c>, <c>iterative</c>, <c>polynomial</c> or <c>lobster</c>.</param>
+/// <param name="TargetSparsity">Final sparsity (one-shot, polynomial).</param>
+/// <param name="CropFraction">Fraction removed per crop (iterative).</param>
+/// <param name="InitialSparsity">s_i (polynomial).</param>
+/// <param name="StartStep">t0 (polynomial).</param>
+/// <param name="PruningSteps">n (polynomial).</param>
+/// <param name="Frequency">Δt in steps (polynomial).</param>
+/// <param name="Twt">Tolerated loss worsening (lobster).</param>
+/// <param name="Pwe">Plateau patience (lobster).</param>
+public sealed record RecipeSchedule(string Kind, double? TargetSparsity = null, double? CropFraction = null, double? InitialSparsity = null,
+    long? StartStep = null, int? PruningSteps = null, long? Frequency = null, double? Twt = null, int? Pwe = null)
+{
+    /// <summary>The schedule kinds a recipe may name.</summary>
+    public static IReadOnlyList<string> Kinds { get; } = new[] { "one-shot", "iterative", "polynomial", "lobster" };
+
+    /// <summary>
+    /// Builds the <see cref="PruningPolicy"/> this schedule describes; <paramref name="limits"/> bound the one-shot,
+    /// polynomial and lobster schedules and <paramref name="ranking"/> applies to one-shot and polynomial (the
+    /// iterative rule keeps the flagship's plain global ranking; LOBSTER's threshold is global by definition).
+    /// </summary>
+    public PruningPolicy CreatePolicy(LayerLimits? limits = null, RankingScope ranking = RankingScope.Global) => Kind switch
+    {
+        "one-shot" => new Schedules.OneShotPolicy(TargetSparsity!.Value) { Limits = limits, Ranking = ranking },
+        "iterative" => new IterativeFractionPolicy(CropFraction!.Value),
+        "polynomial" => new Schedules.GradualMagnitudePolicy(new Schedules.PolynomialSparsitySchedule(InitialSparsity ?? 0, TargetSparsity!.Value,
+            StartStep ?? 0, PruningSteps!.Value, Frequency!.Value)) { Limits = limits, Ranking = ranking },
+        "lobster" => new Schedules.LobsterPolicy(Twt ?? 0.05, Pwe ?? 1) { Limits = limits },
+        _ => throw new InvalidOperationException($"unknown schedule kind '{Kind}'"),
+    };
+}

@@ -1,0 +1,44 @@
+using Topiary.Pruning.Schedules;
+using Topiary.Pruning.Toolkit;
+
+namespace Topiary.Tests.Toolkit;
+
+public class RecipeTests
+{
+    private static readonly string[] Methods = { "relevance", "l2", "l1", "none", "lobster", "hypersparse", "gmp" };
+
+    [Fact]
+    public void A_full_recipe_is_read_into_typed_settings()
+    {
+        var recipe = RecipeReader.Parse("""
+            { "method": "gmp",
+              "regularizer": { "gamma": 0, "decay": false },
+              "schedule": { "kind": "polynomial", "target_sparsity": 0.9, "pruning_steps": 10, "frequency": 100 },
+              "select": { "module_types": ["Linear"], "name_pattern": "fc*", "scope": "all" },
+              "ranking": "per-layer",
+              "limits": { "default": { "max": 0.98 }, "layers": { "fc3.*": { "min": 0.1, "max": 0.5 } } } }
+            """, "r.json", Methods);
+        Assert.Equal("gmp", recipe.Method);
+        Assert.Equal(RankingScope.PerLayer, recipe.Ranking);
+        Assert.Equal(0.5, recipe.Limits.For("fc3.weight").Max);
+        Assert.Equal(0.98, recipe.Limits.For("fc1.weight").Max);
+        var policy = Assert.IsType<GradualMagnitudePolicy>(recipe.Schedule.CreatePolicy(recipe.Limits));
+        Assert.Equal(1000, policy.Schedule.EndStep);
+    }
+
+    [Theory]
+    [InlineData("""{ "schedule": { "kind": "polynomial", "target_sparsity": 1.5, "pruning_steps": 3, "frequency": 1 } }""", "r.json: schedule.target_sparsity: must lie in (0, 1), got 1.5")]
+    [InlineData("""{ "schedule": { "kind": "cosine" } }""", "r.json: schedule.kind: unknown schedule 'cosine'")]
+    [InlineData("""{ "schedule": { "kind": "iterative" } }""", "r.json: schedule.crop_fraction: is required")]
+    [InlineData("""{ "schedule": { "kind": "one-shot", "target_sparsity": 0.5 }, "selekt": {} }""", "r.json: selekt: unknown field")]
+    [InlineData("""{ "method": "magic", "schedule": { "kind": "one-shot", "target_sparsity": 0.5 } }""", "r.json: method: unknown method 'magic'")]
+    [InlineData("""{ "schedule": { "kind": "one-shot", "target_sparsity": 0.5 }, "limits": { "layers": { "fc1*": { "min": 0.9, "max": 0.2 } } } }""", "r.json: limits.layers.fc1*.min: must not exceed max")]
+    [InlineData("""{ "schedule": { "kind": "one-shot", "target_sparsity": "0.5" } }""", "r.json: schedule.target_sparsity: must be a number")]
+    [InlineData("""{ "schedule": """, "r.json: (json): not valid JSON")]
+    public void A_malformed_recipe_gives_a_one_line_error_naming_the_field(string json, string expected)
+    {
+        var e = Assert.Throws<RecipeException>(() => RecipeReader.Parse(json, "r.json", Methods));
+        Assert.StartsWith(expected, e.Message);
+        Assert.DoesNotContain("\n", e.Message);
+    }
+}
