@@ -49,7 +49,7 @@ public sealed class PruningLoop
     /// <summary>Runs the pruning phase and leaves the model in the selected checkpoint's state.</summary>
     public PruningOutcome Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var floor = new MetricFloor(options.Floor, task.HigherIsBetter);
+        var floor = new MetricFloor(options.BoundFor(task.HigherIsBetter), task.HigherIsBetter);
         var regularizer = RegularizerCatalog.Create(options.Method, options.Alpha);
         var regularized = ParameterSelector.Select(model, options.RegularizedScope).Select(p => p.Parameter).ToList();
         var stepsPerEpoch = task.StepsPerEpoch(options.BatchSize);
