@@ -2,6 +2,8 @@ using Microsoft.Extensions.Logging;
 using Topiary.Cli.Commands;
 using Topiary.Cli.Console;
 using Topiary.Data;
+using Topiary.Language;
+using Topiary.Models;
 using Topiary.Serialization;
 using Topiary.Training;
 
@@ -62,7 +64,7 @@ internal static class CliApp
         switch (args[0])
         {
             case "prune":
-                if (wantsHelp) return PrintHelp(PruneCommand.Help);
+                if (wantsHelp) return PrintHelp(rest.Contains(TransformerLanguageModel.ArchitectureName) ? LanguagePruneCommand.Help : PruneCommand.Help);
                 return PruneCommand.Run(new ArgumentReader(rest, PruneCommand.Flags), logger, token);
             case "eval":
                 if (wantsHelp) return PrintHelp(EvalCommand.Help);
@@ -83,7 +85,7 @@ internal static class CliApp
         var (code, message) = e switch
         {
             CliUsageException or PruningOptionException => (Usage, e.Message),
-            IdxFormatException or ModelFileException => (Usage, e.Message),
+            IdxFormatException or ModelFileException or CorpusFormatException => (Usage, e.Message),
             OperationCanceledException => (130, "cancelled"),
             TrainingDivergedException => (1, e.Message),
             _ => (1, $"{e.GetType().Name}: {e.Message}"),

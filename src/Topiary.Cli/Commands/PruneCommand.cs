@@ -22,7 +22,7 @@ internal static class PruneCommand
     public const string Help = """
         topiary prune [options]   train a dense model, then prune it with relevance-gated weight decay
 
-          --model lenet5|lenet300     architecture (default lenet5)
+          --model lenet5|lenet300     architecture (default lenet5); transformer-lm: see topiary prune --model transformer-lm --help
           --data DIR                  IDX data set (default /usr/share/datasets/fashion-mnist)
           --method relevance|l2|l1|none   regularizer (default relevance)
           --gamma G                   γ0, regularization strength (default 1e-3)
@@ -48,6 +48,7 @@ internal static class PruneCommand
 
     public static int Run(ArgumentReader args, ILogger logger, CancellationToken cancellationToken)
     {
+        if (args.String("model") == TransformerLanguageModel.ArchitectureName) return LanguagePruneCommand.Run(args, logger, cancellationToken);
         var preset = args.Choice("preset", "demo", new[] { "demo", "paper" });
         var options = ReadOptions(args, preset == "paper" ? PruningOptions.Paper : new PruningOptions());
         var modelName = args.Choice("model", "lenet5", ModelCatalog.Names.ToArray());
@@ -91,7 +92,7 @@ internal static class PruneCommand
         return 0;
     }
 
-    private static PruningOptions ReadOptions(ArgumentReader args, PruningOptions defaults) => defaults with
+    internal static PruningOptions ReadOptions(ArgumentReader args, PruningOptions defaults) => defaults with
     {
         Method = args.String("method", defaults.Method),
         Gamma = args.Double("gamma", defaults.Gamma),

@@ -22,11 +22,9 @@ public sealed class TransformerBlock : Module<Tensor, Tensor>
         attention = new CausalSelfAttention(modelDim, heads);
         feedForwardNorm = LayerNorm(modelDim);
         feedForward = new FeedForward(modelDim, feedForwardDim);
-        // Explicit names make the groups readable in reports: blocks.0.attention.query.weight, blocks.0.feed_forward.expand.weight.
-        register_module("attention_norm", attentionNorm);
-        register_module("attention", attention);
-        register_module("feed_forward_norm", feedForwardNorm);
-        register_module("feed_forward", feedForward);
+        // Field names become parameter names: blocks.0.attention.query.weight, blocks.0.feedForward.expand.weight.
+        // (A ModuleList registers its items' fields itself, so explicit register_module names would appear twice.)
+        RegisterComponents();
     }
 
     /// <inheritdoc />

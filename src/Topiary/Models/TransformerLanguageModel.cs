@@ -32,10 +32,7 @@ public sealed class TransformerLanguageModel : Module<Tensor, Tensor>
         blocks = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.Layers)
             .Select(_ => new TransformerBlock(config.ModelDim, config.Heads, config.FeedForwardDim)).ToArray());
         finalNorm = LayerNorm(config.ModelDim);
-        register_module("token_embedding", tokenEmbedding);
-        register_module("position_embedding", positionEmbedding);
-        register_module("blocks", blocks);
-        register_module("final_norm", finalNorm);
+        RegisterComponents();
         using (no_grad())
         {
             // N(0, 1), TorchSharp's default, would make the tied head's first logits huge.
@@ -71,7 +68,7 @@ public sealed class TransformerLanguageModel : Module<Tensor, Tensor>
     /// </summary>
     public static string GroupOf(string parameterName) =>
         parameterName.Contains(".attention.", StringComparison.Ordinal) ? "attention"
-        : parameterName.Contains(".feed_forward.", StringComparison.Ordinal) ? "feed-forward"
-        : parameterName.Contains("embedding", StringComparison.Ordinal) ? "embedding"
+        : parameterName.Contains(".feedForward.", StringComparison.Ordinal) ? "feed-forward"
+        : parameterName.Contains("Embedding", StringComparison.Ordinal) ? "embedding"
         : "other";
 }
