@@ -68,8 +68,7 @@ internal static class LanguagePruneCommand
         Require(sizes.Ffn >= 1, "ffn", sizes.Ffn);
         if (subset is < 1) throw new CliUsageException($"--subset: must be at least 1, got {subset}");
 
-        TorchBackend.SetThreads(threads);
-        var backend = TorchBackend.EnsureVerified(logger);
+        // Bad input is reported before the backend self-check and the model are paid for.
         TextCorpus corpus;
         try { corpus = CorpusCatalog.Load(corpusName); }
         catch (CorpusFormatException e) { throw new CliUsageException($"--corpus: {e.Message}"); }
@@ -90,6 +89,8 @@ internal static class LanguagePruneCommand
         {
             VocabularySize = data.Tokenizer.Size, ContextLength = sizes.Context, ModelDim = sizes.Dim, Heads = sizes.Heads, Layers = sizes.Layers, FeedForwardDim = sizes.Ffn,
         };
+        TorchBackend.SetThreads(threads);
+        var backend = TorchBackend.EnsureVerified(logger);
         Func<StartingPoint>? start = loaded is null ? null : () => new StartingPoint(loaded.Model, loaded.Masks);
 
         var hyperparameters = Hyperparameters(options, settings, config, corpusName, subset, from, threads);
