@@ -22,7 +22,8 @@ internal static class CliApp
         topiary: sparse, well-regularized neural networks for .NET
 
           topiary prune [options]           dense training, then relevance-gated decay + iterative pruning
-          topiary eval --model-file FILE    test accuracy and sparsity of a saved model
+          topiary prune --model transformer-lm   the same on a character-level Transformer language model
+          topiary eval --model-file FILE    test accuracy (or perplexity) and sparsity of a saved model
           topiary --version
 
         Run 'topiary COMMAND --help' for the options of a command.

@@ -35,6 +35,8 @@ internal static class LanguageRunOutputs
                 ["test_perplexity"] = report.Final.TestAccuracy,
                 ["remaining_fraction"] = report.Final.RemainingFraction,
             };
+            // topiary eval rebuilds the held-out split from these.
+            if (report.Hyperparameters.TryGetValue("subset", out var subset) && subset is int n) metadata["subset"] = n;
             LanguageModelFile.Save(Path.Combine(staging, RunOutputs.ModelFileName), (TransformerLanguageModel)result.Experiment.Model,
                 result.Tokenizer, result.Experiment.Masks, metadata);
 

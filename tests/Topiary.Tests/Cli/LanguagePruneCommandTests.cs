@@ -33,6 +33,12 @@ public class LanguagePruneCommandTests
         var loaded = ModelFile.Load(Path.Combine(output, "model.topiary"));
         Assert.Equal("transformer-lm", loaded.Architecture);
         Assert.Equal(CharacterTokenizer.FromText(File.ReadAllText(corpus)).Vocabulary, LanguageModelFile.Tokenizer("model.topiary", loaded).Vocabulary);
+
+        // eval rebuilds the same held-out split from the file's metadata and finds the same test perplexity.
+        var eval = CliProcess.Run("eval", "--model-file", Path.Combine(output, "model.topiary"));
+        Assert.True(eval.ExitCode == 0, eval.StandardError);
+        var finalTest = root.GetProperty("final").GetProperty("test_accuracy").GetDouble();
+        Assert.True(eval.StandardOutput.Contains($"test perplexity {finalTest.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)}"), eval.StandardOutput);
     }
 
     [Theory]
