@@ -28,11 +28,11 @@ internal static class LanguagePruneCommand
           --method relevance|l2|l1|none   regularizer (default relevance)
           --gamma G, --alpha A        γ0 and α (default 1e-3, 1); --no-gamma-decay keeps γ constant
           --scope all|weights         tensors regularized and pruned (default all)
-          --crop-fraction T           fraction of remaining parameters removed per crop (default 0.1)
+          --crop-fraction T           fraction of remaining parameters removed per crop (default 0.15)
           --ceiling P                 validation perplexity ceiling for cropping and selection (≥ 1)
           --ceiling-ratio R           without --ceiling: R × the dense validation perplexity (default 1.1)
           --eval-every E, --patience P    (default 50, 10)
-          --dense-epochs N, --epochs N    dense training, then the pruning budget (default 1, 2)
+          --dense-epochs N, --epochs N    dense training, then the pruning budget (default 1, 1)
           --batch-size N, --lr LR     windows per batch and learning rate (default 32, 1e-3)
           --optimizer adam|sgd, --momentum M
           --seed S                    seed of initialization, split, batch order and samples (default 1234)

@@ -35,7 +35,8 @@ public sealed class LanguageModelingTask(LanguageModelingData data, int contextL
     /// <inheritdoc />
     public IEnumerable<(Tensor Inputs, Tensor Targets)> EpochBatches(int seed, int epoch, int batchSize)
     {
-        var random = new Random(HashCode.Combine(seed, epoch, 0x4c4d));
+        // A fixed mix of (seed, epoch); HashCode.Combine would differ from process to process.
+        var random = new Random(unchecked(seed * 1_000_003 + epoch + 1));
         var offset = random.Next(ContextLength);
         // One window fewer than the stream holds, so that the shifted grid always fits.
         var starts = Enumerable.Range(0, (int)TrainWindows - 1).Select(k => (long)offset + (long)k * ContextLength).ToArray();
