@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent set-up of a machine for Topiary: native runtime, default dataset, build.
+# Idempotent set-up of a machine for Topiary: native runtime, default dataset, text corpus, build.
 # Each step checks before it acts, so a second run changes nothing and takes seconds.
 set -euo pipefail
 
@@ -112,6 +112,19 @@ ensure_plot_font() {
   fi
 }
 
+# The language-model corpus (topiary prune --model transformer-lm): the World English Bible,
+# public domain, about 4.9 million characters, as a SWORD zText module.
+ensure_corpus() {
+  if [ -e /usr/share/sword/modules/texts/ztext/engWEB2015eb/nt.bzv ]; then return; fi
+  if command -v apt-get >/dev/null 2>&1; then
+    say "installing the Debian package sword-text-web (the language-model corpus)"
+    apt_update_once
+    apt_quiet apt-get install -y sword-text-web
+  else
+    say "warning: the World English Bible (Debian package sword-text-web) is missing; transformer-lm runs need --corpus FILE"
+  fi
+}
+
 ensure_build() {
   command -v dotnet >/dev/null 2>&1 || die "the .NET 10 SDK (dotnet) is not on PATH"
   (cd "$here" && dotnet build Topiary.slnx -c Release --nologo -v quiet -clp:ErrorsOnly >&2) \
@@ -121,4 +134,5 @@ ensure_build() {
 ensure_native_runtime
 ensure_dataset
 ensure_plot_font
+ensure_corpus
 ensure_build

@@ -3,6 +3,8 @@ using Topiary.Cli.Commands;
 using Topiary.Cli.Console;
 using Topiary.Checkpoints;
 using Topiary.Data;
+using Topiary.Language;
+using Topiary.Models;
 using Topiary.Serialization;
 using Topiary.Training;
 
@@ -22,7 +24,8 @@ internal static class CliApp
         topiary: sparse, well-regularized neural networks for .NET
 
           topiary prune [options]           dense training, then relevance-gated decay + iterative pruning
-          topiary eval --model-file FILE    test accuracy and sparsity of a saved model
+          topiary prune --model transformer-lm   the same on a character-level Transformer language model
+          topiary eval --model-file FILE    test accuracy (or perplexity) and sparsity of a saved model
           topiary export --model-file FILE --format sparse|onnx|pytorch   compact sparse file, ONNX or PyTorch state dict
           topiary simplify --model-file FILE   physically remove dead neurons and filters
           topiary analyze --model-file FILE Lipschitz bounds (Gram iteration) and path-norms of a saved model
@@ -70,7 +73,7 @@ internal static class CliApp
         switch (args[0])
         {
             case "prune":
-                if (wantsHelp) return PrintHelp(PruneCommand.Help);
+                if (wantsHelp) return PrintHelp(rest.Contains(TransformerLanguageModel.ArchitectureName) ? LanguagePruneCommand.Help : PruneCommand.Help);
                 return PruneCommand.Run(new ArgumentReader(rest, PruneCommand.Flags), logger, token);
             case "compare":
                 if (wantsHelp) return PrintHelp(CompareCommand.Help);
@@ -106,7 +109,7 @@ internal static class CliApp
         var (code, message) = e switch
         {
             CliUsageException or PruningOptionException => (Usage, e.Message),
-            IdxFormatException or ModelFileException or CheckpointException => (Usage, e.Message),
+            IdxFormatException or ModelFileException or CheckpointException or CorpusFormatException => (Usage, e.Message),
             Topiary.Pruning.Toolkit.PruningSelectionException or Topiary.Pruning.Toolkit.RecipeException => (Usage, e.Message),
             DivergenceLimitException => (1, e.Message),
             OperationCanceledException => (130, "cancelled"),

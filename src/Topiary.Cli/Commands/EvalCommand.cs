@@ -2,6 +2,7 @@ using System.Globalization;
 using Spectre.Console;
 using Topiary.Backend;
 using Topiary.Data;
+using Topiary.Models;
 using Topiary.Pruning;
 using Topiary.Reporting;
 using Topiary.Serialization;
@@ -18,16 +19,20 @@ internal static class EvalCommand
 
           --model-file FILE   a model written by topiary prune (model.topiary)
           --data DIR          IDX data set (default /usr/share/datasets/fashion-mnist)
+          --corpus NAME       for a transformer-lm file: the corpus (default: the one it was trained on)
         """;
 
     public static int Run(ArgumentReader args, Microsoft.Extensions.Logging.ILogger logger)
     {
         var file = args.String("model-file") ?? throw new CliUsageException("--model-file: required (the model.topiary of a run)");
         var dataDirectory = args.String("data", PruneCommand.DefaultDataDirectory);
+        var corpus = args.String("corpus");
         args.RejectUnknown("eval");
 
         TorchBackend.EnsureVerified(logger);
         var loaded = ModelFile.Load(file);
+        if (loaded.Architecture == TransformerLanguageModel.ArchitectureName) return LanguageEvalCommand.Run(file, loaded, corpus);
+        if (corpus is not null) throw new CliUsageException($"--corpus: {file} holds a {loaded.Architecture} image model");
         using var data = ImageClassificationData.From(IdxReader.LoadDataset(dataDirectory), seed: 0);
         if (data.ImageSize != loaded.ImageSize)
             throw new CliUsageException($"--data: {dataDirectory} has {data.ImageSize}×{data.ImageSize} images but the model expects {loaded.ImageSize}×{loaded.ImageSize}");

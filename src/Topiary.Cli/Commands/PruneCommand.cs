@@ -24,7 +24,7 @@ internal static class PruneCommand
     public const string Help = """
         topiary prune [options]   train a dense model, then prune it with relevance-gated weight decay
 
-          --model lenet5|lenet300     architecture (default lenet5)
+          --model lenet5|lenet300     architecture (default lenet5); transformer-lm: see topiary prune --model transformer-lm --help
           --data DIR                  IDX data set (default /usr/share/datasets/fashion-mnist)
           --method relevance|l2|l1|none|lobster|hypersparse|gmp   method (default relevance); the last three are
                                       the competing methods, each with its own schedule and defaults:
@@ -62,6 +62,7 @@ internal static class PruneCommand
 
     public static int Run(ArgumentReader args, ILogger logger, CancellationToken cancellationToken)
     {
+        if (args.String("model") == TransformerLanguageModel.ArchitectureName) return LanguagePruneCommand.Run(args, logger, cancellationToken);
         if (args.Has("resume")) return Resume(args, logger, cancellationToken);
         return Start(args, logger, cancellationToken, resuming: false);
     }
@@ -173,7 +174,7 @@ internal static class PruneCommand
         return 0;
     }
 
-    private static PruningOptions ReadOptions(ArgumentReader args, PruningOptions baseline)
+    internal static PruningOptions ReadOptions(ArgumentReader args, PruningOptions baseline)
     {
         // A competing method brings its own defaults (e.g. LOBSTER's SGD lr 0.1); explicit flags still win.
         var defaults = PruningMethods.Defaults(args.String("method", baseline.Method), baseline);

@@ -13,19 +13,19 @@ internal static class TerminalProgress
 {
     public static bool IsInteractive => !System.Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 
-    /// <summary>Runs <paramref name="work"/> with a progress sink matching the terminal.</summary>
-    public static T Run<T>(Func<IProgress<TrainingProgress>, T> work)
+    /// <summary>Runs <paramref name="work"/> with a progress sink matching the terminal; <paramref name="metric"/> names the validation metric.</summary>
+    public static T Run<T>(Func<IProgress<TrainingProgress>, T> work, string metric = "accuracy")
     {
-        if (!IsInteractive) return work(new PlainLines());
+        if (!IsInteractive) return work(new PlainLines(metric));
         T result = default!;
         AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(context => result = work(new LiveTasks(context)));
+            .Start(context => result = work(new LiveTasks(context, metric)));
         return result;
     }
 
-    public static string Describe(TrainingProgress p)
+    public static string Describe(TrainingProgress p, string metric = "accuracy")
     {
         var parts = new List<string>
         {
@@ -34,13 +34,14 @@ internal static class TerminalProgress
             $"step {p.Step}/{p.TotalSteps}",
             $"loss {p.Loss.ToString("F4", CultureInfo.InvariantCulture)}",
         };
-        if (p.ValAccuracy is { } acc) parts.Add($"val {(100 * acc).ToString("F2", CultureInfo.InvariantCulture)}%");
+        if (p.ValAccuracy is { } acc)
+            parts.Add(metric == "perplexity" ? $"val perplexity {acc.ToString("F3", CultureInfo.InvariantCulture)}" : $"val {(100 * acc).ToString("F2", CultureInfo.InvariantCulture)}%");
         parts.Add($"remaining {(100 * p.RemainingFraction).ToString("F2", CultureInfo.InvariantCulture)}%");
         if (p.Phase != "dense") parts.Add($"γ {p.Gamma.ToString("0.0e+0", CultureInfo.InvariantCulture)}");
         return string.Join("  ", parts);
     }
 
-    private sealed class LiveTasks(ProgressContext context) : IProgress<TrainingProgress>
+    private sealed class LiveTasks(ProgressContext context, string metric) : IProgress<TrainingProgress>
     {
         private readonly Dictionary<string, ProgressTask> tasks = new();
 
@@ -52,11 +53,11 @@ internal static class TerminalProgress
                 task = tasks[value.Phase] = context.AddTask(value.Phase, maxValue: Math.Max(1, value.TotalSteps));
             }
             task.Value = value.Step;
-            task.Description = Markup.Escape(Describe(value));
+            task.Description = Markup.Escape(Describe(value, metric));
         }
     }
 
-    private sealed class PlainLines : IProgress<TrainingProgress>
+    private sealed class PlainLines(string metric) : IProgress<TrainingProgress>
     {
         private readonly Stopwatch clock = Stopwatch.StartNew();
         private string phase = "";
@@ -75,7 +76,7 @@ internal static class TerminalProgress
             lastLine = clock.Elapsed;
             var elapsed = clock.Elapsed - phaseStart;
             var eta = value.Step > 0 ? TimeSpan.FromSeconds(elapsed.TotalSeconds / value.Step * (value.TotalSteps - value.Step)) : TimeSpan.Zero;
-            System.Console.WriteLine($"{Describe(value)}  eta {eta:hh\\:mm\\:ss}");
+            System.Console.WriteLine($"{Describe(value, metric)}  eta {eta:hh\\:mm\\:ss}");
         }
     }
 }

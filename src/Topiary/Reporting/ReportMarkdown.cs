@@ -58,8 +58,11 @@ public static class ReportMarkdown
         var f = report.Final;
         sb.Append("## Result\n\n");
         sb.Append("| | Dense | Final |\n|---|---:|---:|\n");
-        Row(sb, "Validation accuracy", Pct(d.ValAccuracy), Pct(f.ValAccuracy));
-        Row(sb, "Test accuracy", Pct(d.TestAccuracy), Pct(f.TestAccuracy));
+        // Accuracy is a fraction shown as a percentage; another metric (perplexity) is shown as it is.
+        var metric = report.Metric ?? "accuracy";
+        string MetricValue(double v) => report.Metric is null ? Pct(v) : Fixed(v, "F3");
+        Row(sb, $"Validation {metric}", MetricValue(d.ValAccuracy), MetricValue(f.ValAccuracy));
+        Row(sb, $"Test {metric}", MetricValue(d.TestAccuracy), MetricValue(f.TestAccuracy));
         Row(sb, "Total parameters", Long(d.TotalParams), Long(f.TotalParams));
         Row(sb, "Non-zero parameters", Long(d.TotalParams), Long(f.NonzeroParams));
         Row(sb, "Remaining", Pct(1.0), Pct(f.RemainingFraction));
@@ -95,6 +98,7 @@ public static class ReportMarkdown
         }
 
         if (report.Cost is { } cost) AppendCost(sb, cost);
+        LanguageReportMarkdown.AppendSections(sb, report);
 
         // Trajectory
         sb.Append("## Trajectory\n\n");
@@ -111,7 +115,7 @@ public static class ReportMarkdown
                 sb.Append("Showing every ").Append(Ordinal(stride)).Append(" of ").Append(Int(points.Count))
                   .Append(" evaluations, plus the last; the full trajectory is in `report.json` and `trajectory.csv`.\n\n");
             }
-            sb.Append("| Step | Epoch | Remaining | Val accuracy | Val loss | Train loss | γ | Pruned |\n")
+            sb.Append("| Step | Epoch | Remaining | Val ").Append(metric).Append(" | Val loss | Train loss | γ | Pruned |\n")
               .Append("|---:|---:|---:|---:|---:|---:|---:|:---:|\n");
             for (var i = 0; i < points.Count; i++)
             {
@@ -120,7 +124,7 @@ public static class ReportMarkdown
                     continue;
                 }
                 var p = points[i];
-                Row(sb, Long(p.Step), Fixed(p.Epoch, "F2"), Pct(p.RemainingFraction), Pct(p.ValAccuracy),
+                Row(sb, Long(p.Step), Fixed(p.Epoch, "F2"), Pct(p.RemainingFraction), MetricValue(p.ValAccuracy),
                     Fixed(p.ValLoss, "F4"), Fixed(p.TrainLoss, "F4"), Fixed(p.Gamma, "G4"), p.Pruned ? "yes" : "");
             }
             sb.Append('\n');

@@ -12,7 +12,11 @@ namespace Topiary.Serialization;
 
 /// <summary>The contents of a model file: the rebuilt model, its pruning masks by parameter name and free metadata.</summary>
 public sealed record LoadedModel(string Architecture, int ImageSize, int Classes, nn.Module<Tensor, Tensor> Model,
-    IReadOnlyDictionary<string, Tensor> Masks, JsonObject Metadata);
+    IReadOnlyDictionary<string, Tensor> Masks, JsonObject Metadata)
+{
+    /// <summary>The architecture's own settings from the header (the Transformer's sizes and vocabulary); null for image models.</summary>
+    public JsonObject? ArchitectureConfig { get; init; }
+}
 
 /// <summary>
 /// Topiary's model file (<c>.topiary</c>): magic "TOPIARY\0", format version, a JSON header naming the
@@ -26,9 +30,13 @@ public static class ModelFile
     private const int FormatVersion = 1;
     private const int MaxHeaderBytes = 1 << 20;
 
-    /// <summary>Writes the model atomically (temporary file, then rename).</summary>
+    /// <summary>
+    /// Writes the model atomically (temporary file, then rename). <paramref name="architectureConfig"/>,
+    /// the settings an architecture needs to be rebuilt (see <see cref="LanguageModelFile"/>), is stored
+    /// as the header's <c>config</c>.
+    /// </summary>
     public static void Save(string path, string architecture, int imageSize, int classes, nn.Module<Tensor, Tensor> model,
-        PruningMasks? masks, JsonObject? metadata = null)
+        PruningMasks? masks, JsonObject? metadata = null, JsonObject? architectureConfig = null)
     {
         var maskByName = masks?.Entries.ToDictionary(e => e.Name, e => e.Mask) ?? new Dictionary<string, Tensor>();
         var parameters = model.named_parameters().ToList();
@@ -46,6 +54,7 @@ public static class ModelFile
                 ["masked"] = maskByName.ContainsKey(p.name),
             }).ToArray()),
         };
+        if (architectureConfig is not null) header["config"] = architectureConfig.DeepClone();
         var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
 
         using var buffer = new MemoryStream();
@@ -110,10 +119,18 @@ public static class ModelFile
         var architecture = Read<string>(path, header, "architecture");
         var imageSize = Read<int>(path, header, "image_size");
         var classes = Read<int>(path, header, "classes");
-        if (!ModelCatalog.Names.Contains(architecture)) throw new ModelFileException(path, $"unknown architecture '{architecture}'");
-        if (imageSize is < 16 or > 4096 || classes is < 2 or > 100_000) throw new ModelFileException(path, $"implausible image size {imageSize} or class count {classes}");
-
-        var model = ModelCatalog.Create(architecture, imageSize, classes);
+        var architectureConfig = header["config"] as JsonObject;
+        nn.Module<Tensor, Tensor> model;
+        if (architecture == TransformerLanguageModel.ArchitectureName)
+        {
+            model = LanguageModelFile.Build(path, architectureConfig);
+        }
+        else
+        {
+            if (!ModelCatalog.Names.Contains(architecture)) throw new ModelFileException(path, $"unknown architecture '{architecture}'");
+            if (imageSize is < 16 or > 4096 || classes is < 2 or > 100_000) throw new ModelFileException(path, $"implausible image size {imageSize} or class count {classes}");
+            model = ModelCatalog.Create(architecture, imageSize, classes);
+        }
         var parameters = model.named_parameters().ToList();
         var described = header["tensors"] as JsonArray ?? throw new ModelFileException(path, "header has no tensor list");
         if (described.Count != parameters.Count) throw new ModelFileException(path, $"header lists {described.Count} tensors but {architecture} has {parameters.Count}");
@@ -152,7 +169,10 @@ public static class ModelFile
             masks[name] = UnpackBits(bytes.AsSpan(offset, (int)((count + 7) / 8)), count).reshape(shape);
             offset += (int)((count + 7) / 8);
         }
-        return new LoadedModel(architecture, imageSize, classes, model, masks, header["metadata"] as JsonObject ?? new JsonObject());
+        return new LoadedModel(architecture, imageSize, classes, model, masks, header["metadata"] as JsonObject ?? new JsonObject())
+        {
+            ArchitectureConfig = architectureConfig,
+        };
     }
 
     private static T Read<T>(string path, JsonObject node, string key)

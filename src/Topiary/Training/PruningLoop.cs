@@ -69,7 +69,7 @@ public sealed class PruningLoop
     /// <exception cref="CheckpointException">The checkpoint to resume from does not fit this run.</exception>
     public PruningOutcome Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var floor = new MetricFloor(options.Floor, task.HigherIsBetter);
+        var floor = new MetricFloor(options.BoundFor(task.HigherIsBetter), task.HigherIsBetter);
         var regularized = ParameterSelector.Select(model, options.RegularizedScope).Select(p => p.Parameter).ToList();
         var stepsPerEpoch = task.StepsPerEpoch(options.BatchSize);
         var totalSteps = (long)stepsPerEpoch * options.Epochs;

@@ -30,6 +30,11 @@ public sealed record PruningOptions
     public double CropFraction { get; init; } = 0.08;
     /// <summary>B: validation accuracy floor for pruning and for result selection.</summary>
     public double Floor { get; init; } = 0.895;
+    /// <summary>
+    /// B for tasks whose metric is better when lower (perplexity): a validation ceiling for pruning and
+    /// for result selection. Unbounded by default; image tasks use <see cref="Floor"/> instead.
+    /// </summary>
+    public double Ceiling { get; init; } = double.PositiveInfinity;
     /// <summary>E: evaluate (and maybe prune) every E batches.</summary>
     public int EvalEvery { get; init; } = 100;
     /// <summary>P: stop after P evaluations without a new smallest model at or above the floor.</summary>
@@ -92,6 +97,7 @@ public sealed record PruningOptions
         Require(Alpha > 0 && double.IsFinite(Alpha), "alpha", $"must be a finite number > 0, got {Alpha}");
         Require(CropFraction > 0 && CropFraction < 1, "crop-fraction", $"must lie in (0, 1), got {CropFraction}");
         Require(Floor >= 0 && Floor <= 1, "floor", $"must lie in [0, 1], got {Floor}");
+        Require(Ceiling >= 1, "ceiling", $"must be a perplexity ≥ 1, got {Ceiling}");
         Require(EvalEvery >= 1, "eval-every", $"must be at least 1, got {EvalEvery}");
         Require(Patience >= 1, "patience", $"must be at least 1, got {Patience}");
         Require(DenseEpochs >= 0, "dense-epochs", $"must be ≥ 0, got {DenseEpochs}");
@@ -110,6 +116,9 @@ public sealed record PruningOptions
         Require(Pwe >= 0, "pwe", $"must be ≥ 0, got {Pwe}");
         Require(Growth > 1 && double.IsFinite(Growth), "growth", $"must be a finite number > 1, got {Growth}");
     }
+
+    /// <summary>The bound B for a task's metric direction: <see cref="Floor"/> or <see cref="Ceiling"/>.</summary>
+    public double BoundFor(bool higherIsBetter) => higherIsBetter ? Floor : Ceiling;
 
     private static void Require(bool condition, string option, string reason)
     {

@@ -1,0 +1,146 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Topiary.Backend;
+using Topiary.Cli.Console;
+using Topiary.Language;
+using Topiary.Models;
+using Topiary.Pruning;
+using Topiary.Serialization;
+using Topiary.Training;
+
+namespace Topiary.Cli.Commands;
+
+/// <summary>
+/// <c>topiary prune --model transformer-lm</c>: a character-level Transformer language model on an
+/// offline English corpus, trained dense and pruned with the same loop as the image models, gated by
+/// validation perplexity.
+/// </summary>
+internal static class LanguagePruneCommand
+{
+    public const string Help = """
+        topiary prune --model transformer-lm [options]   prune a character-level Transformer language model
+
+          --corpus NAME|DIR|FILE      web (World English Bible, Debian package sword-text-web; default),
+                                      a SWORD zText module directory, or a UTF-8 text file
+          --context N                 context length in characters (default 128)
+          --d-model N, --heads N      width and attention heads (default 128, 4)
+          --layers N, --ffn N         Transformer blocks and feed-forward width (default 2, 512)
+          --method relevance|l2|l1|none   regularizer (default relevance)
+          --gamma G, --alpha A        γ0 and α (default 1e-3, 1); --no-gamma-decay keeps γ constant
+          --scope all|weights         tensors regularized and pruned (default all)
+          --crop-fraction T           fraction of remaining parameters removed per crop (default 0.15)
+          --ceiling P                 validation perplexity ceiling for cropping and selection (≥ 1)
+          --ceiling-ratio R           without --ceiling: R × the dense validation perplexity (default 1.1)
+          --eval-every E, --patience P    (default 50, 10)
+          --dense-epochs N, --epochs N    dense training, then the pruning budget (default 1, 1)
+          --batch-size N, --lr LR     windows per batch and learning rate (default 32, 1e-3)
+          --optimizer adam|sgd, --momentum M
+          --seed S                    seed of initialization, split, batch order and samples (default 1234)
+          --subset N                  use only the first N characters of the corpus
+          --from FILE                 start from a saved transformer-lm model instead of dense training
+          --out DIR                   output folder (default runs/<timestamp>)
+          --threads N                 libtorch threads (default: all cores)
+        """;
+
+    public static int Run(ArgumentReader args, ILogger logger, CancellationToken cancellationToken)
+    {
+        args.String("model");
+        args.Choice("preset", "demo", new[] { "demo" });
+        if (args.Has("floor")) throw new CliUsageException("--floor: transformer-lm is gated by perplexity; use --ceiling or --ceiling-ratio");
+        if (args.Has("data")) throw new CliUsageException("--data: transformer-lm reads text; use --corpus");
+        var defaults = LanguageModelExperiment.DefaultOptions;
+        var options = PruneCommand.ReadOptions(args, defaults) with { Ceiling = args.Double("ceiling", defaults.Ceiling) };
+        var settings = new LanguageExperimentSettings { CeilingRatio = args.Double("ceiling-ratio", 1.1) };
+        if (settings.CeilingRatio < 1) throw new CliUsageException($"--ceiling-ratio: must be at least 1, got {settings.CeilingRatio}");
+        var corpusName = args.String("corpus", CorpusCatalog.DefaultName);
+        var sizes = new { Context = args.Int("context", 128), Dim = args.Int("d-model", 128), Heads = args.Int("heads", 4), Layers = args.Int("layers", 2), Ffn = args.Int("ffn", 512) };
+        var subset = args.Has("subset") ? args.Int("subset", 0) : (int?)null;
+        var from = args.String("from");
+        var outDirectory = args.String("out") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        var threads = args.Int("threads", Environment.ProcessorCount);
+        if (threads < 1) throw new CliUsageException($"--threads: must be at least 1, got {threads}");
+        args.RejectUnknown("prune");
+        options.Validate();
+        Require(sizes.Context >= 1, "context", sizes.Context);
+        Require(sizes.Dim >= 1, "d-model", sizes.Dim);
+        Require(sizes.Heads >= 1 && sizes.Dim % sizes.Heads == 0, "heads", sizes.Heads, $"must divide --d-model {sizes.Dim}");
+        Require(sizes.Layers >= 1, "layers", sizes.Layers);
+        Require(sizes.Ffn >= 1, "ffn", sizes.Ffn);
+        if (subset is < 1) throw new CliUsageException($"--subset: must be at least 1, got {subset}");
+
+        // Bad input is reported before the backend self-check and the model are paid for.
+        TextCorpus corpus;
+        try { corpus = CorpusCatalog.Load(corpusName); }
+        catch (CorpusFormatException e) { throw new CliUsageException($"--corpus: {e.Message}"); }
+
+        LoadedModel? loaded = from is null ? null : ModelFile.Load(from);
+        if (loaded is not null && loaded.Architecture != TransformerLanguageModel.ArchitectureName)
+            throw new CliUsageException($"--from: {from} holds a {loaded.Architecture} model, not transformer-lm");
+        // A saved model brings its own sizes and vocabulary; the ids of the corpus must be its ids.
+        var tokenizer = loaded is null ? null : LanguageModelFile.Tokenizer(from!, loaded);
+        var config = loaded is null
+            ? null
+            : LanguageModelFile.Config(from!, loaded.ArchitectureConfig);
+        LanguageModelingData data;
+        try { data = LanguageModelingData.From(corpus, options.Seed, config?.ContextLength ?? sizes.Context, subset, tokenizer); }
+        catch (ArgumentException e) { throw new CliUsageException($"--corpus: {corpus.Source}: {e.Message.Split(" (Parameter")[0]}"); }
+        using var _ = data;
+        config ??= new TransformerConfig
+        {
+            VocabularySize = data.Tokenizer.Size, ContextLength = sizes.Context, ModelDim = sizes.Dim, Heads = sizes.Heads, Layers = sizes.Layers, FeedForwardDim = sizes.Ffn,
+        };
+        TorchBackend.SetThreads(threads);
+        var backend = TorchBackend.EnsureVerified(logger);
+        Func<StartingPoint>? start = loaded is null ? null : () => new StartingPoint(loaded.Model, loaded.Masks);
+
+        var hyperparameters = Hyperparameters(options, settings, config, corpusName, subset, from, threads);
+        System.Console.WriteLine($"topiary {ToolInfo.Version}: transformer-lm (d_model {config.ModelDim}, {config.Layers} layers, {config.Heads} heads, context {config.ContextLength}) on {corpus.Name}: "
+            + $"{data.Train.shape[0]:N0} / {data.Validation.shape[0]:N0} / {data.Test.shape[0]:N0} characters (train / validation / test), vocabulary {data.Tokenizer.Size}, method {options.Method}, seed {options.Seed}");
+        System.Console.WriteLine($"backend: libtorch {backend.TorchVersion}, oneDNN {(backend.OneDnnEnabled ? "on" : "off")}, {threads} threads");
+
+        var result = TerminalProgress.Run(progress =>
+            LanguageModelExperiment.Run(data, config, options, settings, hyperparameters, start, progress, logger, cancellationToken), "perplexity");
+
+        var written = LanguageRunOutputs.Write(outDirectory, result);
+        LanguageSummary.Print(result.Experiment.Report, written);
+        return 0;
+    }
+
+    private static void Require(bool condition, string flag, int value, string? reason = null)
+    {
+        if (!condition) throw new CliUsageException($"--{flag}: {reason ?? "must be at least 1"}, got {value}");
+    }
+
+    private static Dictionary<string, object> Hyperparameters(PruningOptions o, LanguageExperimentSettings s, TransformerConfig c, string corpus,
+        int? subset, string? from, int threads) => new()
+    {
+        ["model"] = TransformerLanguageModel.ArchitectureName,
+        ["corpus"] = corpus,
+        ["tokenization"] = "characters",
+        ["vocabulary"] = c.VocabularySize,
+        ["context"] = c.ContextLength,
+        ["d_model"] = c.ModelDim,
+        ["heads"] = c.Heads,
+        ["layers"] = c.Layers,
+        ["ffn"] = c.FeedForwardDim,
+        ["method"] = o.Method,
+        ["gamma"] = o.Gamma,
+        ["alpha"] = o.Alpha,
+        ["gamma_decay"] = o.GammaDecay,
+        ["scope"] = o.PrunedScope == ParameterScope.Weights ? "weights" : "all",
+        ["crop_fraction"] = o.CropFraction,
+        ["ceiling_ratio"] = double.IsPositiveInfinity(o.Ceiling) ? s.CeilingRatio : "none",
+        ["eval_every"] = o.EvalEvery,
+        ["patience"] = o.Patience,
+        ["dense_epochs"] = from is null ? o.DenseEpochs : 0,
+        ["epochs"] = o.Epochs,
+        ["batch_size"] = o.BatchSize,
+        ["lr"] = o.LearningRate,
+        ["optimizer"] = o.Optimizer,
+        ["momentum"] = o.Momentum,
+        ["seed"] = o.Seed,
+        ["subset"] = subset is { } n ? n : "none",
+        ["from"] = from ?? "none",
+        ["threads"] = threads,
+    };
+}
