@@ -50,6 +50,9 @@ public sealed class SparseInferenceModel : IDisposable
         MaxActivation = Math.Max(network.InputShape.Size, shapes.Count == 0 ? 0 : shapes.Max(s => s.Size));
     }
 
+    /// <summary>Calibration picks the sparse kernel only when it is at least this factor faster than dense.</summary>
+    public const double SparseMargin = 1.15;
+
     /// <summary>The network this model runs.</summary>
     public SequentialNetwork Network { get; }
 
@@ -63,8 +66,9 @@ public sealed class SparseInferenceModel : IDisposable
 
     /// <summary>
     /// Measures, for every weighted layer and each batch size, the median time of the sparse kernel and of
-    /// libtorch's dense kernel on random inputs, and from then on uses the faster one (for other batch sizes, the
-    /// choice of the nearest measured one on a log scale).
+    /// libtorch's dense kernel on random inputs, and from then on uses the sparse kernel where it was at least
+    /// <see cref="SparseMargin"/> times faster, else dense (for other batch sizes, the choice of the nearest measured
+    /// one on a log scale).
     /// </summary>
     public void Calibrate(IEnumerable<int> batchSizes, int repeats = 15)
     {
@@ -90,7 +94,8 @@ public sealed class SparseInferenceModel : IDisposable
                         stage.RunDense(input, back, batch);
                         if (r >= 2) dense.Add(clock.Elapsed.TotalMilliseconds);
                     }
-                    stage.SetCalibrated(batch, Median(sparse) < Median(dense));
+                    // Dense unless sparse wins clearly: near the crossover a noisy measurement must not make the layer slower.
+                    stage.SetCalibrated(batch, Median(sparse) * SparseMargin < Median(dense));
                 }
             }
         }
