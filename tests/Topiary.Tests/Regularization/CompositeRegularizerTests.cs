@@ -59,7 +59,7 @@ public class CompositeRegularizerTests
         var terms = RegularizerSpec.Parse("spectral:1e-3, so ,clip:2");
         Assert.Equal(new[] { "spectral", "so", "clip" }, terms.Select(t => t.Regularizer.Name));
         Assert.Equal(new[] { 1e-3, 1e-4, 2.0 }, terms.Select(t => t.Strength));
-        Assert.Contains("unknown regularizer 'orth'", Assert.Throws<FormatException>(() => RegularizerSpec.Parse("orth:1")).Message);
+        Assert.Contains("unknown regularizer 'orthogonal'", Assert.Throws<FormatException>(() => RegularizerSpec.Parse("orthogonal:1")).Message);
         Assert.Contains("finite number", Assert.Throws<FormatException>(() => RegularizerSpec.Parse("so:-1")).Message);
         Assert.Contains("empty item", Assert.Throws<FormatException>(() => RegularizerSpec.Parse("so,,l2")).Message);
         Assert.Contains("at most one", Assert.Throws<FormatException>(() => RegularizerSpec.Parse("sam,fgr")).Message);
