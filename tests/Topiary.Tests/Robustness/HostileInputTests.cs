@@ -65,6 +65,28 @@ public class HostileInputTests
     }
 
     [Fact]
+    public async Task Sparse_model_file_reader_survives_damaged_files()
+    {
+        using var dir = new TestDirectory();
+        var path = dir.File("valid.tsparse");
+        Topiary.Deployment.SparseModelFile.Save(path, Topiary.Tests.Deployment.PrunedNetworks.Network("lenet300", 0.95), "lenet300");
+        var valid = File.ReadAllBytes(path);
+        var header = System.Text.Encoding.UTF8.GetString(valid, 16, System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(valid.AsSpan(12)));
+        Assert.Contains("\"input\":[1,28,28]", header);
+        Assert.Contains("\"in\":784,\"out\":300", header);
+
+        var target = new FuzzTarget(".tsparse", valid, p => Topiary.Deployment.SparseModelFile.Load(p), typeof(ModelFileException), [8, 12], Reseal: ResealCrc,
+            Extra:
+            [
+                ("input forged to 2^31 x 2^31", FileFuzzer.EditJsonHeader(valid, 12, "\"input\":[1,28,28]", "\"input\":[1,2147483647,2147483647]", ResealCrc)),
+                ("input forged negative", FileFuzzer.EditJsonHeader(valid, 12, "\"input\":[1,28,28]", "\"input\":[1,-28,28]", ResealCrc)),
+                ("layer forged to 2^31 x 2^31", FileFuzzer.EditJsonHeader(valid, 12, "\"in\":784,\"out\":300", "\"in\":2147483647,\"out\":2147483647", ResealCrc)),
+                ("layer forged to 2^24 x 2^24", FileFuzzer.EditJsonHeader(valid, 12, "\"in\":784,\"out\":300", "\"in\":16777216,\"out\":16777216", ResealCrc)),
+            ]);
+        Assert.True(await FileFuzzer.RunAsync(target, dir.Path, randomCases: 40) > 50);
+    }
+
+    [Fact]
     public async Task Checkpoint_reader_and_resume_survive_damaged_files()
     {
         TorchBackend.EnsureVerified();
