@@ -14,18 +14,12 @@ namespace Topiary.Cli.Commands;
 /// </summary>
 internal static class LanguageRunOutputs
 {
-    public static IReadOnlyList<string> Write(string outDirectory, LanguageExperimentResult result)
-    {
-        var report = result.Experiment.Report;
-        var staging = $"{Path.TrimEndingDirectorySeparator(outDirectory)}.partial-{Environment.ProcessId}";
-        Directory.CreateDirectory(staging);
-        try
+    public static IReadOnlyList<string> Write(string outDirectory, LanguageExperimentResult result) =>
+        RunOutputs.Staged(outDirectory, staging =>
         {
-            ReportJson.Write(report, Path.Combine(staging, "report.json"));
-            ReportMarkdown.Write(report, Path.Combine(staging, "report.md"));
-            TrajectoryCsv.Write(report.Trajectory, Path.Combine(staging, "trajectory.csv"));
+            var report = result.Experiment.Report;
+            RunOutputs.WriteReports(report, staging);
             PerplexityPlot.Write(report, Path.Combine(staging, "perplexity-vs-remaining.png"));
-            RunPlots.WriteLayerSparsity(report, Path.Combine(staging, "layer-sparsity.png"));
             var metadata = new JsonObject
             {
                 ["method"] = report.Method,
@@ -39,20 +33,5 @@ internal static class LanguageRunOutputs
             if (report.Hyperparameters.TryGetValue("subset", out var subset) && subset is int n) metadata["subset"] = n;
             LanguageModelFile.Save(Path.Combine(staging, RunOutputs.ModelFileName), (TransformerLanguageModel)result.Experiment.Model,
                 result.Tokenizer, result.Experiment.Masks, metadata);
-
-            Directory.CreateDirectory(outDirectory);
-            var written = new List<string>();
-            foreach (var file in Directory.GetFiles(staging))
-            {
-                var target = Path.Combine(outDirectory, Path.GetFileName(file));
-                File.Move(file, target, overwrite: true);
-                written.Add(target);
-            }
-            return written;
-        }
-        finally
-        {
-            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-        }
-    }
+        });
 }

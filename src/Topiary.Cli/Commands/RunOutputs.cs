@@ -15,18 +15,12 @@ internal static class RunOutputs
 {
     public const string ModelFileName = "model.topiary";
 
-    public static IReadOnlyList<string> Write(string outDirectory, ExperimentResult result, ImageClassificationData data)
-    {
-        var report = result.Report;
-        var staging = $"{Path.TrimEndingDirectorySeparator(outDirectory)}.partial-{Environment.ProcessId}";
-        Directory.CreateDirectory(staging);
-        try
+    public static IReadOnlyList<string> Write(string outDirectory, ExperimentResult result, ImageClassificationData data) =>
+        Staged(outDirectory, staging =>
         {
-            ReportJson.Write(report, Path.Combine(staging, "report.json"));
-            ReportMarkdown.Write(report, Path.Combine(staging, "report.md"));
-            TrajectoryCsv.Write(report.Trajectory, Path.Combine(staging, "trajectory.csv"));
+            var report = result.Report;
+            WriteReports(report, staging);
             RunPlots.WriteAccuracyVsRemaining(report, Path.Combine(staging, "accuracy-vs-remaining.png"));
-            RunPlots.WriteLayerSparsity(report, Path.Combine(staging, "layer-sparsity.png"));
             var metadata = new JsonObject
             {
                 ["method"] = report.Method,
@@ -37,7 +31,28 @@ internal static class RunOutputs
                 ["remaining_fraction"] = report.Final.RemainingFraction,
             };
             ModelFile.Save(Path.Combine(staging, ModelFileName), result.ModelName, data.ImageSize, data.Classes, result.Model, result.Masks, metadata);
+        });
 
+    /// <summary>The files every run writes, whatever its task: report.json, report.md, trajectory.csv, layer-sparsity.png.</summary>
+    public static void WriteReports(RunReport report, string directory)
+    {
+        ReportJson.Write(report, Path.Combine(directory, "report.json"));
+        ReportMarkdown.Write(report, Path.Combine(directory, "report.md"));
+        TrajectoryCsv.Write(report.Trajectory, Path.Combine(directory, "trajectory.csv"));
+        RunPlots.WriteLayerSparsity(report, Path.Combine(directory, "layer-sparsity.png"));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="writeFiles"/> into a sibling staging folder, then moves each file into
+    /// <paramref name="outDirectory"/> by rename; the staging folder is removed whatever happens.
+    /// </summary>
+    public static IReadOnlyList<string> Staged(string outDirectory, Action<string> writeFiles)
+    {
+        var staging = $"{Path.TrimEndingDirectorySeparator(outDirectory)}.partial-{Environment.ProcessId}";
+        Directory.CreateDirectory(staging);
+        try
+        {
+            writeFiles(staging);
             Directory.CreateDirectory(outDirectory);
             var written = new List<string>();
             foreach (var file in Directory.GetFiles(staging))
