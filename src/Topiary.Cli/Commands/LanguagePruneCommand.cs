@@ -112,35 +112,22 @@ internal static class LanguagePruneCommand
     }
 
     private static Dictionary<string, object> Hyperparameters(PruningOptions o, LanguageExperimentSettings s, TransformerConfig c, string corpus,
-        int? subset, string? from, int threads) => new()
+        int? subset, string? from, int threads)
     {
-        ["model"] = TransformerLanguageModel.ArchitectureName,
-        ["corpus"] = corpus,
-        ["tokenization"] = "characters",
-        ["vocabulary"] = c.VocabularySize,
-        ["context"] = c.ContextLength,
-        ["d_model"] = c.ModelDim,
-        ["heads"] = c.Heads,
-        ["layers"] = c.Layers,
-        ["ffn"] = c.FeedForwardDim,
-        ["method"] = o.Method,
-        ["gamma"] = o.Gamma,
-        ["alpha"] = o.Alpha,
-        ["gamma_decay"] = o.GammaDecay,
-        ["scope"] = o.PrunedScope == ParameterScope.Weights ? "weights" : "all",
-        ["crop_fraction"] = o.CropFraction,
-        ["ceiling_ratio"] = double.IsPositiveInfinity(o.Ceiling) ? s.CeilingRatio : "none",
-        ["eval_every"] = o.EvalEvery,
-        ["patience"] = o.Patience,
-        ["dense_epochs"] = from is null ? o.DenseEpochs : 0,
-        ["epochs"] = o.Epochs,
-        ["batch_size"] = o.BatchSize,
-        ["lr"] = o.LearningRate,
-        ["optimizer"] = o.Optimizer,
-        ["momentum"] = o.Momentum,
-        ["seed"] = o.Seed,
-        ["subset"] = subset is { } n ? n : "none",
-        ["from"] = from ?? "none",
-        ["threads"] = threads,
-    };
+        var settings = new Dictionary<string, object>
+        {
+            ["model"] = TransformerLanguageModel.ArchitectureName,
+            ["corpus"] = corpus,
+            ["tokenization"] = "characters",
+            ["vocabulary"] = c.VocabularySize,
+            ["context"] = c.ContextLength,
+            ["d_model"] = c.ModelDim,
+            ["heads"] = c.Heads,
+            ["layers"] = c.Layers,
+            ["ffn"] = c.FeedForwardDim,
+            ["ceiling_ratio"] = double.IsPositiveInfinity(o.Ceiling) ? s.CeilingRatio : "none",
+        };
+        foreach (var (key, value) in PruneCommand.TrainingSettings(o, subset, from, threads)) settings[key] = value;
+        return settings;
+    }
 }

@@ -216,10 +216,21 @@ internal static class PruneCommand
             var other => throw new CliUsageException($"--scope: unknown value '{other}' (expected all or weights)"),
         };
 
-    private static Dictionary<string, object> Hyperparameters(PruningOptions o, string preset, string model, int? subset, string? from, int threads) => new()
+    private static Dictionary<string, object> Hyperparameters(PruningOptions o, string preset, string model, int? subset, string? from, int threads)
     {
-        ["preset"] = preset,
-        ["model"] = model,
+        var settings = new Dictionary<string, object> { ["preset"] = preset, ["model"] = model, ["floor"] = o.Floor };
+        foreach (var (key, value) in TrainingSettings(o, subset, from, threads)) settings[key] = value;
+        settings["target_sparsity"] = o.TargetSparsity;
+        settings["twt"] = o.Twt;
+        settings["pwe"] = o.Pwe;
+        settings["growth"] = o.Growth;
+        settings["recipe"] = o.Recipe is null ? "none" : $"{o.Recipe.Schedule.Kind} schedule, selector {o.Recipe.Selector.NamePattern ?? "*"}";
+        return settings;
+    }
+
+    /// <summary>The settings every pruning run records, whatever its task (images or text).</summary>
+    internal static IEnumerable<KeyValuePair<string, object>> TrainingSettings(PruningOptions o, int? subset, string? from, int threads) => new Dictionary<string, object>
+    {
         ["method"] = o.Method,
         ["reg"] = o.Regularizers ?? "none",
         ["gamma"] = o.Gamma,
@@ -227,7 +238,6 @@ internal static class PruneCommand
         ["gamma_decay"] = o.GammaDecay,
         ["scope"] = o.PrunedScope == ParameterScope.Weights ? "weights" : "all",
         ["crop_fraction"] = o.CropFraction,
-        ["floor"] = o.Floor,
         ["eval_every"] = o.EvalEvery,
         ["patience"] = o.Patience,
         ["dense_epochs"] = from is null ? o.DenseEpochs : 0,
@@ -240,10 +250,5 @@ internal static class PruneCommand
         ["subset"] = subset is { } s ? s : "none",
         ["from"] = from ?? "none",
         ["threads"] = threads,
-        ["target_sparsity"] = o.TargetSparsity,
-        ["twt"] = o.Twt,
-        ["pwe"] = o.Pwe,
-        ["growth"] = o.Growth,
-        ["recipe"] = o.Recipe is null ? "none" : $"{o.Recipe.Schedule.Kind} schedule, selector {o.Recipe.Selector.NamePattern ?? "*"}",
     };
 }
