@@ -53,14 +53,7 @@ public sealed class RegularizedStep : IDisposable
                     if (p.grad is { } g && regularizer.AppliesTo(p)) regularizer.AddGradient(p, g, gamma);
                 regularizer.TransformGradients(trainable, gamma);
             }
-            masks?.ApplyToGradients();
-            optimizer.Step();
-            using (no_grad())
-            {
-                foreach (var p in regularized)
-                    if (regularizer.AppliesTo(p)) regularizer.Project(p, p.grad, gamma, optimizer.LearningRate);
-            }
-            masks?.ApplyToWeights();
+            StepAndProject(gamma);
             return loss.to(float64).item<double>();
         }
         finally
@@ -100,14 +93,21 @@ public sealed class RegularizedStep : IDisposable
         }
         optimizer.ZeroGrad();
         loss.add(penalty).backward();
+        StepAndProject(gamma);
+        return loss.detach().to(float64).item<double>();
+    }
+
+    // Shared tail of both formulations: mask g → optimizer step → projection → mask w.
+    private void StepAndProject(double gamma)
+    {
         masks?.ApplyToGradients();
         optimizer.Step();
         using (no_grad())
         {
-            foreach (var p in regularized) regularizer.Project(p, p.grad, gamma, optimizer.LearningRate);
+            foreach (var p in regularized)
+                if (regularizer.AppliesTo(p)) regularizer.Project(p, p.grad, gamma, optimizer.LearningRate);
         }
         masks?.ApplyToWeights();
-        return loss.detach().to(float64).item<double>();
     }
 
     /// <inheritdoc />
