@@ -73,7 +73,7 @@ internal static class RegularizerBenchmark
                     samples[i].Add(clock.Elapsed.TotalMilliseconds);
                 }
 
-        var plain = Median(samples[0]);
+        var plain = Topiary.Reporting.Statistics.Median(samples[0]);
         var plainMin = samples[0].Min();
         Console.WriteLine();
         Console.WriteLine($"{modelName}:");
@@ -81,15 +81,9 @@ internal static class RegularizerBenchmark
         for (var i = 0; i < variants.Count; i++)
         {
             var sorted = samples[i].OrderBy(v => v).ToArray();
-            Console.WriteLine($"{variants[i].Name,-32} {F(Median(samples[i])),10} {F(sorted[0]),9} {F(sorted[sorted.Length / 10]) + "–" + F(sorted[sorted.Length * 9 / 10]),18} {F(Median(samples[i]) / plain) + "×",17} {F(sorted[0] / plainMin) + "×",14}");
+            Console.WriteLine($"{variants[i].Name,-32} {F(Topiary.Reporting.Statistics.Median(samples[i])),10} {F(sorted[0]),9} {F(sorted[sorted.Length / 10]) + "–" + F(sorted[sorted.Length * 9 / 10]),18} {F(Topiary.Reporting.Statistics.Median(samples[i]) / plain) + "×",17} {F(sorted[0] / plainMin) + "×",14}");
         }
         foreach (var step in steps) step.Dispose();
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private static string F(double value) => value.ToString("F2", CultureInfo.InvariantCulture);

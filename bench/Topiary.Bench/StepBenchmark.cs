@@ -54,25 +54,19 @@ internal static class StepBenchmark
                     samples[i].Add(clock.Elapsed.TotalMilliseconds);
                 }
 
-        var plain = Median(samples[0]);
+        var plain = Topiary.Reporting.Statistics.Median(samples[0]);
         Console.WriteLine();
         Console.WriteLine($"{"variant",-34} {"ms/step (median)",18} {"p10–p90",16} {"× plain",9}");
         for (var i = 0; i < variants.Length; i++)
         {
             var sorted = samples[i].OrderBy(v => v).ToArray();
-            var median = Median(samples[i]);
+            var median = Topiary.Reporting.Statistics.Median(samples[i]);
             Console.WriteLine($"{variants[i].Name,-34} {F(median),18} {F(sorted[sorted.Length / 10]) + "–" + F(sorted[sorted.Length * 9 / 10]),16} {F(median / plain, "F3") + "×",9}");
         }
-        var fused = Median(samples[1]) / plain;
+        var fused = Topiary.Reporting.Statistics.Median(samples[1]) / plain;
         Console.WriteLine();
-        Console.WriteLine($"goal fused ≤ 1.10× plain: {(fused <= 1.10 ? "met" : "NOT met")} ({F(fused, "F3")}×); two-pass / fused = {F(Median(samples[2]) / Median(samples[1]), "F3")}×");
+        Console.WriteLine($"goal fused ≤ 1.10× plain: {(fused <= 1.10 ? "met" : "NOT met")} ({F(fused, "F3")}×); two-pass / fused = {F(Topiary.Reporting.Statistics.Median(samples[2]) / Topiary.Reporting.Statistics.Median(samples[1]), "F3")}×");
         return 0;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private static string F(double value, string format = "F2") => value.ToString(format, CultureInfo.InvariantCulture);

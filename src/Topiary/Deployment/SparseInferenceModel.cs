@@ -95,7 +95,7 @@ public sealed class SparseInferenceModel : IDisposable
                         if (r >= 2) dense.Add(clock.Elapsed.TotalMilliseconds);
                     }
                     // Dense unless sparse wins clearly: near the crossover a noisy measurement must not make the layer slower.
-                    stage.SetCalibrated(batch, Median(sparse) * SparseMargin < Median(dense));
+                    stage.SetCalibrated(batch, Topiary.Reporting.Statistics.Median(sparse) * SparseMargin < Topiary.Reporting.Statistics.Median(dense));
                 }
             }
         }
@@ -187,12 +187,6 @@ public sealed class SparseInferenceModel : IDisposable
             front = new float[activations];
             back = new float[activations];
         }
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToList();
-        return sorted[sorted.Count / 2];
     }
 
     /// <inheritdoc />

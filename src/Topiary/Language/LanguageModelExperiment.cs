@@ -89,7 +89,7 @@ public static class LanguageModelExperiment
             Selection = $"{outcome.Selection}; the run ended: {outcome.StopReason}",
             Layers = layers,
             Trajectory = outcome.Trajectory,
-            Timing = new TimingInfo(total.Elapsed.TotalSeconds, Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds),
+            Timing = new TimingInfo(total.Elapsed.TotalSeconds, Topiary.Reporting.Statistics.Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds),
             Metric = task.MetricName,
             LayerGroups = GroupSparsity.Summarize(layers, TransformerLanguageModel.GroupOf),
             Samples = samples,
@@ -103,11 +103,4 @@ public static class LanguageModelExperiment
         settings.SamplePrompts.Select((prompt, i) => new GeneratedSample(label, prompt,
             TextSampler.Generate(model, tokenizer, config.ContextLength, prompt, settings.SampleLength, settings.SampleTemperature, seed: i),
             settings.SampleTemperature, i));
-
-    private static double Median(IReadOnlyList<double> values)
-    {
-        if (values.Count == 0) return 0;
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 }

@@ -81,16 +81,9 @@ public static class PruningExperiment
             Layers = SparsityStatistics.PerLayer(loop.Masks),
             Trajectory = outcome.Trajectory,
             Divergences = outcome.Divergences,
-            Timing = new TimingInfo(total.Elapsed.TotalSeconds, Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds),
+            Timing = new TimingInfo(total.Elapsed.TotalSeconds, Topiary.Reporting.Statistics.Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds),
             Cost = CostMeter.Measure(model, example),
         };
         return new ExperimentResult(modelName, model, loop.Masks, report);
-    }
-
-    private static double Median(IReadOnlyList<double> values)
-    {
-        if (values.Count == 0) return 0;
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 }
