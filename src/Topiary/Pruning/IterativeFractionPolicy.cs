@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Topiary.Pruning.Toolkit;
 using Topiary.Reporting;
 using Topiary.Training;
 
@@ -8,7 +9,9 @@ namespace Topiary.Pruning;
 /// The pruning rule of Bonetta et al. (arXiv 2204.04977), as in the authors' code: at every
 /// evaluation, if the validation metric is better than the bound B, remove the fraction t of the
 /// remaining weights with the smallest magnitude, ranked globally; otherwise keep training so the
-/// metric can recover. After k crops the density is (1 − t)^k.
+/// metric can recover. After k crops the density is (1 − t)^k. A recipe may bound each layer's sparsity
+/// (<see cref="Limits"/>) or rank per layer (<see cref="Ranking"/>); the crop then goes through
+/// <see cref="UnstructuredPruner"/>, and the density can stay above (1 − t)^k when layers are at their maximum.
 /// </summary>
 public sealed class IterativeFractionPolicy : PruningPolicy
 {
@@ -22,6 +25,12 @@ public sealed class IterativeFractionPolicy : PruningPolicy
     /// <summary>t.</summary>
     public double CropFraction { get; }
 
+    /// <summary>Per-layer sparsity bounds (a recipe's <c>limits</c>); null: none, as in the paper.</summary>
+    public LayerLimits? Limits { get; init; }
+
+    /// <summary>Global (the paper's) or per-layer ranking of the crop.</summary>
+    public RankingScope Ranking { get; init; } = RankingScope.Global;
+
     /// <inheritdoc />
     public override string Name => "iterative";
 
@@ -29,7 +38,9 @@ public sealed class IterativeFractionPolicy : PruningPolicy
     public override bool AtEvaluation(PruningContext context, EvaluationResult validation)
     {
         if (!context.Floor.AllowsPruning(validation.Metric)) return false;
-        var removed = GlobalMagnitudePruner.PruneFraction(context.Masks, CropFraction);
+        var removed = Limits is null && Ranking == RankingScope.Global
+            ? GlobalMagnitudePruner.PruneFraction(context.Masks, CropFraction)
+            : UnstructuredPruner.Prune(context.Masks, PruningAmount.OfFraction(CropFraction), scope: Ranking, limits: Limits);
         context.Logger.LogDebug("step {Step}: validation metric {Metric} beats the bound, pruned {Removed} parameters, {Remaining} remain",
             context.Step, validation.Metric, removed, Percent.Of(context.Masks.Density));
         return removed > 0;

@@ -77,4 +77,49 @@ public class ScheduleTests
         Assert.True(plateau.Observe(0.93));
         Assert.True(new PlateauDetector(0).Observe(5));
     }
+
+    [Fact]
+    public void The_iterative_rule_keeps_every_layer_within_its_recipe_limits()
+    {
+        manual_seed(54);
+        using var model = new LeNet300();
+        using var masks = new PruningMasks(new LayerSelector().Select(model));
+        var limits = new LayerLimits { Default = new SparsityLimits(0, 0.9), Overrides = new[] { ("*1.weight", new SparsityLimits(0, 0.3)) } };
+        var policy = new IterativeFractionPolicy(0.2) { Limits = limits };
+        var context = new PruningContext(masks, new MetricFloor(0), () => new EvaluationResult(1, 0), 10, 100, NullLogger.Instance);
+        for (var k = 0; k < 15; k++)
+        {
+            var remaining = masks.Remaining;
+            policy.AtEvaluation(context, new EvaluationResult(1, 0));
+            Assert.True(remaining - masks.Remaining <= (long)Math.Round(0.2 * remaining, MidpointRounding.AwayFromZero));
+        }
+        foreach (var e in masks.Entries)
+        {
+            var sparsity = 1 - e.Mask.count_nonzero().item<long>() / (double)e.Mask.numel();
+            Assert.True(sparsity <= limits.For(e.Name).Max + 1e-9, $"{e.Name} is {sparsity:P2} sparse, above its limit");
+        }
+        // The largest layer carries the global ranking's cut, so it must have been stopped exactly at its bound.
+        var largest = masks.Entries.MaxBy(e => e.Mask.numel())!;
+        Assert.Equal(limits.For(largest.Name).Max, 1 - largest.Mask.count_nonzero().item<long>() / (double)largest.Mask.numel(), 3);
+    }
+
+    [Fact]
+    public void The_iterative_rule_without_limits_is_the_papers_global_crop()
+    {
+        manual_seed(55);
+        using var a = new LeNet300();
+        using var b = new LeNet300();
+        b.load_state_dict(a.state_dict());
+        using var masksA = new PruningMasks(new LayerSelector().Select(a));
+        using var masksB = new PruningMasks(new LayerSelector().Select(b));
+        var policy = new IterativeFractionPolicy(0.3) { Ranking = RankingScope.Global, Limits = LayerLimits.None };
+        var context = new PruningContext(masksA, new MetricFloor(0), () => new EvaluationResult(1, 0), 10, 100, NullLogger.Instance);
+        for (var k = 0; k < 4; k++)
+        {
+            policy.AtEvaluation(context, new EvaluationResult(1, 0));
+            GlobalMagnitudePruner.PruneFraction(masksB, 0.3);
+        }
+        for (var i = 0; i < masksA.Entries.Count; i++)
+            Assert.True(masksA.Entries[i].Mask.equal(masksB.Entries[i].Mask).all().item<bool>());
+    }
 }

@@ -32,14 +32,13 @@ public sealed record RecipeSchedule(string Kind, double? TargetSparsity = null, 
     public static IReadOnlyList<string> Kinds { get; } = new[] { "one-shot", "iterative", "polynomial", "lobster" };
 
     /// <summary>
-    /// Builds the <see cref="PruningPolicy"/> this schedule describes; <paramref name="limits"/> bound the one-shot,
-    /// polynomial and lobster schedules and <paramref name="ranking"/> applies to one-shot and polynomial (the
-    /// iterative rule keeps the flagship's plain global ranking; LOBSTER's threshold is global by definition).
+    /// Builds the <see cref="PruningPolicy"/> this schedule describes; <paramref name="limits"/> bound every
+    /// schedule and <paramref name="ranking"/> applies to all but LOBSTER (its threshold is global by definition).
     /// </summary>
     public PruningPolicy CreatePolicy(LayerLimits? limits = null, RankingScope ranking = RankingScope.Global) => Kind switch
     {
         "one-shot" => new Schedules.OneShotPolicy(TargetSparsity!.Value) { Limits = limits, Ranking = ranking },
-        "iterative" => new IterativeFractionPolicy(CropFraction!.Value),
+        "iterative" => new IterativeFractionPolicy(CropFraction!.Value) { Limits = limits, Ranking = ranking },
         "polynomial" => new Schedules.GradualMagnitudePolicy(new Schedules.PolynomialSparsitySchedule(InitialSparsity ?? 0, TargetSparsity!.Value,
             StartStep ?? 0, PruningSteps!.Value, Frequency!.Value)) { Limits = limits, Ranking = ranking },
         "lobster" => new Schedules.LobsterPolicy(Twt ?? 0.05, Pwe ?? 1) { Limits = limits },
