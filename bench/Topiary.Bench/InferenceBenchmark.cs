@@ -74,7 +74,7 @@ internal static class InferenceBenchmark
     /// A randomly initialised network whose every weight and bias tensor is pruned by magnitude to the given
     /// sparsity (uniform per layer, the usual convention for sparse-kernel benchmarks).
     /// </summary>
-    private static SequentialNetwork PrunedNetwork(string model, double sparsity)
+    internal static SequentialNetwork PrunedNetwork(string model, double sparsity)
     {
         manual_seed(7);
         using var module = model == "linear4096" ? (nn.Module)nn.Linear(4096, 4096) : ModelCatalog.Create(model);

@@ -4,6 +4,7 @@ using Topiary.Bench;
 // topiary-bench step [--rounds R] [--steps S]
 // topiary-bench inference [--rounds R] [--threads N] [--model lenet300|lenet5|linear4096]
 // topiary-bench crossover [--rounds R] [--threads N]
+// topiary-bench fallback [--rounds R] [--threads N]
 // topiary-bench size
 // topiary-bench regularizers [--rounds R] [--steps S] [--model lenet5|lenet300]
 var command = args.FirstOrDefault() ?? "step";
@@ -12,6 +13,14 @@ int Option(string name, int fallback)
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback;
 }
+// libtorch and Topiary's kernels get the same thread count, so that neither has more cores than the other.
+void UseThreads()
+{
+    var threads = Option("--threads", Environment.ProcessorCount);
+    Topiary.Backend.TorchBackend.EnsureVerified();
+    Topiary.Backend.TorchBackend.SetThreads(threads);
+    Topiary.Deployment.KernelThreads.Count = threads;
+}
 switch (command)
 {
     case "step":
@@ -19,19 +28,18 @@ switch (command)
     case "inference":
     {
         var model = Array.IndexOf(args, "--model") is var m and >= 0 && m + 1 < args.Length ? args[m + 1] : null;
-        var threads = Option("--threads", Environment.ProcessorCount);
-        Topiary.Backend.TorchBackend.EnsureVerified();
-        Topiary.Backend.TorchBackend.SetThreads(threads);
-        Topiary.Deployment.KernelThreads.Count = threads;
+        UseThreads();
         return InferenceBenchmark.Run(Option("--rounds", 31), model);
     }
     case "crossover":
     {
-        var threads = Option("--threads", Environment.ProcessorCount);
-        Topiary.Backend.TorchBackend.EnsureVerified();
-        Topiary.Backend.TorchBackend.SetThreads(threads);
-        Topiary.Deployment.KernelThreads.Count = threads;
+        UseThreads();
         return CrossoverBenchmark.Run(Option("--rounds", 21));
+    }
+    case "fallback":
+    {
+        UseThreads();
+        return FallbackBenchmark.Run(Option("--rounds", 31));
     }
     case "size":
         return SizeBenchmark.Run();
@@ -40,6 +48,6 @@ switch (command)
         var models = modelIndex >= 0 && modelIndex + 1 < args.Length ? new[] { args[modelIndex + 1] } : new[] { "lenet5", "lenet300" };
         return RegularizerBenchmark.Run(Option("--rounds", 5), Option("--steps", 6), models);
     default:
-        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step, inference, crossover, size, regularizers)");
+        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step, inference, crossover, fallback, size, regularizers)");
         return 2;
 }

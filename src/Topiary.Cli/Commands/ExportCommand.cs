@@ -16,8 +16,9 @@ internal static class ExportCommand
           --model-file FILE   a model.topiary, or a sparse file written by export or simplify
           --format F          sparse: Topiary's compact file (dense, CSR or bitmask per tensor, whichever is smallest)
                               onnx: ONNX (opset 13: Conv, Gemm, Relu, MaxPool, Flatten)
-                              pytorch: state dict as safetensors, with PyTorch parameter names
-          --out FILE          output file (default: beside the input, with .tsparse, .onnx or .safetensors)
+                              pytorch: state dict with PyTorch parameter names, as torch.save's zip (--out
+                                       *.pt or *.pth) or as safetensors (--out *.safetensors)
+          --out FILE          output file (default: beside the input, with .tsparse, .onnx or .pt)
           --half              sparse only: store values as float16 and report the largest rounding error
         """;
 
@@ -27,9 +28,10 @@ internal static class ExportCommand
         var format = args.String("format") ?? throw new CliUsageException($"--format: required (one of: {string.Join(", ", Formats)})");
         if (!Formats.Contains(format)) throw new CliUsageException($"--format: unknown value '{format}' (expected one of: {string.Join(", ", Formats)})");
         var half = args.Flag("half");
-        var extension = format switch { "sparse" => ".tsparse", "onnx" => ".onnx", _ => ".safetensors" };
+        var extension = format switch { "sparse" => ".tsparse", "onnx" => ".onnx", _ => ".pt" };
         var output = args.String("out") ?? Path.ChangeExtension(file, extension);
         args.RejectUnknown("export");
+        var pytorchLayout = format == "pytorch" ? PyTorchLayout(output) : null;
         if (half && format != "sparse") throw new CliUsageException("--half: only for --format sparse");
         if (Path.GetFullPath(output) == Path.GetFullPath(file)) throw new CliUsageException($"--out: {output} is the input file");
 
@@ -52,8 +54,11 @@ internal static class ExportCommand
             case "onnx":
                 OnnxExporter.Save(output, network);
                 break;
-            default:
+            case "pytorch" when pytorchLayout == ".safetensors":
                 SafetensorsExporter.Save(output, network, new Dictionary<string, string> { ["format"] = "pt", ["producer"] = $"topiary {ToolInfo.Version}" });
+                break;
+            default:
+                PyTorchExporter.Save(output, network);
                 break;
         }
         var inputBytes = new FileInfo(file).Length;
@@ -61,6 +66,14 @@ internal static class ExportCommand
         AnsiConsole.WriteLine($"wrote {output}: {N(outputBytes)} bytes; input file {N(inputBytes)} bytes ({Ratio(outputBytes, inputBytes)}), dense float32 parameters {N(total * 4)} bytes ({Ratio(outputBytes, total * 4)})");
         return 0;
     }
+
+    /// <summary>The --format pytorch container named by the output's extension: ".pt" (torch.save's zip) or ".safetensors".</summary>
+    private static string PyTorchLayout(string output) => Path.GetExtension(output).ToLowerInvariant() switch
+    {
+        ".pt" or ".pth" => ".pt",
+        ".safetensors" => ".safetensors",
+        var other => throw new CliUsageException($"--out: {output}: --format pytorch writes .pt, .pth or .safetensors files, not {(other.Length == 0 ? "a name without extension" : $"'{other}'")}"),
+    };
 
     private static double HalfError(SequentialNetwork network) =>
         network.Parameters().SelectMany(p => p.Values).Select(v => Math.Abs(v - (float)(Half)v)).DefaultIfEmpty(0f).Max();

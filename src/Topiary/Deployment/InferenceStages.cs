@@ -14,11 +14,31 @@ internal enum ActivationLayout
     FeatureMajor,
 }
 
-/// <summary>One step of a <see cref="SparseInferenceModel"/>, working on float buffers in the layout it asks for.</summary>
+/// <summary>
+/// One step of a <see cref="SparseInferenceModel"/>: on Topiary's side it works on float buffers in the layout it
+/// asks for; on libtorch's side it is the same operator as in <see cref="TorchNetwork"/>, on a row-major tensor.
+/// </summary>
 internal abstract class InferenceStage : IDisposable
 {
     /// <summary>The layout this step needs at the given batch size (it produces the same); Any for element-wise steps.</summary>
     public virtual ActivationLayout Wants(int batch) => ActivationLayout.RowMajor;
+
+    /// <summary>
+    /// Whether the step runs on libtorch at this batch size. Element-wise steps follow the activations (no copy just
+    /// for them); weighted steps decide by their kernel choice.
+    /// </summary>
+    public virtual bool RunsOnTorch(int batch, bool activationsInTorch) => activationsInTorch;
+
+    /// <summary>The step as libtorch operators on [batch, …input shape]; the input tensor is never modified.</summary>
+    public abstract Tensor RunTorch(Tensor input);
+
+    /// <summary>A new row-major tensor [batch, …input shape] holding <paramref name="values"/>.</summary>
+    public Tensor InputTensor(float[] values, int batch)
+    {
+        var x = Input.Flat ? empty(batch, Input.Size) : empty(batch, Input.Channels, Input.Height, Input.Width);
+        values.AsSpan(0, checked((int)(batch * Input.Size))).CopyTo(NativeFloats.Of(x));
+        return x;
+    }
 
     protected InferenceStage(ActivationShape input, ActivationShape output)
     {
@@ -55,41 +75,59 @@ internal abstract class WeightedStage : InferenceStage
     public string Name { get; }
     public CsrMatrix Weight { get; }
     public bool Relu { get; }
-    public IReadOnlyList<SparseCrossover> Crossover { get; set; } = SparseCrossover.Default;
+    // The choice per batch size, worked out once: at batch 1 a whole sparse layer takes microseconds.
+    private readonly Dictionary<int, bool> choices = new();
+    private IReadOnlyList<SparseCrossover> crossover = SparseCrossover.Default;
+
+    public IReadOnlyList<SparseCrossover> Crossover
+    {
+        get => crossover;
+        set
+        {
+            crossover = value;
+            choices.Clear();
+        }
+    }
+
     public IReadOnlyDictionary<int, bool> Calibrated => calibrated;
 
     /// <summary>The calibrated choice of the nearest measured batch size (log scale), else the crossover table.</summary>
     public bool UsesSparse(int batch)
     {
-        if (calibrated.Count == 0) return SparseCrossover.PrefersSparse(Crossover, batch, Weight.Density);
-        var nearest = calibrated.Keys.MinBy(b => Math.Abs(Math.Log2(b) - Math.Log2(batch)));
-        return calibrated[nearest];
+        if (choices.TryGetValue(batch, out var known)) return known;
+        var sparse = calibrated.Count == 0
+            ? SparseCrossover.PrefersSparse(Crossover, batch, Weight.Density)
+            : calibrated[calibrated.Keys.MinBy(b => Math.Abs(Math.Log2(b) - Math.Log2(batch)))];
+        choices[batch] = sparse;
+        return sparse;
     }
 
-    public void SetCalibrated(int batch, bool sparse) => calibrated[batch] = sparse;
+    public void SetCalibrated(int batch, bool sparse)
+    {
+        calibrated[batch] = sparse;
+        choices.Clear();
+    }
 
+    /// <summary>The dense fallback runs on libtorch, straight on the tensor the previous steps left.</summary>
+    public override bool RunsOnTorch(int batch, bool activationsInTorch) => !UsesSparse(batch);
+
+    /// <summary>Only the sparse kernel runs on buffers (the dense choice runs through <see cref="RunTorch"/>).</summary>
     public override float[] Run(float[] input, float[] spare, int batch)
     {
-        if (UsesSparse(batch)) RunSparse(input, spare, batch);
-        else RunDense(input, spare, batch);
+        RunSparse(input, spare, batch);
         return spare;
     }
 
     public abstract void RunSparse(float[] input, float[] output, int batch);
 
-    public void RunDense(float[] input, float[] output, int batch)
+    /// <summary>libtorch's dense operator, then ReLU in place on its fresh output (same values as a separate relu).</summary>
+    public override Tensor RunTorch(Tensor input)
     {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var x = empty(DenseInputShape(batch));
-        input.AsSpan(0, checked((int)(batch * Input.Size))).CopyTo(NativeFloats.Of(x));
-        var y = DenseForward(x, batch);
-        if (Relu) y = nn.functional.relu(y);
-        NativeFloats.Of(y.contiguous()).CopyTo(output.AsSpan(0, checked((int)(batch * Output.Size))));
+        var y = DenseForward(input);
+        return Relu ? y.relu_() : y;
     }
 
-    protected abstract long[] DenseInputShape(int batch);
-    protected abstract Tensor DenseForward(Tensor input, int batch);
+    protected abstract Tensor DenseForward(Tensor input);
 
     public override void Dispose()
     {
@@ -109,18 +147,13 @@ internal sealed class LinearStage : WeightedStage
         bias = layer.Bias;
     }
 
-    /// <summary>
-    /// Feature-major for the sparse kernel on batches; row-major for the dense fallback, which then costs libtorch's
-    /// own linear plus two block copies. A single sample is the same in both layouts.
-    /// </summary>
-    public override ActivationLayout Wants(int batch) => batch == 1 ? ActivationLayout.Any
-        : UsesSparse(batch) ? ActivationLayout.FeatureMajor : ActivationLayout.RowMajor;
+    /// <summary>Feature-major for the sparse kernel on batches (the dense fallback takes libtorch's row-major tensor). A single sample is the same in both layouts.</summary>
+    public override ActivationLayout Wants(int batch) => batch == 1 ? ActivationLayout.Any : ActivationLayout.FeatureMajor;
 
     public override void RunSparse(float[] input, float[] output, int batch) =>
         SparseLinearKernel.ForwardFeatureMajor(Weight, bias, input, output, batch, Relu);
 
-    protected override long[] DenseInputShape(int batch) => new long[] { batch, Input.Size };
-    protected override Tensor DenseForward(Tensor input, int batch) => nn.functional.linear(input, DenseWeight, DenseBias);
+    protected override Tensor DenseForward(Tensor input) => nn.functional.linear(input, DenseWeight, DenseBias);
 }
 
 internal sealed class ConvStage : WeightedStage
@@ -142,8 +175,7 @@ internal sealed class ConvStage : WeightedStage
         if (Relu) ReluStage.Apply(output.AsSpan(0, (int)(batch * Output.Size)));
     }
 
-    protected override long[] DenseInputShape(int batch) => new long[] { batch, Input.Channels, Input.Height, Input.Width };
-    protected override Tensor DenseForward(Tensor input, int batch) => nn.functional.conv2d(input, DenseWeight, DenseBias);
+    protected override Tensor DenseForward(Tensor input) => nn.functional.conv2d(input, DenseWeight, DenseBias);
 }
 
 internal sealed class ReluStage(ActivationShape shape) : InferenceStage(shape, shape)
@@ -155,6 +187,8 @@ internal sealed class ReluStage(ActivationShape shape) : InferenceStage(shape, s
         Apply(input.AsSpan(0, checked((int)(batch * Input.Size))));
         return input;
     }
+
+    public override Tensor RunTorch(Tensor input) => nn.functional.relu(input);
 
     // Fully optimized from the first call: tier-0 code would make the first calls (and calibration) look slow.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -168,10 +202,14 @@ internal sealed class ReluStage(ActivationShape shape) : InferenceStage(shape, s
 internal sealed class FlattenStage(ActivationShape input, ActivationShape output) : InferenceStage(input, output)
 {
     public override float[] Run(float[] input, float[] spare, int batch) => input;
+
+    public override Tensor RunTorch(Tensor input) => input.flatten(1);
 }
 
 internal sealed class MaxPoolStage(ActivationShape input, ActivationShape output, int kernel) : InferenceStage(input, output)
 {
+    public override Tensor RunTorch(Tensor input) => nn.functional.max_pool2d(input, kernel);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override unsafe float[] Run(float[] input, float[] spare, int batch)
     {

@@ -15,14 +15,20 @@ public sealed record InferenceLayerPlan(string Name, string Kind, double Density
 /// (<see cref="SparseLinearKernel"/>, <see cref="SparseConvKernel"/>) when its density is under the crossover
 /// for the batch size (<see cref="SparseCrossover"/>, or as measured by <see cref="Calibrate"/>), and on libtorch's
 /// dense kernels otherwise, so it is not slower than dense where sparsity does not pay. A ReLU right after a layer
-/// is fused into it; activations stay in managed buffers between layers. Calls are serialized (one forward at a
-/// time per model; the kernels themselves use several threads).
+/// is fused into it. Activations stay in managed buffers between sparse layers and in libtorch tensors between
+/// dense ones, and are copied only where one kind follows the other: a network that falls back entirely runs
+/// exactly the libtorch operators of <see cref="TorchNetwork"/>, with no copy. Calls are serialized (one forward
+/// at a time per model; the kernels themselves use several threads).
 /// </summary>
 public sealed class SparseInferenceModel : IDisposable
 {
     private readonly List<InferenceStage> stages = new();
     private readonly object gate = new();
     private float[] front = Array.Empty<float>(), back = Array.Empty<float>();
+    // A network of flattens alone would hand back a view of the caller's input on libtorch's path.
+    private readonly bool onlyViews;
+    // Network.OutputShape works out every layer's shape; not something to repeat on each call.
+    private readonly long outputSize;
 
     /// <summary>Builds the model from a network (weights are copied; later changes to the network are not seen).</summary>
     public SparseInferenceModel(SequentialNetwork network, IReadOnlyList<SparseCrossover>? crossover = null)
@@ -47,7 +53,9 @@ public sealed class SparseInferenceModel : IDisposable
             if (fuseRelu) i++;
             input = shapes[i];
         }
+        onlyViews = stages.All(s => s is FlattenStage);
         MaxActivation = Math.Max(network.InputShape.Size, shapes.Count == 0 ? 0 : shapes.Max(s => s.Size));
+        outputSize = network.OutputShape.Size;
     }
 
     /// <summary>Calibration picks the sparse kernel only when it is at least this factor faster than dense.</summary>
@@ -59,14 +67,21 @@ public sealed class SparseInferenceModel : IDisposable
     private long MaxActivation { get; }
 
     /// <summary>For each weighted layer: its density and, for each given batch size, whether it runs sparse.</summary>
-    public IReadOnlyList<InferenceLayerPlan> Plan(params int[] batchSizes) => stages.OfType<WeightedStage>()
-        .Select(s => new InferenceLayerPlan(s.Name, s is LinearStage ? "linear" : "conv2d", s.Weight.Density,
-            batchSizes.ToDictionary(b => b, s.UsesSparse)))
-        .ToList();
+    public IReadOnlyList<InferenceLayerPlan> Plan(params int[] batchSizes)
+    {
+        lock (gate) // the stages remember their choices, so not while a forward call reads them
+        {
+            return stages.OfType<WeightedStage>()
+                .Select(s => new InferenceLayerPlan(s.Name, s is LinearStage ? "linear" : "conv2d", s.Weight.Density,
+                    batchSizes.ToDictionary(b => b, s.UsesSparse)))
+                .ToList();
+        }
+    }
 
     /// <summary>
-    /// Measures, for every weighted layer and each batch size, the median time of the sparse kernel and of
-    /// libtorch's dense kernel on random inputs, and from then on uses the sparse kernel where it was at least
+    /// Measures, for every weighted layer and each batch size, the median time of the sparse kernel (on managed
+    /// buffers) and of libtorch's dense operator (on a tensor, as it runs when it falls back) on random inputs,
+    /// alternating the two, and from then on uses the sparse kernel where it was at least
     /// <see cref="SparseMargin"/> times faster, else dense (for other batch sizes, the choice of the nearest measured
     /// one on a log scale).
     /// </summary>
@@ -82,6 +97,9 @@ public sealed class SparseInferenceModel : IDisposable
                 {
                     var input = new float[batch * stage.Input.Size];
                     for (var i = 0; i < input.Length; i++) input[i] = (float)(random.NextDouble() * 2 - 1);
+                    using var scope = NewDisposeScope();
+                    using var _ = no_grad();
+                    var tensor = stage.InputTensor(input, batch);
                     var sparse = new List<double>();
                     var dense = new List<double>();
                     var clock = new Stopwatch();
@@ -91,7 +109,7 @@ public sealed class SparseInferenceModel : IDisposable
                         stage.RunSparse(input, back, batch);
                         if (r >= 2) sparse.Add(clock.Elapsed.TotalMilliseconds);
                         clock.Restart();
-                        stage.RunDense(input, back, batch);
+                        stage.RunTorch(tensor).Dispose();
                         if (r >= 2) dense.Add(clock.Elapsed.TotalMilliseconds);
                     }
                     // Dense unless sparse wins clearly: near the crossover a noisy measurement must not make the layer slower.
@@ -108,24 +126,35 @@ public sealed class SparseInferenceModel : IDisposable
     public Tensor Forward(Tensor input)
     {
         // Few libtorch calls on purpose: at batch 1 each costs about as much as a sparse layer.
-        var perSample = Network.InputShape.Size;
-        var outputs = Network.OutputShape.Size;
+        var shape = Network.InputShape;
+        var outputs = outputSize;
         var ready = input.dtype == float32 && input.device_type == TorchSharp.DeviceType.CPU && input.is_contiguous();
         var source = ready ? input : input.detach().to(float32).cpu().contiguous();
         try
         {
             var count = source.numel();
-            if (count == 0 || count % perSample != 0)
-                throw new ArgumentException($"input of {count} values is not a whole number of samples of {perSample}", nameof(input));
-            var batch = checked((int)(count / perSample));
-            var output = empty(batch, outputs);
+            if (count == 0 || count % shape.Size != 0)
+                throw new ArgumentException($"input of {count} values is not a whole number of samples of {shape.Size}", nameof(input));
+            var batch = checked((int)(count / shape.Size));
             lock (gate)
             {
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
                 EnsureBuffers(batch);
-                NativeFloats.Of(source).CopyTo(front);
-                RunStages(batch).AsSpan(0, checked((int)(batch * outputs))).CopyTo(NativeFloats.Of(output));
+                var (result, buffer) = RunStages(source.reshape(batch, shape.Channels, shape.Height, shape.Width), batch);
+                Tensor output;
+                if (result is null)
+                {
+                    output = empty(batch, outputs);
+                    buffer.AsSpan(0, checked((int)(batch * outputs))).CopyTo(NativeFloats.Of(output));
+                }
+                else
+                {
+                    output = result.reshape(batch, outputs);
+                    if (onlyViews) output = output.clone();
+                }
+                return output.MoveToOuterDisposeScope();
             }
-            return output;
         }
         finally
         {
@@ -136,23 +165,55 @@ public sealed class SparseInferenceModel : IDisposable
     /// <summary>Runs the network on managed memory: input [batch × C·H·W], output [batch × outputs].</summary>
     public void Forward(ReadOnlySpan<float> input, Span<float> output, int batch)
     {
-        if (input.Length != batch * Network.InputShape.Size || output.Length != batch * Network.OutputShape.Size)
+        if (input.Length != batch * Network.InputShape.Size || output.Length != batch * outputSize)
             throw new ArgumentException("input or output length does not match the batch");
         lock (gate)
         {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
             EnsureBuffers(batch);
             input.CopyTo(front);
-            RunStages(batch).AsSpan(0, output.Length).CopyTo(output);
+            var (result, buffer) = RunStages(null, batch);
+            if (result is null) buffer.AsSpan(0, output.Length).CopyTo(output);
+            else NativeFloats.Of(result.contiguous()).CopyTo(output);
         }
     }
 
-    private float[] RunStages(int batch)
+    /// <summary>
+    /// Runs every stage on activations that start as <paramref name="tensor"/> (row-major) or, when it is null, in
+    /// <c>front</c>. Stages on libtorch take the tensor as it is and Topiary's kernels take managed buffers; the
+    /// activations are copied from one to the other only where the kind of stage changes. The result is a tensor, or
+    /// (when the tensor is null) row-major values in the returned buffer. Tensors belong to the caller's dispose scope.
+    /// </summary>
+    private (Tensor? Tensor, float[] Buffer) RunStages(Tensor? tensor, int batch)
     {
         float[] current = front, spare = back;
         var layout = ActivationLayout.RowMajor;
         var shape = Network.InputShape;
         foreach (var stage in stages)
         {
+            if (stage.RunsOnTorch(batch, tensor is not null))
+            {
+                if (tensor is null)
+                {
+                    if (batch > 1 && layout == ActivationLayout.FeatureMajor)
+                    {
+                        Relayout(current, spare, batch, shape.Size, layout);
+                        (current, spare) = (spare, current);
+                        layout = ActivationLayout.RowMajor;
+                    }
+                    tensor = stage.InputTensor(current, batch);
+                }
+                tensor = stage.RunTorch(tensor);
+                shape = stage.Output;
+                continue;
+            }
+            if (tensor is not null)
+            {
+                NativeFloats.Of(tensor.contiguous()).CopyTo(current);
+                tensor = null;
+                layout = ActivationLayout.RowMajor;
+            }
             var wanted = stage.Wants(batch);
             if (batch > 1 && wanted != ActivationLayout.Any && wanted != layout)
             {
@@ -164,12 +225,12 @@ public sealed class SparseInferenceModel : IDisposable
             if (!ReferenceEquals(result, current)) (current, spare) = (result, current);
             shape = stage.Output;
         }
-        if (batch > 1 && layout == ActivationLayout.FeatureMajor)
+        if (tensor is null && batch > 1 && layout == ActivationLayout.FeatureMajor)
         {
             Relayout(current, spare, batch, shape.Size, layout);
             current = spare;
         }
-        return current;
+        return (tensor, current);
     }
 
     private static void Relayout(float[] source, float[] target, int batch, long features, ActivationLayout from)

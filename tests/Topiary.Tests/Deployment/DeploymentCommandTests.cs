@@ -37,6 +37,22 @@ public class DeploymentCommandTests
         var pytorch = CliProcess.Run("export", "--model-file", model, "--format", "pytorch", "--out", dir.File("state.safetensors"));
         Assert.True(pytorch.ExitCode == 0, pytorch.StandardError);
         Assert.True(File.Exists(dir.File("state.safetensors")));
+        var pt = CliProcess.Run("export", "--model-file", model, "--format", "pytorch");
+        Assert.True(pt.ExitCode == 0, pt.StandardError);
+        Assert.Equal("PK\u0003\u0004", System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(dir.File("model.pt")), 0, 4));
+    }
+
+    [Theory]
+    [InlineData("state.bin")]
+    [InlineData("state")]
+    public void A_pytorch_export_to_an_unsupported_extension_is_a_one_line_out_error(string name)
+    {
+        using var dir = new TestDirectory();
+        var result = CliProcess.Run("export", "--model-file", SavedModel(dir), "--format", "pytorch", "--out", dir.File(name));
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("topiary: error: --out:", result.StandardError);
+        Assert.Single(result.StandardError.Trim().Split('\n'));
+        Assert.False(File.Exists(dir.File(name)));
     }
 
     [Theory]

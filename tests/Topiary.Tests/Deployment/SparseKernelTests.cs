@@ -128,6 +128,51 @@ public class SparseKernelTests
         }
     }
 
+    [Theory]
+    [InlineData("lenet300")]
+    [InlineData("lenet5")]
+    public void Layers_that_fall_back_give_exactly_dense_libtorchs_output_and_leave_the_input_alone(string architecture)
+    {
+        var network = PrunedNetworks.Network(architecture, 0.9);
+        using var dense = new TorchNetwork(network);
+        using var fallback = new SparseInferenceModel(network, new[] { new SparseCrossover(int.MaxValue, -1) });
+        foreach (var batch in new[] { 1, 3, 32 })
+        {
+            using var x = PrunedNetworks.Images(batch, seed: batch);
+            using var before = x.clone();
+            using var expected = dense.forward(x);
+            using var actual = fallback.Forward(x);
+            Assert.Equal(expected.shape, actual.shape);
+            Assert.True(expected.contiguous().bytes.SequenceEqual(actual.contiguous().bytes), $"batch {batch}: not bit-identical");
+            Assert.True(before.bytes.SequenceEqual(x.bytes), "the input was modified");
+            var managed = new float[batch * 10];
+            fallback.Forward(x.flatten().data<float>().ToArray(), managed, batch);
+            Assert.Equal(expected.flatten().data<float>().ToArray(), managed);
+        }
+    }
+
+    [Theory]
+    [InlineData("lenet300")]
+    [InlineData("lenet5")]
+    public void A_mix_of_sparse_and_fallen_back_layers_matches_dense(string architecture)
+    {
+        var network = PrunedNetworks.Network(architecture, 0.9);
+        using var dense = new TorchNetwork(network);
+        var densities = new SparseInferenceModel(network).Plan(1).Select(p => p.Density).Distinct().Order().ToList();
+        Assert.True(densities.Count >= 2, "the layers need different densities for a mixed plan");
+        // Sparse for the sparsest layers, dense for the rest: the activations cross between buffers and tensors.
+        var threshold = (densities[0] + densities[1]) / 2;
+        using var mixed = new SparseInferenceModel(network, new[] { new SparseCrossover(int.MaxValue, threshold) });
+        var plan = mixed.Plan(32).Select(p => p.SparseAtBatch[32]).ToList();
+        Assert.Contains(true, plan);
+        Assert.Contains(false, plan);
+        foreach (var batch in new[] { 1, 32 })
+        {
+            using var x = PrunedNetworks.Images(batch, seed: batch);
+            Assert.True(PrunedNetworks.MaxDifference(dense.forward(x), mixed.Forward(x)) <= 1e-4, $"batch {batch}");
+        }
+    }
+
     [Fact]
     public void Calibration_picks_a_kernel_per_layer_and_keeps_outputs_unchanged()
     {
