@@ -68,7 +68,7 @@ public static class LanguageModelExperiment
         if (double.IsPositiveInfinity(options.Ceiling)) options = options with { Ceiling = Math.Max(1, denseVal.Metric * settings.CeilingRatio) };
         var loop = new PruningLoop(model, task, options, policy: null, logger, start?.Masks);
         var outcome = loop.Run(progress, cancellationToken);
-        var finalTest = task.Test(model);
+        var finalTest = outcome.SelectedTest;
         var (paramCount, nonzero) = SparsityStatistics.Model(model);
         samples.AddRange(Samples("pruned", model, data.Tokenizer, config, settings));
         var layers = SparsityStatistics.PerLayer(loop.Masks);
@@ -89,7 +89,11 @@ public static class LanguageModelExperiment
             Selection = $"{outcome.Selection}; the run ended: {outcome.StopReason}",
             Layers = layers,
             Trajectory = outcome.Trajectory,
-            Timing = new TimingInfo(total.Elapsed.TotalSeconds, Topiary.Reporting.Statistics.Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds),
+            TestTrajectory = outcome.TestTrajectory,
+            Timing = new TimingInfo(total.Elapsed.TotalSeconds, Topiary.Reporting.Statistics.Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds)
+            {
+                TestTrajectorySeconds = outcome.TestTrajectorySeconds,
+            },
             Metric = task.MetricName,
             LayerGroups = GroupSparsity.Summarize(layers, TransformerLanguageModel.GroupOf),
             Samples = samples,
