@@ -62,7 +62,9 @@ public sealed class PruningLoop
     /// Runs the pruning phase and leaves the model in the selected checkpoint's state. At every
     /// evaluation the whole state is checkpointed (and written atomically when
     /// <see cref="Checkpoints"/> names a directory). A non-finite loss or gradient rolls the run back
-    /// to that checkpoint with half the learning rate; cancellation writes a checkpoint first.
+    /// to that checkpoint with half the learning rate; cancellation writes a checkpoint first. Right before
+    /// every pruning event, and once for the selected model, the test split is evaluated for
+    /// <see cref="PruningOutcome.TestTrajectory"/>: reporting only, no decision of the run reads it.
     /// </summary>
     /// <exception cref="TrainingInterruptedException"><paramref name="cancellationToken"/> was cancelled; the state is saved.</exception>
     /// <exception cref="DivergenceLimitException">Too many divergences in a row; the last good checkpoint is intact.</exception>
