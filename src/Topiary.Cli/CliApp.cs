@@ -76,7 +76,7 @@ internal static class CliApp
                 if (wantsHelp) return PrintHelp(rest.Contains(TransformerLanguageModel.ArchitectureName) ? LanguagePruneCommand.Help : PruneCommand.Help);
                 return PruneCommand.Run(new ArgumentReader(rest, PruneCommand.Flags), logger, token);
             case "compare":
-                if (wantsHelp) return PrintHelp(CompareCommand.Help);
+                if (wantsHelp) return PrintHelp(rest.Contains(TransformerLanguageModel.ArchitectureName) ? LanguageCompareCommand.Help : CompareCommand.Help);
                 return CompareCommand.Run(new ArgumentReader(rest, PruneCommand.Flags), logger, token);
             case "eval":
                 if (wantsHelp) return PrintHelp(EvalCommand.Help);

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Topiary.Backend;
-using Topiary.Cli.Console;
 using Topiary.Cli.Plots;
 using Topiary.Comparison;
 using Topiary.Data;
@@ -12,7 +11,8 @@ namespace Topiary.Cli.Commands;
 
 /// <summary>
 /// <c>topiary compare</c>: several pruning methods × seeds on the same model, data, dense starting points
-/// and budget; writes comparison.json, comparison.md and comparison.png.
+/// and budget; writes comparison.json, comparison.md and comparison.png. Image models here,
+/// <c>--model transformer-lm</c> in <see cref="LanguageCompareCommand"/>; both share <see cref="CompareRun"/>.
 /// </summary>
 internal static class CompareCommand
 {
@@ -36,7 +36,7 @@ internal static class CompareCommand
           --methods LIST              comma-separated methods (default relevance,l2,l1,none,lobster,gmp,hypersparse)
           --seeds N                   seeds per method: S, S+1, … (default 3)
           --seed S                    first seed (default 1234)
-          --model lenet5|lenet300     architecture (default lenet300)
+          --model lenet5|lenet300     architecture (default lenet300); transformer-lm: see topiary compare --model transformer-lm --help
           --data DIR                  IDX data set (default /usr/share/datasets/fashion-mnist)
           --subset N                  use only the first N training images
           --out DIR                   output folder (default runs/compare-<timestamp>)
@@ -48,92 +48,108 @@ internal static class CompareCommand
 
     public static int Run(ArgumentReader args, ILogger logger, CancellationToken cancellationToken)
     {
-        var methods = args.String("methods", DefaultMethods).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-        if (methods.Count == 0) throw new CliUsageException("--methods: at least one method is required");
-        var unknown = methods.FirstOrDefault(m => !PruningMethods.Names.Contains(m));
-        if (unknown is not null) throw new CliUsageException($"--methods: unknown method '{unknown}' (expected some of: {string.Join(", ", PruningMethods.Names)})");
-        if (methods.Distinct().Count() != methods.Count) throw new CliUsageException("--methods: a method is listed twice");
-        if (args.Has("method")) throw new CliUsageException("--method: compare takes --methods (a comma-separated list)");
-        var seedCount = args.Int("seeds", 3);
-        if (seedCount < 1) throw new CliUsageException($"--seeds: must be at least 1, got {seedCount}");
-        var firstSeed = args.Int("seed", Defaults.Seed);
+        if (args.String("model") == TransformerLanguageModel.ArchitectureName) return LanguageCompareCommand.Run(args, logger, cancellationToken);
+        var common = CompareRun.Read(args, DefaultMethods, PruningMethods.Names, Defaults.Seed);
         var modelName = args.Choice("model", "lenet300", ModelCatalog.Names.ToArray());
         var dataDirectory = args.String("data", PruneCommand.DefaultDataDirectory);
+        // Every method's options: its own defaults over the comparison's, then the user's flags over both.
+        var perMethod = common.Methods.ToDictionary(m => m, m => PruneCommand.ReadOptionsOver(args, PruningMethods.Defaults(m, Defaults)) with { Method = m });
+        var dense = PruneCommand.ReadOptionsOver(args, Defaults);
+        args.RejectUnknown("compare");
+        foreach (var options in perMethod.Values) options.Validate();
+        if (common.Subset is < 20) throw new CliUsageException($"--subset: must be at least 20, got {common.Subset}");
+
+        TorchBackend.SetThreads(common.Threads);
+        var dataset = IdxReader.LoadDataset(dataDirectory);
+        if (common.Subset > dataset.Train.Images.Count)
+            throw new CliUsageException($"--subset: {common.Subset} is more than the {dataset.Train.Images.Count} training images in {dataDirectory}");
+        var settings = common.Settings(dense, perMethod, modelName);
+        settings["floor"] = dense.Floor;
+        var plan = new ComparisonPlan(modelName, dataset.Directory, common.Methods, common.Seeds, dense, m => perMethod[m],
+            seed => new ImageComparisonSubject(dataset, modelName, seed, common.Subset));
+        return common.Execute(plan, settings, $"{modelName} on {dataDirectory}", logger, cancellationToken);
+    }
+}
+
+/// <summary>
+/// What every comparison shares, whatever the model: the methods, seeds, output folder and threads, the
+/// recorded settings, and running the plan with one line per finished run and the three files.
+/// </summary>
+internal sealed record CompareRun(IReadOnlyList<string> Methods, IReadOnlyList<int> Seeds, int? Subset, string OutDirectory, int Threads)
+{
+    /// <summary>Reads the shared flags; <paramref name="allowed"/> are the methods the model can run.</summary>
+    public static CompareRun Read(ArgumentReader args, string defaultMethods, IReadOnlyList<string> allowed, int defaultSeed, int defaultSeeds = 3,
+        Action<string>? requireApplies = null)
+    {
+        var methods = args.String("methods", defaultMethods).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        if (methods.Count == 0) throw new CliUsageException("--methods: at least one method is required");
+        var unknown = methods.FirstOrDefault(m => !PruningMethods.Names.Contains(m));
+        if (unknown is not null) throw new CliUsageException($"--methods: unknown method '{unknown}' (expected some of: {string.Join(", ", allowed)})");
+        foreach (var method in methods) requireApplies?.Invoke(method);
+        if (methods.Distinct().Count() != methods.Count) throw new CliUsageException("--methods: a method is listed twice");
+        if (args.Has("method")) throw new CliUsageException("--method: compare takes --methods (a comma-separated list)");
+        var seedCount = args.Int("seeds", defaultSeeds);
+        if (seedCount < 1) throw new CliUsageException($"--seeds: must be at least 1, got {seedCount}");
+        var firstSeed = args.Int("seed", defaultSeed);
         var subset = args.Has("subset") ? args.Int("subset", 0) : (int?)null;
         var outDirectory = args.String("out") ?? Path.Combine("runs", "compare-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
         var threads = args.Int("threads", Environment.ProcessorCount);
         if (threads < 1) throw new CliUsageException($"--threads: must be at least 1, got {threads}");
-        // Every method's options: its own defaults over the comparison's, then the user's flags over both.
-        var perMethod = methods.ToDictionary(m => m, m => PruneCommand.ReadOptionsOver(args, PruningMethods.Defaults(m, Defaults)) with { Method = m });
-        var dense = PruneCommand.ReadOptionsOver(args, Defaults);
-        args.RejectUnknown("compare");
-        foreach (var options in perMethod.Values) options.Validate();
-        if (subset is < 20) throw new CliUsageException($"--subset: must be at least 20, got {subset}");
-
-        TorchBackend.SetThreads(threads);
-        var backend = TorchBackend.EnsureVerified(logger);
-        var dataset = IdxReader.LoadDataset(dataDirectory);
-        if (subset > dataset.Train.Images.Count)
-            throw new CliUsageException($"--subset: {subset} is more than the {dataset.Train.Images.Count} training images in {dataDirectory}");
-        var seeds = Enumerable.Range(firstSeed, seedCount).ToList();
-        var settings = Settings(dense, perMethod, modelName, subset, threads, seeds);
-        System.Console.WriteLine($"topiary {ToolInfo.Version} compare: {modelName} on {dataDirectory}, methods {string.Join(", ", methods)}, seeds {string.Join(", ", seeds)}");
-        System.Console.WriteLine($"backend: libtorch {backend.TorchVersion}, oneDNN {(backend.OneDnnEnabled ? "on" : "off")}, {threads} threads, conv self-check {backend.Outcome}");
-
-        var total = methods.Count * seeds.Count;
-        var done = 0;
-        var finished = new SynchronousProgress<(ComparisonRun Run, ComparisonReport SoFar)>(update =>
-        {
-            var run = update.Run;
-            System.Console.WriteLine($"[{++done}/{total}] {run.Method,-11} seed {run.Seed}: test {Summary.Percent(run.TestAccuracy)}, remaining {Summary.Percent(run.RemainingFraction)}{(run.MetBound ? "" : " (floor not met)")}, {run.Seconds:F0} s");
-            // Keep what is done on disk, so an interrupted comparison still leaves its finished runs.
-            Directory.CreateDirectory(outDirectory);
-            ComparisonJson.Write(update.SoFar, Path.Combine(outDirectory, "comparison.json"));
-            ComparisonMarkdown.Write(update.SoFar, Path.Combine(outDirectory, "comparison.md"));
-        });
-        var plan = new ComparisonPlan(modelName, methods, seeds, dense, m => perMethod[m], subset);
-        var report = ComparisonExperiment.Run(dataset, plan, settings, new QuietProgress(), finished, logger, cancellationToken);
-
-        var written = Write(outDirectory, report);
-        System.Console.WriteLine();
-        System.Console.WriteLine(ComparisonMarkdown.SummaryTable(report));
-        System.Console.WriteLine($"time: {report.SecondsTotal:F0} s");
-        System.Console.WriteLine($"wrote {outDirectory}/: {string.Join(", ", written.Select(Path.GetFileName))}");
-        return 0;
+        return new CompareRun(methods, Enumerable.Range(firstSeed, seedCount).ToList(), subset, outDirectory, threads);
     }
 
-    private static IReadOnlyList<string> Write(string outDirectory, ComparisonReport report)
-    {
-        Directory.CreateDirectory(outDirectory);
-        var files = new[] { "comparison.json", "comparison.md", "comparison.png" }.Select(f => Path.Combine(outDirectory, f)).ToArray();
-        ComparisonJson.Write(report, files[0]);
-        ComparisonMarkdown.Write(report, files[1]);
-        ComparisonPlot.Write(report, files[2]);
-        return files;
-    }
-
-    private static Dictionary<string, object> Settings(PruningOptions dense, IReadOnlyDictionary<string, PruningOptions> perMethod, string model,
-        int? subset, int threads, IReadOnlyList<int> seeds)
+    /// <summary>The settings every comparison records: model, seeds, budget, and each method's own options.</summary>
+    public Dictionary<string, object> Settings(PruningOptions dense, IReadOnlyDictionary<string, PruningOptions> perMethod, string model)
     {
         var inv = CultureInfo.InvariantCulture;
         var settings = new Dictionary<string, object>
         {
             ["model"] = model,
-            ["seeds"] = string.Join(",", seeds),
-            ["subset"] = subset is { } s ? s : "none",
-            ["threads"] = threads,
+            ["seeds"] = string.Join(",", Seeds),
+            ["subset"] = Subset is { } s ? s : "none",
+            ["threads"] = Threads,
             ["dense_epochs"] = dense.DenseEpochs,
             ["dense_optimizer"] = $"{dense.Optimizer} lr {dense.LearningRate.ToString(inv)}",
             ["epochs"] = dense.Epochs,
             ["batch_size"] = dense.BatchSize,
             ["eval_every"] = dense.EvalEvery,
-            ["floor"] = dense.Floor,
             ["patience"] = dense.Patience,
         };
         foreach (var (method, o) in perMethod)
             settings[$"method.{method}"] = string.Create(inv,
                 $"optimizer {o.Optimizer} lr {o.LearningRate} momentum {o.Momentum}; gamma {o.Gamma} (decay {(o.GammaDecay ? "on" : "off")}), alpha {o.Alpha}; crop {o.CropFraction}; target sparsity {o.TargetSparsity}; twt {o.Twt}, pwe {o.Pwe}; growth {o.Growth}; patience {o.Patience}; scope {o.PrunedScope}");
         return settings;
+    }
+
+    /// <summary>Runs the plan, printing a line per finished run and keeping the JSON and Markdown on disk after each; then writes all three files.</summary>
+    public int Execute(ComparisonPlan plan, Dictionary<string, object> settings, string subject, ILogger logger, CancellationToken cancellationToken)
+    {
+        var backend = TorchBackend.EnsureVerified(logger);
+        System.Console.WriteLine($"topiary {ToolInfo.Version} compare: {subject}, methods {string.Join(", ", Methods)}, seeds {string.Join(", ", Seeds)}");
+        System.Console.WriteLine($"backend: libtorch {backend.TorchVersion}, oneDNN {(backend.OneDnnEnabled ? "on" : "off")}, {Threads} threads, conv self-check {backend.Outcome}");
+        var total = Methods.Count * Seeds.Count;
+        var done = 0;
+        var finished = new SynchronousProgress<(ComparisonRun Run, ComparisonReport SoFar)>(update =>
+        {
+            var (run, metric) = (update.Run, update.SoFar.Metric);
+            System.Console.WriteLine($"[{++done}/{total}] {run.Method,-11} seed {run.Seed}: test {metric.Name} {metric.Format(run.TestMetric)}, remaining {Summary.Percent(run.RemainingFraction)}{(run.MetBound ? "" : " (bound not met)")}, {run.Seconds:F0} s");
+            // Keep what is done on disk, so an interrupted comparison still leaves its finished runs.
+            Directory.CreateDirectory(OutDirectory);
+            ComparisonJson.Write(update.SoFar, Path.Combine(OutDirectory, "comparison.json"));
+            ComparisonMarkdown.Write(update.SoFar, Path.Combine(OutDirectory, "comparison.md"));
+        });
+        var report = ComparisonExperiment.Run(plan, settings, new QuietProgress(), finished, logger, cancellationToken);
+
+        Directory.CreateDirectory(OutDirectory);
+        var files = new[] { "comparison.json", "comparison.md", "comparison.png" }.Select(f => Path.Combine(OutDirectory, f)).ToArray();
+        ComparisonJson.Write(report, files[0]);
+        ComparisonMarkdown.Write(report, files[1]);
+        ComparisonPlot.Write(report, files[2]);
+        System.Console.WriteLine();
+        System.Console.WriteLine(ComparisonMarkdown.SummaryTable(report));
+        System.Console.WriteLine($"time: {report.SecondsTotal:F0} s");
+        System.Console.WriteLine($"wrote {OutDirectory}/: {string.Join(", ", files.Select(Path.GetFileName))}");
+        return 0;
     }
 
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and reorder lines).</summary>

@@ -17,14 +17,10 @@ namespace Topiary.Cli.Commands;
 /// </summary>
 internal static class LanguagePruneCommand
 {
-    public const string Help = """
+    public static readonly string Help = $"""
         topiary prune --model transformer-lm [options]   prune a character-level Transformer language model
 
-          --corpus NAME|DIR|FILE      web (World English Bible, Debian package sword-text-web; default),
-                                      a SWORD zText module directory, or a UTF-8 text file
-          --context N                 context length in characters (default 128)
-          --d-model N, --heads N      width and attention heads (default 128, 4)
-          --layers N, --ffn N         Transformer blocks and feed-forward width (default 2, 512)
+        {TransformerOptions.Help}
           --method relevance|l2|l1|none   regularizer (default relevance)
           --gamma G, --alpha A        γ0 and α (default 1e-3, 1); --no-gamma-decay keeps γ constant
           --scope all|weights         tensors regularized and pruned (default all)
@@ -52,8 +48,7 @@ internal static class LanguagePruneCommand
         var options = PruneCommand.ReadOptions(args, defaults) with { Ceiling = args.Double("ceiling", defaults.Ceiling) };
         var settings = new LanguageExperimentSettings { CeilingRatio = args.Double("ceiling-ratio", 1.1) };
         if (settings.CeilingRatio < 1) throw new CliUsageException($"--ceiling-ratio: must be at least 1, got {settings.CeilingRatio}");
-        var corpusName = args.String("corpus", CorpusCatalog.DefaultName);
-        var sizes = new { Context = args.Int("context", 128), Dim = args.Int("d-model", 128), Heads = args.Int("heads", 4), Layers = args.Int("layers", 2), Ffn = args.Int("ffn", 512) };
+        var sizes = TransformerOptions.Read(args);
         var subset = args.Has("subset") ? args.Int("subset", 0) : (int?)null;
         var from = args.String("from");
         var outDirectory = args.String("out") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
@@ -61,17 +56,11 @@ internal static class LanguagePruneCommand
         if (threads < 1) throw new CliUsageException($"--threads: must be at least 1, got {threads}");
         args.RejectUnknown("prune");
         options.Validate();
-        Require(sizes.Context >= 1, "context", sizes.Context);
-        Require(sizes.Dim >= 1, "d-model", sizes.Dim);
-        Require(sizes.Heads >= 1 && sizes.Dim % sizes.Heads == 0, "heads", sizes.Heads, $"must divide --d-model {sizes.Dim}");
-        Require(sizes.Layers >= 1, "layers", sizes.Layers);
-        Require(sizes.Ffn >= 1, "ffn", sizes.Ffn);
+        LanguageModelExperiment.RequireSupported(options.Method);
         if (subset is < 1) throw new CliUsageException($"--subset: must be at least 1, got {subset}");
 
         // Bad input is reported before the backend self-check and the model are paid for.
-        TextCorpus corpus;
-        try { corpus = CorpusCatalog.Load(corpusName); }
-        catch (CorpusFormatException e) { throw new CliUsageException($"--corpus: {e.Message}"); }
+        var corpus = sizes.LoadCorpus();
 
         LoadedModel? loaded = from is null ? null : ModelFile.Load(from);
         if (loaded is not null && loaded.Architecture != TransformerLanguageModel.ArchitectureName)
@@ -85,15 +74,12 @@ internal static class LanguagePruneCommand
         try { data = LanguageModelingData.From(corpus, options.Seed, config?.ContextLength ?? sizes.Context, subset, tokenizer); }
         catch (ArgumentException e) { throw new CliUsageException($"--corpus: {corpus.Source}: {e.Message.Split(" (Parameter")[0]}"); }
         using var _ = data;
-        config ??= new TransformerConfig
-        {
-            VocabularySize = data.Tokenizer.Size, ContextLength = sizes.Context, ModelDim = sizes.Dim, Heads = sizes.Heads, Layers = sizes.Layers, FeedForwardDim = sizes.Ffn,
-        };
+        config ??= sizes.Config(data.Tokenizer.Size);
         TorchBackend.SetThreads(threads);
         var backend = TorchBackend.EnsureVerified(logger);
         Func<StartingPoint>? start = loaded is null ? null : () => new StartingPoint(loaded.Model, loaded.Masks);
 
-        var hyperparameters = Hyperparameters(options, settings, config, corpusName, subset, from, threads);
+        var hyperparameters = Hyperparameters(options, settings, config, sizes.CorpusName, subset, from, threads);
         System.Console.WriteLine($"topiary {ToolInfo.Version}: transformer-lm (d_model {config.ModelDim}, {config.Layers} layers, {config.Heads} heads, context {config.ContextLength}) on {corpus.Name}: "
             + $"{data.Train.shape[0]:N0} / {data.Validation.shape[0]:N0} / {data.Test.shape[0]:N0} characters (train / validation / test), vocabulary {data.Tokenizer.Size}, method {options.Method}, seed {options.Seed}");
         System.Console.WriteLine($"backend: libtorch {backend.TorchVersion}, oneDNN {(backend.OneDnnEnabled ? "on" : "off")}, {threads} threads");
@@ -106,27 +92,11 @@ internal static class LanguagePruneCommand
         return 0;
     }
 
-    private static void Require(bool condition, string flag, int value, string? reason = null)
-    {
-        if (!condition) throw new CliUsageException($"--{flag}: {reason ?? "must be at least 1"}, got {value}");
-    }
-
     private static Dictionary<string, object> Hyperparameters(PruningOptions o, LanguageExperimentSettings s, TransformerConfig c, string corpus,
         int? subset, string? from, int threads)
     {
-        var settings = new Dictionary<string, object>
-        {
-            ["model"] = TransformerLanguageModel.ArchitectureName,
-            ["corpus"] = corpus,
-            ["tokenization"] = "characters",
-            ["vocabulary"] = c.VocabularySize,
-            ["context"] = c.ContextLength,
-            ["d_model"] = c.ModelDim,
-            ["heads"] = c.Heads,
-            ["layers"] = c.Layers,
-            ["ffn"] = c.FeedForwardDim,
-            ["ceiling_ratio"] = double.IsPositiveInfinity(o.Ceiling) ? s.CeilingRatio : "none",
-        };
+        var settings = TransformerOptions.Settings(c, corpus);
+        settings["ceiling_ratio"] = double.IsPositiveInfinity(o.Ceiling) ? s.CeilingRatio : "none";
         foreach (var (key, value) in PruneCommand.TrainingSettings(o, subset, from, threads)) settings[key] = value;
         return settings;
     }

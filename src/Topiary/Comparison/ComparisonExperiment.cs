@@ -1,28 +1,29 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Topiary.Data;
-using Topiary.Models;
+using Topiary.Checkpoints;
+using Topiary.Pruning;
 using Topiary.Training;
 using static TorchSharp.torch;
 
 namespace Topiary.Comparison;
 
 /// <summary>What a comparison runs.</summary>
-/// <param name="ModelName">Architecture from <see cref="ModelCatalog"/>.</param>
+/// <param name="ModelName">Architecture, for the report.</param>
+/// <param name="Dataset">Data directory or corpus, for the report.</param>
 /// <param name="Methods">Method names (<see cref="PruningMethods.Names"/>).</param>
 /// <param name="Seeds">Seeds; each gets its own split and dense model, shared by every method.</param>
 /// <param name="Dense">Settings of the dense training (optimizer, epochs, batch size).</param>
 /// <param name="OptionsFor">The pruning settings of a method (seed filled in by the runner).</param>
-/// <param name="Subset">Use only the first N training images.</param>
-public sealed record ComparisonPlan(string ModelName, IReadOnlyList<string> Methods, IReadOnlyList<int> Seeds,
-    PruningOptions Dense, Func<string, PruningOptions> OptionsFor, int? Subset = null);
+/// <param name="SubjectFor">The data and model of a seed (<see cref="ImageComparisonSubject"/>, <c>LanguageComparisonSubject</c>).</param>
+public sealed record ComparisonPlan(string ModelName, string Dataset, IReadOnlyList<string> Methods, IReadOnlyList<int> Seeds,
+    PruningOptions Dense, Func<string, PruningOptions> OptionsFor, Func<int, IComparisonSubject> SubjectFor);
 
 /// <summary>
 /// Runs every method of a <see cref="ComparisonPlan"/> on every seed under the same conditions: per seed one
 /// data split and one dense model trained once, from which every method starts (the same weights), with the
-/// same epoch budget, floor and checkpoint selection; only the method's regularizer, schedule and its own
-/// optimizer defaults differ.
+/// same epoch budget, bound and checkpoint selection; only the method's regularizer, schedule and its own
+/// optimizer defaults differ. The task of the subject decides the metric (accuracy, perplexity).
 /// </summary>
 public static class ComparisonExperiment
 {
@@ -30,7 +31,7 @@ public static class ComparisonExperiment
     /// Runs the plan; <paramref name="finished"/> hears about each run as it ends, with the report so far
     /// (<see cref="ComparisonReport.Complete"/> false), so a caller can keep partial results on disk.
     /// </summary>
-    public static ComparisonReport Run(IdxDataset dataset, ComparisonPlan plan, IReadOnlyDictionary<string, object> settings,
+    public static ComparisonReport Run(ComparisonPlan plan, IReadOnlyDictionary<string, object> settings,
         IProgress<TrainingProgress>? progress = null, IProgress<(ComparisonRun Run, ComparisonReport SoFar)>? finished = null, ILogger? logger = null,
         CancellationToken cancellationToken = default)
     {
@@ -40,50 +41,59 @@ public static class ComparisonExperiment
         foreach (var method in plan.Methods) (plan.OptionsFor(method) with { Seed = plan.Seeds[0] }).Validate();
         var clock = Stopwatch.StartNew();
         var runs = new List<ComparisonRun>();
+        ComparisonMetric? metric = null;
         foreach (var seed in plan.Seeds)
         {
-            using var data = ImageClassificationData.From(dataset, seed, plan.Subset);
-            var dense = TrainDense(plan, data, seed, progress, cancellationToken);
-            var denseTest = new ImageClassificationTask(data).Test(dense.Model);
+            using var subject = plan.SubjectFor(seed);
+            metric ??= new ComparisonMetric(subject.Task.MetricName, subject.Task.HigherIsBetter);
+            using var dense = TrainDense(plan, subject, seed, progress, cancellationToken);
+            var denseTest = subject.Task.Test(dense).Metric;
             foreach (var method in plan.Methods)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var options = plan.OptionsFor(method) with { Seed = seed };
-                var start = ModelCatalog.Create(plan.ModelName, data.ImageSize, data.Classes);
-                dense.CopyInto(start);
-                var hyper = new Dictionary<string, object> { ["method"] = method, ["seed"] = seed };
-                var runClock = Stopwatch.StartNew();
-                ComparisonRun run;
-                try
-                {
-                    var result = PruningExperiment.Run(plan.ModelName, data, options, hyper, () => new Training.StartingPoint(start, null),
-                        progress, logger, cancellationToken);
-                    var final = result.Report.Final;
-                    run = new ComparisonRun(method, seed, denseTest.Metric, final.ValAccuracy, final.TestAccuracy, final.RemainingFraction,
-                        final.ValAccuracy >= options.Floor, runClock.Elapsed.TotalSeconds);
-                    result.Masks.Dispose();
-                }
-                catch (TrainingDivergedException e)
-                {
-                    // One diverging method must not cost the whole comparison; the run is reported as failed.
-                    logger.LogWarning("{Method} seed {Seed}: {Message}", method, seed, e.Message);
-                    run = new ComparisonRun(method, seed, denseTest.Metric, double.NaN, double.NaN, double.NaN, false, runClock.Elapsed.TotalSeconds, e.Message);
-                }
-                start.Dispose();
+                var run = RunMethod(subject, dense, denseTest, method, seed, plan.OptionsFor(method) with { Seed = seed }, progress, logger, cancellationToken);
                 runs.Add(run);
-                finished?.Report((run, Report(dataset, plan, settings, runs, clock.Elapsed.TotalSeconds) with { Complete = false }));
+                finished?.Report((run, Report(plan, metric, settings, runs, clock.Elapsed.TotalSeconds) with { Complete = false }));
             }
-            dense.Dispose();
         }
-        return Report(dataset, plan, settings, runs, clock.Elapsed.TotalSeconds);
+        return Report(plan, metric!, settings, runs, clock.Elapsed.TotalSeconds);
     }
 
-    private static ComparisonReport Report(IdxDataset dataset, ComparisonPlan plan, IReadOnlyDictionary<string, object> settings,
+    private static ComparisonRun RunMethod(IComparisonSubject subject, nn.Module<Tensor, Tensor> dense, double denseTest, string method, int seed,
+        PruningOptions options, IProgress<TrainingProgress>? progress, ILogger logger, CancellationToken cancellationToken)
+    {
+        using var start = subject.CreateModel();
+        CopyParameters(dense, start);
+        var hyper = new Dictionary<string, object> { ["method"] = method, ["seed"] = seed };
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var (report, bound) = subject.Prune(options, start, hyper, progress, logger, cancellationToken);
+            var final = report.Final;
+            var met = new MetricFloor(bound, subject.Task.HigherIsBetter).IsMetBy(final.ValAccuracy);
+            return new ComparisonRun(method, seed, denseTest, final.ValAccuracy, final.TestAccuracy, final.RemainingFraction, bound, met,
+                clock.Elapsed.TotalSeconds)
+            {
+                TestTrajectory = report.TestTrajectory,
+                TestTrajectorySeconds = report.Timing.TestTrajectorySeconds,
+            };
+        }
+        catch (Exception e) when (e is DivergenceLimitException or TrainingDivergedException)
+        {
+            // One diverging method must not cost the whole comparison; the run is reported as failed.
+            // (The loop recovers from single divergences itself and gives up with DivergenceLimitException.)
+            logger.LogWarning("{Method} seed {Seed}: {Message}", method, seed, e.Message);
+            return new ComparisonRun(method, seed, denseTest, double.NaN, double.NaN, double.NaN, double.NaN, false, clock.Elapsed.TotalSeconds, e.Message);
+        }
+    }
+
+    private static ComparisonReport Report(ComparisonPlan plan, ComparisonMetric metric, IReadOnlyDictionary<string, object> settings,
         IReadOnlyList<ComparisonRun> runs, double seconds) => new()
     {
         ToolVersion = ToolInfo.Version,
         Model = plan.ModelName,
-        Dataset = dataset.Directory,
+        Dataset = plan.Dataset,
+        Metric = metric,
         Methods = plan.Methods,
         Seeds = plan.Seeds,
         Settings = settings,
@@ -92,26 +102,19 @@ public static class ComparisonExperiment
         SecondsTotal = seconds,
     };
 
-    private static DenseStart TrainDense(ComparisonPlan plan, ImageClassificationData data, int seed, IProgress<TrainingProgress>? progress, CancellationToken token)
+    private static nn.Module<Tensor, Tensor> TrainDense(ComparisonPlan plan, IComparisonSubject subject, int seed, IProgress<TrainingProgress>? progress, CancellationToken token)
     {
         manual_seed(seed);
-        var model = ModelCatalog.Create(plan.ModelName, data.ImageSize, data.Classes);
-        DenseTrainer.Train(model, new ImageClassificationTask(data), plan.Dense with { Seed = seed }, progress, token);
-        return new DenseStart(model);
+        var model = subject.CreateModel();
+        DenseTrainer.Train(model, subject.Task, plan.Dense with { Seed = seed }, progress, token);
+        return model;
     }
 
-    /// <summary>The dense model of one seed, copied into each method's fresh model.</summary>
-    private sealed class DenseStart(nn.Module<Tensor, Tensor> model) : IDisposable
+    /// <summary>The seed's dense model into a method's fresh model: every method starts from the same weights.</summary>
+    private static void CopyParameters(nn.Module<Tensor, Tensor> source, nn.Module<Tensor, Tensor> target)
     {
-        public nn.Module<Tensor, Tensor> Model { get; } = model;
-
-        public void CopyInto(nn.Module<Tensor, Tensor> target)
-        {
-            using var _ = no_grad();
-            var source = Model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-            foreach (var (name, parameter) in target.named_parameters()) parameter.copy_(source[name]);
-        }
-
-        public void Dispose() => Model.Dispose();
+        using var _ = no_grad();
+        var weights = source.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, parameter) in target.named_parameters()) parameter.copy_(weights[name]);
     }
 }

@@ -5,8 +5,9 @@ using Topiary.IO;
 namespace Topiary.Comparison;
 
 /// <summary>
-/// Renders <c>comparison.md</c>: mean ± std of test accuracy and remaining parameters per method, the
-/// difference to the flagship (<c>relevance</c>) when it took part, and every run.
+/// Renders <c>comparison.md</c>: mean ± std of the test metric (accuracy or perplexity, as the report says)
+/// and remaining parameters per method, the difference to the flagship (<c>relevance</c>) when it took part,
+/// and every run.
 /// </summary>
 public static class ComparisonMarkdown
 {
@@ -15,18 +16,19 @@ public static class ComparisonMarkdown
     /// <summary>The summary table alone (also printed by the CLI and quoted in the README).</summary>
     public static string SummaryTable(ComparisonReport report)
     {
+        var metric = report.Metric;
         var flagship = report.Summaries.FirstOrDefault(s => s.Method == "relevance");
         var sb = new StringBuilder();
-        sb.Append("| Method | Runs | Test accuracy | Remaining | Compression | At floor |");
-        if (flagship is not null) sb.Append(" Δ test vs relevance | Remaining vs relevance |");
+        sb.Append($"| Method | Runs | Test {metric.Name} | Remaining | Compression | At bound |");
+        if (flagship is not null) sb.Append($" Δ test {metric.Name} vs relevance | Remaining vs relevance |");
         sb.Append('\n').Append("|---|---:|---:|---:|---:|---:|");
         if (flagship is not null) sb.Append("---:|---:|");
         sb.Append('\n');
         foreach (var s in report.Summaries)
         {
-            sb.Append($"| {s.Method} | {s.Runs} | {Pct(s.TestAccuracyMean)} ± {Pts(s.TestAccuracyStd)} | {Pct(s.RemainingMean)} ± {Pts(s.RemainingStd)} | {s.CompressionMean.ToString("F1", Inv)}× | {s.RunsMeetingBound}/{s.Runs} |");
+            sb.Append($"| {s.Method} | {s.Runs} | {metric.Format(s.TestMetricMean)} ± {metric.FormatSpread(s.TestMetricStd)} | {Pct(s.RemainingMean)} ± {Pts(s.RemainingStd)} | {s.CompressionMean.ToString("F1", Inv)}× | {s.RunsMeetingBound}/{s.Runs} |");
             if (flagship is not null)
-                sb.Append(s == flagship ? " — | — |" : $" {Signed(100 * (s.TestAccuracyMean - flagship.TestAccuracyMean))} pts | {(s.RemainingMean / flagship.RemainingMean).ToString("F2", Inv)}× |");
+                sb.Append(s == flagship ? " — | — |" : $" {metric.FormatDifference(s.TestMetricMean - flagship.TestMetricMean)} | {(s.RemainingMean / flagship.RemainingMean).ToString("F2", Inv)}× |");
             sb.Append('\n');
         }
         return sb.ToString();
@@ -35,17 +37,21 @@ public static class ComparisonMarkdown
     /// <summary>The whole document.</summary>
     public static string Render(ComparisonReport report)
     {
+        var metric = report.Metric;
+        var bound = metric.HigherIsBetter ? "floor" : "ceiling";
         var sb = new StringBuilder();
         sb.Append($"# Comparison: {report.Model}, {report.Methods.Count} methods × {report.Seeds.Count} seeds\n\n");
         sb.Append($"Topiary {report.ToolVersion}; data `{report.Dataset}`; seeds {string.Join(", ", report.Seeds)}; {report.SecondsTotal.ToString("F0", Inv)} s in all.\n\n");
         if (!report.Complete) sb.Append($"**Partial: {report.Runs.Count} of {report.Methods.Count * report.Seeds.Count} runs so far.**\n\n");
-        sb.Append("Every method starts from the same dense model per seed and has the same pruning budget, floor and checkpoint selection ");
-        sb.Append("(the fewest remaining parameters whose validation accuracy meets the floor). Test accuracy and remaining parameters are mean ± sample std over the seeds; ");
-        sb.Append("remaining counts every parameter of the model. \"Remaining vs relevance\" > 1 means the method keeps more parameters than the flagship.\n\n");
+        sb.Append($"Metric: test {metric.Name} ({metric.Direction}). ");
+        sb.Append("Every method starts from the same dense model per seed and has the same pruning budget, bound and checkpoint selection ");
+        sb.Append($"(the fewest remaining parameters whose validation {metric.Name} meets the {bound}). Test {metric.Name} and remaining parameters are mean ± sample std over the seeds; ");
+        sb.Append("remaining counts every parameter of the model. \"Remaining vs relevance\" > 1 means the method keeps more parameters than the flagship. ");
+        sb.Append($"`comparison.json` also holds each run's test {metric.Name} right before every pruning event (reporting only: the test split is never used to prune or select).\n\n");
         sb.Append(SummaryTable(report)).Append('\n');
-        sb.Append("## Runs\n\n| Method | Seed | Dense test | Validation | Test | Remaining | At floor | Seconds |\n|---|---:|---:|---:|---:|---:|---|---:|\n");
+        sb.Append($"## Runs\n\n| Method | Seed | Dense test | Validation | Test | Remaining | Validation {bound} | Met | Seconds |\n|---|---:|---:|---:|---:|---:|---:|---|---:|\n");
         foreach (var r in report.Runs)
-            sb.Append($"| {r.Method} | {r.Seed} | {Pct(r.DenseTestAccuracy)} | {Pct(r.ValAccuracy)} | {Pct(r.TestAccuracy)} | {Pct(r.RemainingFraction)} | {(r.MetBound ? "yes" : "no")} | {r.Seconds.ToString("F0", Inv)} |\n");
+            sb.Append($"| {r.Method} | {r.Seed} | {metric.Format(r.DenseTestMetric)} | {metric.Format(r.ValMetric)} | {metric.Format(r.TestMetric)} | {Pct(r.RemainingFraction)} | {metric.Format(r.Bound)} | {(r.MetBound ? "yes" : "no")} | {r.Seconds.ToString("F0", Inv)} |\n");
         sb.Append("\n## Settings\n\n| Setting | Value |\n|---|---|\n");
         foreach (var (key, value) in report.Settings) sb.Append($"| `{key}` | {Convert.ToString(value, Inv)} |\n");
         return sb.ToString();
@@ -56,5 +62,4 @@ public static class ComparisonMarkdown
 
     private static string Pct(double fraction) => (100 * fraction).ToString("F2", Inv) + "%";
     private static string Pts(double fraction) => (100 * fraction).ToString("F2", Inv);
-    private static string Signed(double value) => (value >= 0 ? "+" : "") + value.ToString("F2", Inv);
 }

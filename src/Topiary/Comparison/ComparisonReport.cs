@@ -1,21 +1,38 @@
+using Topiary.Reporting;
+
 namespace Topiary.Comparison;
 
-/// <summary>One method × seed run of a comparison.</summary>
+/// <summary>One method × seed run of a comparison. The metric is the comparison's <see cref="ComparisonReport.Metric"/>.</summary>
 /// <param name="Method">The method's name.</param>
 /// <param name="Seed">Seed of the split, the initialization and the batch order.</param>
-/// <param name="DenseTestAccuracy">Test accuracy of the shared dense starting point of this seed.</param>
-/// <param name="ValAccuracy">Validation accuracy of the selected model.</param>
-/// <param name="TestAccuracy">Test accuracy of the selected model.</param>
+/// <param name="DenseTestMetric">Test metric of the shared dense starting point of this seed.</param>
+/// <param name="ValMetric">Validation metric of the selected model.</param>
+/// <param name="TestMetric">Test metric of the selected model.</param>
 /// <param name="RemainingFraction">Non-zero / total parameters of the selected model.</param>
-/// <param name="MetBound">Whether the selected model meets the validation floor.</param>
+/// <param name="Bound">The validation bound of the run: a floor (accuracy) or a ceiling (perplexity).</param>
+/// <param name="MetBound">Whether the selected model meets the bound.</param>
 /// <param name="Seconds">Wall-clock time of the pruning run.</param>
 /// <param name="Failure">Why the run failed (e.g. it diverged); its metrics are then NaN and it is left out of the means.</param>
-public sealed record ComparisonRun(string Method, int Seed, double DenseTestAccuracy, double ValAccuracy, double TestAccuracy,
-    double RemainingFraction, bool MetBound, double Seconds, string? Failure = null);
+public sealed record ComparisonRun(string Method, int Seed, double DenseTestMetric, double ValMetric, double TestMetric,
+    double RemainingFraction, double Bound, bool MetBound, double Seconds, string? Failure = null)
+{
+    /// <summary>
+    /// Test metric right before each pruning event, ending at the selected model (<see cref="RunReport.TestTrajectory"/>).
+    /// Reporting only: the test split never takes part in pruning or selection.
+    /// </summary>
+    public IReadOnlyList<TestPoint> TestTrajectory { get; init; } = [];
 
-/// <summary>Mean ± sample standard deviation over the seeds of one method.</summary>
-public sealed record MethodSummary(string Method, int Runs, double TestAccuracyMean, double TestAccuracyStd,
-    double RemainingMean, double RemainingStd, double CompressionMean, int RunsMeetingBound);
+    /// <summary>Part of <see cref="Seconds"/> spent measuring <see cref="TestTrajectory"/>.</summary>
+    public double TestTrajectorySeconds { get; init; }
+}
+
+/// <summary>Mean ± sample standard deviation over the seeds of one method, and its seed-mean test trajectory.</summary>
+public sealed record MethodSummary(string Method, int Runs, double TestMetricMean, double TestMetricStd,
+    double RemainingMean, double RemainingStd, double CompressionMean, int RunsMeetingBound)
+{
+    /// <summary>The seed-mean test metric against remaining parameters (<see cref="Comparison.MeanTrajectory"/>).</summary>
+    public IReadOnlyList<TrajectoryLevel> MeanTrajectory { get; init; } = [];
+}
 
 /// <summary>
 /// The result of <c>topiary compare</c>: several pruning methods on the same model, data split, dense
@@ -27,8 +44,10 @@ public sealed record ComparisonReport
     public required string ToolVersion { get; init; }
     /// <summary>Model architecture.</summary>
     public required string Model { get; init; }
-    /// <summary>Data directory.</summary>
+    /// <summary>Data directory or corpus.</summary>
     public required string Dataset { get; init; }
+    /// <summary>The metric of every <c>*_metric</c> field, and whether higher or lower is better.</summary>
+    public required ComparisonMetric Metric { get; init; }
     /// <summary>The methods in the order given.</summary>
     public required IReadOnlyList<string> Methods { get; init; }
     /// <summary>The seeds.</summary>

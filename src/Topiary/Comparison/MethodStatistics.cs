@@ -8,10 +8,13 @@ public static class MethodStatistics
         methods.Select(method =>
         {
             var mine = runs.Where(r => r.Method == method && r.Failure is null).ToList();
-            var accuracy = mine.Select(r => r.TestAccuracy).ToList();
+            var metric = mine.Select(r => r.TestMetric).ToList();
             var remaining = mine.Select(r => r.RemainingFraction).ToList();
-            return new MethodSummary(method, mine.Count, Mean(accuracy), Std(accuracy), Mean(remaining), Std(remaining),
-                Mean(mine.Select(r => 1 / Math.Max(r.RemainingFraction, 1e-12)).ToList()), mine.Count(r => r.MetBound));
+            return new MethodSummary(method, mine.Count, Mean(metric), Std(metric), Mean(remaining), Std(remaining),
+                Mean(mine.Select(r => 1 / Math.Max(r.RemainingFraction, 1e-12)).ToList()), mine.Count(r => r.MetBound))
+            {
+                MeanTrajectory = Comparison.MeanTrajectory.Of(mine.Select(r => r.TestTrajectory).ToList()),
+            };
         }).ToList();
 
     /// <summary>Arithmetic mean (NaN when empty).</summary>

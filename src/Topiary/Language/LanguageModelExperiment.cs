@@ -40,6 +40,25 @@ public static class LanguageModelExperiment
     };
 
     /// <summary>
+    /// The methods this harness runs: the paper's relevance decay and its baselines, all with the iterative
+    /// rule gated by perplexity. The competing methods (<c>lobster</c>, <c>hypersparse</c>, <c>gmp</c>) bring
+    /// schedules and defaults calibrated on the image models (LOBSTER's SGD at lr 0.1, a fixed target
+    /// sparsity), and the catalogue's other regularizers were never tried on attention; they are refused
+    /// rather than run untested.
+    /// </summary>
+    public static IReadOnlyList<string> Methods { get; } = ["relevance", "l2", "l1", "none"];
+
+    /// <summary>Throws when <paramref name="method"/> is not one of <see cref="Methods"/>.</summary>
+    /// <param name="method">The method's name.</param>
+    /// <param name="flag">The CLI flag to name in the error (without dashes).</param>
+    /// <exception cref="PruningOptionException">The method does not apply to the language model.</exception>
+    public static void RequireSupported(string method, string flag = "method")
+    {
+        if (!Methods.Contains(method))
+            throw new PruningOptionException(flag, $"'{method}' does not apply to {TransformerLanguageModel.ArchitectureName} (expected some of: {string.Join(", ", Methods)})");
+    }
+
+    /// <summary>
     /// Runs the experiment on <paramref name="data"/>. <paramref name="startFrom"/>, when given, replaces
     /// dense training (a saved model and its masks). When <see cref="PruningOptions.Ceiling"/> is unbounded,
     /// the ceiling is <see cref="LanguageExperimentSettings.CeilingRatio"/> × the dense validation perplexity.
@@ -50,6 +69,7 @@ public static class LanguageModelExperiment
     {
         logger ??= NullLogger.Instance;
         options.Validate();
+        RequireSupported(options.Method);
         var backend = TorchBackend.EnsureVerified(logger);
         var total = Stopwatch.StartNew();
 
@@ -68,7 +88,7 @@ public static class LanguageModelExperiment
         if (double.IsPositiveInfinity(options.Ceiling)) options = options with { Ceiling = Math.Max(1, denseVal.Metric * settings.CeilingRatio) };
         var loop = new PruningLoop(model, task, options, policy: null, logger, start?.Masks);
         var outcome = loop.Run(progress, cancellationToken);
-        var finalTest = task.Test(model);
+        var finalTest = outcome.SelectedTest;
         var (paramCount, nonzero) = SparsityStatistics.Model(model);
         samples.AddRange(Samples("pruned", model, data.Tokenizer, config, settings));
         var layers = SparsityStatistics.PerLayer(loop.Masks);
@@ -89,7 +109,11 @@ public static class LanguageModelExperiment
             Selection = $"{outcome.Selection}; the run ended: {outcome.StopReason}",
             Layers = layers,
             Trajectory = outcome.Trajectory,
-            Timing = new TimingInfo(total.Elapsed.TotalSeconds, Topiary.Reporting.Statistics.Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds),
+            TestTrajectory = outcome.TestTrajectory,
+            Timing = new TimingInfo(total.Elapsed.TotalSeconds, Topiary.Reporting.Statistics.Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds)
+            {
+                TestTrajectorySeconds = outcome.TestTrajectorySeconds,
+            },
             Metric = task.MetricName,
             LayerGroups = GroupSparsity.Summarize(layers, TransformerLanguageModel.GroupOf),
             Samples = samples,

@@ -35,6 +35,9 @@ public sealed class IterativeFractionPolicy : PruningPolicy
     public override string Name => "iterative";
 
     /// <inheritdoc />
+    public override bool MayPruneAfterStep(PruningContext context) => false;
+
+    /// <inheritdoc />
     public override bool AtEvaluation(PruningContext context, EvaluationResult validation)
     {
         if (!context.Floor.AllowsPruning(validation.Metric)) return false;

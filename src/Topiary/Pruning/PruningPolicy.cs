@@ -22,6 +22,14 @@ public abstract class PruningPolicy
     /// <summary>Called after each optimizer step; returns true when masks changed.</summary>
     public virtual bool AfterStep(PruningContext context) => false;
 
+    /// <summary>
+    /// Whether <see cref="AfterStep"/> may prune at the context's current step. Only then does the loop copy
+    /// the weights beforehand, to measure the test metric of the model as it was before the pruning
+    /// (reporting only). True, the default, is always correct; false spares that copy at every step. A
+    /// policy that says false and prunes anyway makes the loop throw, since its test trajectory would be wrong.
+    /// </summary>
+    public virtual bool MayPruneAfterStep(PruningContext context) => true;
+
     /// <summary>The policy's own counters, for checkpoints.</summary>
     public virtual JsonObject SaveState() => new();
 

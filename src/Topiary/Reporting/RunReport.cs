@@ -32,6 +32,12 @@ public sealed record RunReport
     public required IReadOnlyList<LayerSparsity> Layers { get; init; }
     /// <summary>One point per evaluation.</summary>
     public required IReadOnlyList<TrajectoryPoint> Trajectory { get; init; }
+    /// <summary>
+    /// Test metric right before each pruning event and of the selected model (last point, equal to
+    /// <see cref="Final"/>), with strictly decreasing remaining fractions (<see cref="Reporting.TestTrajectory.EndingAt"/>).
+    /// Reporting only: selection and pruning never read the test split. Empty in older reports.
+    /// </summary>
+    public IReadOnlyList<TestPoint> TestTrajectory { get; init; } = [];
     /// <summary>Recoveries from divergence (non-finite loss or gradient): rollback to the last good checkpoint, halved learning rate.</summary>
     public IReadOnlyList<DivergenceEvent> Divergences { get; init; } = [];
     /// <summary>Wall-clock measurements; the only part that differs between identical runs.</summary>
@@ -94,4 +100,8 @@ public sealed record TrajectoryPoint(
     bool Pruned);
 
 /// <summary>Wall-clock measurements.</summary>
-public sealed record TimingInfo(double SecondsTotal, double StepMsMedian, double DenseSeconds, double PruneSeconds);
+public sealed record TimingInfo(double SecondsTotal, double StepMsMedian, double DenseSeconds, double PruneSeconds)
+{
+    /// <summary>The part of <see cref="PruneSeconds"/> spent measuring <see cref="RunReport.TestTrajectory"/> (copies and test evaluations).</summary>
+    public double TestTrajectorySeconds { get; init; }
+}

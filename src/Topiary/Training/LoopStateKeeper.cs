@@ -10,7 +10,8 @@ namespace Topiary.Training;
 
 /// <summary>
 /// Captures the whole mutable state of a <see cref="PruningLoop"/> run as a <see cref="TrainingCheckpoint"/>
-/// and puts it back: model, masks, optimizer, γ schedule, counters, policy, selection, trajectory.
+/// and puts it back: model, masks, optimizer, γ schedule, counters, policy, selection, trajectory (the test
+/// points before pruning events travel in the checkpoint's annotations).
 /// No random generator state is kept: the loop draws no random numbers, its batch order is a function
 /// of (seed, epoch). (libtorch's generator state is deliberately not restored from files: a forged
 /// state with an out-of-range index makes libc10 read out of bounds and crash; the fuzz test found it.)
@@ -19,7 +20,7 @@ namespace Topiary.Training;
 internal sealed class LoopStateKeeper(
     nn.Module<Tensor, Tensor> model, PruningMasks masks, MaskableOptimizer optimizer, GammaSchedule gamma,
     CheckpointSelection selection, PruningPolicy policy, PruningContext context, RunningMean recentLoss,
-    List<TrajectoryPoint> trajectory, List<DivergenceEvent> divergences, PruningOptions options, JsonObject annotations)
+    List<TrajectoryPoint> trajectory, List<DivergenceEvent> divergences, PrePruningTests tests, PruningOptions options, JsonObject annotations)
 {
     /// <summary>Rollbacks since the last evaluation that passed.</summary>
     public int ConsecutiveFailures { get; set; }
@@ -48,7 +49,7 @@ internal sealed class LoopStateKeeper(
             PolicyState = policy.SaveState(),
             Selection = selection.ExportState(),
             StopReason = StopReason,
-            Annotations = (JsonObject)annotations.DeepClone(),
+            Annotations = tests.AddTo((JsonObject)annotations.DeepClone()),
         };
         var tensors = new Dictionary<string, Tensor>();
         using (no_grad())
@@ -101,6 +102,7 @@ internal sealed class LoopStateKeeper(
         trajectory.AddRange(s.Trajectory);
         divergences.Clear();
         divergences.AddRange(s.Divergences);
+        tests.LoadFrom(s.Annotations);
         ConsecutiveFailures = s.ConsecutiveFailures;
         StopReason = s.StopReason;
     }

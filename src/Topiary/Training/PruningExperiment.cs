@@ -60,7 +60,7 @@ public static class PruningExperiment
             },
         };
         var outcome = loop.Run(progress, cancellationToken);
-        var finalTest = task.Test(model);
+        var finalTest = outcome.SelectedTest;
         var (paramCount, nonzero) = SparsityStatistics.Model(model);
         var stepTimes = denseTimes.Concat(outcome.StepMilliseconds).ToList();
         using var example = data.TestImages.narrow(0, 0, 1);
@@ -80,8 +80,12 @@ public static class PruningExperiment
             Selection = $"{outcome.Selection}; the run ended: {outcome.StopReason}",
             Layers = SparsityStatistics.PerLayer(loop.Masks),
             Trajectory = outcome.Trajectory,
+            TestTrajectory = outcome.TestTrajectory,
             Divergences = outcome.Divergences,
-            Timing = new TimingInfo(total.Elapsed.TotalSeconds, Topiary.Reporting.Statistics.Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds),
+            Timing = new TimingInfo(total.Elapsed.TotalSeconds, Topiary.Reporting.Statistics.Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds)
+            {
+                TestTrajectorySeconds = outcome.TestTrajectorySeconds,
+            },
             Cost = CostMeter.Measure(model, example),
         };
         return new ExperimentResult(modelName, model, loop.Masks, report);

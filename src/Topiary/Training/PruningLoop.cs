@@ -62,7 +62,9 @@ public sealed class PruningLoop
     /// Runs the pruning phase and leaves the model in the selected checkpoint's state. At every
     /// evaluation the whole state is checkpointed (and written atomically when
     /// <see cref="Checkpoints"/> names a directory). A non-finite loss or gradient rolls the run back
-    /// to that checkpoint with half the learning rate; cancellation writes a checkpoint first.
+    /// to that checkpoint with half the learning rate; cancellation writes a checkpoint first. Right before
+    /// every pruning event, and once for the selected model, the test split is evaluated for
+    /// <see cref="PruningOutcome.TestTrajectory"/>: reporting only, no decision of the run reads it.
     /// </summary>
     /// <exception cref="TrainingInterruptedException"><paramref name="cancellationToken"/> was cancelled; the state is saved.</exception>
     /// <exception cref="DivergenceLimitException">Too many divergences in a row; the last good checkpoint is intact.</exception>
@@ -86,8 +88,9 @@ public sealed class PruningLoop
         var recentLoss = new RunningMean();
         var clock = new Stopwatch();
         double? lastMetric = null;
+        var tests = new PrePruningTests(model, Masks, task);
         var keeper = new LoopStateKeeper(model, Masks, optimizer, gamma, selection, policy, context, recentLoss,
-            trajectory, divergences, options, Checkpoints.Annotations);
+            trajectory, divergences, tests, options, Checkpoints.Annotations);
         byte[]? lastGood = null;
 
         void AfterPruning()
@@ -112,7 +115,7 @@ public sealed class PruningLoop
             lastMetric = validation.Metric;
             var remaining = Masks.Density;
             selection.Offer(model, Masks, context.Step, remaining, validation);
-            var pruned = policy.AtEvaluation(context, validation);
+            var pruned = tests.Around(context.Step, () => policy.AtEvaluation(context, validation));
             trajectory.Add(new TrajectoryPoint(context.Step, (double)context.Step / stepsPerEpoch, remaining, validation.Metric,
                 validation.Loss, trainLoss, gamma.Current, pruned));
             if (pruned) AfterPruning();
@@ -178,7 +181,7 @@ public sealed class PruningLoop
             gamma.Advance();
             context.Step++;
             recentLoss.Add(loss);
-            if (policy.AfterStep(context)) AfterPruning();
+            if (PruneAfterStep(context, tests)) AfterPruning();
 
             if (context.Step % options.EvalEvery == 0)
             {
@@ -199,8 +202,23 @@ public sealed class PruningLoop
             SaveCheckpoint();
         }
         selection.RestoreBest(model, Masks);
+        var (result, test) = tests.MeasureNow(selection.Step);
         return new PruningOutcome(trajectory, selection.Step, selection.Validation, selection.RemainingFraction,
-            selection.Describe(task.MetricName), keeper.StopReason, times) { Divergences = divergences };
+            selection.Describe(task.MetricName), keeper.StopReason, times)
+        {
+            Divergences = divergences,
+            SelectedTest = test,
+            TestTrajectory = TestTrajectory.EndingAt(tests.Points, result),
+            TestTrajectorySeconds = tests.Seconds,
+        };
+    }
+
+    // The copy that the test measurement needs is taken only at steps where the policy may prune.
+    private bool PruneAfterStep(PruningContext context, PrePruningTests tests)
+    {
+        if (policy.MayPruneAfterStep(context)) return tests.Around(context.Step, () => policy.AfterStep(context));
+        if (!policy.AfterStep(context)) return false;
+        throw new InvalidOperationException($"pruning policy '{policy.Name}' pruned after step {context.Step} although MayPruneAfterStep said it would not");
     }
 }
 

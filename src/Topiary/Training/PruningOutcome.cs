@@ -21,4 +21,13 @@ public sealed record PruningOutcome(
 {
     /// <summary>Recoveries from a non-finite loss or gradient (rollback, halved learning rate).</summary>
     public IReadOnlyList<DivergenceEvent> Divergences { get; init; } = [];
+
+    /// <summary>Test metrics of the selected model, measured after the run (reporting only).</summary>
+    public EvaluationResult SelectedTest { get; init; }
+
+    /// <summary>Test metric before each pruning event, then of the selected model (<see cref="TestTrajectory.EndingAt"/>).</summary>
+    public IReadOnlyList<TestPoint> TestTrajectory { get; init; } = [];
+
+    /// <summary>Wall-clock time the test trajectory cost (weight copies and test evaluations), to show it is small.</summary>
+    public double TestTrajectorySeconds { get; init; }
 }

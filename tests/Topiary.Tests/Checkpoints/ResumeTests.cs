@@ -57,6 +57,8 @@ public class ResumeTests
         var (resumed, resumedFinal) = Run(task, options, new CheckpointOptions { Directory = dir.File("cut"), ResumeFrom = saved }, initSeed: 99);
 
         Assert.Equal(whole.Trajectory, resumed.Trajectory);
+        Assert.True(whole.TestTrajectory.Count >= 3, "the run should crop several times");
+        Assert.Equal(whole.TestTrajectory, resumed.TestTrajectory);
         Assert.Equal(whole.SelectedStep, resumed.SelectedStep);
         Assert.Equal(whole.SelectedValidation, resumed.SelectedValidation);
         Assert.Equal(whole.StopReason, resumed.StopReason);

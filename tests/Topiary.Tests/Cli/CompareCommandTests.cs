@@ -28,6 +28,68 @@ public class CompareCommandTests
         Assert.Equal("gmp", gmp.GetProperty("method").GetString());
         Assert.Equal(2, gmp.GetProperty("runs").GetInt32());
         Assert.Contains("| gmp | 2 |", File.ReadAllText(Path.Combine(output, "comparison.md")));
+        Assert.Equal("accuracy", root.GetProperty("metric").GetProperty("name").GetString());
+        Assert.True(root.GetProperty("metric").GetProperty("higher_is_better").GetBoolean());
+        foreach (var run in root.GetProperty("runs").EnumerateArray()) AssertTrajectoryEndsAtResult(run);
+    }
+
+    [Fact]
+    public void A_tiny_language_model_comparison_reports_perplexity_with_trajectories_and_a_plot()
+    {
+        using var dir = new TestDirectory();
+        var corpus = dir.File("tiny.txt");
+        File.WriteAllText(corpus, Topiary.Tests.Language.TinyLanguageModels.VerseText);
+        var output = Path.Combine(dir.Path, "cmp");
+        var result = CliProcess.Run("compare", "--model", "transformer-lm", "--corpus", corpus, "--methods", "relevance,none", "--seeds", "1",
+            "--context", "16", "--d-model", "16", "--heads", "2", "--layers", "1", "--ffn", "32", "--dense-epochs", "1", "--epochs", "1",
+            "--eval-every", "10", "--crop-fraction", "0.2", "--ceiling", "1000", "--threads", "1", "--out", output);
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.StandardError}\n{result.StandardOutput}");
+
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "comparison.json")));
+        var root = json.RootElement;
+        Assert.Equal("perplexity", root.GetProperty("metric").GetProperty("name").GetString());
+        Assert.False(root.GetProperty("metric").GetProperty("higher_is_better").GetBoolean());
+        Assert.Equal("transformer-lm", root.GetProperty("model").GetString());
+        Assert.Equal(new[] { "relevance", "none" }, root.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("method").GetString()));
+        foreach (var run in root.GetProperty("runs").EnumerateArray())
+        {
+            // Perplexities, not fractions: a character model is never better than 1 (and the tiny one is far from it).
+            Assert.True(run.GetProperty("test_metric").GetDouble() > 1.5);
+            Assert.Equal(1000, run.GetProperty("bound").GetDouble());
+            AssertTrajectoryEndsAtResult(run);
+        }
+        // Both methods start from the seed's one dense model.
+        Assert.Single(root.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("dense_test_metric").GetDouble()).Distinct());
+
+        var markdown = File.ReadAllText(Path.Combine(output, "comparison.md"));
+        Assert.Contains("| Method | Runs | Test perplexity |", markdown);
+        Assert.Contains("lower is better", markdown);
+        Assert.DoesNotContain("accuracy", markdown);
+        Assert.Contains("Test perplexity", result.StandardOutput);
+
+        var png = File.ReadAllBytes(Path.Combine(output, "comparison.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        Assert.True(png.Length > 10_000, $"a {png.Length}-byte PNG cannot hold axes, curves and a legend");
+    }
+
+    [Fact]
+    public void An_image_only_method_with_the_language_model_is_one_line_naming_methods()
+    {
+        var result = CliProcess.Run("compare", "--model", "transformer-lm", "--methods", "relevance,gmp");
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("--methods: 'gmp' does not apply to transformer-lm", line);
+    }
+
+    /// <summary>Remaining fractions strictly fall along the run's test trajectory, which ends at the run's own result.</summary>
+    private static void AssertTrajectoryEndsAtResult(JsonElement run)
+    {
+        var path = run.GetProperty("test_trajectory").EnumerateArray().ToList();
+        Assert.True(path.Count >= 2, $"{run.GetProperty("method").GetString()}: no pruning event recorded");
+        var remaining = path.Select(p => p.GetProperty("remaining_fraction").GetDouble()).ToList();
+        for (var i = 1; i < remaining.Count; i++) Assert.True(remaining[i] < remaining[i - 1], string.Join(", ", remaining));
+        Assert.Equal(run.GetProperty("remaining_fraction").GetDouble(), remaining[^1]);
+        Assert.Equal(run.GetProperty("test_metric").GetDouble(), path[^1].GetProperty("test_metric").GetDouble());
     }
 
     [Theory]

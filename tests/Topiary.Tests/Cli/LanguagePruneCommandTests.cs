@@ -12,7 +12,7 @@ public class LanguagePruneCommandTests
     {
         using var dir = new TestDirectory();
         var corpus = dir.File("tiny.txt");
-        File.WriteAllText(corpus, string.Concat(Enumerable.Range(0, 400).Select(i => $"verse {i % 37}: the lord spoke to moses.\n")));
+        File.WriteAllText(corpus, Topiary.Tests.Language.TinyLanguageModels.VerseText);
         var output = Path.Combine(dir.Path, "run");
 
         var result = CliProcess.Run("prune", "--model", "transformer-lm", "--corpus", corpus, "--context", "16", "--d-model", "16", "--heads", "2",

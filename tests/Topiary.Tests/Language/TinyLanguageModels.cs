@@ -11,4 +11,7 @@ internal static class TinyLanguageModels
     };
 
     public const string ShortText = "the cat sat on the mat. the dog sat on the log. ";
+
+    /// <summary>About 16,000 characters of verse-like lines: enough for the three splits of a tiny CLI run.</summary>
+    public static string VerseText => string.Concat(Enumerable.Range(0, 400).Select(i => $"verse {i % 37}: the lord spoke to moses.\n"));
 }

@@ -54,9 +54,12 @@ public sealed class AdaptiveRegularizationPolicy : PruningPolicy
     public override string Name => "art";
 
     /// <inheritdoc />
+    public override bool MayPruneAfterStep(PruningContext context) => !Terminated && context.Step % CheckEvery == 0;
+
+    /// <inheritdoc />
     public override bool AfterStep(PruningContext context)
     {
-        if (Terminated || context.Step % CheckEvery != 0) return false;
+        if (!MayPruneAfterStep(context)) return false;
         checks++;
         var masks = context.Masks;
         var dense = context.Validate().Metric;

@@ -25,9 +25,12 @@ public sealed class GradualMagnitudePolicy(PolynomialSparsitySchedule schedule) 
     public override string Name => "gmp";
 
     /// <inheritdoc />
+    public override bool MayPruneAfterStep(PruningContext context) => Schedule.IsPruningStep(context.Step);
+
+    /// <inheritdoc />
     public override bool AfterStep(PruningContext context)
     {
-        if (!Schedule.IsPruningStep(context.Step)) return false;
+        if (!MayPruneAfterStep(context)) return false;
         var masks = context.Masks;
         var removed = UnstructuredPruner.PruneToSparsity(masks, Schedule.SparsityAt(context.Step), Ranking, Limits);
         context.Logger.LogDebug("step {Step}: GMP target sparsity {Target}, pruned {Removed}, {Remaining} remain",

@@ -36,6 +36,9 @@ public sealed class LobsterPolicy : PruningPolicy
     public override string Name => "lobster";
 
     /// <inheritdoc />
+    public override bool MayPruneAfterStep(PruningContext context) => false;
+
+    /// <inheritdoc />
     public override bool AtEvaluation(PruningContext context, EvaluationResult validation)
     {
         if (!plateau.Observe(validation.Loss)) return false;

@@ -31,6 +31,9 @@ public sealed class OneShotPolicy : PruningPolicy
     public override string Name => "one-shot";
 
     /// <inheritdoc />
+    public override bool MayPruneAfterStep(PruningContext context) => false;
+
+    /// <inheritdoc />
     public override bool AtEvaluation(PruningContext context, EvaluationResult validation)
     {
         if (done) return false;
