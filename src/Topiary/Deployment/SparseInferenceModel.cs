@@ -115,8 +115,41 @@ public sealed class SparseInferenceModel : IDisposable
                     // Dense unless sparse wins clearly: near the crossover a noisy measurement must not make the layer slower.
                     stage.SetCalibrated(batch, Topiary.Reporting.Statistics.Median(sparse) * SparseMargin < Topiary.Reporting.Statistics.Median(dense));
                 }
+                KeepPlanOnlyIfFasterThanDense(batch, repeats, random);
             }
         }
+    }
+
+    /// <summary>
+    /// Layers timed one by one can each win and still lose together (copies where sparse and dense layers meet,
+    /// caches shared between layers), so the whole plan is timed against the network on libtorch alone, and
+    /// dropped unless it is at least <see cref="SparseMargin"/> times faster.
+    /// </summary>
+    private void KeepPlanOnlyIfFasterThanDense(int batch, int repeats, Random random)
+    {
+        var weighted = stages.OfType<WeightedStage>().ToList();
+        var plan = weighted.Select(s => s.UsesSparse(batch)).ToList();
+        if (!plan.Contains(true)) return;
+        var shape = Network.InputShape;
+        using var scope = NewDisposeScope();
+        // Managed random numbers: calibrating must not move libtorch's global generator.
+        var values = new float[batch * shape.Size];
+        for (var i = 0; i < values.Length; i++) values[i] = (float)random.NextDouble();
+        using var input = tensor(values).reshape(batch, shape.Channels, shape.Height, shape.Width);
+        var timings = new List<double>[] { new(), new() };
+        var clock = new Stopwatch();
+        for (var r = 0; r < repeats + 2; r++)
+        {
+            for (var allDense = 0; allDense < 2; allDense++)
+            {
+                for (var i = 0; i < weighted.Count; i++) weighted[i].SetCalibrated(batch, allDense == 0 && plan[i]);
+                clock.Restart();
+                Forward(input).Dispose();
+                if (r >= 2) timings[allDense].Add(clock.Elapsed.TotalMilliseconds);
+            }
+        }
+        var keep = Topiary.Reporting.Statistics.Median(timings[0]) * SparseMargin < Topiary.Reporting.Statistics.Median(timings[1]);
+        for (var i = 0; i < weighted.Count; i++) weighted[i].SetCalibrated(batch, keep && plan[i]);
     }
 
     /// <summary>
@@ -138,6 +171,8 @@ public sealed class SparseInferenceModel : IDisposable
             var batch = checked((int)(count / shape.Size));
             lock (gate)
             {
+                if (stages.All(s => !s.RunsOnTorch(batch, activationsInTorch: false)))
+                    return ForwardOnKernels(source, batch);
                 using var scope = NewDisposeScope();
                 using var _ = no_grad();
                 EnsureBuffers(batch);
@@ -160,6 +195,20 @@ public sealed class SparseInferenceModel : IDisposable
         {
             if (!ready) source.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The path of a network whose every layer runs sparse at this batch size: one copy in, one out, and no other
+    /// libtorch call (no dispose scope, no reshape), because at batch 1 each of those costs about as much as a layer.
+    /// </summary>
+    private Tensor ForwardOnKernels(Tensor source, int batch)
+    {
+        EnsureBuffers(batch);
+        NativeFloats.Of(source).CopyTo(front);
+        var (_, buffer) = RunStages(null, batch);
+        var output = empty(batch, outputSize);
+        buffer.AsSpan(0, checked((int)(batch * outputSize))).CopyTo(NativeFloats.Of(output));
+        return output;
     }
 
     /// <summary>Runs the network on managed memory: input [batch × C·H·W], output [batch × outputs].</summary>
