@@ -86,7 +86,7 @@ public sealed class PruningLoop
         var recentLoss = new RunningMean();
         var clock = new Stopwatch();
         double? lastMetric = null;
-        var keeper = new LoopStateKeeper(model, Masks, optimizer, gamma, selection, policy, context, recentLoss,
+        var keeper = new LoopStateKeeper(model, Masks, optimizer, regularizer, gamma, selection, policy, context, recentLoss,
             trajectory, divergences, options, Checkpoints.Annotations);
         byte[]? lastGood = null;
 
