@@ -2,13 +2,22 @@ namespace Topiary.Regularization;
 
 /// <summary>One entry of the regularizer catalogue: CLI name, factory, default strength and what the strength means.</summary>
 /// <param name="Name">The CLI name.</param>
-/// <param name="Create">Builds a fresh instance (regularizers may keep per-tensor state).</param>
+/// <param name="Create">Builds a fresh instance (regularizers may keep per-tensor state) from the spec's <c>key=value</c> parameters.</param>
 /// <param name="DefaultStrength">Strength used when the spec gives none.</param>
 /// <param name="StrengthMeaning">What the number after the colon sets.</param>
-public sealed record RegularizerEntry(string Name, Func<GradientRegularizer> Create, double DefaultStrength, string StrengthMeaning);
+/// <param name="Parameters">The keys <paramref name="Create"/> reads, each described in <see cref="RegularizerLibrary"/>'s table.</param>
+public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<string, double>, GradientRegularizer> Create, double DefaultStrength,
+    string StrengthMeaning, IReadOnlyList<string> Parameters)
+{
+    /// <summary>An entry without parameters.</summary>
+    public RegularizerEntry(string name, Func<GradientRegularizer> create, double defaultStrength, string strengthMeaning)
+        : this(name, _ => create(), defaultStrength, strengthMeaning, Array.Empty<string>()) { }
+}
 
 /// <summary>
 /// The regularizers of the seed-paper catalogue (issue 5), beside the flagship's own in <see cref="RegularizerCatalog"/>.
+/// Parameters of the spec (<c>name:strength:key=value</c>): <c>gor</c> takes <c>groups</c> (G, default 4) and
+/// <c>cross</c> (β of the across-groups term, default 0).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -19,7 +28,8 @@ public static class RegularizerLibrary
         new("group", () => new GroupLasso(), 1e-3, "γ of γ·Σ√p_g‖W_g‖₂ over rows/filters"),
         new("scad", () => new ScadPenalty(), 1e-2, "λ of SCAD (a = 3.7)"),
         new("mcp", () => new McpPenalty(), 1e-2, "λ of MCP (b = 3)"),
-        new("gor", () => new GroupOrthogonality(), 1e-4, "γ of γ·Σ_g‖W_gW_gᵀ − I‖², 4 groups"),
+        new("gor", a => new GroupOrthogonality(Whole(a, "groups", 4), a.GetValueOrDefault("cross", 0)), 1e-4,
+            "γ of γ·(Σ_g‖W_gW_gᵀ − I‖² + β·Σ_j‖S_jS_jᵀ − I‖²)", ["groups", "cross"]),
         new("so", () => new SoftOrthonormality(), 1e-4, "γ of γ·‖WWᵀ − I‖²"),
         new("orth", () => new SoftOrthonormality(), 1e-4, "same as so"),
         new("convorth", () => new ConvOrthogonality(), 1e-4, "γ of γ·‖conv(K,K) − I‖²"),
@@ -38,4 +48,12 @@ public static class RegularizerLibrary
 
     /// <summary>The entry called <paramref name="name"/>, or null.</summary>
     public static RegularizerEntry? Find(string name) => Entries.FirstOrDefault(e => e.Name == name);
+
+    private static int Whole(IReadOnlyDictionary<string, double> arguments, string key, int fallback)
+    {
+        var value = arguments.GetValueOrDefault(key, fallback);
+        return value == Math.Floor(value) && value is >= int.MinValue and <= int.MaxValue
+            ? (int)value
+            : throw new ArgumentOutOfRangeException(key, value, $"{key} must be a whole number, got {value}");
+    }
 }
