@@ -17,7 +17,8 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// <summary>
 /// The regularizers of the seed-paper catalogue (issue 5), beside the flagship's own in <see cref="RegularizerCatalog"/>.
 /// Parameters of the spec (<c>name:strength:key=value</c>): <c>gor</c> takes <c>groups</c> (G, default 4) and
-/// <c>cross</c> (β of the across-groups term, default 0).
+/// <c>cross</c> (β of the across-groups term, default 0); <c>scad</c> takes <c>a</c> (3.7), <c>mcp</c> takes
+/// <c>b</c> (3), and both take <c>fista</c> (1: accelerated proximal steps, <see cref="AcceleratedProximalStep"/>).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -26,8 +27,8 @@ public static class RegularizerLibrary
     {
         new("elastic", () => new ElasticNet(), 1e-4, "γ of γ(ρ‖w‖₁ + (1−ρ)‖w‖²), ρ = 0.5"),
         new("group", () => new GroupLasso(), 1e-3, "γ of γ·Σ√p_g‖W_g‖₂ over rows/filters"),
-        new("scad", () => new ScadPenalty(), 1e-2, "λ of SCAD (a = 3.7)"),
-        new("mcp", () => new McpPenalty(), 1e-2, "λ of MCP (b = 3)"),
+        new("scad", a => new ScadPenalty(a.GetValueOrDefault("a", 3.7), Switch(a, "fista")), 1e-2, "λ of SCAD", ["a", "fista"]),
+        new("mcp", a => new McpPenalty(a.GetValueOrDefault("b", 3.0), Switch(a, "fista")), 1e-2, "λ of MCP", ["b", "fista"]),
         new("gor", a => new GroupOrthogonality(Whole(a, "groups", 4), a.GetValueOrDefault("cross", 0)), 1e-4,
             "γ of γ·(Σ_g‖W_gW_gᵀ − I‖² + β·Σ_j‖S_jS_jᵀ − I‖²)", ["groups", "cross"]),
         new("so", () => new SoftOrthonormality(), 1e-4, "γ of γ·‖WWᵀ − I‖²"),
@@ -56,4 +57,11 @@ public static class RegularizerLibrary
             ? (int)value
             : throw new ArgumentOutOfRangeException(key, value, $"{key} must be a whole number, got {value}");
     }
+
+    private static bool Switch(IReadOnlyDictionary<string, double> arguments, string key) => arguments.GetValueOrDefault(key, 0) switch
+    {
+        0 => false,
+        1 => true,
+        var other => throw new ArgumentOutOfRangeException(key, other, $"{key} must be 0 or 1, got {other}"),
+    };
 }

@@ -30,8 +30,9 @@ public class ResumeTests
     [Theory]
     [InlineData("adam", null)]
     [InlineData("sgd", null)]
-    // Regularizers with state (power-iteration vectors, θ₀) must resume it too.
+    // Regularizers with state (power-iteration vectors, θ₀, FISTA's previous iterate and t) must resume it too.
     [InlineData("adam", "spectral:1e-2,wasserstein:1e-2")]
+    [InlineData("sgd", "scad:1e-4:fista")]
     public void A_cancelled_and_resumed_run_ends_exactly_as_an_uninterrupted_one(string optimizer, string? regularizers)
     {
         TorchBackend.EnsureVerified();

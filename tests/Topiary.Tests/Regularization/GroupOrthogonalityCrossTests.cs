@@ -65,6 +65,7 @@ public class GroupOrthogonalityCrossTests
             ("gor:1e-4:groups=2.5", "groups must be a whole number"),
             ("gor:1e-4:cross=-1", "must be a finite number ≥ 0"),
             ("gor:1e-4:cross=x", "parameter 'cross' of 'gor' must be a finite number"),
+            ("scad:1e-2:fista=2", "fista must be 0 or 1"),
             ("gor:1e-4:cross=1:cross=2", "given twice"),
         })
         {

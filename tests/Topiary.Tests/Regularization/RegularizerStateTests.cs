@@ -26,6 +26,7 @@ public class RegularizerStateTests
 
     [Theory]
     [InlineData("spectral:1,wasserstein:1")]
+    [InlineData("scad:1e-2:fista,mcp:1e-2:fista")]
     public void A_regularizer_restored_mid_run_in_a_fresh_instance_continues_bit_identically(string spec)
     {
         using var scope = NewDisposeScope();
