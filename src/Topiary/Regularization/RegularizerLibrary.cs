@@ -38,6 +38,7 @@ public static class RegularizerLibrary
         new("wasserstein", () => new WassersteinInitRegularization(), 1e-3, "γ of γ·‖sort(θ) − sort(θ₀)‖²"),
         new("normloss", () => new NormLoss(), 1e-3, "γ of γ·Σ(1 − ‖w_i‖)²"),
         new("clip", () => new GradientNormClipping(), 1.0, "τ, the global gradient-norm threshold"),
+        new("vanishing", () => new VanishingGradientRegularizer(), 1e-2, "γ of γ·Σ_k mean_batch(‖δ_{k+1}ᵀJ_k‖/‖δ_{k+1}‖ − 1)²"),
         new("fgr", () => new FiniteDifferenceGradientRegularization(), 1e-2, "γ of L + (γ/2)‖∇L‖² (h = 0.1)"),
         new("sam", () => new SharpnessAwareMinimization(), 5e-2, "ρ, the perturbation radius"),
         new("amp", () => new AdversarialModelPerturbation(), 5e-2, "ε, the perturbation radius (K = 2, ζ = ε)"),
