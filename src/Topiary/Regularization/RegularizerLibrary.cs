@@ -12,6 +12,9 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
     /// <summary>An entry without parameters.</summary>
     public RegularizerEntry(string name, Func<GradientRegularizer> create, double defaultStrength, string strengthMeaning)
         : this(name, _ => create(), defaultStrength, strengthMeaning, Array.Empty<string>()) { }
+
+    /// <summary>An instance with every parameter at its default.</summary>
+    public GradientRegularizer CreateDefault() => Create(new Dictionary<string, double>());
 }
 
 /// <summary>
