@@ -29,7 +29,10 @@ internal static class RegularizerBenchmark
             new("l2", () => new L2WeightDecay(), 1e-3),
             new("l1", () => new L1ProximalDecay(), 1e-3),
         };
-        list.AddRange(RegularizerLibrary.Entries.Where(e => e.Name != "orth").Select(e => new Variant(e.Name, e.Create, e.DefaultStrength)));
+        list.AddRange(RegularizerLibrary.Entries.Where(e => e.Name != "orth").Select(e => new Variant(e.Name, e.CreateDefault, e.DefaultStrength)));
+        // The options that change the work per step: GOR's across-groups term and FISTA's extrapolation.
+        list.Add(new("gor:cross=1", () => RegularizerSpec.Parse("gor:1:cross=1")[0].Regularizer, 1e-4));
+        list.Add(new("scad:fista", () => RegularizerSpec.Parse("scad:1:fista")[0].Regularizer, 1e-2));
         list.Add(new("spectral+so+flops (composite)", () => new CompositeRegularizer(RegularizerSpec.Parse("spectral:1e-3,so:1e-4,flops:1e-3")), 1));
         list.Add(new("muon (optimizer)", () => new NoRegularization(), 0, "muon"));
         list.Add(new("steepest (optimizer)", () => new NoRegularization(), 0, "steepest"));

@@ -29,8 +29,11 @@ public sealed class ActivationRecorder : IDisposable
             var hookable = (nn.Module<Tensor, Tensor>)module;
             var remover = hookable.register_forward_pre_hook((_, input) =>
             {
-                if (recording && !skip) recorded.Add(input.alias().DetachFromDisposeScope());
-                return input;
+                if (!recording || skip) return input;
+                // The layer consumes the recorded alias, so penalties can also differentiate with respect to it.
+                var alias = input.alias().DetachFromDisposeScope();
+                recorded.Add(alias);
+                return alias;
             });
             removers.Add(remover.remove);
         }

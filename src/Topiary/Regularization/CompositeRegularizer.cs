@@ -91,6 +91,30 @@ public sealed class CompositeRegularizer : GradientRegularizer
         foreach (var term in Terms) term.Regularizer.TransformGradients(parameters, term.Effective(strength));
     }
 
+    /// <summary>The state of every term, each key prefixed with the term's position and name (<c>1.spectral/fc1.weight</c>).</summary>
+    public override IReadOnlyDictionary<string, Tensor> SaveState(IReadOnlyList<(string Name, Tensor Parameter)> parameters)
+    {
+        var state = new Dictionary<string, Tensor>();
+        for (var i = 0; i < Terms.Count; i++)
+            foreach (var (key, value) in Terms[i].Regularizer.SaveState(parameters)) state[$"{TermPrefix(i)}{key}"] = value;
+        return state;
+    }
+
+    /// <inheritdoc />
+    public override void LoadState(IReadOnlyList<(string Name, Tensor Parameter)> parameters, IReadOnlyDictionary<string, Tensor> state)
+    {
+        var prefixes = Enumerable.Range(0, Terms.Count).Select(TermPrefix).ToList();
+        if (state.Keys.FirstOrDefault(k => !prefixes.Any(k.StartsWith)) is { } unknown)
+            throw new ArgumentException($"the checkpoint holds state '{unknown}' for no regularizer of '{Name}'");
+        for (var i = 0; i < Terms.Count; i++)
+        {
+            var prefix = prefixes[i];
+            Terms[i].Regularizer.LoadState(parameters, state.Where(p => p.Key.StartsWith(prefix)).ToDictionary(p => p.Key[prefix.Length..], p => p.Value));
+        }
+    }
+
+    private string TermPrefix(int index) => $"{index}.{Terms[index].Regularizer.Name}/";
+
     /// <inheritdoc />
     public override Tensor ComputeGradients(ObjectiveClosure objective, double strength)
     {

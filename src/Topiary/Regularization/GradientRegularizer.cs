@@ -14,6 +14,7 @@ namespace Topiary.Regularization;
 /// (5) take over the backward pass when it needs extra forward/backward passes at perturbed weights
 ///     (<see cref="ComputeGradients"/>, e.g. SAM, AMP, finite-difference gradient regularization).
 /// It declares the tensors it acts on with <see cref="AppliesTo"/>.
+/// Regularizers that keep state across steps save and restore it with <see cref="SaveState"/> and <see cref="LoadState"/>.
 /// <see cref="Penalty"/> gives R itself, for reports and for checking (1) against autograd.
 /// Every member except <see cref="Name"/> and <see cref="Penalty"/> has a no-op default, so a
 /// regularizer overrides only what it does.
@@ -62,4 +63,21 @@ public abstract class GradientRegularizer
     /// weights exactly before returning.
     /// </summary>
     public virtual Tensor ComputeGradients(ObjectiveClosure objective, double strength) => objective.Backward();
+
+    /// <summary>
+    /// Copies of the state the regularizer keeps across steps (power-iteration vectors, initial weights, previous
+    /// iterates), keyed by the names of <paramref name="parameters"/>, for checkpoints; empty for stateless ones.
+    /// </summary>
+    public virtual IReadOnlyDictionary<string, Tensor> SaveState(IReadOnlyList<(string Name, Tensor Parameter)> parameters) =>
+        new Dictionary<string, Tensor>();
+
+    /// <summary>
+    /// Replaces the whole state with <paramref name="state"/> (what <see cref="SaveState"/> returned, possibly in another
+    /// process), so that the next steps equal those of the run that saved it.
+    /// </summary>
+    /// <exception cref="ArgumentException">The state does not belong to this regularizer or these parameters.</exception>
+    public virtual void LoadState(IReadOnlyList<(string Name, Tensor Parameter)> parameters, IReadOnlyDictionary<string, Tensor> state)
+    {
+        if (state.Count > 0) throw new ArgumentException($"the checkpoint holds state for regularizer '{Name}', which keeps none");
+    }
 }

@@ -7,13 +7,14 @@ namespace Topiary.Regularization;
 /// (Annals of Statistics 2010), applied as its proximal operator after each step (seed paper #63 uses it with
 /// SCAD). With λ = strength and b &gt; 0: p(x) = λ|x| − x²/(2b) for |x| ≤ bλ, bλ²/2 beyond. Its prox with
 /// step η (needs b &gt; η) is firm thresholding: 0 for |z| ≤ ηλ; sign(z)(|z| − ηλ)/(1 − η/b) for ηλ &lt; |z| ≤ bλ; z beyond.
+/// With <c>accelerated</c>, FISTA's extrapolation follows each prox (<see cref="ProximalPenalty"/>; <c>--reg mcp:λ:fista</c>).
 /// </summary>
-public sealed class McpPenalty : GradientRegularizer
+public sealed class McpPenalty : ProximalPenalty
 {
-    /// <summary>Creates the penalty with concavity <paramref name="b"/> (Zhang uses values near 3).</summary>
-    public McpPenalty(double b = 3.0)
+    /// <summary>Creates the penalty with concavity <paramref name="b"/> (Zhang uses values near 3); <paramref name="accelerated"/> adds FISTA's extrapolation.</summary>
+    public McpPenalty(double b = 3.0, bool accelerated = false) : base(accelerated)
     {
-        if (!(b > 0)) throw new ArgumentOutOfRangeException(nameof(b), b, "MCP needs b > 0");
+        if (!(b > 0)) throw new ArgumentOutOfRangeException(nameof(b), b, $"MCP needs b > 0, got {b}");
         B = b;
     }
 
@@ -24,9 +25,8 @@ public sealed class McpPenalty : GradientRegularizer
     public override string Name => "mcp";
 
     /// <inheritdoc />
-    public override void Project(Tensor weight, Tensor? grad, double strength, double stepSize)
+    public override void Prox(Tensor weight, double strength, double stepSize)
     {
-        if (strength == 0) return;
         if (!(B > stepSize)) throw new InvalidOperationException($"the MCP prox needs b > step size (b = {B}, step {stepSize})");
         using var scope = NewDisposeScope();
         using var _ = no_grad();

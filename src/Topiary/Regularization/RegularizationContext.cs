@@ -12,4 +12,8 @@ namespace Topiary.Regularization;
 /// empty unless some regularizer sets <see cref="GradientRegularizer.NeedsActivations"/>.
 /// </param>
 public sealed record RegularizationContext(nn.Module<Tensor, Tensor> Model, Tensor Inputs, Tensor Targets, Tensor Outputs,
-    IReadOnlyList<Tensor> Activations);
+    IReadOnlyList<Tensor> Activations)
+{
+    /// <summary>The data loss on the batch (with its graph), for penalties on its gradient; null when the caller has none.</summary>
+    public Tensor? DataLoss { get; init; }
+}

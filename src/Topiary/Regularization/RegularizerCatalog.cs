@@ -14,7 +14,7 @@ public static class RegularizerCatalog
         "l2" => new L2WeightDecay(),
         "l1" => new L1ProximalDecay(),
         "none" => new NoRegularization(),
-        _ when RegularizerLibrary.Find(name) is { } entry => entry.Create(),
+        _ when RegularizerLibrary.Find(name) is { } entry => entry.CreateDefault(),
         _ => throw new ArgumentException($"unknown method '{name}' (expected one of: {string.Join(", ", Names)})", nameof(name)),
     };
 }

@@ -2,13 +2,26 @@ namespace Topiary.Regularization;
 
 /// <summary>One entry of the regularizer catalogue: CLI name, factory, default strength and what the strength means.</summary>
 /// <param name="Name">The CLI name.</param>
-/// <param name="Create">Builds a fresh instance (regularizers may keep per-tensor state).</param>
+/// <param name="Create">Builds a fresh instance (regularizers may keep per-tensor state) from the spec's <c>key=value</c> parameters.</param>
 /// <param name="DefaultStrength">Strength used when the spec gives none.</param>
 /// <param name="StrengthMeaning">What the number after the colon sets.</param>
-public sealed record RegularizerEntry(string Name, Func<GradientRegularizer> Create, double DefaultStrength, string StrengthMeaning);
+/// <param name="Parameters">The keys <paramref name="Create"/> reads, each described in <see cref="RegularizerLibrary"/>'s table.</param>
+public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<string, double>, GradientRegularizer> Create, double DefaultStrength,
+    string StrengthMeaning, IReadOnlyList<string> Parameters)
+{
+    /// <summary>An entry without parameters.</summary>
+    public RegularizerEntry(string name, Func<GradientRegularizer> create, double defaultStrength, string strengthMeaning)
+        : this(name, _ => create(), defaultStrength, strengthMeaning, Array.Empty<string>()) { }
+
+    /// <summary>An instance with every parameter at its default.</summary>
+    public GradientRegularizer CreateDefault() => Create(new Dictionary<string, double>());
+}
 
 /// <summary>
 /// The regularizers of the seed-paper catalogue (issue 5), beside the flagship's own in <see cref="RegularizerCatalog"/>.
+/// Parameters of the spec (<c>name:strength:key=value</c>): <c>gor</c> takes <c>groups</c> (G, default 4) and
+/// <c>cross</c> (β of the across-groups term, default 0); <c>scad</c> takes <c>a</c> (3.7), <c>mcp</c> takes
+/// <c>b</c> (3), and both take <c>fista</c> (1: accelerated proximal steps, <see cref="AcceleratedProximalStep"/>).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -17,9 +30,10 @@ public static class RegularizerLibrary
     {
         new("elastic", () => new ElasticNet(), 1e-4, "γ of γ(ρ‖w‖₁ + (1−ρ)‖w‖²), ρ = 0.5"),
         new("group", () => new GroupLasso(), 1e-3, "γ of γ·Σ√p_g‖W_g‖₂ over rows/filters"),
-        new("scad", () => new ScadPenalty(), 1e-2, "λ of SCAD (a = 3.7)"),
-        new("mcp", () => new McpPenalty(), 1e-2, "λ of MCP (b = 3)"),
-        new("gor", () => new GroupOrthogonality(), 1e-4, "γ of γ·Σ_g‖W_gW_gᵀ − I‖², 4 groups"),
+        new("scad", a => new ScadPenalty(a.GetValueOrDefault("a", 3.7), Switch(a, "fista")), 1e-2, "λ of SCAD", ["a", "fista"]),
+        new("mcp", a => new McpPenalty(a.GetValueOrDefault("b", 3.0), Switch(a, "fista")), 1e-2, "λ of MCP", ["b", "fista"]),
+        new("gor", a => new GroupOrthogonality(Whole(a, "groups", 4), a.GetValueOrDefault("cross", 0)), 1e-4,
+            "γ of γ·(Σ_g‖W_gW_gᵀ − I‖² + β·Σ_j‖S_jS_jᵀ − I‖²)", ["groups", "cross"]),
         new("so", () => new SoftOrthonormality(), 1e-4, "γ of γ·‖WWᵀ − I‖²"),
         new("orth", () => new SoftOrthonormality(), 1e-4, "same as so"),
         new("convorth", () => new ConvOrthogonality(), 1e-4, "γ of γ·‖conv(K,K) − I‖²"),
@@ -27,6 +41,7 @@ public static class RegularizerLibrary
         new("wasserstein", () => new WassersteinInitRegularization(), 1e-3, "γ of γ·‖sort(θ) − sort(θ₀)‖²"),
         new("normloss", () => new NormLoss(), 1e-3, "γ of γ·Σ(1 − ‖w_i‖)²"),
         new("clip", () => new GradientNormClipping(), 1.0, "τ, the global gradient-norm threshold"),
+        new("vanishing", () => new VanishingGradientRegularizer(), 1e-2, "γ of γ·Σ_k mean_batch(‖δ_{k+1}ᵀJ_k‖/‖δ_{k+1}‖ − 1)²"),
         new("fgr", () => new FiniteDifferenceGradientRegularization(), 1e-2, "γ of L + (γ/2)‖∇L‖² (h = 0.1)"),
         new("sam", () => new SharpnessAwareMinimization(), 5e-2, "ρ, the perturbation radius"),
         new("amp", () => new AdversarialModelPerturbation(), 5e-2, "ε, the perturbation radius (K = 2, ζ = ε)"),
@@ -38,4 +53,19 @@ public static class RegularizerLibrary
 
     /// <summary>The entry called <paramref name="name"/>, or null.</summary>
     public static RegularizerEntry? Find(string name) => Entries.FirstOrDefault(e => e.Name == name);
+
+    private static int Whole(IReadOnlyDictionary<string, double> arguments, string key, int fallback)
+    {
+        var value = arguments.GetValueOrDefault(key, fallback);
+        return value == Math.Floor(value) && value is >= int.MinValue and <= int.MaxValue
+            ? (int)value
+            : throw new ArgumentOutOfRangeException(key, value, $"{key} must be a whole number, got {value}");
+    }
+
+    private static bool Switch(IReadOnlyDictionary<string, double> arguments, string key) => arguments.GetValueOrDefault(key, 0) switch
+    {
+        0 => false,
+        1 => true,
+        var other => throw new ArgumentOutOfRangeException(key, other, $"{key} must be 0 or 1, got {other}"),
+    };
 }

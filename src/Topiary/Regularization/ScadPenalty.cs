@@ -10,14 +10,15 @@ namespace Topiary.Regularization;
 /// p(x) = λ|x| for |x| ≤ λ; (2aλ|x| − x² − λ²)/(2(a−1)) for λ &lt; |x| ≤ aλ; λ²(a+1)/2 beyond.
 /// Its prox with step η (needs a &gt; 1 + η), argmin_x ½(x − z)² + η·p(x):
 /// sign(z)·max(|z| − ηλ, 0) for |z| ≤ (1+η)λ; ((a−1)z − sign(z)·aηλ)/(a − 1 − η) for (1+η)λ &lt; |z| ≤ aλ; z beyond.
-/// Large weights are left unbiased, unlike L1.
+/// Large weights are left unbiased, unlike L1. With <c>accelerated</c>, FISTA's extrapolation follows each prox
+/// (<see cref="ProximalPenalty"/>; <c>--reg scad:λ:fista</c>).
 /// </summary>
-public sealed class ScadPenalty : GradientRegularizer
+public sealed class ScadPenalty : ProximalPenalty
 {
-    /// <summary>Creates the penalty with shape <paramref name="a"/> (Fan and Li recommend 3.7).</summary>
-    public ScadPenalty(double a = 3.7)
+    /// <summary>Creates the penalty with shape <paramref name="a"/> (Fan and Li recommend 3.7); <paramref name="accelerated"/> adds FISTA's extrapolation.</summary>
+    public ScadPenalty(double a = 3.7, bool accelerated = false) : base(accelerated)
     {
-        if (!(a > 2)) throw new ArgumentOutOfRangeException(nameof(a), a, "SCAD needs a > 2");
+        if (!(a > 2)) throw new ArgumentOutOfRangeException(nameof(a), a, $"SCAD needs a > 2, got {a}");
         A = a;
     }
 
@@ -28,9 +29,8 @@ public sealed class ScadPenalty : GradientRegularizer
     public override string Name => "scad";
 
     /// <inheritdoc />
-    public override void Project(Tensor weight, Tensor? grad, double strength, double stepSize)
+    public override void Prox(Tensor weight, double strength, double stepSize)
     {
-        if (strength == 0) return;
         if (!(A > 1 + stepSize)) throw new InvalidOperationException($"the SCAD prox needs a > 1 + step size (a = {A}, step {stepSize})");
         using var scope = NewDisposeScope();
         using var _ = no_grad();

@@ -12,7 +12,8 @@ namespace Topiary.Regularization;
 /// </summary>
 public sealed class SpectralRegularization : GradientRegularizer
 {
-    private readonly Dictionary<IntPtr, Tensor> rightVectors = new();
+    // The persistent right singular vector of each matrix; checkpoints keep it, so a resumed run stays bit-identical.
+    private readonly PerParameterTensors rightVectors = new("", p => [WeightMatrix.Rows(p).shape[1]]);
 
     /// <summary>Creates the regularizer with exponent <paramref name="power"/> = k and <paramref name="iterations"/> power iterations per step.</summary>
     public SpectralRegularization(double power = 2, int iterations = 1)
@@ -40,11 +41,11 @@ public sealed class SpectralRegularization : GradientRegularizer
     {
         using var _ = no_grad();
         var matrix = WeightMatrix.Rows(weight.detach());
-        if (!rightVectors.TryGetValue(weight.Handle, out var v) || v.shape[0] != matrix.shape[1] || v.dtype != matrix.dtype)
+        if (!rightVectors.TryGet(weight, out var v) || v.shape[0] != matrix.shape[1] || v.dtype != matrix.dtype)
         {
-            v = normal(0, 1, new[] { matrix.shape[1] }, dtype: matrix.dtype, generator: new Generator((ulong)matrix.shape[1])).DetachFromDisposeScope();
+            v = normal(0, 1, new[] { matrix.shape[1] }, dtype: matrix.dtype, generator: new Generator((ulong)matrix.shape[1]));
             v.div_(v.norm());
-            rightVectors[weight.Handle] = v;
+            rightVectors.Set(weight, v);
         }
         Tensor u = matrix.mv(v);
         for (var i = 0; i < Iterations; i++)
@@ -68,6 +69,14 @@ public sealed class SpectralRegularization : GradientRegularizer
         var scale = 2 * strength * Power * Math.Pow(sigma, Power - 1) * (Math.Pow(sigma, Power) - 1);
         grad.add_(u.outer(v).reshape(weight.shape), alpha: scale);
     }
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, Tensor> SaveState(IReadOnlyList<(string Name, Tensor Parameter)> parameters) =>
+        rightVectors.Save(parameters);
+
+    /// <inheritdoc />
+    public override void LoadState(IReadOnlyList<(string Name, Tensor Parameter)> parameters, IReadOnlyDictionary<string, Tensor> state) =>
+        PerParameterTensors.Load(state, parameters, rightVectors);
 
     /// <summary>R(W) with the exact σ_max (from the singular values), for reports and checks.</summary>
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength) =>

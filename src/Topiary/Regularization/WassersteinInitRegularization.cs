@@ -11,7 +11,8 @@ namespace Topiary.Regularization;
 /// </summary>
 public sealed class WassersteinInitRegularization : GradientRegularizer
 {
-    private readonly Dictionary<IntPtr, Tensor> sortedInitial = new();
+    // θ₀ is taken when the regularizer first sees a tensor; checkpoints keep it, or a resume would take the resumed weights.
+    private readonly PerParameterTensors sortedInitial = new("", p => [p.numel()]);
 
     /// <inheritdoc />
     public override string Name => "wasserstein";
@@ -20,8 +21,7 @@ public sealed class WassersteinInitRegularization : GradientRegularizer
     public void Remember(Tensor weight)
     {
         using var _ = no_grad();
-        if (sortedInitial.Remove(weight.Handle, out var old)) old.Dispose();
-        sortedInitial[weight.Handle] = weight.detach().flatten().sort().Values.clone().DetachFromDisposeScope();
+        sortedInitial.Set(weight, weight.detach().flatten().sort().Values.clone());
     }
 
     /// <inheritdoc />
@@ -40,9 +40,19 @@ public sealed class WassersteinInitRegularization : GradientRegularizer
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength) =>
         weight.flatten().sort().Values.sub(Initial(weight)).square().sum().mul(strength);
 
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, Tensor> SaveState(IReadOnlyList<(string Name, Tensor Parameter)> parameters) =>
+        sortedInitial.Save(parameters);
+
+    /// <inheritdoc />
+    public override void LoadState(IReadOnlyList<(string Name, Tensor Parameter)> parameters, IReadOnlyDictionary<string, Tensor> state) =>
+        PerParameterTensors.Load(state, parameters, sortedInitial);
+
     private Tensor Initial(Tensor weight)
     {
-        if (!sortedInitial.ContainsKey(weight.Handle)) Remember(weight);
-        return sortedInitial[weight.Handle];
+        if (sortedInitial.TryGet(weight, out var initial)) return initial;
+        Remember(weight);
+        sortedInitial.TryGet(weight, out initial);
+        return initial;
     }
 }

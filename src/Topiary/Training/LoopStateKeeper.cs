@@ -10,15 +10,16 @@ namespace Topiary.Training;
 
 /// <summary>
 /// Captures the whole mutable state of a <see cref="PruningLoop"/> run as a <see cref="TrainingCheckpoint"/>
-/// and puts it back: model, masks, optimizer, γ schedule, counters, policy, selection, trajectory (the test
-/// points before pruning events travel in the checkpoint's annotations).
+/// and puts it back: model, masks, optimizer, regularizer state (e.g. power-iteration vectors), γ schedule,
+/// counters, policy, selection, trajectory (the test points before pruning events travel in the checkpoint's
+/// annotations).
 /// No random generator state is kept: the loop draws no random numbers, its batch order is a function
 /// of (seed, epoch). (libtorch's generator state is deliberately not restored from files: a forged
 /// state with an out-of-range index makes libc10 read out of bounds and crash; the fuzz test found it.)
 /// The loop's objects are shared with it, so a restore changes the run in place.
 /// </summary>
 internal sealed class LoopStateKeeper(
-    nn.Module<Tensor, Tensor> model, PruningMasks masks, MaskableOptimizer optimizer, GammaSchedule gamma,
+    nn.Module<Tensor, Tensor> model, PruningMasks masks, MaskableOptimizer optimizer, GradientRegularizer regularizer, GammaSchedule gamma,
     CheckpointSelection selection, PruningPolicy policy, PruningContext context, RunningMean recentLoss,
     List<TrajectoryPoint> trajectory, List<DivergenceEvent> divergences, PrePruningTests tests, PruningOptions options, JsonObject annotations)
 {
@@ -57,6 +58,7 @@ internal sealed class LoopStateKeeper(
             foreach (var (name, p) in model.named_parameters()) tensors[$"model/{name}"] = p.detach().clone().DetachFromDisposeScope();
             foreach (var e in masks.Entries) tensors[$"mask/{e.Name}"] = e.Mask.clone().DetachFromDisposeScope();
             foreach (var (name, t) in optimizer.StateBuffers()) tensors[$"optimizer/{name}"] = t.clone().DetachFromDisposeScope();
+            foreach (var (name, t) in regularizer.SaveState(NamedParameters())) tensors[$"regularizer/{name}"] = t.DetachFromDisposeScope();
             if (selection.Best is { } best)
             {
                 foreach (var (name, t) in best.Parameters) tensors[$"best/model/{name}"] = t.clone().DetachFromDisposeScope();
@@ -89,6 +91,7 @@ internal sealed class LoopStateKeeper(
             optimizer.LoadState(s.OptimizerSteps, checkpoint.WithPrefix("optimizer/"));
             optimizer.LearningRate = s.LearningRate;
             policy.LoadState(s.PolicyState);
+            regularizer.LoadState(NamedParameters(), checkpoint.WithPrefix("regularizer/"));
         }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or System.Runtime.InteropServices.ExternalException)
         {
@@ -106,6 +109,8 @@ internal sealed class LoopStateKeeper(
         ConsecutiveFailures = s.ConsecutiveFailures;
         StopReason = s.StopReason;
     }
+
+    private List<(string Name, Tensor Parameter)> NamedParameters() => model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
 
     private ModelSnapshot BestSnapshot(TrainingCheckpoint checkpoint, string source)
     {

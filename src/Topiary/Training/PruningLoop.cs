@@ -89,7 +89,7 @@ public sealed class PruningLoop
         var clock = new Stopwatch();
         double? lastMetric = null;
         var tests = new PrePruningTests(model, Masks, task);
-        var keeper = new LoopStateKeeper(model, Masks, optimizer, gamma, selection, policy, context, recentLoss,
+        var keeper = new LoopStateKeeper(model, Masks, optimizer, regularizer, gamma, selection, policy, context, recentLoss,
             trajectory, divergences, tests, options, Checkpoints.Annotations);
         byte[]? lastGood = null;
 

@@ -7,7 +7,7 @@ public static class RecipeOptions
 {
     /// <summary>
     /// <paramref name="baseline"/> with the recipe's method defaults (<see cref="PruningMethods.Defaults"/>), its
-    /// regularizer values and its schedule's target sparsity, crop fraction, twt and pwe; the recipe itself is kept
+    /// regularizer values (γ, α, decay and the <c>--reg</c> list) and its schedule's target sparsity, crop fraction, twt and pwe; the recipe itself is kept
     /// in <see cref="PruningOptions.Recipe"/> so the loop uses its selector, schedule and limits.
     /// </summary>
     public static PruningOptions Apply(PruningRecipe recipe, PruningOptions baseline)
@@ -19,6 +19,7 @@ public static class RecipeOptions
             Gamma = recipe.Gamma ?? o.Gamma,
             Alpha = recipe.Alpha ?? o.Alpha,
             GammaDecay = recipe.GammaDecay ?? o.GammaDecay,
+            Regularizers = recipe.Regularizers ?? o.Regularizers,
             TargetSparsity = s.TargetSparsity ?? o.TargetSparsity,
             CropFraction = s.CropFraction ?? o.CropFraction,
             Twt = s.Twt ?? o.Twt,

@@ -69,7 +69,10 @@ public sealed class RegularizedStep : IDisposable
         var outputs = model.forward(inputs);
         recorder?.Stop();
         var loss = lossFunction(outputs, targets);
-        var context = new RegularizationContext(model, inputs, targets, outputs, recorder?.Activations ?? Array.Empty<Tensor>());
+        var context = new RegularizationContext(model, inputs, targets, outputs, recorder?.Activations ?? Array.Empty<Tensor>())
+        {
+            DataLoss = loss,
+        };
         var penalty = regularizer.LossPenalty(context, gamma);
         return (loss, penalty is null ? loss : loss.add(penalty));
     }

@@ -10,8 +10,9 @@ namespace Topiary.Tests.Checkpoints;
 
 public class ResumeTests
 {
-    private static PruningOptions Quick(string optimizer) => new()
+    private static PruningOptions Quick(string optimizer, string? regularizers = null) => new()
     {
+        Regularizers = regularizers,
         DenseEpochs = 0, Epochs = 2, EvalEvery = 5, CropFraction = 0.2, Floor = 0.5, BatchSize = 50, Patience = 50, Seed = 3,
         Optimizer = optimizer, LearningRate = optimizer == "sgd" ? 0.05 : 1e-3,
     };
@@ -27,15 +28,18 @@ public class ResumeTests
     }
 
     [Theory]
-    [InlineData("adam")]
-    [InlineData("sgd")]
-    public void A_cancelled_and_resumed_run_ends_exactly_as_an_uninterrupted_one(string optimizer)
+    [InlineData("adam", null)]
+    [InlineData("sgd", null)]
+    // Regularizers with state (power-iteration vectors, θ₀, FISTA's previous iterate and t) must resume it too.
+    [InlineData("adam", "spectral:1e-2,wasserstein:1e-2")]
+    [InlineData("sgd", "scad:1e-4:fista")]
+    public void A_cancelled_and_resumed_run_ends_exactly_as_an_uninterrupted_one(string optimizer, string? regularizers)
     {
         TorchBackend.EnsureVerified();
         using var threads = TorchThreads.Use(1);
         using var data = TinyData.Split();
         using var dir = new TestDirectory();
-        var options = Quick(optimizer);
+        var options = Quick(optimizer, regularizers);
         var task = new ImageClassificationTask(data);
         var (whole, wholeFinal) = Run(task, options, new CheckpointOptions { Directory = dir.File("whole") });
 

@@ -10,6 +10,7 @@ public class AnalyzeAndRegOptionTests
     [Theory]
     [InlineData("prune", "--reg", "spectral:1e-3,bogus:1")]
     [InlineData("prune", "--reg", "so:-2")]
+    [InlineData("prune", "--reg", "gor:1e-4:cross=-1")]
     [InlineData("prune", "--optimizer", "lion")]
     [InlineData("analyze", "--iterations", "0")]
     public void Bad_values_exit_2_with_one_line_naming_the_flag(string command, string flag, string value)
@@ -19,6 +20,18 @@ public class AnalyzeAndRegOptionTests
         var lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Single(lines);
         Assert.Contains(flag, lines[0]);
+    }
+
+    [Fact]
+    public void A_recipe_with_a_bad_reg_list_exits_2_with_one_line_naming_the_file_and_field()
+    {
+        using var dir = new TestDirectory();
+        var recipe = dir.File("r.json");
+        File.WriteAllText(recipe, """{ "regularizer": { "reg": "spectral:1e-3,bogus" }, "schedule": { "kind": "iterative", "crop_fraction": 0.1 } }""");
+        var result = CliProcess.Run("prune", "--recipe", recipe);
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("r.json: regularizer.reg: unknown regularizer 'bogus'", line);
     }
 
     [Fact]

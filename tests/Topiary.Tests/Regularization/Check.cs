@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Topiary.Tests.Regularization;
@@ -22,6 +23,21 @@ internal static class Check
         var g = zeros_like(w);
         regularizer.AddGradient(w, g, strength);
         return g;
+    }
+
+    /// <summary>
+    /// Runs one <see cref="Topiary.Training.RegularizedStep"/> with plain SGD at learning rate 1, so that each
+    /// parameter's change is the gradient the step applied, and returns those changes.
+    /// </summary>
+    public static List<Tensor> AppliedGradients(nn.Module<Tensor, Tensor> model, Topiary.Regularization.GradientRegularizer regularizer,
+        Tensor inputs, Tensor targets, double strength)
+    {
+        var parameters = model.parameters().ToList();
+        var before = parameters.Select(p => p.detach().clone()).ToList();
+        using var optimizer = new Topiary.Optimization.SgdOptimizer(parameters, 1.0, momentum: 0);
+        using var step = new Topiary.Training.RegularizedStep(model, optimizer, regularizer, parameters, masks: null);
+        step.Run(inputs, targets, strength);
+        return before.Select((b, i) => b.sub(parameters[i].detach())).ToList();
     }
 
     /// <summary>A matrix with orthonormal rows (rows ≤ cols) or columns, from a QR factorization.</summary>

@@ -1,5 +1,7 @@
 using Topiary.Pruning.Schedules;
 using Topiary.Pruning.Toolkit;
+using Topiary.Regularization;
+using Topiary.Training;
 
 namespace Topiary.Tests.Toolkit;
 
@@ -35,10 +37,39 @@ public class RecipeTests
     [InlineData("""{ "schedule": { "kind": "one-shot", "target_sparsity": 0.5 }, "limits": { "layers": { "fc1*": { "min": 0.9, "max": 0.2 } } } }""", "r.json: limits.layers.fc1*.min: must not exceed max")]
     [InlineData("""{ "schedule": { "kind": "one-shot", "target_sparsity": "0.5" } }""", "r.json: schedule.target_sparsity: must be a number")]
     [InlineData("""{ "schedule": """, "r.json: (json): not valid JSON")]
+    [InlineData("""{ "regularizer": { "reg": "spectral:-1" }, "schedule": { "kind": "iterative", "crop_fraction": 0.1 } }""", "r.json: regularizer.reg: strength of 'spectral' must be a finite number ≥ 0, got '-1'")]
+    [InlineData("""{ "regularizer": { "reg": "spectrall" }, "schedule": { "kind": "iterative", "crop_fraction": 0.1 } }""", "r.json: regularizer.reg: unknown regularizer 'spectrall'")]
+    [InlineData("""{ "regularizer": { "reg": "gor:1e-4:crosss=1" }, "schedule": { "kind": "iterative", "crop_fraction": 0.1 } }""", "r.json: regularizer.reg: unknown parameter 'crosss' of 'gor'")]
+    [InlineData("""{ "regularizer": { "reg": ["so"] }, "schedule": { "kind": "iterative", "crop_fraction": 0.1 } }""", "r.json: regularizer.reg: must be a string")]
     public void A_malformed_recipe_gives_a_one_line_error_naming_the_field(string json, string expected)
     {
         var e = Assert.Throws<RecipeException>(() => RecipeReader.Parse(json, "r.json", Methods));
         Assert.StartsWith(expected, e.Message);
         Assert.DoesNotContain("\n", e.Message);
     }
+
+    [Fact]
+    public void A_recipes_reg_list_yields_the_same_composite_as_the_reg_flag()
+    {
+        const string spec = "spectral:1e-3,gor:2e-4:groups=2:cross=0.5,scad:1e-2:fista";
+        var recipe = RecipeReader.Parse($$"""
+            { "method": "relevance", "regularizer": { "reg": "{{spec}}" }, "schedule": { "kind": "iterative", "crop_fraction": 0.1 } }
+            """, "r.json", Methods);
+        var fromRecipe = RecipeOptions.Apply(recipe, new PruningOptions());
+        var fromFlag = new PruningOptions { Regularizers = spec };
+        Assert.Equal(Describe(fromFlag.BuildRegularizer()), Describe(fromRecipe.BuildRegularizer()));
+        Assert.Equal(["relevance", "spectral", "gor", "scad"], ((CompositeRegularizer)fromRecipe.BuildRegularizer()).Terms.Select(t => t.Regularizer.Name));
+        // The recipe's list replaces the baseline's; a recipe without one keeps it (PruneCommand then applies --reg over both).
+        Assert.Equal(spec, RecipeOptions.Apply(recipe, new PruningOptions { Regularizers = "so" }).Regularizers);
+        Assert.Equal("so", RecipeOptions.Apply(recipe with { Regularizers = null }, new PruningOptions { Regularizers = "so" }).Regularizers);
+    }
+
+    // Each term's type, strength, schedule flag and settings, as text.
+    private static string Describe(GradientRegularizer regularizer) => string.Join("; ", ((CompositeRegularizer)regularizer).Terms.Select(t =>
+        $"{t.Regularizer.GetType().Name} {t.Strength} {t.FollowsSchedule} " + t.Regularizer switch
+        {
+            GroupOrthogonality g => $"G={g.Groups} β={g.CrossWeight}",
+            ScadPenalty p => $"a={p.A} fista={p.Accelerated}",
+            _ => "",
+        }));
 }

@@ -13,7 +13,11 @@ namespace Topiary.Pruning.Toolkit;
 /// <param name="Ranking">Global or per-layer ranking for one-shot pruning.</param>
 /// <param name="Limits">Per-layer sparsity bounds.</param>
 public sealed record PruningRecipe(string Method, double? Gamma, double? Alpha, bool? GammaDecay, RecipeSchedule Schedule,
-    LayerSelector Selector, RankingScope Ranking, LayerLimits Limits);
+    LayerSelector Selector, RankingScope Ranking, LayerLimits Limits)
+{
+    /// <summary>Further regularizers in the syntax of <c>--reg</c> (<c>regularizer.reg</c>, e.g. <c>spectral:1e-3,so:1e-4</c>), if given.</summary>
+    public string? Regularizers { get; init; }
+}
 
 /// <summary>The schedule part of a recipe; only the fields its <see cref="Kind"/> uses are set.</summary>
 /// <param name="Kind"><c>one-shot</c>, <c>iterative</c>, <c>polynomial</c> or <c>lobster</c>.</param>

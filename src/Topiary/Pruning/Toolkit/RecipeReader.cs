@@ -8,7 +8,7 @@ namespace Topiary.Pruning.Toolkit;
 /// a <see cref="RecipeException"/> whose one-line message names the file and the field:
 /// <code>
 /// { "method": "gmp",
-///   "regularizer": { "gamma": 0, "alpha": 1, "decay": true },
+///   "regularizer": { "gamma": 0, "alpha": 1, "decay": true, "reg": "spectral:1e-3,so:1e-4" },
 ///   "schedule": { "kind": "polynomial", "target_sparsity": 0.9, "pruning_steps": 10, "frequency": 100 },
 ///   "select": { "module_types": ["Linear"], "name_pattern": "fc*", "scope": "weights" },
 ///   "ranking": "global",
@@ -50,10 +50,17 @@ public static class RecipeReader
         if (!methods.Contains(method)) throw r.Error("method", $"unknown method '{method}' (expected one of: {string.Join(", ", methods)})");
 
         var reg = r.Object("regularizer");
-        reg?.Only("gamma", "alpha", "decay");
+        reg?.Only("gamma", "alpha", "decay", "reg");
         var gamma = reg?.Number("gamma", min: 0);
         var alpha = reg?.Number("alpha", min: 0, exclusiveMin: true);
         var decay = reg?.Bool("decay");
+        var terms = reg?.String("reg");
+        if (terms is not null)
+        {
+            // The same list as --reg, checked the same way, so a recipe cannot hold what the flag would refuse.
+            try { Regularization.RegularizerSpec.Parse(terms); }
+            catch (FormatException e) { throw reg!.Error("reg", e.Message); }
+        }
 
         var s = r.Object("schedule") ?? throw r.Error("schedule", "is required");
         s.Only("kind", "target_sparsity", "crop_fraction", "initial_sparsity", "start_step", "pruning_steps", "frequency", "twt", "pwe");
@@ -99,7 +106,7 @@ public static class RecipeReader
                     overrides.Add((name, Limits(layers.Object(name)!)));
             limits = new LayerLimits { Default = l.Object("default") is { } d ? Limits(d) : SparsityLimits.None, Overrides = overrides };
         }
-        return new PruningRecipe(method, gamma, alpha, decay, schedule, selector, ranking, limits);
+        return new PruningRecipe(method, gamma, alpha, decay, schedule, selector, ranking, limits) { Regularizers = terms };
     }
 
     private static SparsityLimits Limits(Fields f)
