@@ -60,7 +60,7 @@ internal static class LanguageCompareCommand
         var ceiling = args.Double("ceiling", Defaults.Ceiling);
         var settings = new LanguageExperimentSettings { CeilingRatio = args.Double("ceiling-ratio", 1.1) };
         var dense = PruneCommand.ReadOptionsOver(args, Defaults) with { Ceiling = ceiling };
-        var perMethod = common.Methods.ToDictionary(m => m, m => dense with { Method = m });
+        var perMethod = common.Methods.ToDictionary(m => m, m => MethodLabel.Apply(m, dense));
         args.RejectUnknown("compare");
         foreach (var options in perMethod.Values) options.Validate();
         if (settings.CeilingRatio < 1) throw new CliUsageException($"--ceiling-ratio: must be at least 1, got {settings.CeilingRatio}");

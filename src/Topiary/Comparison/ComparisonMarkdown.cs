@@ -34,6 +34,33 @@ public static class ComparisonMarkdown
         return sb.ToString();
     }
 
+    /// <summary>Remaining fractions at which <see cref="MatchedTable"/> compares the methods.</summary>
+    public static IReadOnlyList<double> MatchedLevels { get; } = [0.5, 0.2, 0.1, 0.05, 0.02, 0.01];
+
+    /// <summary>
+    /// The seed-mean test metric of every method at the same remaining fractions, read off its mean test
+    /// trajectory (<see cref="MeanTrajectory.AtLevel"/>; "—" where the method did not prune that far or started
+    /// below it). Unlike the summary, which compares each method's own selected model, this compares at equal size.
+    /// Null when no level is reached by any method.
+    /// </summary>
+    public static string? MatchedTable(ComparisonReport report)
+    {
+        var levels = MatchedLevels.Where(l => report.Summaries.Any(s => MeanTrajectory.AtLevel(s.MeanTrajectory, l) is not null)).ToList();
+        if (levels.Count == 0) return null;
+        var metric = report.Metric;
+        var sb = new StringBuilder();
+        sb.Append("| Method |").Append(string.Concat(levels.Select(l => $" at {Pct(l)} |"))).Append('\n');
+        sb.Append("|---|").Append(string.Concat(levels.Select(_ => "---:|"))).Append('\n');
+        foreach (var s in report.Summaries)
+        {
+            sb.Append($"| {s.Method} |");
+            foreach (var level in levels)
+                sb.Append(MeanTrajectory.AtLevel(s.MeanTrajectory, level) is { } v ? $" {metric.Format(v)} |" : " — |");
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
     /// <summary>The whole document.</summary>
     public static string Render(ComparisonReport report)
     {
@@ -49,6 +76,12 @@ public static class ComparisonMarkdown
         sb.Append("remaining counts every parameter of the model. \"Remaining vs relevance\" > 1 means the method keeps more parameters than the flagship. ");
         sb.Append($"`comparison.json` also holds each run's test {metric.Name} right before every pruning event (reporting only: the test split is never used to prune or select).\n\n");
         sb.Append(SummaryTable(report)).Append('\n');
+        if (MatchedTable(report) is { } matched)
+        {
+            sb.Append($"## At equal size\n\nSeed-mean test {metric.Name} right before the pruning events, interpolated in log(remaining) to the same remaining fractions; ");
+            sb.Append("these are the models each method had trained at that size, whether or not it went on to prune further.\n\n");
+            sb.Append(matched).Append('\n');
+        }
         sb.Append($"## Runs\n\n| Method | Seed | Dense test | Validation | Test | Remaining | Validation {bound} | Met | Seconds |\n|---|---:|---:|---:|---:|---:|---:|---|---:|\n");
         foreach (var r in report.Runs)
             sb.Append($"| {r.Method} | {r.Seed} | {metric.Format(r.DenseTestMetric)} | {metric.Format(r.ValMetric)} | {metric.Format(r.TestMetric)} | {Pct(r.RemainingFraction)} | {metric.Format(r.Bound)} | {(r.MetBound ? "yes" : "no")} | {r.Seconds.ToString("F0", Inv)} |\n");

@@ -30,6 +30,16 @@ public static class MeanTrajectory
         return levels.Select(level => new TrajectoryLevel(level, runs.Average(t => At(t, level)))).ToList();
     }
 
+    /// <summary>
+    /// The mean curve's value at <paramref name="remaining"/> (interpolated in log(remaining) as in <see cref="At"/>),
+    /// or null where the curve does not reach: methods are compared at equal sparsity only inside what they measured.
+    /// </summary>
+    public static double? AtLevel(IReadOnlyList<TrajectoryLevel> curve, double remaining)
+    {
+        if (curve.Count == 0 || remaining > curve.Max(l => l.RemainingFraction) || remaining < curve.Min(l => l.RemainingFraction)) return null;
+        return At(curve.Select(l => new TestPoint(0, l.RemainingFraction, l.TestMetricMean)).ToList(), remaining);
+    }
+
     /// <summary>The trajectory's metric at <paramref name="remaining"/>, interpolated in log(remaining) between its two nearest points.</summary>
     public static double At(IReadOnlyList<TestPoint> trajectory, double remaining)
     {

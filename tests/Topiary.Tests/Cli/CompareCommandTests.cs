@@ -81,6 +81,27 @@ public class CompareCommandTests
         Assert.Contains("--methods: 'gmp' does not apply to transformer-lm", line);
     }
 
+    [Fact]
+    public void A_method_with_extra_regularizers_runs_as_its_own_row_and_records_them()
+    {
+        using var dir = new TestDirectory();
+        var data = Path.Combine(dir.Path, "data");
+        SyntheticIdx.Write(data, trainCount: 400, testCount: 100);
+        var output = Path.Combine(dir.Path, "cmp");
+        var result = CliProcess.Run("compare", "--methods", "none,none+so:1e-2+l2:1e-3", "--seeds", "1", "--model", "lenet300", "--data", data,
+            "--dense-epochs", "1", "--epochs", "1", "--eval-every", "2", "--floor", "0.3", "--threads", "1", "--out", output);
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.StandardError}\n{result.StandardOutput}");
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "comparison.json")));
+        var root = json.RootElement;
+        Assert.Equal(new[] { "none", "none+so:1e-2+l2:1e-3" }, root.GetProperty("summaries").EnumerateArray().Select(s => s.GetProperty("method").GetString()));
+        Assert.Contains("method none; reg so:1e-2,l2:1e-3;", root.GetProperty("settings").GetProperty("method.none+so:1e-2+l2:1e-3").GetString());
+        Assert.Contains("method none; reg none;", root.GetProperty("settings").GetProperty("method.none").GetString());
+        // The same dense start for both rows: only the regularizers differ.
+        var runs = root.GetProperty("runs").EnumerateArray().ToList();
+        Assert.Equal(runs[0].GetProperty("dense_test_metric").GetDouble(), runs[1].GetProperty("dense_test_metric").GetDouble());
+        Assert.Contains("| none+so:1e-2+l2:1e-3 | 1 |", File.ReadAllText(Path.Combine(output, "comparison.md")));
+    }
+
     /// <summary>Remaining fractions strictly fall along the run's test trajectory, which ends at the run's own result.</summary>
     private static void AssertTrajectoryEndsAtResult(JsonElement run)
     {
@@ -96,6 +117,8 @@ public class CompareCommandTests
     [InlineData("--methods", "relevance,magic", "--methods: unknown method 'magic'")]
     [InlineData("--seeds", "0", "--seeds: must be at least 1")]
     [InlineData("--method", "l1", "--method: compare takes --methods")]
+    [InlineData("--methods", "none,none+bogus:1", "--methods: 'none+bogus:1': unknown regularizer 'bogus'")]
+    [InlineData("--methods", "magic+so:1e-4", "--methods: unknown method 'magic'")]
     public void Bad_compare_flags_give_one_line_and_exit_2(string flag, string value, string expected)
     {
         var result = CliProcess.Run("compare", flag, value);

@@ -34,4 +34,14 @@ public class MeanTrajectoryTests
         Assert.Empty(MeanTrajectory.Of([Path((0.5, 1.0)), Path((0.4, 2.0))]));
         Assert.Empty(MeanTrajectory.Of([]));
     }
+
+    [Fact]
+    public void A_curve_is_read_at_a_level_only_inside_its_range()
+    {
+        var curve = MeanTrajectory.Of([Path((1.0, 0.90), (0.1, 0.80), (0.01, 0.50))]);
+        Assert.Equal(0.85, MeanTrajectory.AtLevel(curve, Math.Sqrt(0.1))!.Value, 12);   // halfway in log(remaining)
+        Assert.Equal(0.80, MeanTrajectory.AtLevel(curve, 0.1)!.Value, 12);
+        Assert.Null(MeanTrajectory.AtLevel(curve, 0.005));
+        Assert.Null(MeanTrajectory.AtLevel([], 0.5));
+    }
 }

@@ -1,0 +1,47 @@
+using Topiary.Regularization;
+using Topiary.Training;
+
+namespace Topiary.Cli.Commands;
+
+/// <summary>
+/// One entry of <c>topiary compare --methods</c>: a pruning method, optionally with extra regularizers joined by
+/// <c>+</c> (<c>none+spectral:1e-3+so:1e-4</c>), so one comparison can put regularizers from the catalogue side by
+/// side under the same pruner. The extras are the same terms as <c>--reg</c> and come after any <c>--reg</c> given.
+/// </summary>
+internal static class MethodLabel
+{
+    /// <summary>Splits a label into its method and its extra regularizers (as a <c>--reg</c> list, or null).</summary>
+    public static (string Method, string? Regularizers) Split(string label)
+    {
+        var parts = label.Split('+');
+        return (parts[0], parts.Length == 1 ? null : string.Join(",", parts.Skip(1)));
+    }
+
+    /// <summary>Checks the extras of <paramref name="label"/> now, so a typo fails before any training.</summary>
+    public static void Validate(string label)
+    {
+        var (_, extras) = Split(label);
+        if (extras is null) return;
+        try
+        {
+            RegularizerSpec.Parse(extras);
+        }
+        catch (FormatException e)
+        {
+            throw new CliUsageException($"--methods: '{label}': {e.Message}");
+        }
+    }
+
+    /// <summary><paramref name="options"/> for the label: its method, and its extras appended to <c>--reg</c>.</summary>
+    public static PruningOptions Apply(string label, PruningOptions options)
+    {
+        var (method, extras) = Split(label);
+        var regularizers = (options.Regularizers, extras) switch
+        {
+            (null, var e) => e,
+            (var r, null) => r,
+            var (r, e) => r + "," + e,
+        };
+        return options with { Method = method, Regularizers = regularizers };
+    }
+}
