@@ -16,4 +16,14 @@ internal static class NativeFloats
             throw new ArgumentException("expected a contiguous float32 CPU tensor", nameof(tensor));
         return MemoryMarshal.Cast<byte, float>(tensor.bytes);
     }
+
+    /// <summary>
+    /// <see cref="Of"/> without its checks, for a tensor the caller knows to be contiguous float32 on the CPU with
+    /// <paramref name="count"/> elements (falls back to <see cref="Of"/> when the native export is unavailable).
+    /// </summary>
+    public static unsafe Span<float> OfKnown(Tensor tensor, int count)
+    {
+        var pointer = Topiary.Backend.LibTorchNative.DataPointer(tensor);
+        return pointer == IntPtr.Zero ? Of(tensor)[..count] : new Span<float>((void*)pointer, count);
+    }
 }

@@ -171,8 +171,7 @@ public sealed class SparseInferenceModel : IDisposable
             var batch = checked((int)(count / shape.Size));
             lock (gate)
             {
-                if (stages.All(s => !s.RunsOnTorch(batch, activationsInTorch: false)))
-                    return ForwardOnKernels(source, batch);
+                if (AllOnKernels(batch)) return ForwardOnKernels(source, checked((int)count), batch);
                 using var scope = NewDisposeScope();
                 using var _ = no_grad();
                 EnsureBuffers(batch);
@@ -201,14 +200,22 @@ public sealed class SparseInferenceModel : IDisposable
     /// The path of a network whose every layer runs sparse at this batch size: one copy in, one out, and no other
     /// libtorch call (no dispose scope, no reshape), because at batch 1 each of those costs about as much as a layer.
     /// </summary>
-    private Tensor ForwardOnKernels(Tensor source, int batch)
+    private Tensor ForwardOnKernels(Tensor source, int count, int batch)
     {
         EnsureBuffers(batch);
-        NativeFloats.Of(source).CopyTo(front);
+        NativeFloats.OfKnown(source, count).CopyTo(front);
         var (_, buffer) = RunStages(null, batch);
+        var outputs = checked((int)(batch * outputSize));
         var output = empty(batch, outputSize);
-        buffer.AsSpan(0, checked((int)(batch * outputSize))).CopyTo(NativeFloats.Of(output));
+        buffer.AsSpan(0, outputs).CopyTo(NativeFloats.OfKnown(output, outputs));
         return output;
+    }
+
+    private bool AllOnKernels(int batch)
+    {
+        foreach (var stage in stages)
+            if (stage.RunsOnTorch(batch, activationsInTorch: false)) return false;
+        return true;
     }
 
     /// <summary>Runs the network on managed memory: input [batch × C·H·W], output [batch × outputs].</summary>
