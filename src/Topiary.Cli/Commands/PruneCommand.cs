@@ -19,7 +19,7 @@ internal static class PruneCommand
 {
     public const string DefaultDataDirectory = "/usr/share/datasets/fashion-mnist";
 
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "no-gamma-decay", "help" };
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "no-gamma-decay", "test-curve", "help" };
 
     public const string Help = """
         topiary prune [options]   train a dense model, then prune it with relevance-gated weight decay
@@ -41,6 +41,7 @@ internal static class PruneCommand
           --gamma G                   γ0, regularization strength (default 1e-3)
           --alpha A                   α of exp(-|∂L/∂w|/α) (default 1)
           --no-gamma-decay            keep γ constant instead of decaying it over an epoch after each crop
+          --test-curve                also measure test accuracy before every crop (report only; one test pass per crop)
           --scope all|weights         tensors regularized and pruned (default all: weights and biases)
           --crop-fraction T           fraction of remaining parameters removed per crop, in (0,1) (default 0.08)
           --floor B                   validation accuracy floor for cropping and selection, in [0,1] (default 0.895)
@@ -188,6 +189,7 @@ internal static class PruneCommand
         Gamma = args.Double("gamma", defaults.Gamma),
         Alpha = args.Double("alpha", defaults.Alpha),
         GammaDecay = !args.Flag("no-gamma-decay") && defaults.GammaDecay,
+        TestCurve = args.Flag("test-curve") || defaults.TestCurve,
         RegularizedScope = Scope(args, defaults.RegularizedScope),
         PrunedScope = Scope(args, defaults.PrunedScope),
         CropFraction = args.Double("crop-fraction", defaults.CropFraction),
@@ -236,6 +238,7 @@ internal static class PruneCommand
         ["gamma"] = o.Gamma,
         ["alpha"] = o.Alpha,
         ["gamma_decay"] = o.GammaDecay,
+        ["test_curve"] = o.TestCurve,
         ["scope"] = o.PrunedScope == ParameterScope.Weights ? "weights" : "all",
         ["crop_fraction"] = o.CropFraction,
         ["eval_every"] = o.EvalEvery,

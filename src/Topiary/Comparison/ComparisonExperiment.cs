@@ -51,7 +51,7 @@ public static class ComparisonExperiment
             foreach (var method in plan.Methods)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var run = RunMethod(subject, dense, denseTest, method, seed, plan.OptionsFor(method) with { Seed = seed }, progress, logger, cancellationToken);
+                var run = RunMethod(subject, dense, denseTest, method, seed, plan.OptionsFor(method) with { Seed = seed, TestCurve = true }, progress, logger, cancellationToken);
                 runs.Add(run);
                 finished?.Report((run, Report(plan, metric, settings, runs, clock.Elapsed.TotalSeconds) with { Complete = false }));
             }

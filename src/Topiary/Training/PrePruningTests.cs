@@ -14,7 +14,7 @@ namespace Topiary.Training;
 /// for the test evaluation and the pruned ones restored after it, so the run continues exactly as it
 /// would without the measurement.
 /// </summary>
-internal sealed class PrePruningTests(nn.Module<Tensor, Tensor> model, PruningMasks masks, ITrainingTask task)
+internal sealed class PrePruningTests(nn.Module<Tensor, Tensor> model, PruningMasks masks, ITrainingTask task, bool enabled = true)
 {
     private const string AnnotationKey = "test_trajectory";
     private readonly List<TestPoint> points = [];
@@ -28,6 +28,7 @@ internal sealed class PrePruningTests(nn.Module<Tensor, Tensor> model, PruningMa
     /// <summary>Runs <paramref name="prune"/> (a policy call); when it pruned, records the test metric of the model before it.</summary>
     public bool Around(long step, Func<bool> prune)
     {
+        if (!enabled) return prune();
         var clock = Stopwatch.StartNew();
         using var before = new MaskedWeightsBackup(masks);
         clock.Stop();

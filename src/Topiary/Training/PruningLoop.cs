@@ -88,7 +88,7 @@ public sealed class PruningLoop
         var recentLoss = new RunningMean();
         var clock = new Stopwatch();
         double? lastMetric = null;
-        var tests = new PrePruningTests(model, Masks, task);
+        var tests = new PrePruningTests(model, Masks, task, options.TestCurve);
         var keeper = new LoopStateKeeper(model, Masks, optimizer, regularizer, gamma, selection, policy, context, recentLoss,
             trajectory, divergences, tests, options, Checkpoints.Annotations);
         byte[]? lastGood = null;

@@ -13,6 +13,7 @@ public class ResumeTests
     private static PruningOptions Quick(string optimizer, string? regularizers = null) => new()
     {
         Regularizers = regularizers,
+        TestCurve = true,
         DenseEpochs = 0, Epochs = 2, EvalEvery = 5, CropFraction = 0.2, Floor = 0.5, BatchSize = 50, Patience = 50, Seed = 3,
         Optimizer = optimizer, LearningRate = optimizer == "sgd" ? 0.05 : 1e-3,
     };

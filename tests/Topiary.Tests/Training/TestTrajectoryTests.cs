@@ -10,6 +10,7 @@ public class TestTrajectoryTests
     private static PruningOptions Quick => new()
     {
         DenseEpochs = 1, Epochs = 2, EvalEvery = 5, CropFraction = 0.2, Floor = 0.5, BatchSize = 50, Patience = 50, Seed = 3, TargetSparsity = 0.8,
+        TestCurve = true,
     };
 
     private static RunReport Run(PruningOptions options)
