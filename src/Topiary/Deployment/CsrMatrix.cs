@@ -15,6 +15,34 @@ public sealed class CsrMatrix
         Values = values;
     }
 
+    private CsrMatrix? paddedToEight;
+
+    /// <summary>
+    /// The same matrix with every row padded to a multiple of 8 entries by zeros at column 0, for the one-sample
+    /// kernel: it then runs whole 8-lane gathers only, where a scalar tail of 1–7 entries per row cost as much as
+    /// the gathers of a short row. Built on first use.
+    /// </summary>
+    internal CsrMatrix PaddedToEight => paddedToEight ??= PadRows(8);
+
+    private CsrMatrix PadRows(int multiple)
+    {
+        var rowStart = new int[Rows + 1];
+        for (var r = 0; r < Rows; r++)
+        {
+            var length = RowStart[r + 1] - RowStart[r];
+            rowStart[r + 1] = rowStart[r] + (length + multiple - 1) / multiple * multiple;
+        }
+        var columnIndex = new int[rowStart[Rows]];
+        var values = new float[rowStart[Rows]];
+        for (var r = 0; r < Rows; r++)
+        {
+            var length = RowStart[r + 1] - RowStart[r];
+            Array.Copy(ColumnIndex, RowStart[r], columnIndex, rowStart[r], length);
+            Array.Copy(Values, RowStart[r], values, rowStart[r], length);
+        }
+        return new CsrMatrix(Rows, Columns, rowStart, columnIndex, values);
+    }
+
     /// <summary>Number of rows.</summary>
     public int Rows { get; }
 

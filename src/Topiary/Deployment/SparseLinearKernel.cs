@@ -56,6 +56,7 @@ public static class SparseLinearKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyVector(CsrMatrix weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y, bool relu)
     {
+        if (Avx2.IsSupported && Fma.IsSupported && weight.Columns > 0) weight = weight.PaddedToEight;
         fixed (float* xp = x, vp = weight.Values, yp = y, bp = bias)
         fixed (int* cp = weight.ColumnIndex, rp = weight.RowStart)
         {
