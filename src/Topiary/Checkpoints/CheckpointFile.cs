@@ -59,16 +59,7 @@ public static class CheckpointFile
     /// <exception cref="CheckpointException">The file is missing, unreadable or damaged.</exception>
     public static (JsonObject State, Dictionary<string, Tensor> Tensors) Read(string path)
     {
-        byte[] bytes;
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new CheckpointException(path, "file not found");
-            if (info.Length > MaxFileBytes) throw new CheckpointException(path, $"file of {info.Length} bytes is too large for a checkpoint");
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (IOException e) { throw new CheckpointException(path, $"cannot read: {e.Message}", e); }
-        catch (UnauthorizedAccessException e) { throw new CheckpointException(path, $"cannot read: {e.Message}", e); }
+        var bytes = BoundedFile.ReadAllBytes(path, MaxFileBytes, "a checkpoint", (reason, cause) => new CheckpointException(path, reason, cause));
         return Parse(path, bytes);
     }
 

@@ -87,18 +87,7 @@ public static class SparseModelFile
     /// <exception cref="ModelFileException">The file is missing, damaged or inconsistent; the message is one line naming it.</exception>
     public static SparseModel Load(string path)
     {
-        byte[] bytes;
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new ModelFileException(path, "file not found");
-            if (info.Length > int.MaxValue - 64) throw new ModelFileException(path, $"file of {info.Length} bytes is too large for a sparse model file");
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ModelFileException(path, $"cannot read: {e.Message}", e);
-        }
+        var bytes = BoundedFile.ReadAllBytes(path, int.MaxValue - 64, "a sparse model file", (reason, cause) => new ModelFileException(path, reason, cause));
         try
         {
             return Parse(path, bytes);

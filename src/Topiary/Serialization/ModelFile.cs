@@ -78,16 +78,7 @@ public static class ModelFile
     /// <exception cref="ModelFileException">The file is missing, damaged, or does not match its architecture.</exception>
     public static LoadedModel Load(string path)
     {
-        byte[] bytes;
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new ModelFileException(path, "file not found");
-            if (info.Length > int.MaxValue - 64) throw new ModelFileException(path, $"file of {info.Length} bytes is too large for a Topiary model file");
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (IOException e) { throw new ModelFileException(path, $"cannot read: {e.Message}", e); }
-        catch (UnauthorizedAccessException e) { throw new ModelFileException(path, $"cannot read: {e.Message}", e); }
+        var bytes = BoundedFile.ReadAllBytes(path, int.MaxValue - 64, "a Topiary model file", (reason, cause) => new ModelFileException(path, reason, cause));
         return Parse(path, bytes);
     }
 
