@@ -78,6 +78,15 @@ public sealed class TransformerTranslationModel : Module<Tensor, Tensor, Tensor,
         return functional.linear(decoderNorm.forward(y), tokenEmbedding.weight!).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The part of the model a parameter belongs to, by its name: <c>cross-attention</c> (the decoder's
+    /// attention over the source), else as <see cref="TransformerLanguageModel.GroupOf"/>: <c>attention</c>
+    /// (encoder and decoder self-attention), <c>feed-forward</c>, <c>embedding</c> (the shared token
+    /// embedding = tied head, and both position embeddings) or <c>other</c> (layer norms).
+    /// </summary>
+    public static string GroupOf(string parameterName) =>
+        parameterName.Contains(".crossAttention.", StringComparison.Ordinal) ? "cross-attention" : TransformerLanguageModel.GroupOf(parameterName);
+
     private Tensor Embed(Tensor ids, Embedding positions)
     {
         var time = ids.shape[1];

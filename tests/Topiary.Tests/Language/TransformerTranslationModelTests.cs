@@ -1,5 +1,6 @@
 using Topiary.Language;
 using Topiary.Models;
+using Topiary.Pruning;
 using Topiary.Tests.Support;
 using static TorchSharp.torch;
 
@@ -60,6 +61,41 @@ public class TransformerTranslationModelTests
         using var otherSource = tensor(new long[] { 3, 4, 6 }).unsqueeze(0);
         using var other = model.forward(otherSource, noPadding, decoderInput);
         Assert.False(plain.allclose(other, rtol: 0, atol: 1e-6), "the decoder ignored the source");
+    }
+
+    [Fact]
+    public void Pruning_masks_cover_self_and_cross_attention_feed_forward_and_the_shared_embedding_once()
+    {
+        manual_seed(6);
+        using var model = new TransformerTranslationModel(Tiny(12));
+        var names = ParameterSelector.Select(model, ParameterScope.Weights).Select(p => p.Name).ToList();
+        foreach (var projection in new[] { "query", "key", "value", "output" })
+        {
+            Assert.Contains($"encoder.0.attention.{projection}.weight", names);
+            Assert.Contains($"decoder.0.attention.{projection}.weight", names);
+            Assert.Contains($"decoder.0.crossAttention.{projection}.weight", names);
+        }
+        Assert.Contains("encoder.0.feedForward.expand.weight", names);
+        Assert.Contains("decoder.0.feedForward.contract.weight", names);
+        // One token embedding for source, target and head: a (vocabulary × d_model) weight occurs once.
+        Assert.Single(names, n => n.Contains("tokenEmbedding", StringComparison.Ordinal));
+        Assert.Contains("sourcePositionEmbedding.weight", names);
+        Assert.Contains("targetPositionEmbedding.weight", names);
+        Assert.Equal(new[] { "attention", "cross-attention", "embedding", "feed-forward" }, names.Select(TransformerTranslationModel.GroupOf).Distinct().Order());
+
+        // Pruning the embedding reaches the output head: zeroing a token's row zeroes its logit
+        // (before the bias-free head, its row is the only weight that token has).
+        using var masks = new PruningMasks(ParameterSelector.Select(model, ParameterScope.Weights));
+        using (no_grad()) masks.Entries.Single(e => e.Name == "tokenEmbedding.weight").Mask[7].zero_();
+        masks.ApplyToWeights();
+        model.eval();
+        using var _ = no_grad();
+        using var source = tensor(new long[] { 3, 4, 5 }).unsqueeze(0);
+        using var padding = zeros(1, 3, dtype: ScalarType.Bool);
+        using var input = tensor(new long[] { 1, 2 }).unsqueeze(0);
+        using var logits = model.forward(source, padding, input);
+        Assert.True(logits.select(2, 7).abs().max().item<float>() == 0, "the head does not read the pruned embedding row");
+        Assert.True(logits.select(2, 6).abs().max().item<float>() > 0);
     }
 
     [Fact]
