@@ -31,16 +31,19 @@ public sealed class TranslationBatch : IDisposable
     /// <summary>Next-character labels (batch, T), <see cref="IgnoredLabel"/> at padding.</summary>
     public Tensor DecoderTarget { get; }
 
-    /// <summary>Builds the batch of <paramref name="pairs"/> with sequences of at most <paramref name="maxLength"/> ids.</summary>
-    public static TranslationBatch From(IReadOnlyList<VersePair> pairs, TranslationVocabulary vocabulary, int maxLength)
+    /// <summary>
+    /// Builds the batch of <paramref name="pairs"/> with sequences of at most <paramref name="maxLength"/> ids,
+    /// padded to the longest, or with <paramref name="padToMaxLength"/> to <paramref name="maxLength"/> (for <see cref="Models.TransformerTranslationModel.Pack"/>).
+    /// </summary>
+    public static TranslationBatch From(IReadOnlyList<VersePair> pairs, TranslationVocabulary vocabulary, int maxLength, bool padToMaxLength = false)
     {
         if (pairs.Count == 0) throw new ArgumentException("a batch needs at least one pair", nameof(pairs));
         if (maxLength < 2) throw new ArgumentException($"maxLength must be at least 2, got {maxLength}", nameof(maxLength));
         long[] Cut(string text) => vocabulary.Characters.Encode(text).Take(maxLength - 1).ToArray();
         var sources = pairs.Select(p => Cut(p.Source).Append(vocabulary.End).ToArray()).ToList();
         var targets = pairs.Select(p => Cut(p.Target)).ToList();
-        var sourceLength = sources.Max(s => s.Length);
-        var targetLength = targets.Max(t => t.Length) + 1;
+        var sourceLength = padToMaxLength ? maxLength : sources.Max(s => s.Length);
+        var targetLength = padToMaxLength ? maxLength : targets.Max(t => t.Length) + 1;
         var source = Fill(pairs.Count, sourceLength, vocabulary.End);
         var padding = new bool[pairs.Count * sourceLength];
         var input = Fill(pairs.Count, targetLength, vocabulary.End);

@@ -11,8 +11,11 @@ namespace Topiary.Models;
 /// head (logits = h·Eᵀ; Vaswani et al. §3.4, Press and Wolf 2017), which suits a character vocabulary
 /// shared by both languages; source and target positions have learned embeddings of their own.
 /// <see cref="TransformerConfig.ContextLength"/> bounds the source and the target length in ids.
+/// The last id of the vocabulary is the end-of-sequence id, which also pads the source. As a
+/// <c>Module&lt;Tensor, Tensor&gt;</c> (what the training and pruning loops drive) the model takes
+/// source and decoder input packed side by side, each padded to the context length (<see cref="Pack"/>).
 /// </summary>
-public sealed class TransformerTranslationModel : Module<Tensor, Tensor, Tensor, Tensor>
+public sealed class TransformerTranslationModel : Module<Tensor, Tensor>
 {
     /// <summary>The architecture name.</summary>
     public const string ArchitectureName = "transformer-mt";
@@ -52,8 +55,28 @@ public sealed class TransformerTranslationModel : Module<Tensor, Tensor, Tensor,
     /// <summary>The sizes the model was built with.</summary>
     public TransformerConfig Config { get; }
 
+    /// <summary>
+    /// Teacher-forced logits (batch, C, vocabulary) of a <see cref="Pack"/>ed (batch, 2C) input, C the
+    /// context length: the source is padded after its first end id.
+    /// </summary>
+    public override Tensor forward(Tensor packed)
+    {
+        var context = Config.ContextLength;
+        if (packed.dim() != 2 || packed.shape[1] != 2 * context)
+            throw new ArgumentException($"a packed input has shape (batch, {2 * context}), got ({string.Join(", ", packed.shape)})", nameof(packed));
+        using var scope = NewDisposeScope();
+        var source = packed.narrow(1, 0, context);
+        var isEnd = source.eq(Config.VocabularySize - 1).to(int64);
+        // Padding is every position after the first end id (the end id itself is seen).
+        var padding = isEnd.cumsum(1).sub(isEnd).gt(0);
+        return Forward(source, padding, packed.narrow(1, context, context)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Source (batch, C) and decoder input (batch, C), each padded to the context length C, side by side.</summary>
+    public static Tensor Pack(Tensor source, Tensor decoderInput) => cat([source, decoderInput], 1);
+
     /// <summary>Teacher-forced next-token logits (batch, T, vocabulary) of the decoder input given the source.</summary>
-    public override Tensor forward(Tensor source, Tensor sourcePadding, Tensor decoderInput)
+    public Tensor Forward(Tensor source, Tensor sourcePadding, Tensor decoderInput)
     {
         using var scope = NewDisposeScope();
         var memory = Encode(source, sourcePadding);

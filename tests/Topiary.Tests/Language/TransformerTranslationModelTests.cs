@@ -55,11 +55,11 @@ public class TransformerTranslationModelTests
         using var padded = tensor(new long[] { 3, 4, 5, 9, 9 }).unsqueeze(0);
         using var noPadding = zeros(1, 3, dtype: ScalarType.Bool);
         using var twoPadded = tensor(new[] { false, false, false, true, true }).unsqueeze(0);
-        using var plain = model.forward(source, noPadding, decoderInput);
-        using var withPadding = model.forward(padded, twoPadded, decoderInput);
+        using var plain = model.Forward(source, noPadding, decoderInput);
+        using var withPadding = model.Forward(padded, twoPadded, decoderInput);
         Assert.True(plain.allclose(withPadding, rtol: 0, atol: 1e-5), "padded source positions changed the output");
         using var otherSource = tensor(new long[] { 3, 4, 6 }).unsqueeze(0);
-        using var other = model.forward(otherSource, noPadding, decoderInput);
+        using var other = model.Forward(otherSource, noPadding, decoderInput);
         Assert.False(plain.allclose(other, rtol: 0, atol: 1e-6), "the decoder ignored the source");
     }
 
@@ -93,7 +93,7 @@ public class TransformerTranslationModelTests
         using var source = tensor(new long[] { 3, 4, 5 }).unsqueeze(0);
         using var padding = zeros(1, 3, dtype: ScalarType.Bool);
         using var input = tensor(new long[] { 1, 2 }).unsqueeze(0);
-        using var logits = model.forward(source, padding, input);
+        using var logits = model.Forward(source, padding, input);
         Assert.True(logits.select(2, 7).abs().max().item<float>() == 0, "the head does not read the pruned embedding row");
         Assert.True(logits.select(2, 6).abs().max().item<float>() > 0);
     }
@@ -126,7 +126,7 @@ public class TransformerTranslationModelTests
         {
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
-            var logits = model.forward(batch.Source, batch.SourcePadding, batch.DecoderInput);
+            var logits = model.Forward(batch.Source, batch.SourcePadding, batch.DecoderInput);
             var value = nn.functional.cross_entropy(logits.view(-1, vocabulary.Size), batch.DecoderTarget.view(-1), ignore_index: TranslationBatch.IgnoredLabel);
             value.backward();
             optimizer.step();
