@@ -112,17 +112,31 @@ ensure_plot_font() {
   fi
 }
 
+# Installs a SWORD zText Bible module from its Debian package unless its directory is present.
+# $1 module directory name, $2 Debian package, $3 what it is for, $4 what is lost without it.
+ensure_sword_module() {
+  if [ -e "/usr/share/sword/modules/texts/ztext/$1/nt.bzv" ]; then return; fi
+  if command -v apt-get >/dev/null 2>&1; then
+    say "installing the Debian package $2 ($3)"
+    apt_update_once
+    apt_quiet apt-get install -y "$2"
+  else
+    say "warning: the Debian package $2 ($3) is missing; $4"
+  fi
+}
+
 # The language-model corpus (topiary prune --model transformer-lm): the World English Bible,
 # public domain, about 4.9 million characters, as a SWORD zText module.
 ensure_corpus() {
-  if [ -e /usr/share/sword/modules/texts/ztext/engWEB2015eb/nt.bzv ]; then return; fi
-  if command -v apt-get >/dev/null 2>&1; then
-    say "installing the Debian package sword-text-web (the language-model corpus)"
-    apt_update_once
-    apt_quiet apt-get install -y sword-text-web
-  else
-    say "warning: the World English Bible (Debian package sword-text-web) is missing; transformer-lm runs need --corpus FILE"
-  fi
+  ensure_sword_module engWEB2015eb sword-text-web "the World English Bible, the language-model corpus" \
+    "transformer-lm runs need --corpus FILE"
+}
+
+# The Spanish side of the verse-aligned Spanish–English parallel corpus (the English side is the
+# World English Bible above): the Reina-Valera 1909, public domain, KJV versification.
+ensure_parallel_corpus() {
+  ensure_sword_module spaRV1909eb sword-text-sparv "the Reina-Valera 1909, Spanish side of the parallel corpus" \
+    "the parallel corpus is unavailable"
 }
 
 ensure_build() {
@@ -135,4 +149,5 @@ ensure_native_runtime
 ensure_dataset
 ensure_plot_font
 ensure_corpus
+ensure_parallel_corpus
 ensure_build

@@ -13,7 +13,10 @@ public static partial class OsisText
     /// <summary>The verse as plain text, trimmed; empty when it held only markup.</summary>
     public static string ToPlain(string osis)
     {
-        var text = Notes().Replace(osis, "");
+        // The World English Bible writes a footnote between two words in place of the space
+        // ("God</w><note>…</note><w>created"), so a note right before a word leaves a space.
+        var text = NotesBeforeWords().Replace(osis, " ");
+        text = Notes().Replace(text, "");
         // Tags sit inside words and before punctuation ("word</w>,"), so they go without a trace.
         text = Tags().Replace(text, "");
         text = WebUtility.HtmlDecode(text);
@@ -22,6 +25,9 @@ public static partial class OsisText
 
     [GeneratedRegex("<note\\b.*?</note>", RegexOptions.Singleline)]
     private static partial Regex Notes();
+
+    [GeneratedRegex("<note\\b(?:(?!</note>).)*</note>(?=<w\\b|[\\p{L}\\p{N}])", RegexOptions.Singleline)]
+    private static partial Regex NotesBeforeWords();
 
     [GeneratedRegex("<[^>]*>")]
     private static partial Regex Tags();

@@ -18,20 +18,25 @@ public static class SwordZTextReader
     private const int VerseEntryBytes = 10;
 
     /// <summary>The raw (OSIS-marked-up) verses of both testaments, in canonical order; empty verses are skipped.</summary>
-    public static IReadOnlyList<string> ReadVerses(string moduleDirectory)
+    public static IReadOnlyList<string> ReadVerses(string moduleDirectory) =>
+        ReadTestaments(moduleDirectory).SelectMany(t => t).Where(v => v.Length > 0).ToList();
+
+    /// <summary>
+    /// Every index entry of each present testament (ot, then nt), empty ones as "", so that positions
+    /// keep SWORD's layout: testament header, then per book an introduction entry and per chapter a
+    /// heading entry followed by its verses.
+    /// </summary>
+    public static IReadOnlyList<IReadOnlyList<string>> ReadTestaments(string moduleDirectory)
     {
         if (!Directory.Exists(moduleDirectory)) throw new CorpusFormatException(moduleDirectory, "module directory not found");
-        var verses = new List<string>();
-        var found = false;
+        var testaments = new List<IReadOnlyList<string>>();
         foreach (var testament in new[] { "ot", "nt" })
         {
             var prefix = Path.Combine(moduleDirectory, testament);
-            if (!File.Exists(prefix + ".bzv")) continue;
-            found = true;
-            verses.AddRange(ReadTestament(prefix));
+            if (File.Exists(prefix + ".bzv")) testaments.Add(ReadTestament(prefix).ToList());
         }
-        if (!found) throw new CorpusFormatException(moduleDirectory, "no ot.bzv or nt.bzv: not a SWORD zText module");
-        return verses;
+        if (testaments.Count == 0) throw new CorpusFormatException(moduleDirectory, "no ot.bzv or nt.bzv: not a SWORD zText module");
+        return testaments;
     }
 
     private static IEnumerable<string> ReadTestament(string prefix)
@@ -45,7 +50,7 @@ public static class SwordZTextReader
             var block = BinaryPrimitives.ReadUInt32LittleEndian(index.AsSpan(i));
             var start = BinaryPrimitives.ReadUInt32LittleEndian(index.AsSpan(i + 4));
             var size = BinaryPrimitives.ReadUInt16LittleEndian(index.AsSpan(i + 8));
-            if (size == 0) continue;
+            if (size == 0) { yield return ""; continue; }
             if (block >= blocks.Count || (long)start + size > blocks[(int)block].Length)
                 throw new CorpusFormatException(prefix + ".bzv", $"verse entry {i / VerseEntryBytes} points outside block {block}");
             string text;

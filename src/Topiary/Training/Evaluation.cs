@@ -37,4 +37,23 @@ public static class Evaluation
             model.train(wasTraining);
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="evaluate"/> with <paramref name="model"/> in evaluation mode and without
+    /// autograd, then puts the model back in the mode it was in (training resumes after an evaluation).
+    /// </summary>
+    public static T InEvalMode<T>(nn.Module model, Func<T> evaluate)
+    {
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            return evaluate();
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
 }

@@ -9,7 +9,7 @@ namespace Topiary.Tests.Language;
 public class SwordZTextReaderTests
 {
     /// <summary>Writes a zText testament: two zlib blocks holding the verses, an empty verse between them.</summary>
-    private static void WriteTestament(string prefix, string[][] blocks)
+    internal static void WriteTestament(string prefix, string[][] blocks)
     {
         using var bzs = new MemoryStream();
         using var bzz = new MemoryStream();
