@@ -21,9 +21,10 @@ internal static unsafe class LibTorchNative
     private static readonly Lazy<IntPtr> TensorData = new(() => Export(LoadLoaded("libLibTorchSharp"), "THSTensor_data"));
 
     /// <summary>
-    /// The data pointer of a tensor through TorchSharp's own native export, one call where <c>Tensor.bytes</c> makes
-    /// about eight (dtype, device, contiguity, sizes): at batch 1 those calls cost as much as a sparse layer. Zero
-    /// when the export is missing. The caller vouches for a contiguous CPU tensor.
+    /// The data pointer of a tensor through TorchSharp's own native export, one call where <c>Tensor.bytes</c> checks
+    /// dtype, device, contiguity and size first. At batch 1 that matters: LeNet-300-100 at 95% measured 4.23–4.92×
+    /// dense with <c>bytes</c> and 4.68–5.21× with this. Zero when the export is missing. The caller vouches for a
+    /// contiguous CPU tensor.
     /// </summary>
     public static IntPtr DataPointer(TorchSharp.torch.Tensor tensor)
     {

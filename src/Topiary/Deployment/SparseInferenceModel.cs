@@ -201,8 +201,8 @@ public sealed class SparseInferenceModel : IDisposable
     }
 
     /// <summary>
-    /// The path of a network whose every layer runs sparse at this batch size: one copy in, one out, and no other
-    /// libtorch call (no dispose scope, no reshape), because at batch 1 each of those costs about as much as a layer.
+    /// The path of a network whose every layer runs sparse at this batch size: one copy in, one out, and of libtorch
+    /// only the output tensor (no dispose scope, no reshape), because at batch 1 each call costs about as much as a layer.
     /// </summary>
     private Tensor ForwardOnKernels(Tensor source, int count, int batch)
     {
