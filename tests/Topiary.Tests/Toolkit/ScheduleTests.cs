@@ -102,24 +102,4 @@ public class ScheduleTests
         var largest = masks.Entries.MaxBy(e => e.Mask.numel())!;
         Assert.Equal(limits.For(largest.Name).Max, 1 - largest.Mask.count_nonzero().item<long>() / (double)largest.Mask.numel(), 3);
     }
-
-    [Fact]
-    public void The_iterative_rule_without_limits_is_the_papers_global_crop()
-    {
-        manual_seed(55);
-        using var a = new LeNet300();
-        using var b = new LeNet300();
-        b.load_state_dict(a.state_dict());
-        using var masksA = new PruningMasks(new LayerSelector().Select(a));
-        using var masksB = new PruningMasks(new LayerSelector().Select(b));
-        var policy = new IterativeFractionPolicy(0.3) { Ranking = RankingScope.Global, Limits = LayerLimits.None };
-        var context = new PruningContext(masksA, new MetricFloor(0), () => new EvaluationResult(1, 0), 10, 100, NullLogger.Instance);
-        for (var k = 0; k < 4; k++)
-        {
-            policy.AtEvaluation(context, new EvaluationResult(1, 0));
-            GlobalMagnitudePruner.PruneFraction(masksB, 0.3);
-        }
-        for (var i = 0; i < masksA.Entries.Count; i++)
-            Assert.True(masksA.Entries[i].Mask.equal(masksB.Entries[i].Mask).all().item<bool>());
-    }
 }
