@@ -25,6 +25,7 @@ internal static class CliApp
 
           topiary prune [options]           dense training, then relevance-gated decay + iterative pruning
           topiary prune --model transformer-lm   the same on a character-level Transformer language model
+          topiary prune --model transformer-mt   the same on a Spanish→English Transformer translator, with BLEU
           topiary eval --model-file FILE    test accuracy (or perplexity) and sparsity of a saved model
           topiary export --model-file FILE --format sparse|onnx|pytorch   compact sparse file, ONNX or PyTorch state dict
           topiary simplify --model-file FILE   physically remove dead neurons and filters
@@ -73,10 +74,14 @@ internal static class CliApp
         switch (args[0])
         {
             case "prune":
-                if (wantsHelp) return PrintHelp(rest.Contains(TransformerLanguageModel.ArchitectureName) ? LanguagePruneCommand.Help : PruneCommand.Help);
+                if (wantsHelp)
+                    return PrintHelp(rest.Contains(TransformerLanguageModel.ArchitectureName) ? LanguagePruneCommand.Help
+                        : rest.Contains(TransformerTranslationModel.ArchitectureName) ? TranslationPruneCommand.Help : PruneCommand.Help);
                 return PruneCommand.Run(new ArgumentReader(rest, PruneCommand.Flags), logger, token);
             case "compare":
-                if (wantsHelp) return PrintHelp(rest.Contains(TransformerLanguageModel.ArchitectureName) ? LanguageCompareCommand.Help : CompareCommand.Help);
+                if (wantsHelp)
+                    return PrintHelp(rest.Contains(TransformerLanguageModel.ArchitectureName) ? LanguageCompareCommand.Help
+                        : rest.Contains(TransformerTranslationModel.ArchitectureName) ? TranslationCompareCommand.Help : CompareCommand.Help);
                 return CompareCommand.Run(new ArgumentReader(rest, PruneCommand.Flags), logger, token);
             case "eval":
                 if (wantsHelp) return PrintHelp(EvalCommand.Help);

@@ -38,7 +38,7 @@ internal static class CompareCommand
                                       METHOD+REG+REG… adds regularizers to a method, e.g. none+spectral:1e-3+so:1e-4
           --seeds N                   seeds per method: S, S+1, … (default 3)
           --seed S                    first seed (default 1234)
-          --model lenet5|lenet300     architecture (default lenet300); transformer-lm: see topiary compare --model transformer-lm --help
+          --model lenet5|lenet300     architecture (default lenet300); transformer-lm, transformer-mt: see topiary compare --model NAME --help
           --data DIR                  IDX data set (default /usr/share/datasets/fashion-mnist)
           --subset N                  use only the first N training images
           --out DIR                   output folder (default runs/compare-<timestamp>)
@@ -51,6 +51,7 @@ internal static class CompareCommand
     public static int Run(ArgumentReader args, ILogger logger, CancellationToken cancellationToken)
     {
         if (args.String("model") == TransformerLanguageModel.ArchitectureName) return LanguageCompareCommand.Run(args, logger, cancellationToken);
+        if (args.String("model") == TransformerTranslationModel.ArchitectureName) return TranslationCompareCommand.Run(args, logger, cancellationToken);
         var common = CompareRun.Read(args, DefaultMethods, PruningMethods.Names, Defaults.Seed);
         var modelName = args.Choice("model", "lenet300", ModelCatalog.Names.ToArray());
         var dataDirectory = args.String("data", PruneCommand.DefaultDataDirectory);
@@ -99,9 +100,7 @@ internal sealed record CompareRun(IReadOnlyList<string> Methods, IReadOnlyList<i
         if (seedCount < 1) throw new CliUsageException($"--seeds: must be at least 1, got {seedCount}");
         var firstSeed = args.Int("seed", defaultSeed);
         var subset = args.Has("subset") ? args.Int("subset", 0) : (int?)null;
-        var outDirectory = args.String("out") ?? Path.Combine("runs", "compare-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        var threads = args.Int("threads", Environment.ProcessorCount);
-        if (threads < 1) throw new CliUsageException($"--threads: must be at least 1, got {threads}");
+        var (outDirectory, threads) = RunFlags.Read(args, "compare-");
         return new CompareRun(methods, Enumerable.Range(firstSeed, seedCount).ToList(), subset, outDirectory, threads);
     }
 

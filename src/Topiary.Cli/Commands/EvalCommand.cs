@@ -20,6 +20,7 @@ internal static class EvalCommand
           --model-file FILE   a model written by topiary prune (model.topiary)
           --data DIR          IDX data set (default /usr/share/datasets/fashion-mnist)
           --corpus NAME       for a transformer-lm file: the corpus (default: the one it was trained on)
+          --bleu-pairs N      for a transformer-mt file: test pairs BLEU translates (default 500)
         """;
 
     public static int Run(ArgumentReader args, Microsoft.Extensions.Logging.ILogger logger)
@@ -27,11 +28,19 @@ internal static class EvalCommand
         var file = args.String("model-file") ?? throw new CliUsageException("--model-file: required (the model.topiary of a run)");
         var dataDirectory = args.String("data", PruneCommand.DefaultDataDirectory);
         var corpus = args.String("corpus");
+        var bleuPairs = args.Has("bleu-pairs") ? args.Int("bleu-pairs", 0) : (int?)null;
         args.RejectUnknown("eval");
+        if (bleuPairs is < 1) throw new CliUsageException($"--bleu-pairs: must be at least 1, got {bleuPairs}");
 
         TorchBackend.EnsureVerified(logger);
         var loaded = ModelFile.Load(file);
         if (loaded.Architecture == TransformerLanguageModel.ArchitectureName) return LanguageEvalCommand.Run(file, loaded, corpus);
+        if (loaded.Architecture == TransformerTranslationModel.ArchitectureName)
+        {
+            if (corpus is not null) throw new CliUsageException($"--corpus: {file} holds a translation model; it reads the modules named in its metadata");
+            return TranslationEvalCommand.Run(file, loaded, bleuPairs);
+        }
+        if (bleuPairs is not null) throw new CliUsageException($"--bleu-pairs: {file} holds a {loaded.Architecture} model, not a translation model");
         if (corpus is not null) throw new CliUsageException($"--corpus: {file} holds a {loaded.Architecture} image model");
         using var data = ImageClassificationData.From(IdxReader.LoadDataset(dataDirectory), seed: 0);
         if (data.ImageSize != loaded.ImageSize)

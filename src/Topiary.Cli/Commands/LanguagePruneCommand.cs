@@ -21,21 +21,11 @@ internal static class LanguagePruneCommand
         topiary prune --model transformer-lm [options]   prune a character-level Transformer language model
 
         {TransformerOptions.Help}
-          --method relevance|l2|l1|none   regularizer (default relevance)
-          --gamma G, --alpha A        γ0 and α (default 1e-3, 1); --no-gamma-decay keeps γ constant
-          --scope all|weights         tensors regularized and pruned (default all)
-          --crop-fraction T           fraction of remaining parameters removed per crop (default 0.15)
-          --ceiling P                 validation perplexity ceiling for cropping and selection (≥ 1)
-          --ceiling-ratio R           without --ceiling: R × the dense validation perplexity (default 1.1)
-          --eval-every E, --patience P    (default 50, 10)
-          --dense-epochs N, --epochs N    dense training, then the pruning budget (default 1, 1)
-          --batch-size N, --lr LR     windows per batch and learning rate (default 32, 1e-3)
-          --optimizer adam|sgd, --momentum M
+        {TransformerTrainingHelp.Text(LanguageModelExperiment.DefaultOptions, "windows")}
           --seed S                    seed of initialization, split, batch order and samples (default 1234)
           --subset N                  use only the first N characters of the corpus
           --from FILE                 start from a saved transformer-lm model instead of dense training
-          --out DIR                   output folder (default runs/<timestamp>)
-          --threads N                 libtorch threads (default: all cores)
+        {RunFlags.Help}
         """;
 
     public static int Run(ArgumentReader args, ILogger logger, CancellationToken cancellationToken)
@@ -51,9 +41,7 @@ internal static class LanguagePruneCommand
         var sizes = TransformerOptions.Read(args);
         var subset = args.Has("subset") ? args.Int("subset", 0) : (int?)null;
         var from = args.String("from");
-        var outDirectory = args.String("out") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        var threads = args.Int("threads", Environment.ProcessorCount);
-        if (threads < 1) throw new CliUsageException($"--threads: must be at least 1, got {threads}");
+        var (outDirectory, threads) = RunFlags.Read(args);
         args.RejectUnknown("prune");
         options.Validate();
         LanguageModelExperiment.RequireSupported(options.Method);
@@ -71,7 +59,7 @@ internal static class LanguagePruneCommand
             ? null
             : LanguageModelFile.Config(from!, loaded.ArchitectureConfig);
         LanguageModelingData data;
-        try { data = LanguageModelingData.From(corpus, options.Seed, config?.ContextLength ?? sizes.Context, subset, tokenizer); }
+        try { data = LanguageModelingData.From(corpus, options.Seed, config?.ContextLength ?? sizes.Sizes.Context, subset, tokenizer); }
         catch (ArgumentException e) { throw new CliUsageException($"--corpus: {corpus.Source}: {e.Message.Split(" (Parameter")[0]}"); }
         using var _ = data;
         config ??= sizes.Config(data.Tokenizer.Size);
@@ -87,7 +75,8 @@ internal static class LanguagePruneCommand
         var result = TerminalProgress.Run(progress =>
             LanguageModelExperiment.Run(data, config, options, settings, hyperparameters, start, progress, logger, cancellationToken), "perplexity");
 
-        var written = LanguageRunOutputs.Write(outDirectory, result);
+        var written = LanguageRunOutputs.Write(outDirectory, result.Experiment.Report, (path, metadata) =>
+            LanguageModelFile.Save(path, (TransformerLanguageModel)result.Experiment.Model, result.Tokenizer, result.Experiment.Masks, metadata));
         LanguageSummary.Print(result.Experiment.Report, written);
         return 0;
     }

@@ -1,23 +1,26 @@
 using System.Text.Json.Nodes;
 using Topiary.Cli.Plots;
-using Topiary.Language;
-using Topiary.Models;
 using Topiary.Reporting;
 using Topiary.Serialization;
 
 namespace Topiary.Cli.Commands;
 
 /// <summary>
-/// Writes a language-model run's folder like <see cref="RunOutputs"/> does for images (staged, then
+/// Writes a Transformer run's folder like <see cref="RunOutputs"/> does for images (staged, then
 /// renamed into place): report.json, report.md, trajectory.csv, perplexity-vs-remaining.png,
 /// layer-sparsity.png and model.topiary (with its vocabulary).
 /// </summary>
 internal static class LanguageRunOutputs
 {
-    public static IReadOnlyList<string> Write(string outDirectory, LanguageExperimentResult result) =>
+    /// <summary>The settings <c>topiary eval</c> rebuilds the held-out split from, copied into the model file's metadata.</summary>
+    private static readonly string[] SplitSettings = ["subset", "source", "target", "validation_pairs", "test_pairs"];
+
+    /// <param name="outDirectory">The run's folder.</param>
+    /// <param name="report">The run's report.</param>
+    /// <param name="saveModel">Writes the model file to the path given, with the metadata given.</param>
+    public static IReadOnlyList<string> Write(string outDirectory, RunReport report, Action<string, JsonObject> saveModel) =>
         RunOutputs.Staged(outDirectory, staging =>
         {
-            var report = result.Experiment.Report;
             RunOutputs.WriteReports(report, staging);
             PerplexityPlot.Write(report, Path.Combine(staging, "perplexity-vs-remaining.png"));
             var metadata = new JsonObject
@@ -29,9 +32,13 @@ internal static class LanguageRunOutputs
                 ["test_perplexity"] = report.Final.TestAccuracy,
                 ["remaining_fraction"] = report.Final.RemainingFraction,
             };
-            // topiary eval rebuilds the held-out split from these.
-            if (report.Hyperparameters.TryGetValue("subset", out var subset) && subset is int n) metadata["subset"] = n;
-            LanguageModelFile.Save(Path.Combine(staging, RunOutputs.ModelFileName), (TransformerLanguageModel)result.Experiment.Model,
-                result.Tokenizer, result.Experiment.Masks, metadata);
+            if (report.Translation is { } translation) metadata["test_bleu"] = translation.Pruned.Score;
+            foreach (var key in SplitSettings)
+            {
+                if (!report.Hyperparameters.TryGetValue(key, out var value)) continue;
+                if (value is int n) metadata[key] = n;
+                else if (value is string s) metadata[key] = s;
+            }
+            saveModel(Path.Combine(staging, RunOutputs.ModelFileName), metadata);
         });
 }

@@ -24,7 +24,7 @@ internal static class PruneCommand
     public const string Help = """
         topiary prune [options]   train a dense model, then prune it with relevance-gated weight decay
 
-          --model lenet5|lenet300     architecture (default lenet5); transformer-lm: see topiary prune --model transformer-lm --help
+          --model lenet5|lenet300     architecture (default lenet5); transformer-lm, transformer-mt: see topiary prune --model NAME --help
           --data DIR                  IDX data set (default /usr/share/datasets/fashion-mnist)
           --method relevance|l2|l1|none|lobster|hypersparse|gmp   method (default relevance); the last three are
                                       the competing methods, each with its own schedule and defaults:
@@ -64,6 +64,7 @@ internal static class PruneCommand
     public static int Run(ArgumentReader args, ILogger logger, CancellationToken cancellationToken)
     {
         if (args.String("model") == TransformerLanguageModel.ArchitectureName) return LanguagePruneCommand.Run(args, logger, cancellationToken);
+        if (args.String("model") == TransformerTranslationModel.ArchitectureName) return TranslationPruneCommand.Run(args, logger, cancellationToken);
         if (args.Has("resume")) return Resume(args, logger, cancellationToken);
         return Start(args, logger, cancellationToken, resuming: false);
     }
@@ -122,9 +123,7 @@ internal static class PruneCommand
         var dataDirectory = args.String("data", DefaultDataDirectory);
         var subset = args.Has("subset") ? args.Int("subset", 0) : (int?)null;
         var from = args.String("from");
-        var outDirectory = args.String("out") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        var threads = args.Int("threads", Environment.ProcessorCount);
-        if (threads < 1) throw new CliUsageException($"--threads: must be at least 1, got {threads}");
+        var (outDirectory, threads) = RunFlags.Read(args);
         args.RejectUnknown("prune");
         options.Validate();
         // A recipe's selector is checked on the architecture before any data is read or any epoch is trained.

@@ -76,6 +76,7 @@ public static class ComparisonExperiment
             {
                 TestTrajectory = report.TestTrajectory,
                 TestTrajectorySeconds = report.Timing.TestTrajectorySeconds,
+                TestBleu = report.Translation?.Pruned.Score,
             };
         }
         catch (Exception e) when (e is DivergenceLimitException or TrainingDivergedException)

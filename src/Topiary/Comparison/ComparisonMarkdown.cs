@@ -19,14 +19,19 @@ public static class ComparisonMarkdown
         var metric = report.Metric;
         var flagship = report.Summaries.FirstOrDefault(s => s.Method == "relevance");
         var sb = new StringBuilder();
-        sb.Append($"| Method | Runs | Test {metric.Name} | Remaining | Compression | At bound |");
+        var bleu = report.Summaries.Any(s => s.TestBleu is not null);
+        sb.Append($"| Method | Runs | Test {metric.Name} |");
+        if (bleu) sb.Append(" Test BLEU |");
+        sb.Append(" Remaining | Compression | At bound |");
         if (flagship is not null) sb.Append($" Δ test {metric.Name} vs relevance | Remaining vs relevance |");
-        sb.Append('\n').Append("|---|---:|---:|---:|---:|---:|");
+        sb.Append('\n').Append("|---|---:|---:|").Append(bleu ? "---:|" : "").Append("---:|---:|---:|");
         if (flagship is not null) sb.Append("---:|---:|");
         sb.Append('\n');
         foreach (var s in report.Summaries)
         {
-            sb.Append($"| {s.Method} | {s.Runs} | {metric.Format(s.TestMetricMean)} ± {metric.FormatSpread(s.TestMetricStd)} | {Pct(s.RemainingMean)} ± {Pts(s.RemainingStd)} | {s.CompressionMean.ToString("F1", Inv)}× | {s.RunsMeetingBound}/{s.Runs} |");
+            sb.Append($"| {s.Method} | {s.Runs} | {metric.Format(s.TestMetricMean)} ± {metric.FormatSpread(s.TestMetricStd)} |");
+            if (bleu) sb.Append(s.TestBleu is { } b ? $" {b.Mean.ToString("F2", Inv)} ± {b.Std.ToString("F2", Inv)} |" : " — |");
+            sb.Append($" {Pct(s.RemainingMean)} ± {Pts(s.RemainingStd)} | {s.CompressionMean.ToString("F1", Inv)}× | {s.RunsMeetingBound}/{s.Runs} |");
             if (flagship is not null)
                 sb.Append(s == flagship ? " — | — |" : $" {metric.FormatDifference(s.TestMetricMean - flagship.TestMetricMean)} | {(s.RemainingMean / flagship.RemainingMean).ToString("F2", Inv)}× |");
             sb.Append('\n');

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Topiary.Reporting;
 
 namespace Topiary.Comparison;
@@ -24,6 +25,10 @@ public sealed record ComparisonRun(string Method, int Seed, double DenseTestMetr
 
     /// <summary>Part of <see cref="Seconds"/> spent measuring <see cref="TestTrajectory"/>.</summary>
     public double TestTrajectorySeconds { get; init; }
+
+    /// <summary>Translation only: BLEU of the selected model's greedy translations of the test pairs scored.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? TestBleu { get; init; }
 }
 
 /// <summary>Mean ± sample standard deviation over the seeds of one method, and its seed-mean test trajectory.</summary>
@@ -32,6 +37,10 @@ public sealed record MethodSummary(string Method, int Runs, double TestMetricMea
 {
     /// <summary>The seed-mean test metric against remaining parameters (<see cref="Comparison.MeanTrajectory"/>).</summary>
     public IReadOnlyList<TrajectoryLevel> MeanTrajectory { get; init; } = [];
+
+    /// <summary>Translation only: mean and sample standard deviation of <see cref="ComparisonRun.TestBleu"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public MeanAndStd? TestBleu { get; init; }
 }
 
 /// <summary>
@@ -63,3 +72,6 @@ public sealed record ComparisonReport
     /// <summary>False while the comparison is still running (a partial report written after each run).</summary>
     public bool Complete { get; init; } = true;
 }
+
+/// <summary>A mean with its sample standard deviation.</summary>
+public sealed record MeanAndStd(double Mean, double Std);

@@ -14,6 +14,8 @@ public static class MethodStatistics
                 Mean(mine.Select(r => 1 / Math.Max(r.RemainingFraction, 1e-12)).ToList()), mine.Count(r => r.MetBound))
             {
                 MeanTrajectory = Comparison.MeanTrajectory.Of(mine.Select(r => r.TestTrajectory).ToList()),
+                TestBleu = mine.Count > 0 && mine.All(r => r.TestBleu is not null)
+                    ? new MeanAndStd(Mean(mine.Select(r => r.TestBleu!.Value).ToList()), Std(mine.Select(r => r.TestBleu!.Value).ToList())) : null,
             };
         }).ToList();
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Topiary.Backend;
@@ -70,56 +69,18 @@ public static class LanguageModelExperiment
         logger ??= NullLogger.Instance;
         options.Validate();
         RequireSupported(options.Method);
-        var backend = TorchBackend.EnsureVerified(logger);
-        var total = Stopwatch.StartNew();
-
+        // Before the seed: a first self-check draws random tensors.
+        TorchBackend.EnsureVerified(logger);
         manual_seed(options.Seed);
         var start = startFrom?.Invoke();
         var model = start?.Model ?? new TransformerLanguageModel(config);
         var task = new LanguageModelingTask(data, config.ContextLength);
-        var denseTimes = startFrom is null ? DenseTrainer.Train(model, task, options, progress, cancellationToken) : Array.Empty<double>();
-        var denseSeconds = total.Elapsed.TotalSeconds;
-        var denseVal = task.Validate(model);
-        var denseTest = task.Test(model);
-        var totalParams = ModelCatalog.CountParameters(model);
-        logger.LogInformation("dense model: validation perplexity {Val:F3}, test perplexity {Test:F3}", denseVal.Metric, denseTest.Metric);
-        var samples = Samples("dense", model, data.Tokenizer, config, settings).ToList();
-
-        if (double.IsPositiveInfinity(options.Ceiling)) options = options with { Ceiling = Math.Max(1, denseVal.Metric * settings.CeilingRatio) };
-        var loop = new PruningLoop(model, task, options, policy: null, logger, start?.Masks);
-        var outcome = loop.Run(progress, cancellationToken);
-        var finalTest = outcome.SelectedTest;
-        var (paramCount, nonzero) = SparsityStatistics.Model(model);
-        samples.AddRange(Samples("pruned", model, data.Tokenizer, config, settings));
-        var layers = SparsityStatistics.PerLayer(loop.Masks);
-        var stepTimes = denseTimes.Concat(outcome.StepMilliseconds).ToList();
-
-        var report = new RunReport
-        {
-            ToolVersion = ToolInfo.Version,
-            Model = TransformerLanguageModel.ArchitectureName,
-            Dataset = new DatasetInfo(data.Corpus.Name, data.Corpus.Source, (int)data.Train.shape[0], (int)data.Validation.shape[0], (int)data.Test.shape[0]),
-            Method = options.Method,
-            Seed = options.Seed,
-            Hyperparameters = new Dictionary<string, object>(hyperparameters) { ["ceiling"] = options.Ceiling },
-            Backend = new BackendInfo(backend.OneDnnEnabled, get_num_threads(), backend.Outcome, backend.MaxRelativeError, backend.TorchVersion),
-            Dense = new DenseMetrics(denseVal.Metric, denseTest.Metric, totalParams),
-            Final = new FinalMetrics(outcome.SelectedValidation.Metric, finalTest.Metric, paramCount, nonzero,
-                (double)nonzero / paramCount, nonzero == 0 ? double.PositiveInfinity : (double)paramCount / nonzero, outcome.SelectedStep),
-            Selection = $"{outcome.Selection}; the run ended: {outcome.StopReason}",
-            Layers = layers,
-            Trajectory = outcome.Trajectory,
-            TestTrajectory = outcome.TestTrajectory,
-            Timing = new TimingInfo(total.Elapsed.TotalSeconds, Topiary.Reporting.Statistics.Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds)
-            {
-                TestTrajectorySeconds = outcome.TestTrajectorySeconds,
-            },
-            Metric = task.MetricName,
-            LayerGroups = GroupSparsity.Summarize(layers, TransformerLanguageModel.GroupOf),
-            Samples = samples,
-        };
-        var experiment = new ExperimentResult(TransformerLanguageModel.ArchitectureName, model, loop.Masks, report);
-        return new LanguageExperimentResult(experiment, config, data.Tokenizer, options);
+        var samples = new List<GeneratedSample>();
+        var dataset = new DatasetInfo(data.Corpus.Name, data.Corpus.Source, (int)data.Train.shape[0], (int)data.Validation.shape[0], (int)data.Test.shape[0]);
+        var (experiment, resolved) = SequenceExperiment.Run(model, task, start, options, settings.CeilingRatio, hyperparameters,
+            TransformerLanguageModel.ArchitectureName, dataset, TransformerLanguageModel.GroupOf,
+            label => samples.AddRange(Samples(label, model, data.Tokenizer, config, settings)), progress, logger, cancellationToken);
+        return new LanguageExperimentResult(experiment with { Report = experiment.Report with { Samples = samples } }, config, data.Tokenizer, resolved);
     }
 
     private static IEnumerable<GeneratedSample> Samples(string label, nn.Module<Tensor, Tensor> model, CharacterTokenizer tokenizer,

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Topiary.Reporting;
 
-/// <summary>The sections of <c>report.md</c> that only language-model runs have: sparsity per part of the model, and generated samples.</summary>
+/// <summary>The sections of <c>report.md</c> that only Transformer runs have: sparsity per part of the model, generated samples, and BLEU with sample translations.</summary>
 internal static class LanguageReportMarkdown
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
@@ -29,6 +29,23 @@ internal static class LanguageReportMarkdown
                 foreach (var line in s.Text.Split('\n')) sb.Append("    ").Append(line).Append('\n');
                 sb.Append('\n');
             }
+        }
+        if (report.Translation is { } translation) AppendTranslation(sb, translation);
+    }
+
+    private static void AppendTranslation(StringBuilder sb, TranslationScores t)
+    {
+        static string Precisions(Language.BleuResult b) => string.Join(" / ", b.Precisions.Select(p => (100 * p).ToString("F1", Inv)));
+        sb.Append("## Translation\n\nCorpus BLEU-4 of greedy translations of the first ").Append(t.Pairs.ToString("N0", Inv))
+          .Append(" test pairs (word tokens, no smoothing).\n\n| | Dense | Pruned |\n|---|---:|---:|\n")
+          .Append("| BLEU | ").Append(t.Dense.Score.ToString("F2", Inv)).Append(" | ").Append(t.Pruned.Score.ToString("F2", Inv)).Append(" |\n")
+          .Append("| n-gram precisions (%) | ").Append(Precisions(t.Dense)).Append(" | ").Append(Precisions(t.Pruned)).Append(" |\n")
+          .Append("| brevity penalty | ").Append(t.Dense.BrevityPenalty.ToString("F3", Inv)).Append(" | ").Append(t.Pruned.BrevityPenalty.ToString("F3", Inv)).Append(" |\n\n");
+        foreach (var s in t.Samples)
+        {
+            foreach (var (label, text) in new[] { ("source", s.Source), ("reference", s.Reference), ("dense", s.Dense), ("pruned", s.Pruned) })
+                sb.Append("    ").Append(label.PadRight(10)).Append(text.ReplaceLineEndings(" ")).Append('\n');
+            sb.Append('\n');
         }
     }
 }

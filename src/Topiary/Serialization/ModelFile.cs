@@ -112,9 +112,9 @@ public static class ModelFile
         var classes = Read<int>(path, header, "classes");
         var architectureConfig = header["config"] as JsonObject;
         nn.Module<Tensor, Tensor> model;
-        if (architecture == TransformerLanguageModel.ArchitectureName)
+        if (architecture is TransformerLanguageModel.ArchitectureName or TransformerTranslationModel.ArchitectureName)
         {
-            model = LanguageModelFile.Build(path, architectureConfig);
+            model = LanguageModelFile.Build(path, architecture, architectureConfig);
         }
         else
         {

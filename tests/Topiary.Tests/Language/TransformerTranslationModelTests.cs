@@ -1,6 +1,7 @@
 using Topiary.Language;
 using Topiary.Models;
 using Topiary.Pruning;
+using Topiary.Serialization;
 using Topiary.Tests.Support;
 using static TorchSharp.torch;
 
@@ -138,5 +139,47 @@ public class TransformerTranslationModelTests
         var translations = model.Translate(batch.Source, batch.SourcePadding, vocabulary.Begin, vocabulary.End, maxLength: 11)
             .Select(vocabulary.Decode);
         Assert.Equal(Numbers.Select(p => p.Target), translations);
+    }
+
+    [Fact]
+    public void A_saved_pruned_translation_model_loads_back_with_its_masks_vocabulary_and_outputs()
+    {
+        manual_seed(9);
+        var vocabulary = TranslationVocabulary.FromPairs(Numbers);
+        using var model = new TransformerTranslationModel(Tiny(vocabulary.Size));
+        using var masks = new PruningMasks(ParameterSelector.Select(model, ParameterScope.Weights));
+        GlobalMagnitudePruner.PruneFraction(masks, 0.5);
+        using var dir = new TestDirectory();
+        var path = dir.File("mt.topiary");
+
+        LanguageModelFile.Save(path, model, vocabulary, masks, new System.Text.Json.Nodes.JsonObject { ["seed"] = 9 });
+        var loaded = ModelFile.Load(path);
+
+        var mt = Assert.IsType<TransformerTranslationModel>(loaded.Model);
+        Assert.Equal(model.Config, mt.Config);
+        Assert.Equal(vocabulary.Characters.Vocabulary, LanguageModelFile.TranslationVocabulary(path, loaded).Characters.Vocabulary);
+        Assert.Equal(masks.Entries.Select(e => e.Name).Order(), loaded.Masks.Keys.Order());
+        Assert.True(TensorAssert.Same(masks.Entries.Single(e => e.Name == "decoder.0.crossAttention.query.weight").Mask, loaded.Masks["decoder.0.crossAttention.query.weight"]));
+        model.eval();
+        mt.eval();
+        using var _ = no_grad();
+        using var batch = TranslationBatch.From(Numbers, vocabulary, 12, padToMaxLength: true);
+        using var packed = TransformerTranslationModel.Pack(batch.Source, batch.DecoderInput);
+        Assert.True(TensorAssert.Same(model.forward(packed), mt.forward(packed)), "the loaded model computes other logits");
+        Assert.Equal(9, loaded.Metadata["seed"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void A_translation_file_whose_vocabulary_does_not_match_its_size_is_refused_in_one_line()
+    {
+        var vocabulary = TranslationVocabulary.FromPairs(Numbers);
+        using var model = new TransformerTranslationModel(Tiny(vocabulary.Size + 1));
+        using var dir = new TestDirectory();
+        var path = dir.File("mt.topiary");
+        LanguageModelFile.Save(path, model, vocabulary, masks: null);
+        var loaded = ModelFile.Load(path);
+        var error = Assert.Throws<ModelFileException>(() => LanguageModelFile.TranslationVocabulary(path, loaded));
+        Assert.Contains(path, error.Message);
+        Assert.DoesNotContain('\n', error.Message);
     }
 }

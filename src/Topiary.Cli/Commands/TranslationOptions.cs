@@ -1,0 +1,80 @@
+using Topiary.Language;
+using Topiary.Models;
+
+namespace Topiary.Cli.Commands;
+
+/// <summary>The flags that describe a translation model's data, shared by <c>prune</c>, <c>compare</c> and <c>eval</c>.</summary>
+internal sealed record TranslationOptions(string SourceModule, string TargetModule, int ValidationPairs, int TestPairs, int? BleuPairs, int? Subset)
+{
+    /// <summary>Held-out pairs of each of validation and test, unless set.</summary>
+    public const int DefaultHeldOutPairs = 500;
+
+    /// <summary>Test pairs BLEU translates in <c>prune</c>, unless set.</summary>
+    public const int DefaultBleuPairs = 500;
+
+    public static readonly string Help = $"""
+          --source DIR, --target DIR  SWORD zText modules to translate from and into, paired verse by verse
+                                      (default Reina-Valera 1909, sword-text-sparv → World English Bible, sword-text-web)
+          --validation-pairs N, --test-pairs N   verse pairs held out by the seed (default {DefaultHeldOutPairs} each)
+          --subset N                  use only the first N verse pairs that fit the context
+        {TransformerSizes.Help}
+        """;
+
+    /// <summary>Reads and checks the flags; <paramref name="bleuDefault"/> is null where BLEU is not scored.</summary>
+    public static TranslationOptions Read(ArgumentReader args, int? bleuDefault)
+    {
+        var o = new TranslationOptions(args.String("source", ParallelCorpus.ReinaValeraDirectory), args.String("target", CorpusCatalog.WorldEnglishBibleDirectory),
+            args.Int("validation-pairs", DefaultHeldOutPairs), args.Int("test-pairs", DefaultHeldOutPairs),
+            bleuDefault is { } b ? args.Int("bleu-pairs", b) : null, args.Has("subset") ? args.Int("subset", 0) : null);
+        if (o.ValidationPairs < 1) throw new CliUsageException($"--validation-pairs: must be at least 1, got {o.ValidationPairs}");
+        if (o.TestPairs < 1) throw new CliUsageException($"--test-pairs: must be at least 1, got {o.TestPairs}");
+        if (o.BleuPairs is < 1) throw new CliUsageException($"--bleu-pairs: must be at least 1, got {o.BleuPairs}");
+        if (o.Subset is < 1) throw new CliUsageException($"--subset: must be at least 1, got {o.Subset}");
+        return o;
+    }
+
+    /// <summary>Short name of the language pair, e.g. <c>spaRV1909eb→engWEB2015eb</c>.</summary>
+    public string Name => $"{ModuleName(SourceModule)}→{ModuleName(TargetModule)}";
+
+    /// <summary>The verse-aligned corpus, or a one-line error naming <c>--source</c> or <c>--target</c>.</summary>
+    public ParallelCorpus LoadCorpus()
+    {
+        Require(SourceModule, "source", ParallelCorpus.ReinaValeraDirectory, "sword-text-sparv");
+        Require(TargetModule, "target", CorpusCatalog.WorldEnglishBibleDirectory, "sword-text-web");
+        try { return ParallelCorpus.Load(SourceModule, TargetModule); }
+        catch (CorpusFormatException e)
+        {
+            var flag = e.Path.StartsWith(TargetModule, StringComparison.Ordinal) && !e.Path.StartsWith(SourceModule, StringComparison.Ordinal) ? "target" : "source";
+            throw new CliUsageException($"--{flag}: {e.Message}");
+        }
+    }
+
+    /// <summary>The seed's split of <paramref name="corpus"/> for a model of <paramref name="context"/> ids, or a one-line error.</summary>
+    public TranslationData Data(ParallelCorpus corpus, int seed, int context, TranslationVocabulary? vocabulary = null)
+    {
+        try { return TranslationData.From(corpus, Name, $"{SourceModule} → {TargetModule}", seed, context, ValidationPairs, TestPairs, Subset, vocabulary); }
+        catch (ArgumentException e) { throw new CliUsageException($"--test-pairs: {e.Message.Split(" (Parameter")[0]}"); }
+    }
+
+    /// <summary>The data settings by CLI name, for reports and for rebuilding the split in <c>eval</c>.</summary>
+    public Dictionary<string, object> Settings(TransformerConfig config)
+    {
+        var settings = TransformerSizes.Settings(TransformerTranslationModel.ArchitectureName, config);
+        settings["source"] = SourceModule;
+        settings["target"] = TargetModule;
+        settings["validation_pairs"] = ValidationPairs;
+        settings["test_pairs"] = TestPairs;
+        if (BleuPairs is { } bleu) settings["bleu_pairs"] = bleu;
+        return settings;
+    }
+
+    private static void Require(string directory, string flag, string defaultDirectory, string package)
+    {
+        if (Directory.Exists(directory)) return;
+        throw new CliUsageException(directory == defaultDirectory
+            ? $"--{flag}: {directory} is not installed (apt-get install {package}, or run ./topiary.sh once)"
+            : $"--{flag}: {directory}: no such module directory");
+    }
+
+    private static string ModuleName(string directory) => Path.GetFileName(Path.TrimEndingDirectorySeparator(directory));
+}
