@@ -16,7 +16,7 @@ internal static class LanguageSummary
         table.AddRow("validation perplexity", report.Dense.ValAccuracy.ToString("F3", Inv), report.Final.ValAccuracy.ToString("F3", Inv));
         table.AddRow("test perplexity", report.Dense.TestAccuracy.ToString("F3", Inv), report.Final.TestAccuracy.ToString("F3", Inv));
         if (report.Translation is { } translation)
-            table.AddRow($"test BLEU ({translation.Pairs:N0} pairs)", translation.Dense.Score.ToString("F2", Inv), translation.Pruned.Score.ToString("F2", Inv));
+            table.AddRow($"test BLEU ({translation.Pairs:N0} pairs)", translation.Dense?.Score.ToString("F2", Inv) ?? "—", translation.Pruned.Score.ToString("F2", Inv));
         table.AddRow("parameters", report.Dense.TotalParams.ToString("N0", Inv), report.Final.NonzeroParams.ToString("N0", Inv));
         table.AddRow("remaining", "100.00%", Summary.Percent(report.Final.RemainingFraction));
         table.AddRow("compression", "1.0×", report.Final.CompressionRatio.ToString("F1", Inv) + "×");

@@ -25,8 +25,8 @@ public sealed class TranslationComparisonSubject : IComparisonSubject
             throw new ArgumentException($"the pairs have {data.Vocabulary.Size} ids, the model {config.VocabularySize}", nameof(config));
         this.data = data;
         this.config = config;
-        // Sample translations are not part of a comparison.
-        this.settings = settings with { SampleCount = 0 };
+        // The seed's dense model is scored once per method otherwise; sample translations are not part of a comparison.
+        this.settings = settings with { ScoreDense = false, SampleCount = 0 };
         Task = new TranslationTask(data.Split, data.Vocabulary, config.ContextLength);
     }
 

@@ -63,13 +63,15 @@ public static class TranslationExperiment
             TransformerTranslationModel.ArchitectureName, dataset, TransformerTranslationModel.GroupOf,
             label =>
             {
+                if (label == "dense" && !settings.ScoreDense) return;
                 scored[label] = task.Bleu(model, bleuPairs);
                 logger.LogInformation("{Model} model: test BLEU {Bleu:F2} on {Pairs} pairs", label, scored[label].Bleu.Score, bleuPairs.Count);
             },
             progress, logger, cancellationToken);
-        var samples = bleuPairs.Take(settings.SampleCount).Select((p, i) =>
-            new TranslationSample(p.Source, p.Target, scored["dense"].Translations[i], scored["pruned"].Translations[i])).ToList();
-        var translation = new TranslationScores(bleuPairs.Count, scored["dense"].Bleu, scored["pruned"].Bleu, samples);
+        var dense = scored.GetValueOrDefault("dense");
+        var samples = dense.Translations is null ? [] : bleuPairs.Take(settings.SampleCount).Select((p, i) =>
+            new TranslationSample(p.Source, p.Target, dense.Translations[i], scored["pruned"].Translations[i])).ToList();
+        var translation = new TranslationScores(bleuPairs.Count, dense.Bleu, scored["pruned"].Bleu, samples);
         return new TranslationExperimentResult(experiment with { Report = experiment.Report with { Translation = translation } }, config, data.Vocabulary, resolved);
     }
 }

@@ -11,6 +11,11 @@ public sealed record TranslationSettings
     /// character, so this bounds the run's time.
     /// </summary>
     public int? BleuPairs { get; init; }
-    /// <summary>Test pairs shown with both models' translations in the report.</summary>
+    /// <summary>
+    /// Whether the dense model's BLEU is scored too; a comparison turns it off, as every method of a seed
+    /// starts from the same dense model and would translate the same pairs again.
+    /// </summary>
+    public bool ScoreDense { get; init; } = true;
+    /// <summary>Test pairs shown with both models' translations in the report (needs <see cref="ScoreDense"/>).</summary>
     public int SampleCount { get; init; } = 3;
 }

@@ -35,12 +35,12 @@ internal static class LanguageReportMarkdown
 
     private static void AppendTranslation(StringBuilder sb, TranslationScores t)
     {
-        static string Precisions(Language.BleuResult b) => string.Join(" / ", b.Precisions.Select(p => (100 * p).ToString("F1", Inv)));
+        static string Precisions(Language.BleuResult? b) => b is null ? "—" : string.Join(" / ", b.Precisions.Select(p => (100 * p).ToString("F1", Inv)));
         sb.Append("## Translation\n\nCorpus BLEU-4 of greedy translations of the first ").Append(t.Pairs.ToString("N0", Inv))
           .Append(" test pairs (word tokens, no smoothing).\n\n| | Dense | Pruned |\n|---|---:|---:|\n")
-          .Append("| BLEU | ").Append(t.Dense.Score.ToString("F2", Inv)).Append(" | ").Append(t.Pruned.Score.ToString("F2", Inv)).Append(" |\n")
+          .Append("| BLEU | ").Append(t.Dense?.Score.ToString("F2", Inv) ?? "—").Append(" | ").Append(t.Pruned.Score.ToString("F2", Inv)).Append(" |\n")
           .Append("| n-gram precisions (%) | ").Append(Precisions(t.Dense)).Append(" | ").Append(Precisions(t.Pruned)).Append(" |\n")
-          .Append("| brevity penalty | ").Append(t.Dense.BrevityPenalty.ToString("F3", Inv)).Append(" | ").Append(t.Pruned.BrevityPenalty.ToString("F3", Inv)).Append(" |\n\n");
+          .Append("| brevity penalty | ").Append(t.Dense?.BrevityPenalty.ToString("F3", Inv) ?? "—").Append(" | ").Append(t.Pruned.BrevityPenalty.ToString("F3", Inv)).Append(" |\n\n");
         foreach (var s in t.Samples)
         {
             foreach (var (label, text) in new[] { ("source", s.Source), ("reference", s.Reference), ("dense", s.Dense), ("pruned", s.Pruned) })
