@@ -12,8 +12,9 @@ namespace Topiary.Cli.Commands;
 /// </summary>
 internal static class LanguageRunOutputs
 {
-    /// <summary>The settings <c>topiary eval</c> rebuilds the held-out split from, copied into the model file's metadata.</summary>
-    private static readonly string[] SplitSettings = ["subset", "source", "target", "validation_pairs", "test_pairs"];
+    /// <summary>The settings <c>topiary eval</c> rebuilds the held-out split from, copied into the model file's metadata when set.</summary>
+    private static readonly string[] SplitSizes = ["subset", "validation_pairs", "test_pairs"];
+    private static readonly string[] SplitModules = ["source", "target"];
 
     /// <param name="outDirectory">The run's folder.</param>
     /// <param name="report">The run's report.</param>
@@ -33,12 +34,11 @@ internal static class LanguageRunOutputs
                 ["remaining_fraction"] = report.Final.RemainingFraction,
             };
             if (report.Translation is { } translation) metadata["test_bleu"] = translation.Pruned.Score;
-            foreach (var key in SplitSettings)
-            {
-                if (!report.Hyperparameters.TryGetValue(key, out var value)) continue;
-                if (value is int n) metadata[key] = n;
-                else if (value is string s) metadata[key] = s;
-            }
+            // "subset" is recorded as "none" when unset; only numbers are sizes.
+            foreach (var key in SplitSizes)
+                if (report.Hyperparameters.TryGetValue(key, out var value) && value is int n) metadata[key] = n;
+            foreach (var key in SplitModules)
+                if (report.Hyperparameters.TryGetValue(key, out var value) && value is string directory) metadata[key] = directory;
             saveModel(Path.Combine(staging, RunOutputs.ModelFileName), metadata);
         });
 }

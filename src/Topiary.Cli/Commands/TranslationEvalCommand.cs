@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Globalization;
 using Topiary.Language;
 using Topiary.Models;
@@ -16,8 +17,8 @@ internal static class TranslationEvalCommand
     public static int Run(string file, LoadedModel loaded, int? bleuPairs)
     {
         var metadata = loaded.Metadata;
-        string Text(string key, string fallback) => metadata[key]?.GetValue<string>() ?? fallback;
-        int? Number(string key) => metadata[key]?.GetValue<int>();
+        string Text(string key, string fallback) => metadata[key] is JsonValue v && v.TryGetValue<string>(out var text) ? text : fallback;
+        int? Number(string key) => metadata[key] is JsonValue v && v.TryGetValue<int>(out var n) ? n : null;
         var options = new TranslationOptions(Text("source", ParallelCorpus.ReinaValeraDirectory), Text("target", CorpusCatalog.WorldEnglishBibleDirectory),
             Number("validation_pairs") ?? TranslationOptions.DefaultHeldOutPairs, Number("test_pairs") ?? TranslationOptions.DefaultHeldOutPairs,
             bleuPairs ?? TranslationOptions.DefaultBleuPairs, Number("subset"));
