@@ -43,6 +43,7 @@ internal static class TrimCommand
 
         TorchBackend.EnsureVerified(logger);
         var loaded = ModelFile.Load(file);
+        ImageModelFiles.Require(file, loaded, "trim");
         using var data = ImageClassificationData.From(IdxReader.LoadDataset(dataDirectory), seed: 0);
         if (data.ImageSize != loaded.ImageSize)
             throw new CliUsageException($"--data: {dataDirectory} has {data.ImageSize}×{data.ImageSize} images but the model expects {loaded.ImageSize}×{loaded.ImageSize}");

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Topiary.Models;
 using Topiary.Serialization;
 using static TorchSharp.torch;
 
@@ -14,7 +15,7 @@ public sealed record LoadedNetwork(SequentialNetwork Network, string? Architectu
 public static class NetworkFile
 {
     /// <summary>Loads the file; the masks of a <c>model.topiary</c> are applied to its weights.</summary>
-    /// <exception cref="ModelFileException">The file is missing or damaged.</exception>
+    /// <exception cref="ModelFileException">The file is missing or damaged, or holds a model that is not a sequential network (a Transformer).</exception>
     public static LoadedNetwork Load(string path)
     {
         if (SparseModelFile.HasMagic(path))
@@ -23,6 +24,11 @@ public static class NetworkFile
             return new LoadedNetwork(sparse.Network, sparse.Architecture, sparse.Metadata);
         }
         var loaded = ModelFile.Load(path);
+        if (!ModelCatalog.Names.Contains(loaded.Architecture))
+        {
+            loaded.Model.Dispose();
+            throw new ModelFileException(path, $"holds a {loaded.Architecture} model; export, simplify and sparse inference take the sequential networks ({string.Join(", ", ModelCatalog.Names)})");
+        }
         using (no_grad())
         {
             foreach (var (name, parameter) in loaded.Model.named_parameters())
