@@ -33,12 +33,7 @@ public sealed class TransformerLanguageModel : Module<Tensor, Tensor>
             .Select(_ => new TransformerBlock(config.ModelDim, config.Heads, config.FeedForwardDim)).ToArray());
         finalNorm = LayerNorm(config.ModelDim);
         RegisterComponents();
-        using (no_grad())
-        {
-            // N(0, 1), TorchSharp's default, would make the tied head's first logits huge.
-            init.normal_(tokenEmbedding.weight!, 0, 0.02);
-            init.normal_(positionEmbedding.weight!, 0, 0.02);
-        }
+        EmbeddingInit.SmallNormal(tokenEmbedding, positionEmbedding);
     }
 
     /// <summary>The sizes the model was built with.</summary>

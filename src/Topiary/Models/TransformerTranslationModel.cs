@@ -43,13 +43,7 @@ public sealed class TransformerTranslationModel : Module<Tensor, Tensor>
             .Select(_ => new DecoderBlock(config.ModelDim, config.Heads, config.FeedForwardDim)).ToArray());
         decoderNorm = LayerNorm(config.ModelDim);
         RegisterComponents();
-        using (no_grad())
-        {
-            // N(0, 1), TorchSharp's default, would make the tied head's first logits huge.
-            init.normal_(tokenEmbedding.weight!, 0, 0.02);
-            init.normal_(sourcePositionEmbedding.weight!, 0, 0.02);
-            init.normal_(targetPositionEmbedding.weight!, 0, 0.02);
-        }
+        EmbeddingInit.SmallNormal(tokenEmbedding, sourcePositionEmbedding, targetPositionEmbedding);
     }
 
     /// <summary>The sizes the model was built with.</summary>
