@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using static TorchSharp.torch;
 
 namespace Topiary.Deployment;
@@ -75,11 +74,12 @@ public sealed class SparseInferenceModel : IDisposable
     }
 
     /// <summary>
-    /// Measures, for every weighted layer and each batch size, the median time of the sparse kernel (on managed
-    /// buffers) and of libtorch's dense operator (on a tensor, as it runs when it falls back) on random inputs,
-    /// alternating the two, and from then on uses the sparse kernel where it was at least
-    /// <see cref="SparseMargin"/> times faster, else dense (for other batch sizes, the choice of the nearest measured
-    /// one on a log scale).
+    /// Measures, for every weighted layer and each batch size, the per-call time of the sparse kernel (on managed
+    /// buffers) and of libtorch's dense operator (on a tensor, as it runs when it falls back) on random inputs, as
+    /// medians of <paramref name="repeats"/> interleaved multi-call samples (<see cref="InterleavedTiming"/>), and from
+    /// then on uses the sparse kernel where it was at least <see cref="SparseMargin"/> times faster, else dense (for
+    /// other batch sizes, the choice of the nearest measured one on a log scale). Then the whole plan is timed the
+    /// same way against the network on libtorch alone and kept only if it is <see cref="SparseMargin"/> times faster.
     /// </summary>
     public void Calibrate(IEnumerable<int> batchSizes, int repeats = 15)
     {
@@ -97,20 +97,9 @@ public sealed class SparseInferenceModel : IDisposable
                     using var _ = no_grad();
                     var tensor = EmptyActivations(stage.Input, batch);
                     input.CopyTo(NativeFloats.Of(tensor));
-                    var sparse = new List<double>();
-                    var dense = new List<double>();
-                    var clock = new Stopwatch();
-                    for (var r = 0; r < repeats + 2; r++)
-                    {
-                        clock.Restart();
-                        stage.Run(input, output, batch);
-                        if (r >= 2) sparse.Add(clock.Elapsed.TotalMilliseconds);
-                        clock.Restart();
-                        stage.RunTorch(tensor).Dispose();
-                        if (r >= 2) dense.Add(clock.Elapsed.TotalMilliseconds);
-                    }
+                    var times = InterleavedTiming.Medians(repeats, new Action[] { () => stage.Run(input, output, batch), () => stage.RunTorch(tensor).Dispose() });
                     // Dense unless sparse wins clearly: near the crossover a noisy measurement must not make the layer slower.
-                    stage.SetCalibrated(batch, Topiary.Reporting.Statistics.Median(sparse) * SparseMargin < Topiary.Reporting.Statistics.Median(dense));
+                    stage.SetCalibrated(batch, times[0] * SparseMargin < times[1]);
                 }
                 KeepPlanOnlyIfFasterThanDense(batch, repeats, random);
             }
@@ -133,24 +122,14 @@ public sealed class SparseInferenceModel : IDisposable
         var values = new float[batch * shape.Size];
         for (var i = 0; i < values.Length; i++) values[i] = (float)random.NextDouble();
         using var input = tensor(values).reshape(batch, shape.Channels, shape.Height, shape.Width);
-        var timings = new List<double>[] { new(), new() };
-        var clock = new Stopwatch();
-        // A sample is several calls when one is short: single microsecond calls are mostly timer and scheduler noise.
-        var calls = 1;
-        for (var r = 0; r < repeats + 2; r++)
+        void Use(bool sparsePlan)
         {
-            for (var allDense = 0; allDense < 2; allDense++)
-            {
-                for (var i = 0; i < weighted.Count; i++) weighted[i].SetCalibrated(batch, allDense == 0 && plan[i]);
-                clock.Restart();
-                for (var c = 0; c < calls; c++) Forward(input).Dispose();
-                var milliseconds = clock.Elapsed.TotalMilliseconds / calls;
-                if (r >= 2) timings[allDense].Add(milliseconds);
-                else if (r == 1 && allDense == 1) calls = (int)Math.Clamp(0.5 / Math.Max(milliseconds, 1e-4), 1, 200);
-            }
+            for (var i = 0; i < weighted.Count; i++) weighted[i].SetCalibrated(batch, sparsePlan && plan[i]);
         }
-        var keep = Topiary.Reporting.Statistics.Median(timings[0]) * SparseMargin < Topiary.Reporting.Statistics.Median(timings[1]);
-        for (var i = 0; i < weighted.Count; i++) weighted[i].SetCalibrated(batch, keep && plan[i]);
+        // Action 0 runs the plan, action 1 every layer dense; the plan is switched outside the clock.
+        var times = InterleavedTiming.Medians(repeats, new Action[] { () => Forward(input).Dispose(), () => Forward(input).Dispose() },
+            beforeSample: action => Use(action == 0));
+        Use(times[0] * SparseMargin < times[1]);
     }
 
     /// <summary>
