@@ -38,7 +38,7 @@ internal static class CrossoverBenchmark
                 var input = randn(batch, columns);
                 var features = new float[columns * batch];
                 var output = new float[rows * batch];
-                var times = Timing.Medians(rounds, new Action[]
+                var times = InterleavedTiming.Medians(rounds, new Action[]
                 {
                     () => nn.functional.linear(input, denseWeight, denseBias).Dispose(),
                     () => SparseLinearKernel.ForwardFeatureMajor(weight, bias, features, output, batch, relu: false),

@@ -31,7 +31,7 @@ internal static class FallbackBenchmark
                 var (expected, actual) = (dense.forward(input).contiguous(), fallback.Forward(input).contiguous());
                 var identical = expected.shape.SequenceEqual(actual.shape) && expected.bytes.SequenceEqual(actual.bytes);
                 if (!identical) failures++;
-                var times = Timing.Medians(rounds, new Action[] { () => dense.forward(input).Dispose(), () => fallback.Forward(input).Dispose() });
+                var times = InterleavedTiming.Medians(rounds, new Action[] { () => dense.forward(input).Dispose(), () => fallback.Forward(input).Dispose() });
                 Console.WriteLine($"{model,-12} {batch,5} {F(times[0], "F3"),9} {F(times[1], "F3"),9} {F(times[0] / times[1]) + "×",14}  {(identical ? "yes" : "NO")}");
             }
         }

@@ -50,7 +50,7 @@ internal static class InferenceBenchmark
                     foreach (var (name, error) in new[] { ("COO", cooError), ("Topiary", sparseError) })
                         if (error > 1e-4 * scale) failures.Add($"{model} {sparsity:P0} batch {batch}: {name} differs from dense by {error:E2}");
 
-                    var times = Timing.Medians(rounds, new Action[] { () => dense.forward(input).Dispose(), () => coo.Forward(input).Dispose(), () => sparse.Forward(input).Dispose() });
+                    var times = InterleavedTiming.Medians(rounds, new Action[] { () => dense.forward(input).Dispose(), () => coo.Forward(input).Dispose(), () => sparse.Forward(input).Dispose() });
                     speedups[(model, sparsity, batch)] = times[0] / times[2];
                     var plan = string.Join(" ", sparse.Plan(batch).Select(p => $"{p.Name}:{(p.SparseAtBatch[batch] ? "S" : "D")}"));
                     Console.WriteLine($"{model,-12} {F(sparsity * 100, "F0") + "%",8} {batch,5} {F(times[0], "F3"),9} {F(times[1], "F3"),9} {F(times[2], "F3"),9} {F(times[0] / times[1]) + "×",7} {F(times[0] / times[2]) + "×",9} {F(Math.Max(cooError, sparseError), "E1"),9}  {plan}");

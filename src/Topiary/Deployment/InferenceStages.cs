@@ -14,9 +14,21 @@ internal enum ActivationLayout
     FeatureMajor,
 }
 
+/// <summary>What a step does to the activations on Topiary's side.</summary>
+internal enum StageEffect
+{
+    /// <summary>Nothing: the values stay where they are (a flatten).</summary>
+    None,
+    /// <summary>Changes the values where they are (a ReLU), or copies them changed when they are read-only.</summary>
+    InPlace,
+    /// <summary>Reads its input and writes a separate output.</summary>
+    Writes,
+}
+
 /// <summary>
-/// One step of a <see cref="SparseInferenceModel"/>: on Topiary's side it works on float buffers in the layout it
-/// asks for; on libtorch's side it is the same operator as in <see cref="TorchNetwork"/>, on a row-major tensor.
+/// One step of a <see cref="SparseInferenceModel"/>: on Topiary's side it reads and writes float spans in the layout it
+/// asks for (managed buffers, or a tensor's own memory); on libtorch's side it is the same operator as in
+/// <see cref="TorchNetwork"/>, on a row-major tensor.
 /// </summary>
 internal abstract class InferenceStage : IDisposable
 {
@@ -32,14 +44,6 @@ internal abstract class InferenceStage : IDisposable
     /// <summary>The step as libtorch operators on [batch, …input shape]; the input tensor is never modified.</summary>
     public abstract Tensor RunTorch(Tensor input);
 
-    /// <summary>A new row-major tensor [batch, …input shape] holding <paramref name="values"/>.</summary>
-    public Tensor InputTensor(float[] values, int batch)
-    {
-        var x = Input.Flat ? empty(batch, Input.Size) : empty(batch, Input.Channels, Input.Height, Input.Width);
-        values.AsSpan(0, checked((int)(batch * Input.Size))).CopyTo(NativeFloats.Of(x));
-        return x;
-    }
-
     protected InferenceStage(ActivationShape input, ActivationShape output)
     {
         Input = input;
@@ -49,8 +53,14 @@ internal abstract class InferenceStage : IDisposable
     public ActivationShape Input { get; }
     public ActivationShape Output { get; }
 
-    /// <summary>Runs the step; returns the buffer holding the result (<paramref name="input"/> for in-place steps).</summary>
-    public abstract float[] Run(float[] input, float[] spare, int batch);
+    /// <summary>How <see cref="Run"/> and <see cref="RunInPlace"/> treat the activations.</summary>
+    public virtual StageEffect Effect => StageEffect.Writes;
+
+    /// <summary>Runs the step from <paramref name="input"/> into <paramref name="output"/> (which must not overlap); for a <see cref="StageEffect.None"/> step, nothing.</summary>
+    public abstract void Run(ReadOnlySpan<float> input, Span<float> output, int batch);
+
+    /// <summary>Runs a <see cref="StageEffect.InPlace"/> step on <paramref name="values"/> themselves.</summary>
+    public virtual void RunInPlace(Span<float> values, int batch) => throw new InvalidOperationException($"{GetType().Name} does not run in place");
 
     public virtual void Dispose() { }
 }
@@ -111,15 +121,6 @@ internal abstract class WeightedStage : InferenceStage
     /// <summary>The dense fallback runs on libtorch, straight on the tensor the previous steps left.</summary>
     public override bool RunsOnTorch(int batch, bool activationsInTorch) => !UsesSparse(batch);
 
-    /// <summary>Only the sparse kernel runs on buffers (the dense choice runs through <see cref="RunTorch"/>).</summary>
-    public override float[] Run(float[] input, float[] spare, int batch)
-    {
-        RunSparse(input, spare, batch);
-        return spare;
-    }
-
-    public abstract void RunSparse(float[] input, float[] output, int batch);
-
     /// <summary>libtorch's dense operator, then ReLU in place on its fresh output (same values as a separate relu).</summary>
     public override Tensor RunTorch(Tensor input)
     {
@@ -150,7 +151,8 @@ internal sealed class LinearStage : WeightedStage
     /// <summary>Feature-major for the sparse kernel on batches (the dense fallback takes libtorch's row-major tensor). A single sample is the same in both layouts.</summary>
     public override ActivationLayout Wants(int batch) => batch == 1 ? ActivationLayout.Any : ActivationLayout.FeatureMajor;
 
-    public override void RunSparse(float[] input, float[] output, int batch) =>
+    /// <summary>The sparse kernel (the dense choice runs through <see cref="WeightedStage.RunTorch"/>).</summary>
+    public override void Run(ReadOnlySpan<float> input, Span<float> output, int batch) =>
         SparseLinearKernel.ForwardFeatureMajor(Weight, bias, input, output, batch, Relu);
 
     protected override Tensor DenseForward(Tensor input) => nn.functional.linear(input, DenseWeight, DenseBias);
@@ -169,10 +171,11 @@ internal sealed class ConvStage : WeightedStage
         offsets = SparseConvKernel.InputOffsets(Weight, layer.KernelSize, input.Height, input.Width);
     }
 
-    public override void RunSparse(float[] input, float[] output, int batch)
+    /// <summary>The sparse kernel (the dense choice runs through <see cref="WeightedStage.RunTorch"/>).</summary>
+    public override void Run(ReadOnlySpan<float> input, Span<float> output, int batch)
     {
         SparseConvKernel.Forward(Weight, offsets, layer.Bias, layer.KernelSize, layer.InChannels, Input.Height, Input.Width, input, output, batch);
-        if (Relu) ReluStage.Apply(output.AsSpan(0, (int)(batch * Output.Size)));
+        if (Relu) ReluStage.Apply(output[..checked((int)(batch * Output.Size))]);
     }
 
     protected override Tensor DenseForward(Tensor input) => nn.functional.conv2d(input, DenseWeight, DenseBias);
@@ -182,10 +185,16 @@ internal sealed class ReluStage(ActivationShape shape) : InferenceStage(shape, s
 {
     public override ActivationLayout Wants(int batch) => ActivationLayout.Any;
 
-    public override float[] Run(float[] input, float[] spare, int batch)
+    public override StageEffect Effect => StageEffect.InPlace;
+
+    public override void RunInPlace(Span<float> values, int batch) => Apply(values[..checked((int)(batch * Input.Size))]);
+
+    /// <summary>The same values as <see cref="Apply"/>, for input that must not be written (the caller's tensor).</summary>
+    public override void Run(ReadOnlySpan<float> input, Span<float> output, int batch)
     {
-        Apply(input.AsSpan(0, checked((int)(batch * Input.Size))));
-        return input;
+        var count = checked((int)(batch * Input.Size));
+        input[..count].CopyTo(output);
+        Apply(output[..count]);
     }
 
     public override Tensor RunTorch(Tensor input) => nn.functional.relu(input);
@@ -201,7 +210,9 @@ internal sealed class ReluStage(ActivationShape shape) : InferenceStage(shape, s
 /// <summary>Flatten is free: [batch, C, H, W] and [batch, C·H·W] are the same row-major buffer.</summary>
 internal sealed class FlattenStage(ActivationShape input, ActivationShape output) : InferenceStage(input, output)
 {
-    public override float[] Run(float[] input, float[] spare, int batch) => input;
+    public override StageEffect Effect => StageEffect.None;
+
+    public override void Run(ReadOnlySpan<float> input, Span<float> output, int batch) { }
 
     public override Tensor RunTorch(Tensor input) => input.flatten(1);
 }
@@ -211,11 +222,12 @@ internal sealed class MaxPoolStage(ActivationShape input, ActivationShape output
     public override Tensor RunTorch(Tensor input) => nn.functional.max_pool2d(input, kernel);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override unsafe float[] Run(float[] input, float[] spare, int batch)
+    public override unsafe void Run(ReadOnlySpan<float> input, Span<float> output, int batch)
     {
         int h = Input.Height, w = Input.Width, oh = Output.Height, ow = Output.Width;
         var planes = batch * Input.Channels;
-        fixed (float* ip = input, op = spare)
+        if (input.Length < (long)planes * h * w || output.Length < (long)planes * oh * ow) throw new ArgumentException("input or output is too small");
+        fixed (float* ip = input, op = output)
         {
             for (var p = 0; p < planes; p++)
             {
@@ -237,6 +249,5 @@ internal sealed class MaxPoolStage(ActivationShape input, ActivationShape output
                     }
             }
         }
-        return spare;
     }
 }

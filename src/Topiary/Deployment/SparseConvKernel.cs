@@ -13,21 +13,29 @@ namespace Topiary.Deployment;
 /// </summary>
 public static class SparseConvKernel
 {
-    /// <summary>Computes the convolution; <paramref name="offsets"/> from <see cref="InputOffsets"/>.</summary>
-    public static void Forward(CsrMatrix weight, int[] offsets, ReadOnlySpan<float> bias, int kernelSize, int inChannels, int height, int width,
-        float[] input, float[] output, int batch)
+    /// <summary>
+    /// Computes the convolution; <paramref name="offsets"/> from <see cref="InputOffsets"/>. Input and output may be
+    /// managed buffers or a tensor's own memory, and must not overlap.
+    /// </summary>
+    public static unsafe void Forward(CsrMatrix weight, int[] offsets, float[] bias, int kernelSize, int inChannels, int height, int width,
+        ReadOnlySpan<float> input, Span<float> output, int batch)
     {
         int outHeight = height - kernelSize + 1, outWidth = width - kernelSize + 1, planes = batch * weight.Rows;
-        if (input.Length < (long)batch * inChannels * height * width || output.Length < (long)planes * outHeight * outWidth)
-            throw new ArgumentException("input or output is too small");
-        var biasArray = bias.ToArray();
+        if (input.Length < (long)batch * inChannels * height * width || output.Length < (long)planes * outHeight * outWidth || bias.Length != weight.Rows)
+            throw new ArgumentException("input, output or bias has the wrong length");
         var work = (long)weight.Nonzero * batch * outHeight * outWidth;
-        if (work < SparseLinearKernel.ParallelThreshold * 4 || KernelThreads.Count == 1)
+        var sampleSize = inChannels * height * width;
+        fixed (float* ip = input, op = output)
         {
-            for (var plane = 0; plane < planes; plane++) Plane(weight, offsets, biasArray, inChannels * height * width, width, outHeight, outWidth, input, output, plane);
-            return;
+            if (work < SparseLinearKernel.ParallelThreshold * 4 || KernelThreads.Count == 1)
+            {
+                for (var plane = 0; plane < planes; plane++) Plane(weight, offsets, bias, sampleSize, width, outHeight, outWidth, ip, op, plane);
+                return;
+            }
+            // Both stay pinned until Parallel.For returns; a lambda cannot capture the pointers themselves.
+            nint source = (nint)ip, target = (nint)op;
+            Parallel.For(0, planes, KernelThreads.Options, plane => Plane(weight, offsets, bias, sampleSize, width, outHeight, outWidth, (float*)source, (float*)target, plane));
         }
-        Parallel.For(0, planes, KernelThreads.Options, plane => Plane(weight, offsets, biasArray, inChannels * height * width, width, outHeight, outWidth, input, output, plane));
     }
 
     /// <summary>For each stored weight, the offset of its (channel, dy, dx) in one input sample: i·H·W + dy·W + dx.</summary>
@@ -46,11 +54,11 @@ public static class SparseConvKernel
     // Fully optimized from the first call: tier-0 code would make the first calls (and calibration) look slow.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Plane(CsrMatrix weight, int[] offsets, float[] bias, int sampleSize, int width, int outHeight, int outWidth,
-        float[] input, float[] output, int plane)
+        float* ip, float* op, int plane)
     {
         int sample = plane / weight.Rows, channel = plane % weight.Rows;
         int start = weight.RowStart[channel], end = weight.RowStart[channel + 1];
-        fixed (float* ip = input, op = output, vp = weight.Values)
+        fixed (float* vp = weight.Values)
         fixed (int* offp = offsets)
         {
             var source = ip + (long)sample * sampleSize;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using static TorchSharp.torch;
 
 namespace Topiary.Deployment;
@@ -15,18 +14,17 @@ public sealed record InferenceLayerPlan(string Name, string Kind, double Density
 /// (<see cref="SparseLinearKernel"/>, <see cref="SparseConvKernel"/>) when its density is under the crossover
 /// for the batch size (<see cref="SparseCrossover"/>, or as measured by <see cref="Calibrate"/>), and on libtorch's
 /// dense kernels otherwise, so it is not slower than dense where sparsity does not pay. A ReLU right after a layer
-/// is fused into it. Activations stay in managed buffers between sparse layers and in libtorch tensors between
-/// dense ones, and are copied only where one kind follows the other: a network that falls back entirely runs
-/// exactly the libtorch operators of <see cref="TorchNetwork"/>, with no copy. Calls are serialized (one forward
+/// is fused into it. Activations stay in libtorch tensors between dense layers and in scratch buffers (kept from call
+/// to call) between sparse ones; a run of sparse layers reads its input tensor's memory in place and writes its
+/// result straight into a new tensor's, so a contiguous float32 input is never copied, and a network that falls back
+/// entirely runs exactly the libtorch operators of <see cref="TorchNetwork"/>. Calls are serialized (one forward
 /// at a time per model; the kernels themselves use several threads).
 /// </summary>
 public sealed class SparseInferenceModel : IDisposable
 {
     private readonly List<InferenceStage> stages = new();
     private readonly object gate = new();
-    private float[] front = Array.Empty<float>(), back = Array.Empty<float>();
-    // A network of flattens alone would hand back a view of the caller's input on libtorch's path.
-    private readonly bool onlyViews;
+    private readonly KernelPass kernels;
     // Network.OutputShape works out every layer's shape; not something to repeat on each call.
     private readonly long outputSize;
 
@@ -53,8 +51,7 @@ public sealed class SparseInferenceModel : IDisposable
             if (fuseRelu) i++;
             input = shapes[i];
         }
-        onlyViews = stages.All(s => s is FlattenStage);
-        MaxActivation = Math.Max(network.InputShape.Size, shapes.Count == 0 ? 0 : shapes.Max(s => s.Size));
+        kernels = new KernelPass(stages, Math.Max(network.InputShape.Size, shapes.Count == 0 ? 0 : shapes.Max(s => s.Size)));
         outputSize = network.OutputShape.Size;
     }
 
@@ -63,8 +60,6 @@ public sealed class SparseInferenceModel : IDisposable
 
     /// <summary>The network this model runs.</summary>
     public SequentialNetwork Network { get; }
-
-    private long MaxActivation { get; }
 
     /// <summary>For each weighted layer: its density and, for each given batch size, whether it runs sparse.</summary>
     public IReadOnlyList<InferenceLayerPlan> Plan(params int[] batchSizes)
@@ -79,11 +74,12 @@ public sealed class SparseInferenceModel : IDisposable
     }
 
     /// <summary>
-    /// Measures, for every weighted layer and each batch size, the median time of the sparse kernel (on managed
-    /// buffers) and of libtorch's dense operator (on a tensor, as it runs when it falls back) on random inputs,
-    /// alternating the two, and from then on uses the sparse kernel where it was at least
-    /// <see cref="SparseMargin"/> times faster, else dense (for other batch sizes, the choice of the nearest measured
-    /// one on a log scale).
+    /// Measures, for every weighted layer and each batch size, the per-call time of the sparse kernel (on managed
+    /// buffers) and of libtorch's dense operator (on a tensor, as it runs when it falls back) on random inputs, as
+    /// medians of <paramref name="repeats"/> interleaved multi-call samples (<see cref="InterleavedTiming"/>), and from
+    /// then on uses the sparse kernel where it was at least <see cref="SparseMargin"/> times faster, else dense (for
+    /// other batch sizes, the choice of the nearest measured one on a log scale). Then the whole plan is timed the
+    /// same way against the network on libtorch alone and kept only if it is <see cref="SparseMargin"/> times faster.
     /// </summary>
     public void Calibrate(IEnumerable<int> batchSizes, int repeats = 15)
     {
@@ -92,28 +88,18 @@ public sealed class SparseInferenceModel : IDisposable
             var random = new Random(12345);
             foreach (var batch in batchSizes)
             {
-                EnsureBuffers(batch);
                 foreach (var stage in stages.OfType<WeightedStage>())
                 {
                     var input = new float[batch * stage.Input.Size];
+                    var output = new float[batch * stage.Output.Size];
                     for (var i = 0; i < input.Length; i++) input[i] = (float)(random.NextDouble() * 2 - 1);
                     using var scope = NewDisposeScope();
                     using var _ = no_grad();
-                    var tensor = stage.InputTensor(input, batch);
-                    var sparse = new List<double>();
-                    var dense = new List<double>();
-                    var clock = new Stopwatch();
-                    for (var r = 0; r < repeats + 2; r++)
-                    {
-                        clock.Restart();
-                        stage.RunSparse(input, back, batch);
-                        if (r >= 2) sparse.Add(clock.Elapsed.TotalMilliseconds);
-                        clock.Restart();
-                        stage.RunTorch(tensor).Dispose();
-                        if (r >= 2) dense.Add(clock.Elapsed.TotalMilliseconds);
-                    }
+                    var tensor = EmptyActivations(stage.Input, batch);
+                    input.CopyTo(NativeFloats.Of(tensor));
+                    var times = InterleavedTiming.Medians(repeats, new Action[] { () => stage.Run(input, output, batch), () => stage.RunTorch(tensor).Dispose() });
                     // Dense unless sparse wins clearly: near the crossover a noisy measurement must not make the layer slower.
-                    stage.SetCalibrated(batch, Topiary.Reporting.Statistics.Median(sparse) * SparseMargin < Topiary.Reporting.Statistics.Median(dense));
+                    stage.SetCalibrated(batch, times[0] * SparseMargin < times[1]);
                 }
                 KeepPlanOnlyIfFasterThanDense(batch, repeats, random);
             }
@@ -136,35 +122,25 @@ public sealed class SparseInferenceModel : IDisposable
         var values = new float[batch * shape.Size];
         for (var i = 0; i < values.Length; i++) values[i] = (float)random.NextDouble();
         using var input = tensor(values).reshape(batch, shape.Channels, shape.Height, shape.Width);
-        var timings = new List<double>[] { new(), new() };
-        var clock = new Stopwatch();
-        // A sample is several calls when one is short: single microsecond calls are mostly timer and scheduler noise.
-        var calls = 1;
-        for (var r = 0; r < repeats + 2; r++)
+        void Use(bool sparsePlan)
         {
-            for (var allDense = 0; allDense < 2; allDense++)
-            {
-                for (var i = 0; i < weighted.Count; i++) weighted[i].SetCalibrated(batch, allDense == 0 && plan[i]);
-                clock.Restart();
-                for (var c = 0; c < calls; c++) Forward(input).Dispose();
-                var milliseconds = clock.Elapsed.TotalMilliseconds / calls;
-                if (r >= 2) timings[allDense].Add(milliseconds);
-                else if (r == 1 && allDense == 1) calls = (int)Math.Clamp(0.5 / Math.Max(milliseconds, 1e-4), 1, 200);
-            }
+            for (var i = 0; i < weighted.Count; i++) weighted[i].SetCalibrated(batch, sparsePlan && plan[i]);
         }
-        var keep = Topiary.Reporting.Statistics.Median(timings[0]) * SparseMargin < Topiary.Reporting.Statistics.Median(timings[1]);
-        for (var i = 0; i < weighted.Count; i++) weighted[i].SetCalibrated(batch, keep && plan[i]);
+        // Action 0 runs the plan, action 1 every layer dense; the plan is switched outside the clock.
+        var times = InterleavedTiming.Medians(repeats, new Action[] { () => Forward(input).Dispose(), () => Forward(input).Dispose() },
+            beforeSample: action => Use(action == 0));
+        Use(times[0] * SparseMargin < times[1]);
     }
 
     /// <summary>
     /// Runs the network on a batch: <paramref name="input"/> is [batch, C, H, W] or anything with that many values
-    /// per sample (float32 on the CPU); the result is [batch, outputs].
+    /// per sample; the result is [batch, outputs]. A contiguous float32 CPU input is read where it lies (and never
+    /// written); any other is copied to one first.
     /// </summary>
     public Tensor Forward(Tensor input)
     {
-        // Few libtorch calls on purpose: at batch 1 each costs about as much as a sparse layer.
+        // Few libtorch calls on purpose: at batch 1 each costs a noticeable part of a whole sparse forward.
         var shape = Network.InputShape;
-        var outputs = outputSize;
         var ready = input.dtype == float32 && input.device_type == TorchSharp.DeviceType.CPU && input.is_contiguous();
         var source = ready ? input : input.detach().to(float32).cpu().contiguous();
         try
@@ -178,20 +154,8 @@ public sealed class SparseInferenceModel : IDisposable
                 if (AllOnKernels(batch)) return ForwardOnKernels(source, checked((int)count), batch);
                 using var scope = NewDisposeScope();
                 using var _ = no_grad();
-                EnsureBuffers(batch);
-                var (result, buffer) = RunStages(source.reshape(batch, shape.Channels, shape.Height, shape.Width), batch);
-                Tensor output;
-                if (result is null)
-                {
-                    output = empty(batch, outputs);
-                    buffer.AsSpan(0, checked((int)(batch * outputs))).CopyTo(NativeFloats.Of(output));
-                }
-                else
-                {
-                    output = result.reshape(batch, outputs);
-                    if (onlyViews) output = output.clone();
-                }
-                return output.MoveToOuterDisposeScope();
+                return RunMixed(source.reshape(batch, shape.Channels, shape.Height, shape.Width), batch)
+                    .reshape(batch, outputSize).MoveToOuterDisposeScope();
             }
         }
         finally
@@ -201,17 +165,23 @@ public sealed class SparseInferenceModel : IDisposable
     }
 
     /// <summary>
-    /// The path of a network whose every layer runs sparse at this batch size: one copy in, one out, and of libtorch
-    /// only the output tensor (no dispose scope, no reshape), because at batch 1 each call costs about as much as a layer.
+    /// The path of a network whose every layer runs sparse at this batch size: the kernels read the input tensor's
+    /// memory and the last one writes into the output tensor's, so of libtorch only the creation of the output
+    /// tensor remains (no dispose scope, no reshape), because at batch 1 each call costs a part of a whole forward.
     /// </summary>
     private Tensor ForwardOnKernels(Tensor source, int count, int batch)
     {
-        EnsureBuffers(batch);
-        NativeFloats.OfKnown(source, count).CopyTo(front);
-        var (_, buffer) = RunStages(null, batch);
         var outputs = checked((int)(batch * outputSize));
         var output = empty(batch, outputSize);
-        buffer.AsSpan(0, outputs).CopyTo(NativeFloats.OfKnown(output, outputs));
+        try
+        {
+            kernels.Run(0, stages.Count, NativeFloats.OfKnown(source, count), NativeFloats.OfKnown(output, outputs), batch);
+        }
+        catch
+        {
+            output.Dispose();
+            throw;
+        }
         return output;
     }
 
@@ -227,88 +197,52 @@ public sealed class SparseInferenceModel : IDisposable
     {
         if (input.Length != batch * Network.InputShape.Size || output.Length != batch * outputSize)
             throw new ArgumentException("input or output length does not match the batch");
+        // The kernels read the input while they write the output, so the two must not share memory.
+        if (input.Overlaps(output)) input = input.ToArray();
         lock (gate)
         {
+            if (AllOnKernels(batch))
+            {
+                kernels.Run(0, stages.Count, input, output, batch);
+                return;
+            }
             using var scope = NewDisposeScope();
             using var _ = no_grad();
-            EnsureBuffers(batch);
-            input.CopyTo(front);
-            var (result, buffer) = RunStages(null, batch);
-            if (result is null) buffer.AsSpan(0, output.Length).CopyTo(output);
-            else NativeFloats.Of(result.contiguous()).CopyTo(output);
+            var x = EmptyActivations(Network.InputShape, batch);
+            input.CopyTo(NativeFloats.Of(x));
+            NativeFloats.Of(RunMixed(x, batch).contiguous()).CopyTo(output);
         }
     }
 
     /// <summary>
-    /// Runs every stage on activations that start as <paramref name="tensor"/> (row-major) or, when it is null, in
-    /// <c>front</c>. Stages on libtorch take the tensor as it is and Topiary's kernels take managed buffers; the
-    /// activations are copied from one to the other only where the kind of stage changes. The result is a tensor, or
-    /// (when the tensor is null) row-major values in the returned buffer. Tensors belong to the caller's dispose scope.
+    /// Runs every stage on activations that start as the row-major tensor <paramref name="x"/>: stages on libtorch
+    /// take the tensor as it is; each run of stages on Topiary's kernels reads the tensor's memory and writes its
+    /// result into a new tensor, so activations cross between the two only where a sparse layer meets a dense one.
+    /// The input tensor is never written; tensors belong to the caller's dispose scope.
     /// </summary>
-    private (Tensor? Tensor, float[] Buffer) RunStages(Tensor? tensor, int batch)
+    private Tensor RunMixed(Tensor x, int batch)
     {
-        float[] current = front, spare = back;
-        var layout = ActivationLayout.RowMajor;
-        var shape = Network.InputShape;
-        foreach (var stage in stages)
+        for (var i = 0; i < stages.Count;)
         {
-            if (stage.RunsOnTorch(batch, tensor is not null))
+            if (stages[i].RunsOnTorch(batch, activationsInTorch: true))
             {
-                if (tensor is null)
-                {
-                    if (batch > 1 && layout == ActivationLayout.FeatureMajor)
-                    {
-                        Relayout(current, spare, batch, shape.Size, layout);
-                        (current, spare) = (spare, current);
-                        layout = ActivationLayout.RowMajor;
-                    }
-                    tensor = stage.InputTensor(current, batch);
-                }
-                tensor = stage.RunTorch(tensor);
-                shape = stage.Output;
+                x = stages[i].RunTorch(x);
+                i++;
                 continue;
             }
-            if (tensor is not null)
-            {
-                NativeFloats.Of(tensor.contiguous()).CopyTo(current);
-                tensor = null;
-                layout = ActivationLayout.RowMajor;
-            }
-            var wanted = stage.Wants(batch);
-            if (batch > 1 && wanted != ActivationLayout.Any && wanted != layout)
-            {
-                Relayout(current, spare, batch, shape.Size, layout);
-                (current, spare) = (spare, current);
-                layout = wanted;
-            }
-            var result = stage.Run(current, spare, batch);
-            if (!ReferenceEquals(result, current)) (current, spare) = (result, current);
-            shape = stage.Output;
+            var end = i + 1;
+            while (end < stages.Count && !stages[end].RunsOnTorch(batch, activationsInTorch: false)) end++;
+            var y = EmptyActivations(stages[end - 1].Output, batch);
+            kernels.Run(i, end, NativeFloats.Of(x.contiguous()), NativeFloats.Of(y), batch);
+            x = y;
+            i = end;
         }
-        if (tensor is null && batch > 1 && layout == ActivationLayout.FeatureMajor)
-        {
-            Relayout(current, spare, batch, shape.Size, layout);
-            current = spare;
-        }
-        return (tensor, current);
+        return x;
     }
 
-    private static void Relayout(float[] source, float[] target, int batch, long features, ActivationLayout from)
-    {
-        var size = checked((int)features);
-        if (from == ActivationLayout.FeatureMajor) SparseLinearKernel.Transpose(source, target, size, batch);
-        else SparseLinearKernel.Transpose(source, target, batch, size);
-    }
-
-    private void EnsureBuffers(int batch)
-    {
-        var activations = checked((int)(batch * MaxActivation));
-        if (front.Length < activations)
-        {
-            front = new float[activations];
-            back = new float[activations];
-        }
-    }
+    /// <summary>An uninitialised row-major float32 tensor [batch, …shape].</summary>
+    private static Tensor EmptyActivations(ActivationShape shape, int batch) =>
+        shape.Flat ? empty(batch, shape.Size) : empty(batch, shape.Channels, shape.Height, shape.Width);
 
     /// <inheritdoc />
     public void Dispose()

@@ -35,21 +35,26 @@ public static class SparseLinearKernel
         }
         if (scratch.Length < (long)(inputs + outputs) * batch) throw new ArgumentException("scratch is too small", nameof(scratch));
         Transpose(input, scratch.AsSpan(0, inputs * batch), batch, inputs);
-        var transposedOutput = new float[outputs * batch];
-        ForwardFeatureMajor(weight, bias.ToArray(), scratch, transposedOutput, batch, relu);
+        var transposedOutput = scratch.AsSpan(inputs * batch, outputs * batch);
+        ForwardFeatureMajor(weight, bias.ToArray(), scratch.AsSpan(0, inputs * batch), transposedOutput, batch, relu);
         Transpose(transposedOutput, output, outputs, batch);
     }
 
     /// <summary>
     /// Computes the layer on feature-major activations: <paramref name="input"/> is [in, batch] and
-    /// <paramref name="output"/> [out, batch] (for batch 1 the same as row-major).
+    /// <paramref name="output"/> [out, batch] (for batch 1 the same as row-major). They may be managed buffers or a
+    /// tensor's own memory, and must not overlap.
     /// </summary>
-    public static void ForwardFeatureMajor(CsrMatrix weight, float[] bias, float[] input, float[] output, int batch, bool relu)
+    public static unsafe void ForwardFeatureMajor(CsrMatrix weight, float[] bias, ReadOnlySpan<float> input, Span<float> output, int batch, bool relu)
     {
         if (input.Length < (long)batch * weight.Columns || output.Length < (long)batch * weight.Rows || bias.Length != weight.Rows)
             throw new ArgumentException("input, output or bias has the wrong length");
-        if (batch == 1) MultiplyVector(weight, bias, input, output, relu);
-        else MultiplyTransposed(weight, bias, input, output, batch, relu);
+        if (batch == 1)
+        {
+            MultiplyVector(weight, bias, input, output, relu);
+            return;
+        }
+        fixed (float* xp = input, yp = output) MultiplyTransposed(weight, bias, xp, yp, batch, relu);
     }
 
     // Fully optimized from the first call: tier-0 code would make the first calls (and calibration) look slow.
@@ -81,7 +86,7 @@ public static class SparseLinearKernel
         }
     }
 
-    private static void MultiplyTransposed(CsrMatrix weight, float[] bias, float[] transposedInput, float[] transposedOutput, int batch, bool relu)
+    private static unsafe void MultiplyTransposed(CsrMatrix weight, float[] bias, float* transposedInput, float* transposedOutput, int batch, bool relu)
     {
         var work = (long)weight.Nonzero * batch;
         var chunks = work < ParallelThreshold || KernelThreads.Count == 1 ? 1 : Math.Min(weight.Rows, KernelThreads.Count * 4);
@@ -90,19 +95,21 @@ public static class SparseLinearKernel
             MultiplyRows(weight, bias, transposedInput, transposedOutput, batch, relu, 0, weight.Rows);
             return;
         }
+        // The caller keeps both pinned until Parallel.For returns; a lambda cannot capture the pointers themselves.
+        nint input = (nint)transposedInput, output = (nint)transposedOutput;
         Parallel.For(0, chunks, KernelThreads.Options, chunk =>
         {
             var first = (int)((long)weight.Rows * chunk / chunks);
             var last = (int)((long)weight.Rows * (chunk + 1) / chunks);
-            MultiplyRows(weight, bias, transposedInput, transposedOutput, batch, relu, first, last);
+            MultiplyRows(weight, bias, (float*)input, (float*)output, batch, relu, first, last);
         });
     }
 
     // Fully optimized from the first call: tier-0 code would make the first calls (and calibration) look slow.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void MultiplyRows(CsrMatrix weight, float[] bias, float[] xt, float[] yt, int batch, bool relu, int firstRow, int lastRow)
+    private static unsafe void MultiplyRows(CsrMatrix weight, float[] bias, float* xp, float* yp, int batch, bool relu, int firstRow, int lastRow)
     {
-        fixed (float* xp = xt, vp = weight.Values, yp = yt)
+        fixed (float* vp = weight.Values)
         fixed (int* cp = weight.ColumnIndex, rp = weight.RowStart)
         {
             for (var r = firstRow; r < lastRow; r++)
