@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 namespace Topiary.Deployment;
 
 /// <summary>
-/// The float32 storage of a contiguous CPU tensor as a span over libtorch's own memory, so activations move
-/// between libtorch and the managed kernels with one block copy (<c>data&lt;float&gt;()</c>'s accessor copies
+/// The float32 storage of a contiguous CPU tensor as a span over libtorch's own memory, so the managed kernels read
+/// their input and write their output in the tensors themselves (<c>data&lt;float&gt;()</c>'s accessor copies
 /// element by element, which costs more than a sparse layer at batch 1).
 /// </summary>
 internal static class NativeFloats
