@@ -25,15 +25,9 @@ internal static class AnalyzeCommand
         if (iterations is < 1 or > 30) throw new CliUsageException($"--iterations: must lie in 1..30, got {iterations}");
         args.RejectUnknown("analyze");
 
-        var loaded = ModelFile.Load(file);
-        ImageModelFiles.Require(file, loaded, "analyze");
+        var loaded = ModelFile.LoadImageModel(file);
         TorchBackend.EnsureVerified(logger);
-        if (loaded.Masks.Count > 0)
-        {
-            using var masks = new PruningMasks(loaded.Model.named_parameters().Where(p => loaded.Masks.ContainsKey(p.name)));
-            masks.CopyFrom(loaded.Masks);
-            masks.ApplyToWeights();
-        }
+        loaded.ApplyMasks();
         loaded.Model.eval();
 
         var layers = LipschitzAnalysis.Layers(loaded.Model, zeros(1, 1, loaded.ImageSize, loaded.ImageSize), iterations);

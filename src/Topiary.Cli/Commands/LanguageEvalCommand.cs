@@ -24,9 +24,7 @@ internal static class LanguageEvalCommand
         try { corpus = CorpusCatalog.Load(corpusName); }
         catch (CorpusFormatException e) { throw new CliUsageException($"--corpus: {e.Message}"); }
         using var data = LanguageModelingData.From(corpus, seed, config.ContextLength, subset, tokenizer);
-        using var masks = new PruningMasks(loaded.Model.named_parameters().Where(p => loaded.Masks.ContainsKey(p.name)));
-        masks.CopyFrom(loaded.Masks);
-        masks.ApplyToWeights();
+        loaded.ApplyMasks();
 
         var test = new LanguageModelingTask(data, config.ContextLength).Test(loaded.Model);
         var (total, nonzero) = SparsityStatistics.Model(loaded.Model);

@@ -26,9 +26,7 @@ internal static class TranslationEvalCommand
         var vocabulary = LanguageModelFile.TranslationVocabulary(file, loaded);
         var config = LanguageModelFile.Config(file, loaded.ArchitectureConfig);
         var data = options.Data(options.LoadCorpus(), seed, config.ContextLength, vocabulary);
-        using var masks = new PruningMasks(loaded.Model.named_parameters().Where(p => loaded.Masks.ContainsKey(p.name)));
-        masks.CopyFrom(loaded.Masks);
-        masks.ApplyToWeights();
+        loaded.ApplyMasks();
 
         var task = new TranslationTask(data.Split, vocabulary, config.ContextLength);
         var test = task.Test(loaded.Model);

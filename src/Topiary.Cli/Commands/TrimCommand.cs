@@ -42,8 +42,7 @@ internal static class TrimCommand
         args.RejectUnknown("trim");
 
         TorchBackend.EnsureVerified(logger);
-        var loaded = ModelFile.Load(file);
-        ImageModelFiles.Require(file, loaded, "trim");
+        var loaded = ModelFile.LoadImageModel(file);
         using var data = ImageClassificationData.From(IdxReader.LoadDataset(dataDirectory), seed: 0);
         if (data.ImageSize != loaded.ImageSize)
             throw new CliUsageException($"--data: {dataDirectory} has {data.ImageSize}×{data.ImageSize} images but the model expects {loaded.ImageSize}×{loaded.ImageSize}");

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Topiary.Models;
 using Topiary.Serialization;
 using static TorchSharp.torch;
 
@@ -23,17 +22,8 @@ public static class NetworkFile
             var sparse = SparseModelFile.Load(path);
             return new LoadedNetwork(sparse.Network, sparse.Architecture, sparse.Metadata);
         }
-        var loaded = ModelFile.Load(path);
-        if (!ModelCatalog.Names.Contains(loaded.Architecture))
-        {
-            loaded.Model.Dispose();
-            throw new ModelFileException(path, $"holds a {loaded.Architecture} model; export, simplify and sparse inference take the sequential networks ({string.Join(", ", ModelCatalog.Names)})");
-        }
-        using (no_grad())
-        {
-            foreach (var (name, parameter) in loaded.Model.named_parameters())
-                if (loaded.Masks.TryGetValue(name, out var mask)) parameter.mul_(mask);
-        }
+        var loaded = ModelFile.LoadImageModel(path);
+        loaded.ApplyMasks();
         var network = CatalogNetworks.FromModel(loaded.Architecture, loaded.ImageSize, loaded.Model);
         loaded.Model.Dispose();
         return new LoadedNetwork(network, loaded.Architecture, loaded.Metadata);

@@ -16,6 +16,14 @@ public sealed record LoadedModel(string Architecture, int ImageSize, int Classes
 {
     /// <summary>The architecture's own settings from the header (the Transformer's sizes and vocabulary); null for image models.</summary>
     public JsonObject? ArchitectureConfig { get; init; }
+
+    /// <summary>Multiplies every masked parameter by its mask, so that pruned weights are exact zeros.</summary>
+    public void ApplyMasks()
+    {
+        using var _ = no_grad();
+        foreach (var (name, parameter) in Model.named_parameters())
+            if (Masks.TryGetValue(name, out var mask)) parameter.mul_(mask);
+    }
 }
 
 /// <summary>
@@ -72,6 +80,19 @@ public static class ModelFile
         var crc = Crc32.Compute(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         WriteInt32(buffer, unchecked((int)crc));
         AtomicFile.WriteAllBytes(path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+    }
+
+    /// <summary>
+    /// <see cref="Load"/> for what only the catalog's image models support (sequential export, simplify, Lipschitz
+    /// analysis, Net-Trim): a Transformer file is refused by name rather than failing later on its shape.
+    /// </summary>
+    /// <exception cref="ModelFileException">As <see cref="Load"/>, or the file holds a Transformer.</exception>
+    public static LoadedModel LoadImageModel(string path)
+    {
+        var loaded = Load(path);
+        if (ModelCatalog.Names.Contains(loaded.Architecture)) return loaded;
+        loaded.Model.Dispose();
+        throw new ModelFileException(path, $"holds a {loaded.Architecture} model; only the image models ({string.Join(", ", ModelCatalog.Names)}) apply here");
     }
 
     /// <summary>Reads and verifies a model file and rebuilds the model it describes.</summary>
