@@ -51,19 +51,17 @@ internal static class LanguageCompareCommand
     public static int Run(ArgumentReader args, ILogger logger, CancellationToken cancellationToken)
     {
         args.String("model");
-        if (args.Has("floor")) throw new CliUsageException("--floor: transformer-lm is gated by perplexity; use --ceiling or --ceiling-ratio");
         if (args.Has("data")) throw new CliUsageException("--data: transformer-lm reads text; use --corpus");
         var common = CompareRun.Read(args, DefaultMethods, LanguageModelExperiment.Methods, Defaults.Seed, DefaultSeeds,
             method => LanguageModelExperiment.RequireSupported(method, "methods"));
         common = common with { Subset = common.Subset ?? DefaultSubset };
         var sizes = TransformerOptions.Read(args);
-        var ceiling = args.Double("ceiling", Defaults.Ceiling);
-        var settings = new LanguageExperimentSettings { CeilingRatio = args.Double("ceiling-ratio", 1.1) };
-        var dense = PruneCommand.ReadOptionsOver(args, Defaults) with { Ceiling = ceiling };
+        var (dense, ceilingRatio) = TransformerFlags.ReadGate(args, PruneCommand.ReadOptionsOver(args, Defaults), TransformerLanguageModel.ArchitectureName);
+        var ceiling = dense.Ceiling;
+        var settings = new LanguageExperimentSettings { CeilingRatio = ceilingRatio };
         var perMethod = common.Methods.ToDictionary(m => m, m => MethodLabel.Apply(m, dense));
         args.RejectUnknown("compare");
         foreach (var options in perMethod.Values) options.Validate();
-        if (settings.CeilingRatio < 1) throw new CliUsageException($"--ceiling-ratio: must be at least 1, got {settings.CeilingRatio}");
         if (common.Subset is < 1) throw new CliUsageException($"--subset: must be at least 1, got {common.Subset}");
 
         var corpus = sizes.LoadCorpus();

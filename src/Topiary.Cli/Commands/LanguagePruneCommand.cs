@@ -21,7 +21,7 @@ internal static class LanguagePruneCommand
         topiary prune --model transformer-lm [options]   prune a character-level Transformer language model
 
         {TransformerOptions.Help}
-        {TransformerTrainingHelp.Text(LanguageModelExperiment.DefaultOptions, "windows")}
+        {TransformerFlags.Text(LanguageModelExperiment.DefaultOptions, "windows")}
           --seed S                    seed of initialization, split, batch order and samples (default 1234)
           --subset N                  use only the first N characters of the corpus
           --from FILE                 start from a saved transformer-lm model instead of dense training
@@ -32,12 +32,10 @@ internal static class LanguagePruneCommand
     {
         args.String("model");
         args.Choice("preset", "demo", new[] { "demo" });
-        if (args.Has("floor")) throw new CliUsageException("--floor: transformer-lm is gated by perplexity; use --ceiling or --ceiling-ratio");
         if (args.Has("data")) throw new CliUsageException("--data: transformer-lm reads text; use --corpus");
         var defaults = LanguageModelExperiment.DefaultOptions;
-        var options = PruneCommand.ReadOptions(args, defaults) with { Ceiling = args.Double("ceiling", defaults.Ceiling) };
-        var settings = new LanguageExperimentSettings { CeilingRatio = args.Double("ceiling-ratio", 1.1) };
-        if (settings.CeilingRatio < 1) throw new CliUsageException($"--ceiling-ratio: must be at least 1, got {settings.CeilingRatio}");
+        var (options, ceilingRatio) = TransformerFlags.ReadGate(args, PruneCommand.ReadOptions(args, defaults), TransformerLanguageModel.ArchitectureName);
+        var settings = new LanguageExperimentSettings { CeilingRatio = ceilingRatio };
         var sizes = TransformerOptions.Read(args);
         var subset = args.Has("subset") ? args.Int("subset", 0) : (int?)null;
         var from = args.String("from");

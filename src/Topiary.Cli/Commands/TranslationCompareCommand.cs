@@ -50,7 +50,6 @@ internal static class TranslationCompareCommand
     public static int Run(ArgumentReader args, ILogger logger, CancellationToken cancellationToken)
     {
         args.String("model");
-        if (args.Has("floor")) throw new CliUsageException("--floor: transformer-mt is gated by perplexity; use --ceiling or --ceiling-ratio");
         if (args.Has("data") || args.Has("corpus")) throw new CliUsageException($"--{(args.Has("data") ? "data" : "corpus")}: transformer-mt reads verse pairs; use --source and --target");
         var common = CompareRun.Read(args, LanguageCompareCommand.DefaultMethods, TranslationExperiment.Methods, Defaults.Seed, DefaultSeeds,
             method => LanguageModelExperiment.RequireSupported(method, "methods"));
@@ -58,17 +57,16 @@ internal static class TranslationCompareCommand
         pairs = pairs with { Subset = pairs.Subset ?? DefaultSubset };
         common = common with { Subset = pairs.Subset };
         var sizes = TransformerSizes.Read(args);
-        var ceiling = args.Double("ceiling", Defaults.Ceiling);
-        var ceilingRatio = args.Double("ceiling-ratio", 1.1);
-        var dense = PruneCommand.ReadOptionsOver(args, Defaults) with { Ceiling = ceiling };
+        var (dense, ceilingRatio) = TransformerFlags.ReadGate(args, PruneCommand.ReadOptionsOver(args, Defaults), TransformerTranslationModel.ArchitectureName);
+        var ceiling = dense.Ceiling;
         var perMethod = common.Methods.ToDictionary(m => m, m => MethodLabel.Apply(m, dense));
         args.RejectUnknown("compare");
         foreach (var options in perMethod.Values) options.Validate();
-        if (ceilingRatio < 1) throw new CliUsageException($"--ceiling-ratio: must be at least 1, got {ceilingRatio}");
 
         var corpus = pairs.LoadCorpus();
         // Every seed's split shares the corpus-wide vocabulary, so one config serves them all.
-        var splits = common.Seeds.ToDictionary(seed => seed, seed => pairs.Data(corpus, seed, sizes.Context));
+        var vocabulary = TranslationVocabulary.FromPairs(corpus.Pairs);
+        var splits = common.Seeds.ToDictionary(seed => seed, seed => pairs.Data(corpus, seed, sizes.Context, vocabulary));
         var config = sizes.Config(splits[common.Seeds[0]].Vocabulary.Size);
         var settings = new TranslationSettings { CeilingRatio = ceilingRatio, BleuPairs = pairs.BleuPairs };
 

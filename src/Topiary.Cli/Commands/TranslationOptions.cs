@@ -53,7 +53,11 @@ internal sealed record TranslationOptions(string SourceModule, string TargetModu
     public TranslationData Data(ParallelCorpus corpus, int seed, int context, TranslationVocabulary? vocabulary = null)
     {
         try { return TranslationData.From(corpus, Name, $"{SourceModule} → {TargetModule}", seed, context, ValidationPairs, TestPairs, Subset, vocabulary); }
-        catch (ArgumentException e) { throw new CliUsageException($"--test-pairs: {e.Message.Split(" (Parameter")[0]}"); }
+        catch (ArgumentException e)
+        {
+            var flag = e.ParamName switch { "subset" => "subset", "contextLength" => "context", _ => "validation-pairs/--test-pairs" };
+            throw new CliUsageException($"--{flag}: {e.Message.Split(" (Parameter")[0]}");
+        }
     }
 
     /// <summary>The data settings by CLI name, for reports and for rebuilding the split in <c>eval</c>.</summary>

@@ -21,7 +21,7 @@ internal static class TranslationPruneCommand
 
         {TranslationOptions.Help}
           --bleu-pairs N              test pairs whose greedy translations BLEU scores, dense and pruned (default {TranslationOptions.DefaultBleuPairs})
-        {TransformerTrainingHelp.Text(TranslationExperiment.DefaultOptions, "pairs")}
+        {TransformerFlags.Text(TranslationExperiment.DefaultOptions, "pairs")}
           --seed S                    seed of initialization, split and batch order (default 1234)
           --from FILE                 start from a saved transformer-mt model instead of dense training
         {RunFlags.Help}
@@ -31,12 +31,9 @@ internal static class TranslationPruneCommand
     {
         args.String("model");
         args.Choice("preset", "demo", new[] { "demo" });
-        if (args.Has("floor")) throw new CliUsageException("--floor: transformer-mt is gated by perplexity; use --ceiling or --ceiling-ratio");
         if (args.Has("data") || args.Has("corpus")) throw new CliUsageException($"--{(args.Has("data") ? "data" : "corpus")}: transformer-mt reads verse pairs; use --source and --target");
         var defaults = TranslationExperiment.DefaultOptions;
-        var options = PruneCommand.ReadOptions(args, defaults) with { Ceiling = args.Double("ceiling", defaults.Ceiling) };
-        var ceilingRatio = args.Double("ceiling-ratio", 1.1);
-        if (ceilingRatio < 1) throw new CliUsageException($"--ceiling-ratio: must be at least 1, got {ceilingRatio}");
+        var (options, ceilingRatio) = TransformerFlags.ReadGate(args, PruneCommand.ReadOptions(args, defaults), TransformerTranslationModel.ArchitectureName);
         var pairs = TranslationOptions.Read(args, TranslationOptions.DefaultBleuPairs);
         var sizes = TransformerSizes.Read(args);
         var from = args.String("from");
