@@ -10,12 +10,12 @@ public static class MethodStatistics
             var mine = runs.Where(r => r.Method == method && r.Failure is null).ToList();
             var metric = mine.Select(r => r.TestMetric).ToList();
             var remaining = mine.Select(r => r.RemainingFraction).ToList();
+            var bleu = mine.Where(r => r.TestBleu is not null).Select(r => r.TestBleu!.Value).ToList();
             return new MethodSummary(method, mine.Count, Mean(metric), Std(metric), Mean(remaining), Std(remaining),
                 Mean(mine.Select(r => 1 / Math.Max(r.RemainingFraction, 1e-12)).ToList()), mine.Count(r => r.MetBound))
             {
                 MeanTrajectory = Comparison.MeanTrajectory.Of(mine.Select(r => r.TestTrajectory).ToList()),
-                TestBleu = mine.Count > 0 && mine.All(r => r.TestBleu is not null)
-                    ? new MeanAndStd(Mean(mine.Select(r => r.TestBleu!.Value).ToList()), Std(mine.Select(r => r.TestBleu!.Value).ToList())) : null,
+                TestBleu = bleu.Count > 0 && bleu.Count == mine.Count ? new MeanAndStd(Mean(bleu), Std(bleu)) : null,
             };
         }).ToList();
 
