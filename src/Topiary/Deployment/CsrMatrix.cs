@@ -24,6 +24,28 @@ public sealed class CsrMatrix
     /// </summary>
     internal CsrMatrix PaddedToEight => paddedToEight ??= PadRows(8);
 
+    private bool laneBlocksChosen;
+    private LaneBlockMatrix? laneBlocks;
+
+    /// <summary>
+    /// The one-sample layout of <see cref="LaneBlockKernel"/> where the CPU has AVX-512 and the layout is expected to
+    /// beat the gather kernel on this matrix (<see cref="LaneBlockMatrix.IsFasterThanGathers"/>), else null. Worked out on first use.
+    /// </summary>
+    internal LaneBlockMatrix? LaneBlocks
+    {
+        get
+        {
+            if (laneBlocksChosen) return laneBlocks;
+            if (LaneBlockKernel.IsSupported && Rows > 0 && Columns > 0)
+            {
+                var layout = LaneBlockMatrix.From(this);
+                if (layout.IsFasterThanGathers(this)) laneBlocks = layout;
+            }
+            laneBlocksChosen = true;
+            return laneBlocks;
+        }
+    }
+
     private CsrMatrix PadRows(int multiple)
     {
         var rowStart = new int[Rows + 1];

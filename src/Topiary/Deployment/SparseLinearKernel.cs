@@ -7,7 +7,8 @@ namespace Topiary.Deployment;
 /// <summary>
 /// Y = act(X·Wᵀ + b) for a CSR weight W [out, in] and a row-major batch X [batch, in], in managed code with
 /// AVX2/FMA where the CPU has them.
-/// Batch 1 is a CSR sparse matrix–vector product (SpMV) that gathers x at each row's column indices.
+/// Batch 1 runs <see cref="LaneBlockKernel"/> where the CPU has AVX-512 and its layout suits the matrix
+/// (<see cref="CsrMatrix.LaneBlocks"/>), else a CSR sparse matrix–vector product (SpMV) that gathers x at each row's column indices.
 /// Larger batches work on feature-major activations Xᵀ [in, batch] and compute Yᵀ = W·Xᵀ as a CSR sparse × dense product
 /// (SpMM): each stored w[r,c] adds w·Xᵀ[c, :] to Yᵀ[r, :], which is contiguous over the batch and so runs
 /// 8 lanes at a time with the batch tile held in registers. Rows are split across threads when the work is large
@@ -61,6 +62,11 @@ public static class SparseLinearKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyVector(CsrMatrix weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y, bool relu)
     {
+        if (weight.LaneBlocks is { } blocks)
+        {
+            LaneBlockKernel.Multiply(blocks, bias, x, y, relu);
+            return;
+        }
         if (Avx2.IsSupported && Fma.IsSupported && weight.Columns > 0) weight = weight.PaddedToEight;
         fixed (float* xp = x, vp = weight.Values, yp = y, bp = bias)
         fixed (int* cp = weight.ColumnIndex, rp = weight.RowStart)

@@ -6,7 +6,7 @@ namespace Topiary.Tests.Deployment;
 public class SparseKernelTests
 {
     /// <summary>A random [rows, columns] matrix of the given density whose first row is empty and last row full.</summary>
-    private static float[] RandomMatrix(Random random, int rows, int columns, double density)
+    internal static float[] RandomMatrix(Random random, int rows, int columns, double density)
     {
         var values = new float[rows * columns];
         for (var r = 0; r < rows; r++)
