@@ -33,10 +33,8 @@ internal static class LaneBlockKernel
         x[..matrix.Columns].CopyTo(input.Span);
         input.Span[matrix.Columns..padded].Clear();
 
-        var xp = input.Pointer;
-        var wp = matrix.Weights.Pointer;
-        var pp = matrix.Positions.Pointer;
         var partial = stackalloc float[LaneBlockMatrix.Lanes];
+        var step = 0L;
         fixed (float* bp = bias, yp = y)
         fixed (int* sliceStart = matrix.SliceStart, blockColumn = matrix.BlockColumn, blockSteps = matrix.BlockSteps)
         {
@@ -44,38 +42,17 @@ internal static class LaneBlockKernel
             {
                 var first = s * LaneBlockMatrix.Lanes;
                 var lanes = Math.Min(LaneBlockMatrix.Lanes, matrix.Rows - first);
-                Vector512<float> a0;
-                if (lanes == LaneBlockMatrix.Lanes) a0 = Vector512.Load(bp + first);
+                Vector512<float> initial;
+                if (lanes == LaneBlockMatrix.Lanes) initial = Vector512.Load(bp + first);
                 else
                 {
                     new Span<float>(partial, LaneBlockMatrix.Lanes).Clear();
                     bias.Slice(first, lanes).CopyTo(new Span<float>(partial, lanes));
-                    a0 = Vector512.Load(partial);
+                    initial = Vector512.Load(partial);
                 }
-                // Four sums: a step's add waits only on the step four before it, not on the one just before.
-                Vector512<float> a1 = Vector512<float>.Zero, a2 = Vector512<float>.Zero, a3 = Vector512<float>.Zero;
-                for (var b = sliceStart[s]; b < sliceStart[s + 1]; b++)
-                {
-                    var window = xp + blockColumn[b];
-                    Vector512<float> low = Vector512.LoadAligned(window), high = Vector512.LoadAligned(window + 16);
-                    var steps = blockSteps[b];
-                    var k = 0;
-                    for (; k + 2 <= steps; k += 2)
-                    {
-                        a0 = Step(wp, pp, low, high, a0);
-                        a1 = Step(wp + 16, pp + 16, low, high, a1);
-                        wp += 32;
-                        pp += 32;
-                    }
-                    if (k < steps)
-                    {
-                        a2 = Step(wp, pp, low, high, a2);
-                        wp += 16;
-                        pp += 16;
-                    }
-                    (a0, a1, a2, a3) = (a1, a2, a3, a0);
-                }
-                var sum = (a0 + a1) + (a2 + a3);
+                var sum = SliceSums(input.Pointer, matrix.Weights.Pointer + step * LaneBlockMatrix.Lanes, matrix.Positions.Pointer + step * LaneBlockMatrix.Lanes,
+                    blockColumn, blockSteps, sliceStart[s], sliceStart[s + 1], initial, out var steps);
+                step += steps;
                 // max(0, sum) keeps a NaN sum NaN, as relu does (vmaxps returns its second operand on NaN).
                 if (relu) sum = Avx512F.Max(Vector512<float>.Zero, sum);
                 if (lanes == LaneBlockMatrix.Lanes) sum.Store(yp + first);
@@ -86,6 +63,52 @@ internal static class LaneBlockKernel
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One slice's 16 sums over blocks [<paramref name="firstBlock"/>, <paramref name="endBlock"/>), whose steps start at
+    /// <paramref name="weights"/> and <paramref name="positions"/>. A method of its own, with few locals, so that the JIT
+    /// keeps the step pointers in registers (inside the caller it spilled them to the stack on every step).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe Vector512<float> SliceSums(float* x, float* weights, byte* positions, int* blockColumn, int* blockSteps,
+        int firstBlock, int endBlock, Vector512<float> initial, out int steps)
+    {
+        var start = weights;
+        // Four sums, two per block and blocks taken in pairs: an add waits on one issued a few steps earlier, not on the last.
+        Vector512<float> a0 = initial, a1 = Vector512<float>.Zero, a2 = Vector512<float>.Zero, a3 = Vector512<float>.Zero;
+        var b = firstBlock;
+        for (; b + 2 <= endBlock; b += 2)
+        {
+            (a0, a1) = Block(x + blockColumn[b], blockSteps[b], ref weights, ref positions, a0, a1);
+            (a2, a3) = Block(x + blockColumn[b + 1], blockSteps[b + 1], ref weights, ref positions, a2, a3);
+        }
+        if (b < endBlock) (a0, a1) = Block(x + blockColumn[b], blockSteps[b], ref weights, ref positions, a0, a1);
+        steps = (int)((weights - start) / LaneBlockMatrix.Lanes);
+        return (a0 + a1) + (a2 + a3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (Vector512<float>, Vector512<float>) Block(float* window, int steps, ref float* weights, ref byte* positions,
+        Vector512<float> even, Vector512<float> odd)
+    {
+        Vector512<float> low = Vector512.LoadAligned(window), high = Vector512.LoadAligned(window + 16);
+        float* w = weights, end = weights + steps * LaneBlockMatrix.Lanes;
+        var p = positions;
+        for (; w + 2 * LaneBlockMatrix.Lanes <= end; w += 2 * LaneBlockMatrix.Lanes, p += 2 * LaneBlockMatrix.Lanes)
+        {
+            even = Step(w, p, low, high, even);
+            odd = Step(w + LaneBlockMatrix.Lanes, p + LaneBlockMatrix.Lanes, low, high, odd);
+        }
+        if (w < end)
+        {
+            even = Step(w, p, low, high, even);
+            w += LaneBlockMatrix.Lanes;
+            p += LaneBlockMatrix.Lanes;
+        }
+        weights = w;
+        positions = p;
+        return (even, odd);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
