@@ -2,7 +2,8 @@ namespace Topiary.Deployment;
 
 /// <summary>
 /// How many threads Topiary's sparse kernels may use (the counterpart of libtorch's <c>set_num_threads</c>);
-/// defaults to the number of cores. One thread avoids waiting on descheduled workers on an oversubscribed machine.
+/// defaults to the number of cores: the calling thread and Count − 1 helpers (<see cref="KernelWorkers"/>). One thread
+/// avoids waiting on descheduled helpers on an oversubscribed machine.
 /// </summary>
 public static class KernelThreads
 {
@@ -14,6 +15,4 @@ public static class KernelThreads
         get => count;
         set => count = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "at least one thread is needed");
     }
-
-    internal static ParallelOptions Options => new() { MaxDegreeOfParallelism = count };
 }

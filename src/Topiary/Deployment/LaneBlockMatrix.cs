@@ -23,11 +23,12 @@ internal sealed class LaneBlockMatrix
     /// </summary>
     public const long CacheBudgetBytes = 1 << 20;
 
-    private LaneBlockMatrix(int rows, int columns, int[] sliceStart, int[] blockColumn, int[] blockSteps, AlignedArray<float> weights, AlignedArray<byte> positions)
+    private LaneBlockMatrix(int rows, int columns, int[] sliceStart, int[] sliceFirstStep, int[] blockColumn, int[] blockSteps, AlignedArray<float> weights, AlignedArray<byte> positions)
     {
         Rows = rows;
         Columns = columns;
         SliceStart = sliceStart;
+        SliceFirstStep = sliceFirstStep;
         BlockColumn = blockColumn;
         BlockSteps = blockSteps;
         Weights = weights;
@@ -40,6 +41,9 @@ internal sealed class LaneBlockMatrix
 
     /// <summary>The blocks of slice s are [SliceStart[s], SliceStart[s + 1]).</summary>
     public int[] SliceStart { get; }
+
+    /// <summary>The steps of slice s start at step SliceFirstStep[s] (so a slice can start without walking the ones before it).</summary>
+    public int[] SliceFirstStep { get; }
 
     /// <summary>First column of each block's window (a multiple of <see cref="Window"/>).</summary>
     public int[] BlockColumn { get; }
@@ -66,7 +70,7 @@ internal sealed class LaneBlockMatrix
         int slices = (matrix.Rows + Lanes - 1) / Lanes, windows = (matrix.Columns + Window - 1) / Window;
         // Two passes over the same walk: the first sizes the arrays, the second fills them.
         var (blocks, steps) = Walk(matrix, slices, windows, null);
-        var layout = new LaneBlockMatrix(matrix.Rows, matrix.Columns, new int[slices + 1], new int[blocks], new int[blocks],
+        var layout = new LaneBlockMatrix(matrix.Rows, matrix.Columns, new int[slices + 1], new int[slices + 1], new int[blocks], new int[blocks],
             new AlignedArray<float>(checked(steps * Lanes)), new AlignedArray<byte>(checked(steps * Lanes)));
         Walk(matrix, slices, windows, layout);
         return layout;
@@ -112,7 +116,9 @@ internal sealed class LaneBlockMatrix
                 blocks++;
                 steps += blockSteps;
             }
-            if (fill is not null) fill.SliceStart[s + 1] = blocks;
+            if (fill is null) continue;
+            fill.SliceStart[s + 1] = blocks;
+            fill.SliceFirstStep[s + 1] = steps;
         }
         return (blocks, steps);
     }

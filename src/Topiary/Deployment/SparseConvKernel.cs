@@ -32,9 +32,9 @@ public static class SparseConvKernel
                 for (var plane = 0; plane < planes; plane++) Plane(weight, offsets, bias, sampleSize, width, outHeight, outWidth, ip, op, plane);
                 return;
             }
-            // Both stay pinned until Parallel.For returns; a lambda cannot capture the pointers themselves.
+            // Both stay pinned until the helpers are done; a lambda cannot capture the pointers themselves.
             nint source = (nint)ip, target = (nint)op;
-            Parallel.For(0, planes, KernelThreads.Options, plane => Plane(weight, offsets, bias, sampleSize, width, outHeight, outWidth, (float*)source, (float*)target, plane));
+            KernelWorkers.For(planes, wake: true, plane => Plane(weight, offsets, bias, sampleSize, width, outHeight, outWidth, (float*)source, (float*)target, plane));
         }
     }
 

@@ -101,9 +101,9 @@ public static class SparseLinearKernel
             MultiplyRows(weight, bias, transposedInput, transposedOutput, batch, relu, 0, weight.Rows);
             return;
         }
-        // The caller keeps both pinned until Parallel.For returns; a lambda cannot capture the pointers themselves.
+        // The caller keeps both pinned until the helpers are done; a lambda cannot capture the pointers themselves.
         nint input = (nint)transposedInput, output = (nint)transposedOutput;
-        Parallel.For(0, chunks, KernelThreads.Options, chunk =>
+        KernelWorkers.For(chunks, wake: true, chunk =>
         {
             var first = (int)((long)weight.Rows * chunk / chunks);
             var last = (int)((long)weight.Rows * (chunk + 1) / chunks);

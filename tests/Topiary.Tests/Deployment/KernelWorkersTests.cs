@@ -1,0 +1,84 @@
+using Topiary.Deployment;
+
+namespace Topiary.Tests.Deployment;
+
+public class KernelWorkersTests
+{
+    private static void WithThreads(int threads, Action action)
+    {
+        var before = KernelThreads.Count;
+        try
+        {
+            KernelThreads.Count = threads;
+            action();
+        }
+        finally
+        {
+            KernelThreads.Count = before;
+        }
+    }
+
+    [Fact]
+    public void Every_chunk_runs_exactly_once_also_with_concurrent_callers()
+    {
+        WithThreads(3, () =>
+        {
+            var random = new Random(31);
+            var sizes = Enumerable.Range(0, 400).Select(_ => random.Next(1, 40)).ToArray();
+            var runs = sizes.Select(n => new int[n]).ToArray();
+            // Four callers at once: one has the helpers at a time, the others run their chunks alone.
+            Parallel.For(0, sizes.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, call =>
+                KernelWorkers.For(sizes[call], wake: call % 2 == 0, chunk => Interlocked.Increment(ref runs[call][chunk])));
+            Assert.All(runs, counts => Assert.All(counts, c => Assert.Equal(1, c)));
+        });
+    }
+
+    [Fact]
+    public void A_chunks_exception_reaches_the_caller_and_the_helpers_keep_working()
+    {
+        WithThreads(2, () =>
+        {
+            for (var attempt = 0; attempt < 20; attempt++)
+            {
+                var error = Assert.Throws<InvalidOperationException>(() => KernelWorkers.For(8, wake: true, chunk =>
+                {
+                    Thread.SpinWait(2000);
+                    if (chunk == 5) throw new InvalidOperationException("chunk 5");
+                }));
+                Assert.Equal("chunk 5", error.Message);
+            }
+            var count = 0;
+            KernelWorkers.For(16, wake: true, _ => Interlocked.Increment(ref count));
+            Assert.Equal(16, count);
+        });
+    }
+
+    [Fact]
+    public void Helpers_take_chunks_from_back_to_back_calls()
+    {
+        WithThreads(2, () =>
+        {
+            var caller = Environment.CurrentManagedThreadId;
+            var elsewhere = 0;
+            for (var call = 0; call < 300 && elsewhere == 0; call++)
+                KernelWorkers.For(4, wake: true, _ =>
+                {
+                    Thread.SpinWait(5000);
+                    if (Environment.CurrentManagedThreadId != caller) Interlocked.Increment(ref elsewhere);
+                });
+            Assert.True(elsewhere > 0, "no chunk ran on a helper in 300 calls");
+        });
+    }
+
+    [Fact]
+    public void One_thread_runs_every_chunk_on_the_caller()
+    {
+        WithThreads(1, () =>
+        {
+            var caller = Environment.CurrentManagedThreadId;
+            var threads = new HashSet<int>();
+            KernelWorkers.For(10, wake: true, _ => threads.Add(Environment.CurrentManagedThreadId));
+            Assert.Equal(new[] { caller }, threads);
+        });
+    }
+}
