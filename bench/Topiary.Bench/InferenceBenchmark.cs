@@ -23,7 +23,7 @@ internal static class InferenceBenchmark
     public static int Run(int rounds, string? only)
     {
         var backend = TorchBackend.EnsureVerified();
-        Console.WriteLine($"libtorch {backend.TorchVersion}, {get_num_threads()} threads, {Environment.ProcessorCount} cores; medians of {rounds} interleaved rounds; ms per forward call");
+        Console.WriteLine($"libtorch {backend.TorchVersion}, {get_num_threads()} threads, {Environment.ProcessorCount} cores; medians of {rounds} interleaved rounds; µs per forward call");
         Console.WriteLine();
         Console.WriteLine($"{"model",-12} {"sparsity",8} {"batch",5} {"dense",9} {"COO",9} {"Topiary",9} {"COO×",7} {"Topiary×",9} {"max|Δ|",9}  layers (S sparse, D dense)");
         var failures = new List<string>();
@@ -53,7 +53,7 @@ internal static class InferenceBenchmark
                     var times = InterleavedTiming.Medians(rounds, new Action[] { () => dense.forward(input).Dispose(), () => coo.Forward(input).Dispose(), () => sparse.Forward(input).Dispose() });
                     speedups[(model, sparsity, batch)] = times[0] / times[2];
                     var plan = string.Join(" ", sparse.Plan(batch).Select(p => $"{p.Name}:{(p.SparseAtBatch[batch] ? "S" : "D")}"));
-                    Console.WriteLine($"{model,-12} {F(sparsity * 100, "F0") + "%",8} {batch,5} {F(times[0], "F3"),9} {F(times[1], "F3"),9} {F(times[2], "F3"),9} {F(times[0] / times[1]) + "×",7} {F(times[0] / times[2]) + "×",9} {F(Math.Max(cooError, sparseError), "E1"),9}  {plan}");
+                    Console.WriteLine($"{model,-12} {F(sparsity * 100, "F0") + "%",8} {batch,5} {F(times[0] * 1000, "F1"),9} {F(times[1] * 1000, "F1"),9} {F(times[2] * 1000, "F1"),9} {F(times[0] / times[1]) + "×",7} {F(times[0] / times[2]) + "×",9} {F(Math.Max(cooError, sparseError), "E1"),9}  {plan}");
                 }
             }
         }
