@@ -29,18 +29,14 @@ public sealed class CsrMatrix
 
     /// <summary>
     /// The one-sample layout of <see cref="LaneBlockKernel"/> where the CPU has AVX-512 and the layout is expected to
-    /// beat the gather kernel on this matrix (<see cref="LaneBlockMatrix.IsFasterThanGathers"/>), else null. Worked out on first use.
+    /// beat the gather kernel on this matrix (<see cref="LaneBlockMatrix.IfFasterThanGathers"/>), else null. Worked out on first use.
     /// </summary>
     internal LaneBlockMatrix? LaneBlocks
     {
         get
         {
             if (laneBlocksChosen) return laneBlocks;
-            if (LaneBlockKernel.IsSupported && Rows > 0 && Columns > 0)
-            {
-                var layout = LaneBlockMatrix.From(this);
-                if (layout.IsFasterThanGathers(this)) laneBlocks = layout;
-            }
+            if (LaneBlockKernel.IsSupported && Rows > 0 && Columns > 0) laneBlocks = LaneBlockMatrix.IfFasterThanGathers(this);
             laneBlocksChosen = true;
             return laneBlocks;
         }

@@ -124,17 +124,20 @@ internal sealed class LaneBlockMatrix
     }
 
     /// <summary>
-    /// Whether this layout beats the CSR gather kernel on <paramref name="matrix"/>: it must fit
-    /// <see cref="CacheBudgetBytes"/>, and its estimated time must be lower. The estimates are fitted to one-sample
-    /// timings of both kernels on a 2-core Xeon with AVX-512 (300×784 at 0.5–20%, 1024² at 5%, 2048² at 0.2–1%):
-    /// about 0.66 ns per step and 0.9 ns per block here, against 1.9 ns per 8-wide gather and 1.2 ns per row there.
+    /// The layout of <paramref name="matrix"/> if it is expected to beat the CSR gather kernel there, else null
+    /// (decided from the layout's counts, before anything is allocated). It must fit <see cref="CacheBudgetBytes"/>,
+    /// and its estimated time must be lower. The estimates are fitted to one-sample timings of both kernels on a
+    /// 2-core Xeon with AVX-512 (300×784 at 0.5–20%, 1024² at 5%, 2048² at 0.2–1%): about 0.66 ns per step and
+    /// 0.9 ns per block here, against 1.9 ns per 8-wide gather and 1.2 ns per row there.
     /// </summary>
-    public bool IsFasterThanGathers(CsrMatrix matrix)
+    public static LaneBlockMatrix? IfFasterThanGathers(CsrMatrix matrix)
     {
-        if (Bytes > CacheBudgetBytes) return false;
+        int slices = (matrix.Rows + Lanes - 1) / Lanes, windows = (matrix.Columns + Window - 1) / Window;
+        var (blocks, steps) = Walk(matrix, slices, windows, null);
+        if ((long)steps * Lanes * (sizeof(float) + sizeof(byte)) > CacheBudgetBytes) return null;
         long gathers = 0;
         for (var r = 0; r < matrix.Rows; r++) gathers += (matrix.RowStart[r + 1] - matrix.RowStart[r] + 7) / 8;
-        return 0.66 * Steps + 0.9 * Blocks < 1.9 * gathers + 1.2 * matrix.Rows;
+        return 0.66 * steps + 0.9 * blocks < 1.9 * gathers + 1.2 * matrix.Rows ? From(matrix) : null;
     }
 
     /// <summary>The matrix as row-major dense values (for checks: every stored slot lands back where it came from).</summary>

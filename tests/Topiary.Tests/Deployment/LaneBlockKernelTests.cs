@@ -104,12 +104,14 @@ public class LaneBlockKernelTests
         var random = new Random(24);
         // LeNet-300-100's first layer at 95% sparsity: about half the gather kernel's time.
         var lenet = CsrMatrix.FromDense(RandomMatrix(random, 300, 784, 0.05), 300, 784);
-        Assert.True(LaneBlockMatrix.From(lenet).IsFasterThanGathers(lenet));
+        Assert.NotNull(LaneBlockMatrix.IfFasterThanGathers(lenet));
         // 2048×2048 at 5%: 2.7 MB of slots, past the budget.
         var large = CsrMatrix.FromDense(RandomMatrix(random, 2048, 2048, 0.05), 2048, 2048);
-        var layout = LaneBlockMatrix.From(large);
-        Assert.True(layout.Bytes > LaneBlockMatrix.CacheBudgetBytes);
-        Assert.False(layout.IsFasterThanGathers(large));
+        Assert.True(LaneBlockMatrix.From(large).Bytes > LaneBlockMatrix.CacheBudgetBytes);
+        Assert.Null(LaneBlockMatrix.IfFasterThanGathers(large));
+        // One long row: each step would use 1 lane of 16, where a gather fetches 8 of the row's inputs.
+        var row = Enumerable.Range(0, 4096).Select(c => c % 20 == 0 ? 1f : 0f).ToArray();
+        Assert.Null(LaneBlockMatrix.IfFasterThanGathers(CsrMatrix.FromDense(row, 1, 4096)));
         Assert.Equal(LaneBlockKernel.IsSupported, lenet.LaneBlocks is not null);
         Assert.Null(large.LaneBlocks);
     }
