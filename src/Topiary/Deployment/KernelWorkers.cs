@@ -10,10 +10,9 @@ namespace Topiary.Deployment;
 /// <para>
 /// A helper spins for <see cref="SpinMicroseconds"/> after its last chunk (OpenMP runtimes, libtorch's included, do
 /// the same), so back-to-back calls find it awake: handing a chunk over then costs about 0.15 µs, where
-/// <c>Parallel.For</c> costs microseconds and, on a busy machine, sometimes milliseconds. Then it sleeps. Waking a
-/// sleeping helper costs the caller a system call, so a call does that only when it is large
-/// (the <c>wake</c> argument of <see cref="For"/>) or follows the previous one closely (calls come back to back);
-/// otherwise it runs alone. One call at a time has the helpers; a concurrent call runs alone.
+/// <c>Parallel.For</c> costs microseconds and, on a busy machine, sometimes milliseconds. Then it sleeps, and the next
+/// call wakes it (a system call, which the kernels' split thresholds leave small beside the work). One call at a time
+/// has the helpers; a concurrent call runs alone.
 /// </para>
 /// </summary>
 internal static class KernelWorkers
@@ -21,23 +20,18 @@ internal static class KernelWorkers
     /// <summary>How long (µs) a helper spins for more work before it sleeps.</summary>
     public const double SpinMicroseconds = 20;
 
-    // A call that starts within this long (µs) of the previous one's end wakes sleeping helpers even when small.
-    private const double BackToBackMicroseconds = 2 * SpinMicroseconds;
-
     private static readonly object growing = new();
     private static Helper[] helpers = Array.Empty<Helper>();
     private static Work? current;
     private static int owned;
-    private static long lastEnd;
 
     /// <summary>
     /// Runs <paramref name="body"/> for chunks 0 … <paramref name="chunks"/> − 1, each exactly once, on this thread
     /// and on helpers; returns when all have run, and rethrows the first exception one threw.
     /// </summary>
     /// <param name="chunks">Number of chunks.</param>
-    /// <param name="wake">Whether the call is large enough to pay for waking sleeping helpers.</param>
     /// <param name="body">Runs one chunk; chunks may run at the same time on different threads.</param>
-    public static void For(int chunks, bool wake, Action<int> body)
+    public static void For(int chunks, Action<int> body)
     {
         var wanted = Math.Min(KernelThreads.Count - 1, chunks - 1);
         if (wanted <= 0 || Interlocked.CompareExchange(ref owned, 1, 0) != 0)
@@ -50,8 +44,7 @@ internal static class KernelWorkers
         {
             var team = Team(wanted);
             Interlocked.Exchange(ref current, work);
-            if (wake || Stopwatch.GetElapsedTime(Volatile.Read(ref lastEnd)).TotalMicroseconds < BackToBackMicroseconds)
-                foreach (var helper in team) helper.WakeIfAsleep();
+            foreach (var helper in team) helper.WakeIfAsleep();
             work.Drain(fromFront: true);
             Volatile.Write(ref current, null);
             var spin = new SpinWait();
@@ -59,7 +52,6 @@ internal static class KernelWorkers
         }
         finally
         {
-            Volatile.Write(ref lastEnd, Stopwatch.GetTimestamp());
             Volatile.Write(ref owned, 0);
         }
         if (work.Failure is { } failure) ExceptionDispatchInfo.Throw(failure);

@@ -34,7 +34,7 @@ public static class SparseConvKernel
             }
             // Both stay pinned until the helpers are done; a lambda cannot capture the pointers themselves.
             nint source = (nint)ip, target = (nint)op;
-            KernelWorkers.For(planes, wake: true, plane => Plane(weight, offsets, bias, sampleSize, width, outHeight, outWidth, (float*)source, (float*)target, plane));
+            KernelWorkers.For(planes, plane => Plane(weight, offsets, bias, sampleSize, width, outHeight, outWidth, (float*)source, (float*)target, plane));
         }
     }
 

@@ -103,7 +103,7 @@ public static class SparseLinearKernel
         }
         // The caller keeps both pinned until the helpers are done; a lambda cannot capture the pointers themselves.
         nint input = (nint)transposedInput, output = (nint)transposedOutput;
-        KernelWorkers.For(chunks, wake: true, chunk =>
+        KernelWorkers.For(chunks, chunk =>
         {
             var first = (int)((long)weight.Rows * chunk / chunks);
             var last = (int)((long)weight.Rows * (chunk + 1) / chunks);

@@ -28,7 +28,7 @@ public class KernelWorkersTests
             var runs = sizes.Select(n => new int[n]).ToArray();
             // Four callers at once: one has the helpers at a time, the others run their chunks alone.
             Parallel.For(0, sizes.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, call =>
-                KernelWorkers.For(sizes[call], wake: call % 2 == 0, chunk => Interlocked.Increment(ref runs[call][chunk])));
+                KernelWorkers.For(sizes[call], chunk => Interlocked.Increment(ref runs[call][chunk])));
             Assert.All(runs, counts => Assert.All(counts, c => Assert.Equal(1, c)));
         });
     }
@@ -40,7 +40,7 @@ public class KernelWorkersTests
         {
             for (var attempt = 0; attempt < 20; attempt++)
             {
-                var error = Assert.Throws<InvalidOperationException>(() => KernelWorkers.For(8, wake: true, chunk =>
+                var error = Assert.Throws<InvalidOperationException>(() => KernelWorkers.For(8, chunk =>
                 {
                     Thread.SpinWait(2000);
                     if (chunk == 5) throw new InvalidOperationException("chunk 5");
@@ -48,20 +48,20 @@ public class KernelWorkersTests
                 Assert.Equal("chunk 5", error.Message);
             }
             var count = 0;
-            KernelWorkers.For(16, wake: true, _ => Interlocked.Increment(ref count));
+            KernelWorkers.For(16, _ => Interlocked.Increment(ref count));
             Assert.Equal(16, count);
         });
     }
 
     [Fact]
-    public void Helpers_take_chunks_from_back_to_back_calls()
+    public void Helpers_take_chunks()
     {
         WithThreads(2, () =>
         {
             var caller = Environment.CurrentManagedThreadId;
             var elsewhere = 0;
             for (var call = 0; call < 300 && elsewhere == 0; call++)
-                KernelWorkers.For(4, wake: true, _ =>
+                KernelWorkers.For(4, _ =>
                 {
                     Thread.SpinWait(5000);
                     if (Environment.CurrentManagedThreadId != caller) Interlocked.Increment(ref elsewhere);
@@ -77,7 +77,7 @@ public class KernelWorkersTests
         {
             var caller = Environment.CurrentManagedThreadId;
             var threads = new HashSet<int>();
-            KernelWorkers.For(10, wake: true, _ => threads.Add(Environment.CurrentManagedThreadId));
+            KernelWorkers.For(10, _ => threads.Add(Environment.CurrentManagedThreadId));
             Assert.Equal(new[] { caller }, threads);
         });
     }
