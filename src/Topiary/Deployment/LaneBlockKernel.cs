@@ -8,7 +8,7 @@ namespace Topiary.Deployment;
 /// y = act(W·x + b) for one sample on a <see cref="LaneBlockMatrix"/> with AVX-512: for each slice of 16 rows, each
 /// block loads its 32-column window of x into two registers, and each step permutes them by the step's 16 positions
 /// (vpermt2ps) and adds the 16 products into the slice's sums (vfmadd). On the 300×784 layer of LeNet-300-100 at 5%
-/// density this took 1.6–2.5 µs where the CSR gather kernel took 3.2–4.7 µs (same machine, same run).
+/// density this took 1.6–2.4 µs where the CSR gather kernel took 3.2–4.7 µs (same machine).
 /// Results agree with dense for finite inputs. An infinite or NaN input can also turn NaN other rows of its slice
 /// (a padding slot computes 0 × ∞), where dense libtorch turns every row NaN.
 /// </summary>
@@ -32,17 +32,19 @@ internal static class LaneBlockKernel
         input.Span[matrix.Columns..padded].Clear();
         // One thread: sharing the slices of LeNet-300-100's first layer between the two cores, through helpers
         // that spin between calls (KernelWorkers), measured slower than one core (2.5–2.8 µs against 2.1–2.4 µs).
-        fixed (float* bp = bias, yp = y) Slices(matrix, input.Pointer, bp, yp, relu, 0, matrix.Slices);
+        fixed (float* bp = bias, yp = y) Slices(matrix, input.Pointer, bp, yp, relu);
     }
 
     // Fully optimized from the first call: tier-0 code would make the first calls (and calibration) look slow.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Slices(LaneBlockMatrix matrix, float* x, float* bias, float* y, bool relu, int firstSlice, int endSlice)
+    private static unsafe void Slices(LaneBlockMatrix matrix, float* x, float* bias, float* y, bool relu)
     {
         var partial = stackalloc float[LaneBlockMatrix.Lanes];
+        float* weights = matrix.Weights.Pointer;
+        byte* positions = matrix.Positions.Pointer;
         fixed (int* sliceStart = matrix.SliceStart, blockColumn = matrix.BlockColumn, blockSteps = matrix.BlockSteps)
         {
-            for (var s = firstSlice; s < endSlice; s++)
+            for (var s = 0; s < matrix.Slices; s++)
             {
                 var first = s * LaneBlockMatrix.Lanes;
                 var lanes = Math.Min(LaneBlockMatrix.Lanes, matrix.Rows - first);
@@ -53,9 +55,9 @@ internal static class LaneBlockKernel
                     for (var lane = 0; lane < LaneBlockMatrix.Lanes; lane++) partial[lane] = lane < lanes ? bias[first + lane] : 0f;
                     initial = Vector512.Load(partial);
                 }
-                var step = (long)matrix.SliceFirstStep[s] * LaneBlockMatrix.Lanes;
-                var sum = SliceSums(x, matrix.Weights.Pointer + step, matrix.Positions.Pointer + step, blockColumn, blockSteps,
-                    sliceStart[s], sliceStart[s + 1], initial);
+                var sum = SliceSums(x, weights, positions, blockColumn, blockSteps, sliceStart[s], sliceStart[s + 1], initial, out var slots);
+                weights += slots;
+                positions += slots;
                 // max(0, sum) keeps a NaN sum NaN, as relu does (vmaxps returns its second operand on NaN).
                 if (relu) sum = Avx512F.Max(Vector512<float>.Zero, sum);
                 if (lanes == LaneBlockMatrix.Lanes) sum.Store(y + first);
@@ -70,13 +72,14 @@ internal static class LaneBlockKernel
 
     /// <summary>
     /// One slice's 16 sums over blocks [<paramref name="firstBlock"/>, <paramref name="endBlock"/>), whose steps start at
-    /// <paramref name="weights"/> and <paramref name="positions"/>. A method of its own, with few locals, so that the JIT
+    /// <paramref name="weights"/> and <paramref name="positions"/>; <paramref name="slots"/> is how many they took. A method of its own, with few locals, so that the JIT
     /// keeps the step pointers in registers (inside the caller it spilled them to the stack on every step).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe Vector512<float> SliceSums(float* x, float* weights, byte* positions, int* blockColumn, int* blockSteps,
-        int firstBlock, int endBlock, Vector512<float> initial)
+        int firstBlock, int endBlock, Vector512<float> initial, out long slots)
     {
+        var start = weights;
         // Four sums, two per block and blocks taken in pairs: an add waits on one issued a few steps earlier, not on the last.
         Vector512<float> a0 = initial, a1 = Vector512<float>.Zero, a2 = Vector512<float>.Zero, a3 = Vector512<float>.Zero;
         var b = firstBlock;
@@ -86,6 +89,7 @@ internal static class LaneBlockKernel
             (a2, a3) = Block(x + blockColumn[b + 1], blockSteps[b + 1], ref weights, ref positions, a2, a3);
         }
         if (b < endBlock) (a0, a1) = Block(x + blockColumn[b], blockSteps[b], ref weights, ref positions, a0, a1);
+        slots = weights - start;
         return (a0 + a1) + (a2 + a3);
     }
 

@@ -23,12 +23,11 @@ internal sealed class LaneBlockMatrix
     /// </summary>
     public const long CacheBudgetBytes = 1 << 20;
 
-    private LaneBlockMatrix(int rows, int columns, int[] sliceStart, int[] sliceFirstStep, int[] blockColumn, int[] blockSteps, AlignedArray<float> weights, AlignedArray<byte> positions)
+    private LaneBlockMatrix(int rows, int columns, int[] sliceStart, int[] blockColumn, int[] blockSteps, AlignedArray<float> weights, AlignedArray<byte> positions)
     {
         Rows = rows;
         Columns = columns;
         SliceStart = sliceStart;
-        SliceFirstStep = sliceFirstStep;
         BlockColumn = blockColumn;
         BlockSteps = blockSteps;
         Weights = weights;
@@ -41,9 +40,6 @@ internal sealed class LaneBlockMatrix
 
     /// <summary>The blocks of slice s are [SliceStart[s], SliceStart[s + 1]).</summary>
     public int[] SliceStart { get; }
-
-    /// <summary>The steps of slice s start at step SliceFirstStep[s] (so a slice can start without walking the ones before it).</summary>
-    public int[] SliceFirstStep { get; }
 
     /// <summary>First column of each block's window (a multiple of <see cref="Window"/>).</summary>
     public int[] BlockColumn { get; }
@@ -59,25 +55,35 @@ internal sealed class LaneBlockMatrix
 
     public int Blocks => BlockColumn.Length;
     public int Steps => Weights.Length / Lanes;
-    public long Bytes => (long)Steps * Lanes * (sizeof(float) + sizeof(byte));
+    public long Bytes => BytesOf(Steps);
 
     /// <summary>Windows needed to cover every column (the input is padded with zeros to this many times 32).</summary>
-    public int Windows => (Columns + Window - 1) / Window;
+    public int Windows => WindowsOf(Columns);
+
+    private static long BytesOf(int steps) => (long)steps * Lanes * (sizeof(float) + sizeof(byte));
+    private static int WindowsOf(int columns) => (columns + Window - 1) / Window;
+    private static int SlicesOf(int rows) => (rows + Lanes - 1) / Lanes;
 
     /// <summary>Lays out a CSR matrix (column indices increasing within each row, as <see cref="CsrMatrix"/> keeps them).</summary>
     public static LaneBlockMatrix From(CsrMatrix matrix)
     {
-        int slices = (matrix.Rows + Lanes - 1) / Lanes, windows = (matrix.Columns + Window - 1) / Window;
-        // Two passes over the same walk: the first sizes the arrays, the second fills them.
-        var (blocks, steps) = Walk(matrix, slices, windows, null);
-        var layout = new LaneBlockMatrix(matrix.Rows, matrix.Columns, new int[slices + 1], new int[slices + 1], new int[blocks], new int[blocks],
+        var (blocks, steps) = Walk(matrix, null);
+        return Build(matrix, blocks, steps);
+    }
+
+    /// <summary>The layout of a matrix whose walk counted <paramref name="blocks"/> and <paramref name="steps"/>: the second pass fills it.</summary>
+    private static LaneBlockMatrix Build(CsrMatrix matrix, int blocks, int steps)
+    {
+        var layout = new LaneBlockMatrix(matrix.Rows, matrix.Columns, new int[SlicesOf(matrix.Rows) + 1], new int[blocks], new int[blocks],
             new AlignedArray<float>(checked(steps * Lanes)), new AlignedArray<byte>(checked(steps * Lanes)));
-        Walk(matrix, slices, windows, layout);
+        Walk(matrix, layout);
         return layout;
     }
 
-    private static (int Blocks, int Steps) Walk(CsrMatrix matrix, int slices, int windows, LaneBlockMatrix? fill)
+    /// <summary>Walks the blocks in order, counting them and their steps, and writes them into <paramref name="fill"/> when given.</summary>
+    private static (int Blocks, int Steps) Walk(CsrMatrix matrix, LaneBlockMatrix? fill)
     {
+        int slices = SlicesOf(matrix.Rows), windows = WindowsOf(matrix.Columns);
         var cursor = new int[Lanes];
         var counts = new int[Lanes];
         int blocks = 0, steps = 0;
@@ -116,9 +122,7 @@ internal sealed class LaneBlockMatrix
                 blocks++;
                 steps += blockSteps;
             }
-            if (fill is null) continue;
-            fill.SliceStart[s + 1] = blocks;
-            fill.SliceFirstStep[s + 1] = steps;
+            if (fill is not null) fill.SliceStart[s + 1] = blocks;
         }
         return (blocks, steps);
     }
@@ -132,12 +136,11 @@ internal sealed class LaneBlockMatrix
     /// </summary>
     public static LaneBlockMatrix? IfFasterThanGathers(CsrMatrix matrix)
     {
-        int slices = (matrix.Rows + Lanes - 1) / Lanes, windows = (matrix.Columns + Window - 1) / Window;
-        var (blocks, steps) = Walk(matrix, slices, windows, null);
-        if ((long)steps * Lanes * (sizeof(float) + sizeof(byte)) > CacheBudgetBytes) return null;
+        var (blocks, steps) = Walk(matrix, null);
+        if (BytesOf(steps) > CacheBudgetBytes) return null;
         long gathers = 0;
         for (var r = 0; r < matrix.Rows; r++) gathers += (matrix.RowStart[r + 1] - matrix.RowStart[r] + 7) / 8;
-        return 0.66 * steps + 0.9 * blocks < 1.9 * gathers + 1.2 * matrix.Rows ? From(matrix) : null;
+        return 0.66 * steps + 0.9 * blocks < 1.9 * gathers + 1.2 * matrix.Rows ? Build(matrix, blocks, steps) : null;
     }
 
     /// <summary>The matrix as row-major dense values (for checks: every stored slot lands back where it came from).</summary>
