@@ -8,7 +8,7 @@ namespace Topiary.Deployment;
 /// y = act(W·x + b) for one sample on a <see cref="LaneBlockMatrix"/> with AVX-512: for each slice of 16 rows, each
 /// block loads its 32-column window of x into two registers, and each step permutes them by the step's 16 positions
 /// (vpermt2ps) and adds the 16 products into the slice's sums (vfmadd). On the 300×784 layer of LeNet-300-100 at 5%
-/// density this took 1.6–2.4 µs where the CSR gather kernel took 3.2–4.7 µs (same machine).
+/// density this took 1.6–2.8 µs where the CSR gather kernel took 3.2–4.7 µs (same machine).
 /// Results agree with dense for finite inputs. An infinite or NaN input can also turn NaN other rows of its slice
 /// (a padding slot computes 0 × ∞), where dense libtorch turns every row NaN.
 /// </summary>
