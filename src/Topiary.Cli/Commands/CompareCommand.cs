@@ -132,7 +132,7 @@ internal sealed record CompareRun(IReadOnlyList<string> Methods, IReadOnlyList<i
     {
         var backend = TorchBackend.EnsureVerified(logger);
         System.Console.WriteLine($"topiary {ToolInfo.Version} compare: {subject}, methods {string.Join(", ", Methods)}, seeds {string.Join(", ", Seeds)}");
-        System.Console.WriteLine($"backend: libtorch {backend.TorchVersion}, oneDNN {(backend.OneDnnEnabled ? "on" : "off")}, {Threads} threads, conv self-check {backend.Outcome}");
+        System.Console.WriteLine(BackendSummary.Line(backend, Threads));
         var total = Methods.Count * Seeds.Count;
         var done = 0;
         var finished = new SynchronousProgress<(ComparisonRun Run, ComparisonReport SoFar)>(update =>

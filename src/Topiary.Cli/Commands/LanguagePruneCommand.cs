@@ -61,14 +61,13 @@ internal static class LanguagePruneCommand
         catch (ArgumentException e) { throw new CliUsageException($"--corpus: {corpus.Source}: {e.Message.Split(" (Parameter")[0]}"); }
         using var _ = data;
         config ??= sizes.Config(data.Tokenizer.Size);
-        TorchBackend.SetThreads(threads);
-        var backend = TorchBackend.EnsureVerified(logger);
+        var backend = BackendSummary.Start(threads, logger);
         Func<StartingPoint>? start = loaded is null ? null : () => new StartingPoint(loaded.Model, loaded.Masks);
 
         var hyperparameters = Hyperparameters(options, settings, config, sizes.CorpusName, subset, from, threads);
         System.Console.WriteLine($"topiary {ToolInfo.Version}: transformer-lm (d_model {config.ModelDim}, {config.Layers} layers, {config.Heads} heads, context {config.ContextLength}) on {corpus.Name}: "
             + $"{data.Train.shape[0]:N0} / {data.Validation.shape[0]:N0} / {data.Test.shape[0]:N0} characters (train / validation / test), vocabulary {data.Tokenizer.Size}, method {options.Method}, seed {options.Seed}");
-        System.Console.WriteLine($"backend: libtorch {backend.TorchVersion}, oneDNN {(backend.OneDnnEnabled ? "on" : "off")}, {threads} threads");
+        System.Console.WriteLine(BackendSummary.Line(backend, threads));
 
         var result = TerminalProgress.Run(progress =>
             LanguageModelExperiment.Run(data, config, options, settings, hyperparameters, start, progress, logger, cancellationToken), "perplexity");

@@ -134,8 +134,7 @@ internal static class PruneCommand
         }
         if (subset is < 20) throw new CliUsageException($"--subset: must be at least 20, got {subset}");
 
-        TorchBackend.SetThreads(threads);
-        var backend = TorchBackend.EnsureVerified(logger);
+        var backend = BackendSummary.Start(threads, logger);
         var dataset = IdxReader.LoadDataset(dataDirectory);
         if (subset > dataset.Train.Images.Count)
             throw new CliUsageException($"--subset: {subset} is more than the {dataset.Train.Images.Count} training images in {dataDirectory}");
@@ -156,7 +155,7 @@ internal static class PruneCommand
         var checkpoints = new CheckpointOptions { Directory = CheckpointDirectory(outDirectory), ResumeFrom = resume };
         var hyperparameters = Hyperparameters(options, preset, modelName, subset, from, threads);
         System.Console.WriteLine($"topiary {ToolInfo.Version}: {modelName} on {data.Name} ({data.TrainCount} train / {data.ValidationImages.shape[0]} validation / {data.TestImages.shape[0]} test), method {options.Method}, seed {options.Seed}");
-        System.Console.WriteLine($"backend: libtorch {backend.TorchVersion}, oneDNN {(backend.OneDnnEnabled ? "on" : "off")}, {threads} threads, conv self-check {backend.Outcome}");
+        System.Console.WriteLine(BackendSummary.Line(backend, threads));
 
         ExperimentResult result;
         try

@@ -52,8 +52,7 @@ internal static class TranslationPruneCommand
         var corpus = pairs.LoadCorpus();
         var data = pairs.Data(corpus, options.Seed, config?.ContextLength ?? sizes.Context, vocabulary);
         config ??= sizes.Config(data.Vocabulary.Size);
-        TorchBackend.SetThreads(threads);
-        var backend = TorchBackend.EnsureVerified(logger);
+        var backend = BackendSummary.Start(threads, logger);
         Func<StartingPoint>? start = loaded is null ? null : () => new StartingPoint(loaded.Model, loaded.Masks);
 
         var hyperparameters = pairs.Settings(config);
@@ -62,7 +61,7 @@ internal static class TranslationPruneCommand
         System.Console.WriteLine($"topiary {ToolInfo.Version}: transformer-mt (d_model {config.ModelDim}, {config.Layers} + {config.Layers} layers, {config.Heads} heads, context {config.ContextLength}) on {data.Name}: "
             + $"{data.Split.Train.Count:N0} / {data.Split.Validation.Count:N0} / {data.Split.Test.Count:N0} verse pairs (train / validation / test; {data.FittingPairs:N0} of {data.CorpusPairs:N0} fit the context), "
             + $"vocabulary {data.Vocabulary.Size}, method {options.Method}, seed {options.Seed}");
-        System.Console.WriteLine($"backend: libtorch {backend.TorchVersion}, oneDNN {(backend.OneDnnEnabled ? "on" : "off")}, {threads} threads");
+        System.Console.WriteLine(BackendSummary.Line(backend, threads));
 
         var settings = new TranslationSettings { CeilingRatio = ceilingRatio, BleuPairs = pairs.BleuPairs };
         var result = TerminalProgress.Run(progress =>
