@@ -28,4 +28,12 @@ public interface IComparisonSubject : IDisposable
 }
 
 /// <summary>The report of one pruning run and the validation bound it was held to (a floor, or a ceiling resolved from the dense model).</summary>
-public sealed record PrunedRun(RunReport Report, double Bound);
+public sealed record PrunedRun(RunReport Report, double Bound)
+{
+    /// <summary>A finished experiment's run: its report is kept and its masks are disposed, as <see cref="IComparisonSubject.Prune"/> promises.</summary>
+    public static PrunedRun Of(ExperimentResult experiment, double bound)
+    {
+        experiment.Masks.Dispose();
+        return new PrunedRun(experiment.Report, bound);
+    }
+}

@@ -31,8 +31,7 @@ public sealed class ImageComparisonSubject : IComparisonSubject
         IProgress<TrainingProgress>? progress, ILogger logger, CancellationToken cancellationToken)
     {
         var result = PruningExperiment.Run(modelName, data, options, hyperparameters, () => new StartingPoint(start, null), progress, logger, cancellationToken);
-        result.Masks.Dispose();
-        return new PrunedRun(result.Report, options.Floor);
+        return PrunedRun.Of(result, options.Floor);
     }
 
     /// <inheritdoc />

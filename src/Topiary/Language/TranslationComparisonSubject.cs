@@ -42,8 +42,7 @@ public sealed class TranslationComparisonSubject : IComparisonSubject
     {
         var result = TranslationExperiment.Run(data, config, options, settings, hyperparameters, () => new StartingPoint(start, null),
             progress, logger, cancellationToken);
-        result.Experiment.Masks.Dispose();
-        return new PrunedRun(result.Experiment.Report, result.Options.Ceiling);
+        return PrunedRun.Of(result.Experiment, result.Options.Ceiling);
     }
 
     /// <inheritdoc />
