@@ -32,6 +32,7 @@ internal static class CliApp
           topiary analyze --model-file FILE Lipschitz bounds (Gram iteration) and path-norms of a saved model
           topiary trim --model-file FILE    Net-Trim: layer-wise convex pruning (ADMM) of a saved model
           topiary compare [options]         several pruning methods × seeds side by side (comparison.json/.md/.png)
+          topiary backend [--recheck]       libtorch, oneDNN and the convolution self-check on this machine
           topiary --version
 
         Run 'topiary COMMAND --help' for the options of a command.
@@ -95,11 +96,14 @@ internal static class CliApp
             case "analyze":
                 if (wantsHelp) return PrintHelp(AnalyzeCommand.Help);
                 return AnalyzeCommand.Run(new ArgumentReader(rest, new HashSet<string>()), logger);
+            case "backend":
+                if (wantsHelp) return PrintHelp(BackendCommand.Help);
+                return BackendCommand.Run(new ArgumentReader(rest, BackendCommand.Flags), logger);
             case "trim":
                 if (wantsHelp) return PrintHelp(TrimCommand.Help);
                 return TrimCommand.Run(new ArgumentReader(rest, TrimCommand.Flags), logger, token);
             default:
-                throw new CliUsageException($"unknown command '{args[0]}' (expected prune, compare, eval, export, simplify, analyze or trim; see topiary --help)");
+                throw new CliUsageException($"unknown command '{args[0]}' (expected prune, compare, eval, export, simplify, analyze, trim or backend; see topiary --help)");
         }
     }
 
@@ -115,6 +119,7 @@ internal static class CliApp
         {
             CliUsageException or PruningOptionException => (Usage, e.Message),
             IdxFormatException or ModelFileException or CheckpointException or CorpusFormatException => (Usage, e.Message),
+            Topiary.Backend.BackendConfigurationException => (Usage, e.Message),
             Topiary.Pruning.Toolkit.PruningSelectionException or Topiary.Pruning.Toolkit.RecipeException => (Usage, e.Message),
             DivergenceLimitException => (1, e.Message),
             OperationCanceledException => (130, "cancelled"),

@@ -32,8 +32,8 @@ internal static class EvalCommand
         args.RejectUnknown("eval");
         if (bleuPairs is < 1) throw new CliUsageException($"--bleu-pairs: must be at least 1, got {bleuPairs}");
 
-        TorchBackend.EnsureVerified(logger);
         var loaded = ModelFile.Load(file);
+        System.Console.WriteLine(BackendSummary.Line(TorchBackend.EnsureVerified(logger), get_num_threads()));
         if (loaded.Architecture == TransformerLanguageModel.ArchitectureName) return LanguageEvalCommand.Run(file, loaded, corpus);
         if (loaded.Architecture == TransformerTranslationModel.ArchitectureName)
         {

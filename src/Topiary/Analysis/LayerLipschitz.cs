@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -20,6 +21,7 @@ public static class LipschitzAnalysis
     /// <summary>Bounds every linear and conv layer of <paramref name="model"/>; one forward pass on <paramref name="sampleInput"/> finds the convolutions' input sizes.</summary>
     public static IReadOnlyList<LayerLipschitz> Layers(nn.Module<Tensor, Tensor> model, Tensor sampleInput, int iterations = 8, CancellationToken cancellationToken = default)
     {
+        TorchBackend.EnsureVerified();
         var sizes = new Dictionary<nn.Module, long>();
         var removers = new List<Action>();
         foreach (var (_, module) in model.named_modules())

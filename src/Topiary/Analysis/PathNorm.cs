@@ -1,5 +1,6 @@
-using TorchSharp.Modules;
+using Topiary.Backend;
 using Topiary.Models;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Topiary.Analysis;
@@ -20,6 +21,7 @@ public static class PathNorm
     /// <exception cref="NotSupportedException">An architecture this computation does not know.</exception>
     public static double Compute(nn.Module<Tensor, Tensor> model, double q = 1, int imageSize = 28)
     {
+        TorchBackend.EnsureVerified();
         if (!(q >= 1)) throw new ArgumentOutOfRangeException(nameof(q), q, "q must be ≥ 1");
         using var scope = NewDisposeScope();
         using var _ = no_grad();

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Topiary.IO;
 using Topiary.Serialization;
+using Topiary.Backend;
 using static TorchSharp.torch;
 
 namespace Topiary.Checkpoints;
@@ -106,7 +107,7 @@ public static class CheckpointFile
         foreach (var (name, shape, count) in entries)
         {
             var values = MemoryMarshal.Cast<byte, float>(bytes.AsSpan(offset, (int)(count * 4))).ToArray();
-            tensors[name] = tensor(values).reshape(shape).DetachFromDisposeScope();
+            tensors[name] = OwnedTensors.Copy(values, shape).DetachFromDisposeScope();
             offset += (int)(count * 4);
         }
         return (state, tensors);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Topiary.Backend;
 using static TorchSharp.torch;
 
 namespace Topiary.Deployment;
@@ -143,7 +144,7 @@ internal sealed class LinearStage : WeightedStage
 
     public LinearStage(LinearLayer layer, ActivationShape input, ActivationShape output, bool relu)
         : base(layer.Name, input, output, CsrMatrix.FromDense(layer.Weight, layer.OutFeatures, layer.InFeatures),
-            tensor(layer.Weight).reshape(layer.OutFeatures, layer.InFeatures), tensor(layer.Bias), relu)
+            OwnedTensors.Copy(layer.Weight, layer.OutFeatures, layer.InFeatures), OwnedTensors.Copy(layer.Bias), relu)
     {
         bias = layer.Bias;
     }
@@ -165,7 +166,7 @@ internal sealed class ConvStage : WeightedStage
 
     public ConvStage(Conv2dLayer layer, ActivationShape input, ActivationShape output, bool relu)
         : base(layer.Name, input, output, CsrMatrix.FromDense(layer.Weight, layer.OutChannels, layer.InChannels * layer.KernelSize * layer.KernelSize),
-            tensor(layer.Weight).reshape(layer.OutChannels, layer.InChannels, layer.KernelSize, layer.KernelSize), tensor(layer.Bias), relu)
+            OwnedTensors.Copy(layer.Weight, layer.OutChannels, layer.InChannels, layer.KernelSize, layer.KernelSize), OwnedTensors.Copy(layer.Bias), relu)
     {
         this.layer = layer;
         offsets = SparseConvKernel.InputOffsets(Weight, layer.KernelSize, input.Height, input.Width);

@@ -14,8 +14,8 @@ namespace Topiary.Deployment;
 /// </summary>
 internal static class LaneBlockKernel
 {
-    /// <summary>Whether the CPU and runtime have the AVX-512 instructions the kernel uses.</summary>
-    public static bool IsSupported => Avx512F.IsSupported;
+    /// <summary>Whether the kernel may run: the CPU has AVX-512 and <c>TOPIARY_SIMD</c> does not cap it (<see cref="KernelIsa"/>).</summary>
+    public static bool IsSupported => KernelIsa.Avx512;
 
     // The input copied with zeros up to whole windows, 64-byte aligned; per thread, as the kernel is static.
     [ThreadStatic] private static AlignedArray<float>? paddedInput;

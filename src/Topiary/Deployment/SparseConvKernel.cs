@@ -24,17 +24,24 @@ public static class SparseConvKernel
         if (input.Length < (long)batch * inChannels * height * width || output.Length < (long)planes * outHeight * outWidth || bias.Length != weight.Rows)
             throw new ArgumentException("input, output or bias has the wrong length");
         var work = (long)weight.Nonzero * batch * outHeight * outWidth;
-        var sampleSize = inChannels * height * width;
+        if (KernelIsa.Avx2Fma) Planes<FusedMultiplyAdd>(weight, offsets, bias, inChannels * height * width, width, outHeight, outWidth, input, output, planes, work);
+        else Planes<SeparateMultiplyAdd>(weight, offsets, bias, inChannels * height * width, width, outHeight, outWidth, input, output, planes, work);
+    }
+
+    private static unsafe void Planes<TMultiplyAdd>(CsrMatrix weight, int[] offsets, float[] bias, int sampleSize, int width, int outHeight, int outWidth,
+        ReadOnlySpan<float> input, Span<float> output, int planes, long work)
+        where TMultiplyAdd : struct, IMultiplyAdd
+    {
         fixed (float* ip = input, op = output)
         {
             if (work < SparseLinearKernel.ParallelThreshold * 4 || KernelThreads.Count == 1)
             {
-                for (var plane = 0; plane < planes; plane++) Plane(weight, offsets, bias, sampleSize, width, outHeight, outWidth, ip, op, plane);
+                for (var plane = 0; plane < planes; plane++) Plane<TMultiplyAdd>(weight, offsets, bias, sampleSize, width, outHeight, outWidth, ip, op, plane);
                 return;
             }
             // Both stay pinned until the helpers are done; a lambda cannot capture the pointers themselves.
             nint source = (nint)ip, target = (nint)op;
-            KernelWorkers.For(planes, plane => Plane(weight, offsets, bias, sampleSize, width, outHeight, outWidth, (float*)source, (float*)target, plane));
+            KernelWorkers.For(planes, plane => Plane<TMultiplyAdd>(weight, offsets, bias, sampleSize, width, outHeight, outWidth, (float*)source, (float*)target, plane));
         }
     }
 
@@ -53,8 +60,9 @@ public static class SparseConvKernel
 
     // Fully optimized from the first call: tier-0 code would make the first calls (and calibration) look slow.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Plane(CsrMatrix weight, int[] offsets, float[] bias, int sampleSize, int width, int outHeight, int outWidth,
+    private static unsafe void Plane<TMultiplyAdd>(CsrMatrix weight, int[] offsets, float[] bias, int sampleSize, int width, int outHeight, int outWidth,
         float* ip, float* op, int plane)
+        where TMultiplyAdd : struct, IMultiplyAdd
     {
         int sample = plane / weight.Rows, channel = plane % weight.Rows;
         int start = weight.RowStart[channel], end = weight.RowStart[channel + 1];
@@ -75,10 +83,7 @@ public static class SparseConvKernel
                     var x = 0;
                     for (; x + 8 <= outWidth; x += 8)
                     {
-                        var sum = Fma.IsSupported
-                            ? Fma.MultiplyAdd(w, Vector256.Load(from + x), Vector256.Load(row + x))
-                            : w * Vector256.Load(from + x) + Vector256.Load(row + x);
-                        sum.Store(row + x);
+                        TMultiplyAdd.Apply(w, Vector256.Load(from + x), Vector256.Load(row + x)).Store(row + x);
                     }
                     for (; x < outWidth; x++) row[x] += v * from[x];
                 }

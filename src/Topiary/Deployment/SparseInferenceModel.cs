@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using static TorchSharp.torch;
 
 namespace Topiary.Deployment;
@@ -31,6 +32,7 @@ public sealed class SparseInferenceModel : IDisposable
     /// <summary>Builds the model from a network (weights are copied; later changes to the network are not seen).</summary>
     public SparseInferenceModel(SequentialNetwork network, IReadOnlyList<SparseCrossover>? crossover = null)
     {
+        TorchBackend.EnsureVerified();
         Network = network;
         var shapes = network.Shapes();
         var input = network.InputShape;
@@ -121,7 +123,7 @@ public sealed class SparseInferenceModel : IDisposable
         // Managed random numbers: calibrating must not move libtorch's global generator.
         var values = new float[batch * shape.Size];
         for (var i = 0; i < values.Length; i++) values[i] = (float)random.NextDouble();
-        using var input = tensor(values).reshape(batch, shape.Channels, shape.Height, shape.Width);
+        using var input = OwnedTensors.Copy(values, batch, shape.Channels, shape.Height, shape.Width);
         void Use(bool sparsePlan)
         {
             for (var i = 0; i < weighted.Count; i++) weighted[i].SetCalibrated(batch, sparsePlan && plan[i]);

@@ -67,7 +67,8 @@ public static class SparseLinearKernel
             LaneBlockKernel.Multiply(blocks, bias, x, y, relu);
             return;
         }
-        if (Avx2.IsSupported && Fma.IsSupported && weight.Columns > 0) weight = weight.PaddedToEight;
+        var gathers = KernelIsa.Avx2Fma;
+        if (gathers && weight.Columns > 0) weight = weight.PaddedToEight;
         fixed (float* xp = x, vp = weight.Values, yp = y, bp = bias)
         fixed (int* cp = weight.ColumnIndex, rp = weight.RowStart)
         {
@@ -75,7 +76,7 @@ public static class SparseLinearKernel
             {
                 int k = rp[r], end = rp[r + 1];
                 var sum = 0f;
-                if (Avx2.IsSupported && Fma.IsSupported)
+                if (gathers)
                 {
                     var acc = Vector256<float>.Zero;
                     for (; k + 8 <= end; k += 8)
@@ -96,9 +97,16 @@ public static class SparseLinearKernel
     {
         var work = (long)weight.Nonzero * batch;
         var chunks = work < ParallelThreshold || KernelThreads.Count == 1 ? 1 : Math.Min(weight.Rows, KernelThreads.Count * 4);
+        if (KernelIsa.Avx2Fma) SplitRows<FusedMultiplyAdd>(weight, bias, transposedInput, transposedOutput, batch, relu, chunks);
+        else SplitRows<SeparateMultiplyAdd>(weight, bias, transposedInput, transposedOutput, batch, relu, chunks);
+    }
+
+    private static unsafe void SplitRows<TMultiplyAdd>(CsrMatrix weight, float[] bias, float* transposedInput, float* transposedOutput, int batch, bool relu, int chunks)
+        where TMultiplyAdd : struct, IMultiplyAdd
+    {
         if (chunks <= 1)
         {
-            MultiplyRows(weight, bias, transposedInput, transposedOutput, batch, relu, 0, weight.Rows);
+            MultiplyRows<TMultiplyAdd>(weight, bias, transposedInput, transposedOutput, batch, relu, 0, weight.Rows);
             return;
         }
         // The caller keeps both pinned until the helpers are done; a lambda cannot capture the pointers themselves.
@@ -107,13 +115,14 @@ public static class SparseLinearKernel
         {
             var first = (int)((long)weight.Rows * chunk / chunks);
             var last = (int)((long)weight.Rows * (chunk + 1) / chunks);
-            MultiplyRows(weight, bias, (float*)input, (float*)output, batch, relu, first, last);
+            MultiplyRows<TMultiplyAdd>(weight, bias, (float*)input, (float*)output, batch, relu, first, last);
         });
     }
 
     // Fully optimized from the first call: tier-0 code would make the first calls (and calibration) look slow.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void MultiplyRows(CsrMatrix weight, float[] bias, float* xp, float* yp, int batch, bool relu, int firstRow, int lastRow)
+    private static unsafe void MultiplyRows<TMultiplyAdd>(CsrMatrix weight, float[] bias, float* xp, float* yp, int batch, bool relu, int firstRow, int lastRow)
+        where TMultiplyAdd : struct, IMultiplyAdd
     {
         fixed (float* vp = weight.Values)
         fixed (int* cp = weight.ColumnIndex, rp = weight.RowStart)
@@ -132,10 +141,10 @@ public static class SparseLinearKernel
                     {
                         var w = Vector256.Create(vp[k]);
                         var source = xp + (long)cp[k] * batch + b0;
-                        a0 = MultiplyAdd(w, Vector256.Load(source), a0);
-                        a1 = MultiplyAdd(w, Vector256.Load(source + 8), a1);
-                        a2 = MultiplyAdd(w, Vector256.Load(source + 16), a2);
-                        a3 = MultiplyAdd(w, Vector256.Load(source + 24), a3);
+                        a0 = TMultiplyAdd.Apply(w, Vector256.Load(source), a0);
+                        a1 = TMultiplyAdd.Apply(w, Vector256.Load(source + 8), a1);
+                        a2 = TMultiplyAdd.Apply(w, Vector256.Load(source + 16), a2);
+                        a3 = TMultiplyAdd.Apply(w, Vector256.Load(source + 24), a3);
                     }
                     if (relu)
                     {
@@ -154,7 +163,7 @@ public static class SparseLinearKernel
                 {
                     var a = Vector256.Create(bias[r]);
                     for (var k = start; k < end; k++)
-                        a = MultiplyAdd(Vector256.Create(vp[k]), Vector256.Load(xp + (long)cp[k] * batch + b0), a);
+                        a = TMultiplyAdd.Apply(Vector256.Create(vp[k]), Vector256.Load(xp + (long)cp[k] * batch + b0), a);
                     if (relu) a = Vector256.Max(a, Vector256<float>.Zero);
                     a.Store(row + b0);
                 }
@@ -167,10 +176,6 @@ public static class SparseLinearKernel
             }
         }
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
-        Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
 
     /// <summary>Row-major [rows, columns] → [columns, rows], in 16×16 tiles to stay in cache.</summary>
     // Fully optimized from the first call: tier-0 code would make the first calls (and calibration) look slow.

@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using static TorchSharp.torch;
 
 namespace Topiary.Deployment;
@@ -15,6 +16,7 @@ public sealed class TorchNetwork : nn.Module<Tensor, Tensor>
     /// <summary>Copies the network's parameters into libtorch tensors.</summary>
     public TorchNetwork(SequentialNetwork network) : base("torch_network")
     {
+        TorchBackend.EnsureVerified();
         network.Shapes();
         this.network = network;
         weights = new Tensor?[network.Layers.Count];
@@ -23,8 +25,8 @@ public sealed class TorchNetwork : nn.Module<Tensor, Tensor>
         {
             (weights[i], biases[i]) = network.Layers[i] switch
             {
-                LinearLayer l => (tensor(l.Weight).reshape(l.OutFeatures, l.InFeatures).DetachFromDisposeScope(), tensor(l.Bias).DetachFromDisposeScope()),
-                Conv2dLayer c => (tensor(c.Weight).reshape(c.OutChannels, c.InChannels, c.KernelSize, c.KernelSize).DetachFromDisposeScope(), tensor(c.Bias).DetachFromDisposeScope()),
+                LinearLayer l => (OwnedTensors.Copy(l.Weight, l.OutFeatures, l.InFeatures).DetachFromDisposeScope(), OwnedTensors.Copy(l.Bias).DetachFromDisposeScope()),
+                Conv2dLayer c => (OwnedTensors.Copy(c.Weight, c.OutChannels, c.InChannels, c.KernelSize, c.KernelSize).DetachFromDisposeScope(), OwnedTensors.Copy(c.Bias).DetachFromDisposeScope()),
                 _ => ((Tensor?)null, (Tensor?)null),
             };
         }

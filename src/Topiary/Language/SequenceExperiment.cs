@@ -48,7 +48,7 @@ internal static class SequenceExperiment
             Method = options.Method,
             Seed = options.Seed,
             Hyperparameters = new Dictionary<string, object>(hyperparameters) { ["ceiling"] = options.Ceiling },
-            Backend = new BackendInfo(backend.OneDnnEnabled, get_num_threads(), backend.Outcome, backend.MaxRelativeError, backend.TorchVersion),
+            Backend = BackendInfo.From(backend, get_num_threads()),
             Dense = new DenseMetrics(denseVal.Metric, denseTest.Metric, totalParams),
             Final = new FinalMetrics(outcome.SelectedValidation.Metric, outcome.SelectedTest.Metric, paramCount, nonzero,
                 (double)nonzero / paramCount, nonzero == 0 ? double.PositiveInfinity : (double)paramCount / nonzero, outcome.SelectedStep),

@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -19,6 +20,7 @@ public sealed class LeNet300 : Module<Tensor, Tensor>
     /// <summary>Creates the network for images of <paramref name="pixels"/> pixels.</summary>
     public LeNet300(int pixels = 28 * 28, int classes = 10) : base("lenet300")
     {
+        TorchBackend.EnsureVerified();
         inputs = pixels;
         fc1 = Linear(pixels, 300);
         fc2 = Linear(300, 100);

@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,6 +22,7 @@ public sealed class LeNet5 : Module<Tensor, Tensor>
     /// <summary>Creates the network for square single-channel images of <paramref name="imageSize"/> pixels.</summary>
     public LeNet5(int imageSize = 28, int classes = 10) : base("lenet5")
     {
+        TorchBackend.EnsureVerified();
         var afterConvs = ((imageSize - 4) / 2 - 4) / 2;
         if (afterConvs < 1) throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, "LeNet-5 needs images of at least 16×16 pixels");
         this.imageSize = imageSize;

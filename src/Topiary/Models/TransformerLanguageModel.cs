@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -25,6 +26,7 @@ public sealed class TransformerLanguageModel : Module<Tensor, Tensor>
     /// <summary>Builds an untrained model; embeddings start from N(0, 0.02²) as in GPT-2.</summary>
     public TransformerLanguageModel(TransformerConfig config) : base(ArchitectureName)
     {
+        TorchBackend.EnsureVerified();
         config.Validate();
         Config = config;
         tokenEmbedding = Embedding(config.VocabularySize, config.ModelDim);

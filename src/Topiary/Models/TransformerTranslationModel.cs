@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -31,6 +32,7 @@ public sealed class TransformerTranslationModel : Module<Tensor, Tensor>
     /// <summary>Builds an untrained model; embeddings start from N(0, 0.02²), as the language model's.</summary>
     public TransformerTranslationModel(TransformerConfig config) : base(ArchitectureName)
     {
+        TorchBackend.EnsureVerified();
         config.Validate();
         Config = config;
         tokenEmbedding = Embedding(config.VocabularySize, config.ModelDim);

@@ -1,5 +1,6 @@
-using TorchSharp.Modules;
+using Topiary.Backend;
 using Topiary.Regularization;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Topiary.Pruning;
@@ -28,6 +29,7 @@ public static class NetTrimPruner
     public static IReadOnlyList<NetTrimLayerReport> Prune(nn.Module<Tensor, Tensor> model, Tensor calibrationInputs, double relativeEpsilon = 0.05,
         bool cascade = true, double rho = 10, int iterations = 200, IProgress<NetTrimProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        TorchBackend.EnsureVerified();
         using var recorder = new ActivationRecorder(model, includeFirst: true);
         var layerIndices = recorder.Layers.Select((module, index) => (module, index)).Where(l => l.module is Linear).ToList();
         if (layerIndices.Count == 0) throw new ArgumentException("Net-Trim needs at least one linear layer", nameof(model));

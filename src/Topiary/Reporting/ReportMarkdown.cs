@@ -47,11 +47,14 @@ public static class ReportMarkdown
         sb.Append('\n');
 
         var b = report.Backend;
-        sb.Append("**Backend:** TorchSharp ").Append(Escape(b.TorchVersion))
-          .Append(", oneDNN ").Append(b.OneDnnEnabled ? "on" : "off")
+        sb.Append("**Backend:** libtorch ").Append(Escape(b.TorchVersion))
+          .Append(", ").Append(Escape(b.OneDnnNote ?? (b.OneDnnEnabled ? "oneDNN on" : "oneDNN off")))
           .Append(", ").Append(b.Threads.ToString(Inv)).Append(b.Threads == 1 ? " thread" : " threads")
           .Append(", self-check: ").Append(Escape(b.SelfCheck))
-          .Append(" (conv gradient relative error ").Append(b.ConvGradRelativeError.ToString("G3", Inv)).Append(").\n\n");
+          .Append(" (conv relative error ").Append(b.ConvGradRelativeError.ToString("G3", Inv)).Append(')');
+        if (b.Kernels is not null) sb.Append(", kernels ").Append(Escape(b.Kernels));
+        if (b.Cpu is not null) sb.Append(", CPU ").Append(Escape(b.Cpu));
+        sb.Append(".\n\n");
 
         // Dense vs final
         var d = report.Dense;

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Topiary.Backend;
 
 namespace Topiary.Reporting;
 
@@ -73,7 +74,30 @@ public sealed record BackendInfo(
     int Threads,
     string SelfCheck,
     double ConvGradRelativeError,
-    string TorchVersion);
+    string TorchVersion)
+{
+    /// <summary>The CPU the run used, as the operating system names it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Cpu { get; init; }
+
+    /// <summary>Why oneDNN is off, or <c>oneDNN on</c> (<see cref="BackendStatus.OneDnnSummary"/>).</summary>
+    [JsonPropertyName("onednn_note")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? OneDnnNote { get; init; }
+
+    /// <summary>The instruction set of Topiary's own kernels: <c>avx512</c>, <c>avx2</c> or <c>portable</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Kernels { get; init; }
+
+    /// <summary>The backend as <paramref name="status"/> describes it, at <paramref name="threads"/> libtorch threads.</summary>
+    public static BackendInfo From(BackendStatus status, int threads) =>
+        new(status.OneDnnEnabled, threads, status.Outcome.Name(), status.MaxRelativeError, status.TorchVersion)
+        {
+            Cpu = status.Cpu,
+            OneDnnNote = status.OneDnnSummary,
+            Kernels = status.Kernels.ToString().ToLowerInvariant(),
+        };
+}
 
 /// <summary>Metrics of the dense model the pruning started from.</summary>
 public sealed record DenseMetrics(double ValAccuracy, double TestAccuracy, long TotalParams);

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Topiary.IO;
 using Topiary.Models;
 using Topiary.Pruning;
+using Topiary.Backend;
 using static TorchSharp.torch;
 
 namespace Topiary.Serialization;
@@ -213,7 +214,7 @@ public static class ModelFile
     {
         var values = new float[count];
         for (var i = 0; i < count; i++) values[i] = (packed[i >> 3] >> (i & 7) & 1) != 0 ? 1f : 0f;
-        return tensor(values);
+        return OwnedTensors.Copy(values, count);
     }
 
     private static void WriteInt32(Stream stream, int value)

@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using Topiary.Optimization;
 using Topiary.Regularization;
 using static TorchSharp.torch;
@@ -11,6 +12,7 @@ public static class DenseTrainer
     public static IReadOnlyList<double> Train(nn.Module<Tensor, Tensor> model, ITrainingTask task, PruningOptions options,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        TorchBackend.EnsureVerified();
         var times = new List<double>();
         if (options.DenseEpochs == 0) return times;
         using var optimizer = OptimizerFactory.Create(options, model.parameters());

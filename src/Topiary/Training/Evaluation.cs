@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using static TorchSharp.torch;
 
 namespace Topiary.Training;
@@ -13,6 +14,7 @@ public static class Evaluation
     /// <summary>Accuracy and mean loss of <paramref name="model"/> on (images, labels), in batches.</summary>
     public static EvaluationResult Classify(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, int batchSize = 1000)
     {
+        TorchBackend.EnsureVerified();
         var wasTraining = model.training;
         model.eval();
         try

@@ -73,7 +73,7 @@ public static class PruningExperiment
             Method = options.Method,
             Seed = options.Seed,
             Hyperparameters = hyperparameters,
-            Backend = new BackendInfo(backend.OneDnnEnabled, get_num_threads(), backend.Outcome, backend.MaxRelativeError, backend.TorchVersion),
+            Backend = BackendInfo.From(backend, get_num_threads()),
             Dense = new DenseMetrics(denseVal.Metric, denseTest.Metric, totalParams),
             Final = new FinalMetrics(outcome.SelectedValidation.Metric, finalTest.Metric, paramCount, nonzero,
                 (double)nonzero / paramCount, nonzero == 0 ? double.PositiveInfinity : (double)paramCount / nonzero, outcome.SelectedStep),

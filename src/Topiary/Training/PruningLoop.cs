@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Topiary.Backend;
 using Topiary.Checkpoints;
 using Topiary.Pruning;
 using Topiary.Regularization;
@@ -35,6 +36,7 @@ public sealed class PruningLoop
     public PruningLoop(nn.Module<Tensor, Tensor> model, ITrainingTask task, PruningOptions options, PruningPolicy? policy = null,
         ILogger? logger = null, IReadOnlyDictionary<string, Tensor>? initialMasks = null)
     {
+        TorchBackend.EnsureVerified();
         options.Validate();
         this.model = model;
         this.task = task;

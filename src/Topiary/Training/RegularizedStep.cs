@@ -1,7 +1,8 @@
-using TorchSharp.Modules;
+using Topiary.Backend;
 using Topiary.Optimization;
 using Topiary.Pruning;
 using Topiary.Regularization;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Topiary.Training;
@@ -28,6 +29,7 @@ public sealed class RegularizedStep : IDisposable
     public RegularizedStep(nn.Module<Tensor, Tensor> model, MaskableOptimizer optimizer, GradientRegularizer regularizer,
         IReadOnlyList<Parameter> regularized, PruningMasks? masks, Func<Tensor, Tensor, Tensor>? lossFunction = null)
     {
+        TorchBackend.EnsureVerified();
         this.lossFunction = lossFunction ?? ((output, target) => nn.functional.cross_entropy(output, target));
         this.model = model;
         this.optimizer = optimizer;
