@@ -139,10 +139,14 @@ ensure_parallel_corpus() {
     "the parallel corpus is unavailable"
 }
 
+# Silent when it succeeds, so that a command's own output (and an error's one line) is all the user sees.
 ensure_build() {
   command -v dotnet >/dev/null 2>&1 || die "the .NET 10 SDK (dotnet) is not on PATH"
-  (cd "$here" && dotnet build Topiary.slnx -c Release --nologo -v quiet -clp:ErrorsOnly >&2) \
-    || die "dotnet build failed (see the errors above)"
+  local log="${TMPDIR:-/tmp}/topiary-build.log"
+  if ! (cd "$here" && dotnet build Topiary.slnx -c Release --nologo -v quiet -clp:ErrorsOnly) >"$log" 2>&1; then
+    cat "$log" >&2
+    die "dotnet build failed (see the errors above; log: $log)"
+  fi
 }
 
 ensure_native_runtime

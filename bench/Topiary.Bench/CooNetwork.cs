@@ -27,7 +27,8 @@ internal sealed class CooNetwork : IDisposable
                     biases[i] = tensor(l.Bias).reshape(l.OutFeatures, 1).DetachFromDisposeScope();
                     break;
                 case Conv2dLayer c:
-                    weights[i] = tensor(c.Weight).reshape(c.OutChannels, c.InChannels, c.KernelSize, c.KernelSize).DetachFromDisposeScope();
+                    // Cloned into libtorch's own aligned memory, as a user's nn.Conv2d holds it (tensor(float[]) wraps the array).
+                    weights[i] = tensor(c.Weight).reshape(c.OutChannels, c.InChannels, c.KernelSize, c.KernelSize).clone().DetachFromDisposeScope();
                     biases[i] = tensor(c.Bias).DetachFromDisposeScope();
                     break;
             }

@@ -28,7 +28,9 @@ internal static class CrossoverBenchmark
             for (var i = 0; i < dense.Length; i++) dense[i] = random.NextDouble() < density ? (float)(random.NextDouble() * 2 - 1) : 0f;
             var bias = new float[rows];
             var weight = CsrMatrix.FromDense(dense, rows, columns);
-            using var denseWeight = tensor(dense).reshape(rows, columns);
+            // A copy in libtorch's own 64-byte-aligned memory, as a user's nn.Linear holds it (tensor(float[]) wraps the array).
+            using var wrapped = tensor(dense);
+            using var denseWeight = wrapped.reshape(rows, columns).clone();
             using var denseBias = tensor(bias);
             var cells = new List<string>();
             foreach (var batch in Batches)

@@ -38,11 +38,10 @@ internal static class BackendCommand
         System.Console.WriteLine($"{status.OneDnnSummary}");
         System.Console.WriteLine($"convolution self-check: {status.Outcome.Name()}, worst relative error {Format(status.MaxRelativeError)} " +
                                  $"over {TorchBackend.Cases.Count} convolutions, forward and both gradients (tolerance {Format(TorchBackend.Tolerance)})");
-        System.Console.WriteLine(status.CachedIn is not null
-            ? $"verdict: read from {status.CachedIn} (--recheck checks again)"
-            : overrides.CacheEnabled && overrides.CacheDirectory is not null
-                ? $"verdict: checked now; kept in {overrides.CacheDirectory} when the CPU can be identified"
-                : "verdict: checked now; not cached");
+        System.Console.WriteLine(status.CachedIn is not null ? $"verdict: read from {status.CachedIn} (--recheck checks again)"
+            : status.SavedTo is not null ? $"verdict: checked now, kept in {status.SavedTo}"
+            : !overrides.CacheEnabled ? $"verdict: checked now, not kept ({BackendOverrides.CacheVariable}=off)"
+            : "verdict: checked now, not kept (the CPU cannot be identified, the cache folder is not writable, or the check failed)");
         System.Console.WriteLine($"Topiary kernels: {status.Kernels.ToString().ToLowerInvariant()}");
         System.Console.WriteLine($"environment: {overrides.Describe()} {BackendOverrides.CacheVariable}={(overrides.CacheEnabled ? "on" : "off")}");
         return status.Trusted ? 0 : 1;

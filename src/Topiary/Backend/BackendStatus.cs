@@ -29,6 +29,9 @@ public sealed record BackendStatus(bool OneDnnEnabled, int Threads, SelfCheckOut
     /// <summary>The verdict file this status was read from, or null when the check ran in this process.</summary>
     public string? CachedIn { get; init; }
 
+    /// <summary>The verdict file a check of this process wrote, or null when it read one, or kept none.</summary>
+    public string? SavedTo { get; init; }
+
     /// <summary>
     /// One phrase on oneDNN for people: <c>oneDNN on</c>, or why it is off, e.g.
     /// <c>oneDNN off (its conv2d 20→50 5×5 was wrong on this CPU: relative error 0.84)</c>.

@@ -69,7 +69,7 @@ public static class ConvGradientCheck
     /// together, so group g owns a contiguous block of rows, and y_g = W_g [out/G, (in/G)·taps] · columns_g.
     /// A 1-D input is unfolded as an image of height 1.
     /// </summary>
-    private static Tensor Reference(ConvolutionCase c, Tensor x, Tensor w)
+    internal static Tensor Reference(ConvolutionCase c, Tensor x, Tensor w)
     {
         var image = c.Dimensions == 1 ? x.unsqueeze(2) : x;
         var kernel = c.Dimensions == 1 ? (1L, c.Kernel) : (c.Kernel, c.Kernel);

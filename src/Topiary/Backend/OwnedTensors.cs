@@ -11,11 +11,11 @@ namespace Topiary.Backend;
 /// </summary>
 internal static class OwnedTensors
 {
-    /// <summary>A contiguous float32 tensor of <paramref name="shape"/> holding a copy of <paramref name="values"/>.</summary>
+    /// <summary>A contiguous float32 tensor of <paramref name="shape"/> (empty: a scalar) holding a copy of <paramref name="values"/>.</summary>
     public static Tensor Copy(float[] values, params long[] shape)
     {
         using var wrapped = tensor(values);
-        using var view = shape.Length == 0 ? wrapped.alias() : wrapped.reshape(shape);
+        using var view = wrapped.reshape(shape);
         return view.clone();
     }
 }

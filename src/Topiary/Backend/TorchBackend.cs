@@ -138,11 +138,13 @@ public static class TorchBackend
         }
 
         var verdict = Check(overrides, oneDnnOnAtStart);
+        string? savedTo = null;
         if (cache is not null && verdict.Outcome is SelfCheckOutcome.Passed or SelfCheckOutcome.OneDnnDisabled)
         {
-            if (!cache.TryWrite(key!, verdict)) logger.LogDebug("The self-check's verdict could not be cached in {Directory}", cache.Directory);
+            if (cache.TryWrite(key!, verdict)) savedTo = cache.PathOf(key!);
+            else logger.LogDebug("The self-check's verdict could not be cached in {Directory}", cache.Directory);
         }
-        var fresh = StatusOf(verdict, overrides);
+        var fresh = StatusOf(verdict, overrides) with { SavedTo = savedTo };
         Report(fresh, logger);
         return fresh;
     }

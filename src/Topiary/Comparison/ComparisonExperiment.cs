@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Topiary.Backend;
 using Topiary.Checkpoints;
 using Topiary.Pruning;
+using Topiary.Reporting;
 using Topiary.Training;
 using static TorchSharp.torch;
 
@@ -92,6 +94,7 @@ public static class ComparisonExperiment
         IReadOnlyList<ComparisonRun> runs, double seconds) => new()
     {
         ToolVersion = ToolInfo.Version,
+        Backend = BackendInfo.From(TorchBackend.EnsureVerified(), get_num_threads()),
         Model = plan.ModelName,
         Dataset = plan.Dataset,
         Metric = metric,

@@ -74,6 +74,8 @@ public static class ComparisonMarkdown
         var sb = new StringBuilder();
         sb.Append($"# Comparison: {report.Model}, {report.Methods.Count} methods × {report.Seeds.Count} seeds\n\n");
         sb.Append($"Topiary {report.ToolVersion}; data `{report.Dataset}`; seeds {string.Join(", ", report.Seeds)}; {report.SecondsTotal.ToString("F0", Inv)} s in all.\n\n");
+        if (report.Backend is { } b)
+            sb.Append($"Backend: libtorch {b.TorchVersion}, {b.OneDnnNote ?? (b.OneDnnEnabled ? "oneDNN on" : "oneDNN off")}, {b.Threads} threads, conv self-check {b.SelfCheck}, CPU {b.Cpu ?? "unknown"}.\n\n");
         if (!report.Complete) sb.Append($"**Partial: {report.Runs.Count} of {report.Methods.Count * report.Seeds.Count} runs so far.**\n\n");
         sb.Append($"Metric: test {metric.Name} ({metric.Direction}). ");
         sb.Append("Every method starts from the same dense model per seed and has the same pruning budget, bound and checkpoint selection ");

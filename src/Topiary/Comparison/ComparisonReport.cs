@@ -51,6 +51,8 @@ public sealed record ComparisonReport
 {
     /// <summary>Version of the Topiary library that produced it.</summary>
     public required string ToolVersion { get; init; }
+    /// <summary>The numeric backend every run used (oneDNN state and why, threads, self-check, CPU, kernels).</summary>
+    public BackendInfo? Backend { get; init; }
     /// <summary>Model architecture.</summary>
     public required string Model { get; init; }
     /// <summary>Data directory or corpus.</summary>

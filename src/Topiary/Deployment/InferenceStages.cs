@@ -144,7 +144,7 @@ internal sealed class LinearStage : WeightedStage
 
     public LinearStage(LinearLayer layer, ActivationShape input, ActivationShape output, bool relu)
         : base(layer.Name, input, output, CsrMatrix.FromDense(layer.Weight, layer.OutFeatures, layer.InFeatures),
-            OwnedTensors.Copy(layer.Weight, layer.OutFeatures, layer.InFeatures), OwnedTensors.Copy(layer.Bias), relu)
+            OwnedTensors.Copy(layer.Weight, layer.OutFeatures, layer.InFeatures), OwnedTensors.Copy(layer.Bias, layer.Bias.Length), relu)
     {
         bias = layer.Bias;
     }
@@ -166,7 +166,7 @@ internal sealed class ConvStage : WeightedStage
 
     public ConvStage(Conv2dLayer layer, ActivationShape input, ActivationShape output, bool relu)
         : base(layer.Name, input, output, CsrMatrix.FromDense(layer.Weight, layer.OutChannels, layer.InChannels * layer.KernelSize * layer.KernelSize),
-            OwnedTensors.Copy(layer.Weight, layer.OutChannels, layer.InChannels, layer.KernelSize, layer.KernelSize), OwnedTensors.Copy(layer.Bias), relu)
+            OwnedTensors.Copy(layer.Weight, layer.OutChannels, layer.InChannels, layer.KernelSize, layer.KernelSize), OwnedTensors.Copy(layer.Bias, layer.Bias.Length), relu)
     {
         this.layer = layer;
         offsets = SparseConvKernel.InputOffsets(Weight, layer.KernelSize, input.Height, input.Width);

@@ -62,7 +62,7 @@ public static class SparseLinearKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyVector(CsrMatrix weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y, bool relu)
     {
-        if (weight.LaneBlocks is { } blocks)
+        if (KernelIsa.Avx512 && weight.LaneBlocks is { } blocks)
         {
             LaneBlockKernel.Multiply(blocks, bias, x, y, relu);
             return;

@@ -25,8 +25,8 @@ public sealed class TorchNetwork : nn.Module<Tensor, Tensor>
         {
             (weights[i], biases[i]) = network.Layers[i] switch
             {
-                LinearLayer l => (OwnedTensors.Copy(l.Weight, l.OutFeatures, l.InFeatures).DetachFromDisposeScope(), OwnedTensors.Copy(l.Bias).DetachFromDisposeScope()),
-                Conv2dLayer c => (OwnedTensors.Copy(c.Weight, c.OutChannels, c.InChannels, c.KernelSize, c.KernelSize).DetachFromDisposeScope(), OwnedTensors.Copy(c.Bias).DetachFromDisposeScope()),
+                LinearLayer l => (OwnedTensors.Copy(l.Weight, l.OutFeatures, l.InFeatures).DetachFromDisposeScope(), OwnedTensors.Copy(l.Bias, l.Bias.Length).DetachFromDisposeScope()),
+                Conv2dLayer c => (OwnedTensors.Copy(c.Weight, c.OutChannels, c.InChannels, c.KernelSize, c.KernelSize).DetachFromDisposeScope(), OwnedTensors.Copy(c.Bias, c.Bias.Length).DetachFromDisposeScope()),
                 _ => ((Tensor?)null, (Tensor?)null),
             };
         }

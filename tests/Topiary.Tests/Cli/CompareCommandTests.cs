@@ -23,6 +23,8 @@ public class CompareCommandTests
         Assert.Equal(4, root.GetProperty("runs").GetArrayLength());
         Assert.Equal(2, root.GetProperty("summaries").GetArrayLength());
         Assert.True(root.TryGetProperty("tool_version", out _));
+        Assert.Equal(1, root.GetProperty("backend").GetProperty("threads").GetInt32());
+        Assert.True(root.GetProperty("backend").TryGetProperty("cpu", out _));
         Assert.True(root.GetProperty("settings").TryGetProperty("method.gmp", out _));
         var gmp = root.GetProperty("summaries")[1];
         Assert.Equal("gmp", gmp.GetProperty("method").GetString());

@@ -28,6 +28,9 @@ public class PruneCommandTests
         Assert.Equal(431_080, root.GetProperty("dense").GetProperty("total_params").GetInt64());
         Assert.True(root.GetProperty("final").GetProperty("remaining_fraction").GetDouble() < 1.0, "nothing was pruned on easy data");
         Assert.True(root.GetProperty("backend").TryGetProperty("onednn", out _));
+        foreach (var key in new[] { "self_check", "cpu", "kernels", "onednn_note" })
+            Assert.True(root.GetProperty("backend").TryGetProperty(key, out _), $"backend lacks {key}");
+        Assert.StartsWith("backend: libtorch ", result.StandardOutput.Split('\n')[1]);
         Assert.True(root.GetProperty("trajectory").GetArrayLength() >= 2);
         Assert.Equal(1800, root.GetProperty("dataset").GetProperty("train_count").GetInt32());
 
