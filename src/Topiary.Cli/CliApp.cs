@@ -123,7 +123,6 @@ internal static class CliApp
             Topiary.Pruning.Toolkit.PruningSelectionException or Topiary.Pruning.Toolkit.RecipeException => (Usage, e.Message),
             DivergenceLimitException => (1, e.Message),
             OperationCanceledException => (130, "cancelled"),
-            TrainingDivergedException => (1, e.Message),
             _ => (1, $"{e.GetType().Name}: {e.Message}"),
         };
         System.Console.Error.WriteLine($"topiary: error: {OneLine(message)}");

@@ -13,6 +13,11 @@ public sealed record PruningLoopState
 {
     /// <summary>The settings the run was started with; a resume with other settings is refused.</summary>
     public required PruningOptions Options { get; init; }
+    /// <summary>
+    /// The run's settings as canonical text (the options, the method as built and a recipe's selector), which a resume
+    /// must match; null in checkpoints written before it existed (then <see cref="Options"/> is compared).
+    /// </summary>
+    public string? RunIdentity { get; init; }
     /// <summary>Optimizer steps in one epoch; differs when the data set differs.</summary>
     public required int StepsPerEpoch { get; init; }
     /// <summary>Training steps of the pruning phase taken so far.</summary>

@@ -33,7 +33,7 @@ internal static class SequenceExperiment
         atModel?.Invoke("dense");
 
         if (double.IsPositiveInfinity(options.Ceiling)) options = options with { Ceiling = Math.Max(1, denseVal.Metric * ceilingRatio) };
-        var loop = new PruningLoop(model, task, options, policy: null, logger, start?.Masks);
+        var loop = new PruningLoop(model, task, options, logger, start?.Masks);
         var outcome = loop.Run(progress, cancellationToken);
         var (paramCount, nonzero) = SparsityStatistics.Model(model);
         atModel?.Invoke("pruned");

@@ -62,6 +62,24 @@ public abstract class MaskableOptimizer : IDisposable
     protected virtual void LoadStateBuffers(IReadOnlyDictionary<string, Tensor> buffers) =>
         throw new NotSupportedException($"{GetType().Name} cannot restore its state from a checkpoint");
 
+    /// <summary>
+    /// Replaces one momentum buffer per parameter (<c>{index}.momentum_buffer</c>) with copies of the saved ones; a
+    /// missing buffer means the saved optimizer had not stepped yet (or had no momentum).
+    /// </summary>
+    protected void LoadMomenta(IReadOnlyDictionary<string, Tensor> saved, Tensor?[] buffers, string optimizerName)
+    {
+        var names = Enumerable.Range(0, Parameters.Count).Select(i => $"{i}.momentum_buffer").ToList();
+        if (saved.Keys.FirstOrDefault(k => !names.Contains(k)) is { } unknown)
+            throw new ArgumentException($"unknown optimizer state '{unknown}' for {optimizerName}");
+        for (var i = 0; i < Parameters.Count; i++)
+        {
+            saved.TryGetValue(names[i], out var source);
+            if (source is not null) RequireShape(names[i], source, i);
+            buffers[i]?.Dispose();
+            buffers[i] = source?.detach().clone().DetachFromDisposeScope();
+        }
+    }
+
     /// <summary>Checks that <paramref name="source"/> can be copied into a buffer shaped like parameter <paramref name="index"/>.</summary>
     protected void RequireShape(string name, Tensor source, int index)
     {

@@ -89,6 +89,9 @@ public sealed class MuonOptimizer : MaskableOptimizer
     }
 
     /// <inheritdoc />
+    protected override void LoadStateBuffers(IReadOnlyDictionary<string, Tensor> saved) => LoadMomenta(saved, momenta, "Muon");
+
+    /// <inheritdoc />
     public override void Dispose()
     {
         foreach (var m in momenta) m?.Dispose();

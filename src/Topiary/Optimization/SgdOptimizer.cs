@@ -66,20 +66,7 @@ public sealed class SgdOptimizer : MaskableOptimizer
     }
 
     /// <inheritdoc />
-    protected override void LoadStateBuffers(IReadOnlyDictionary<string, Tensor> saved)
-    {
-        var names = Enumerable.Range(0, Parameters.Count).Select(i => $"{i}.momentum_buffer").ToList();
-        if (saved.Keys.FirstOrDefault(k => !names.Contains(k)) is { } unknown)
-            throw new ArgumentException($"unknown optimizer state '{unknown}' for SGD");
-        for (var i = 0; i < Parameters.Count; i++)
-        {
-            // A missing buffer means the saved optimizer had not stepped yet (or had no momentum).
-            saved.TryGetValue(names[i], out var source);
-            if (source is not null) RequireShape(names[i], source, i);
-            buffers[i]?.Dispose();
-            buffers[i] = source?.detach().clone().DetachFromDisposeScope();
-        }
-    }
+    protected override void LoadStateBuffers(IReadOnlyDictionary<string, Tensor> saved) => LoadMomenta(saved, buffers, "SGD");
 
     /// <inheritdoc />
     public override void Dispose()

@@ -53,6 +53,12 @@ public sealed class SteepestDescentOptimizer : MaskableOptimizer
     /// <summary>No state.</summary>
     public override IReadOnlyDictionary<string, Tensor> StateBuffers() => new Dictionary<string, Tensor>();
 
+    /// <summary>No state: only an empty set of buffers fits.</summary>
+    protected override void LoadStateBuffers(IReadOnlyDictionary<string, Tensor> saved)
+    {
+        if (saved.Count > 0) throw new ArgumentException($"unknown optimizer state '{saved.Keys.First()}' for steepest descent, which keeps none");
+    }
+
     /// <inheritdoc />
     public override void Dispose() { }
 }

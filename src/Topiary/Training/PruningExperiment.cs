@@ -49,7 +49,7 @@ public static class PruningExperiment
         var (denseVal, denseTest, totalParams) = (dense.Validation, dense.Test, dense.TotalParameters);
         logger.LogInformation("dense model: validation accuracy {Val}, test accuracy {Test}", Percent.Of(denseVal.Metric), Percent.Of(denseTest.Metric));
 
-        var loop = new PruningLoop(model, task, options, policy: null, logger, start?.Masks)
+        var loop = new PruningLoop(model, task, options, logger, start?.Masks)
         {
             Checkpoints = new CheckpointOptions
             {

@@ -1,10 +1,12 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Topiary.Backend;
 using Topiary.Checkpoints;
+using Topiary.Methods;
 using Topiary.Pruning;
-using Topiary.Regularization;
+using Topiary.Pruning.Toolkit;
 using Topiary.Reporting;
 using static TorchSharp.torch;
 
@@ -22,19 +24,18 @@ public sealed class PruningLoop
     private readonly nn.Module<Tensor, Tensor> model;
     private readonly ITrainingTask task;
     private readonly PruningOptions options;
-    private readonly PruningPolicy policy;
-    private readonly GradientRegularizer regularizer;
+    private readonly PruningSession session;
+    private readonly string runIdentity;
     private readonly ILogger logger;
 
     /// <summary>Prepares a run over <paramref name="model"/>, which should already be trained dense.</summary>
     /// <param name="model">The model to prune.</param>
     /// <param name="task">Its data, loss and metric.</param>
-    /// <param name="options">Settings of the run.</param>
-    /// <param name="policy">When and what to prune; by default the schedule of the options' method (<see cref="PruningMethods"/>; the flagship's <see cref="IterativeFractionPolicy"/>).</param>
+    /// <param name="options">Settings of the run; the method they name becomes a <see cref="PruningMethod"/> (<see cref="PruningMethods.FromOptions"/>).</param>
     /// <param name="logger">Receives a debug line per pruning event.</param>
     /// <param name="initialMasks">Masks to continue from (e.g. those of a saved, already pruned model).</param>
-    public PruningLoop(nn.Module<Tensor, Tensor> model, ITrainingTask task, PruningOptions options, PruningPolicy? policy = null,
-        ILogger? logger = null, IReadOnlyDictionary<string, Tensor>? initialMasks = null)
+    public PruningLoop(nn.Module<Tensor, Tensor> model, ITrainingTask task, PruningOptions options, ILogger? logger = null,
+        IReadOnlyDictionary<string, Tensor>? initialMasks = null)
     {
         TorchBackend.EnsureVerified();
         options.Validate();
@@ -42,17 +43,30 @@ public sealed class PruningLoop
         this.task = task;
         this.options = options;
         this.logger = logger ?? NullLogger.Instance;
-        Masks = new PruningMasks(options.Recipe?.Selector.Select(model) ?? ParameterSelector.Select(model, options.PrunedScope));
-        if (initialMasks is not null) Masks.RestoreMatching(initialMasks);
-        // The method names both the regularizer and, unless one is given, the schedule (PruningMethods).
-        var methodRegularizer = PruningMethods.CreateRegularizer(options, Masks);
-        this.policy = policy ?? options.Recipe?.Schedule.CreatePolicy(options.Recipe.Limits, options.Recipe.Ranking) ?? PruningMethods.CreatePolicy(options, methodRegularizer, task.StepsPerEpoch(options.BatchSize), task.HigherIsBetter);
-        // --reg terms join the method's regularizer in a weighted composite.
-        regularizer = options.BuildRegularizer(methodRegularizer);
+        var method = PruningMethods.FromOptions(options);
+        var stepsPerEpoch = task.StepsPerEpoch(options.BatchSize);
+        // A recipe's selector governs both what is pruned and what is regularized; without one, the two scopes of the options.
+        var prunable = options.Recipe?.Selector ?? new LayerSelector { Scope = options.PrunedScope };
+        session = new PruningSession(model, method, new PruningSessionSettings
+        {
+            Bound = new MetricFloor(options.BoundFor(task.HigherIsBetter), task.HigherIsBetter),
+            StepsPerEpoch = stepsPerEpoch,
+            TotalSteps = (long)stepsPerEpoch * options.Epochs,
+            EvaluationInterval = options.EvalEvery,
+            Patience = options.Patience,
+            Prunable = prunable,
+            Regularized = options.Recipe is null ? new LayerSelector { Scope = options.RegularizedScope } : null,
+            Validator = () => task.Validate(model),
+            Logger = this.logger,
+        }, initialMasks);
+        runIdentity = LoopStateKeeper.Identity(options, method.Describe().ToJsonString() + "\n" + JsonSerializer.Serialize(prunable, ReportJson.Options));
     }
 
     /// <summary>The masks of the prunable parameters.</summary>
-    public PruningMasks Masks { get; }
+    public PruningMasks Masks => session.Masks;
+
+    /// <summary>The session that prunes: the method, its regularizer and schedule.</summary>
+    public PruningSession Session => session;
 
     /// <summary>
     /// Checkpointing of the run: where to write checkpoints, what to resume from, how many divergences
@@ -73,15 +87,10 @@ public sealed class PruningLoop
     /// <exception cref="CheckpointException">The checkpoint to resume from does not fit this run.</exception>
     public PruningOutcome Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var floor = new MetricFloor(options.BoundFor(task.HigherIsBetter), task.HigherIsBetter);
-        var regularized = ParameterSelector.Select(model, options.RegularizedScope).Select(p => p.Parameter).ToList();
-        var stepsPerEpoch = task.StepsPerEpoch(options.BatchSize);
-        var totalSteps = (long)stepsPerEpoch * options.Epochs;
-        var gamma = new GammaSchedule(options.Gamma, options.GammaDecay, stepsPerEpoch);
+        var stepsPerEpoch = session.Context.StepsPerEpoch;
+        var totalSteps = session.Context.TotalSteps;
         using var optimizer = OptimizerFactory.Create(options, model.parameters());
-        using var step = new RegularizedStep(model, optimizer, regularizer, regularized, Masks, task.Loss);
-        var context = new PruningContext(Masks, floor, () => task.Validate(model), stepsPerEpoch, totalSteps, logger);
-        using var selection = new CheckpointSelection(floor);
+        session.Attach(optimizer);
         using var batches = new BatchCursor(task, options.Seed, options.BatchSize, stepsPerEpoch);
 
         var trajectory = new List<TrajectoryPoint>();
@@ -91,15 +100,9 @@ public sealed class PruningLoop
         var clock = new Stopwatch();
         double? lastMetric = null;
         var tests = new PrePruningTests(model, Masks, task, options.TestCurve);
-        var keeper = new LoopStateKeeper(model, Masks, optimizer, regularizer, gamma, selection, policy, context, recentLoss,
-            trajectory, divergences, tests, options, Checkpoints.Annotations);
+        session.AroundPruning = tests.Around;
+        var keeper = new LoopStateKeeper(session, recentLoss, trajectory, divergences, tests, options, runIdentity, Checkpoints.Annotations);
         byte[]? lastGood = null;
-
-        void AfterPruning()
-        {
-            foreach (var entry in Masks.Entries) optimizer.MaskState(entry.Parameter, entry.Mask);
-            gamma.Reset();
-        }
 
         // Captures the state as the last good checkpoint (in memory, and on disk when configured).
         void SaveCheckpoint(bool selectionImproved = false)
@@ -110,21 +113,18 @@ public sealed class PruningLoop
             if (selectionImproved && Checkpoints.BestPath is { } best) CheckpointFile.Write(best, lastGood);
         }
 
-        // Evaluates, records the point, updates the selection, lets the policy prune and checkpoints.
+        // Evaluates, records the point, lets the session select and prune, and checkpoints.
         void EvaluateAndMaybePrune(double trainLoss)
         {
             var validation = task.Validate(model);
             lastMetric = validation.Metric;
-            var remaining = Masks.Density;
-            selection.Offer(model, Masks, context.Step, remaining, validation);
-            var pruned = tests.Around(context.Step, () => policy.AtEvaluation(context, validation));
-            trajectory.Add(new TrajectoryPoint(context.Step, (double)context.Step / stepsPerEpoch, remaining, validation.Metric,
-                validation.Loss, trainLoss, gamma.Current, pruned));
-            if (pruned) AfterPruning();
-            if (selection.EvaluationsWithoutProgress >= options.Patience)
+            var outcome = session.Evaluate(validation);
+            trajectory.Add(new TrajectoryPoint(outcome.Step, (double)outcome.Step / stepsPerEpoch, outcome.RemainingBefore, validation.Metric,
+                validation.Loss, trainLoss, outcome.Strength, outcome.Pruned));
+            if (outcome.ShouldStop)
                 keeper.StopReason = $"no new smallest model at the bound in {options.Patience} evaluations (patience)";
             keeper.ConsecutiveFailures = 0;
-            SaveCheckpoint(selectionImproved: selection.EvaluationsWithoutProgress == 0);
+            SaveCheckpoint(selectionImproved: outcome.Selected);
         }
 
         // Back to the last good checkpoint with half the learning rate; the event goes into the report.
@@ -138,8 +138,8 @@ public sealed class PruningLoop
                 keeper.Restore(checkpoint, "last good checkpoint");
             optimizer.LearningRate = halved;
             keeper.ConsecutiveFailures = failures;
-            divergences.Add(new DivergenceEvent(failedStep, cause, context.Step, halved));
-            logger.LogWarning("step {Step}: {Cause}; rolled back to step {Back} with learning rate {Lr}", failedStep, cause, context.Step, halved);
+            divergences.Add(new DivergenceEvent(failedStep, cause, session.Step, halved));
+            logger.LogWarning("step {Step}: {Cause}; rolled back to step {Back} with learning rate {Lr}", failedStep, cause, session.Step, halved);
             // Saved at once, so that a resumed run continues with the halved rate too.
             SaveCheckpoint();
         }
@@ -149,51 +149,52 @@ public sealed class PruningLoop
         {
             keeper.Restore(resume, resume.Source);
             lastGood = resume.Encode();
-            logger.LogInformation("resumed at pruning step {Step}", context.Step);
+            logger.LogInformation("resumed at pruning step {Step}", session.Step);
         }
         else
         {
             EvaluateAndMaybePrune(double.NaN);
         }
 
-        while (keeper.StopReason is null && context.Step < totalSteps)
+        while (keeper.StopReason is null && session.Step < totalSteps)
         {
             if (cancellationToken.IsCancellationRequested)
             {
                 SaveCheckpoint();
-                throw new TrainingInterruptedException(context.Step, Checkpoints.LastPath, cancellationToken);
+                throw new TrainingInterruptedException(session.Step, Checkpoints.LastPath, cancellationToken);
             }
-            var epoch = (int)(context.Step / stepsPerEpoch) + 1;
-            var (inputs, targets) = batches.Take(context.Step);
+            var epoch = (int)(session.Step / stepsPerEpoch) + 1;
+            var (inputs, targets) = batches.Take(session.Step);
             double loss;
             string? divergence;
             using (inputs)
             using (targets)
             {
                 clock.Restart();
-                loss = step.Run(inputs, targets, gamma.Current);
+                loss = session.Backward(inputs, targets, task.Loss);
+                optimizer.Step();
                 times.Add(clock.Elapsed.TotalMilliseconds);
                 divergence = DivergenceGuard.Check(loss, model.parameters());
             }
             if (divergence is not null)
             {
-                RollBack(context.Step + 1, divergence);
+                RollBack(session.Step + 1, divergence);
                 continue;
             }
-            gamma.Advance();
-            context.Step++;
+            clock.Restart();
+            session.AfterStep();
+            times[^1] += clock.Elapsed.TotalMilliseconds;
             recentLoss.Add(loss);
-            if (PruneAfterStep(context, tests)) AfterPruning();
 
-            if (context.Step % options.EvalEvery == 0)
+            if (session.Step % options.EvalEvery == 0)
             {
                 var trainLoss = recentLoss.Take();
                 EvaluateAndMaybePrune(trainLoss);
-                progress?.Report(new TrainingProgress("prune", epoch, options.Epochs, context.Step, totalSteps, trainLoss, lastMetric, Masks.Density, gamma.Current));
+                progress?.Report(new TrainingProgress("prune", epoch, options.Epochs, session.Step, totalSteps, trainLoss, lastMetric, Masks.Density, session.Strength));
             }
-            else if (context.Step % 20 == 0)
+            else if (session.Step % 20 == 0)
             {
-                progress?.Report(new TrainingProgress("prune", epoch, options.Epochs, context.Step, totalSteps, recentLoss.Take(), lastMetric, Masks.Density, gamma.Current));
+                progress?.Report(new TrainingProgress("prune", epoch, options.Epochs, session.Step, totalSteps, recentLoss.Take(), lastMetric, Masks.Density, session.Strength));
             }
         }
 
@@ -203,10 +204,11 @@ public sealed class PruningLoop
             keeper.StopReason = $"epoch budget of {options.Epochs} reached";
             SaveCheckpoint();
         }
-        selection.RestoreBest(model, Masks);
-        var (result, test) = tests.MeasureNow(selection.Step);
-        return new PruningOutcome(trajectory, selection.Step, selection.Validation, selection.RemainingFraction,
-            selection.Describe(task.MetricName), keeper.StopReason, times)
+        session.RestoreBest();
+        var selected = session.Selected!;
+        var (result, test) = tests.MeasureNow(selected.Step);
+        return new PruningOutcome(trajectory, selected.Step, selected.Validation, selected.RemainingFraction,
+            session.DescribeSelection(task.MetricName), keeper.StopReason, times)
         {
             Divergences = divergences,
             SelectedTest = test,
@@ -214,20 +216,4 @@ public sealed class PruningLoop
             TestTrajectorySeconds = tests.Seconds,
         };
     }
-
-    // The copy that the test measurement needs is taken only at steps where the policy may prune.
-    private bool PruneAfterStep(PruningContext context, PrePruningTests tests)
-    {
-        if (policy.MayPruneAfterStep(context)) return tests.Around(context.Step, () => policy.AfterStep(context));
-        if (!policy.AfterStep(context)) return false;
-        throw new InvalidOperationException($"pruning policy '{policy.Name}' pruned after step {context.Step} although MayPruneAfterStep said it would not");
-    }
-}
-
-/// <summary>The training loss became NaN or infinite.</summary>
-public sealed class TrainingDivergedException(long step, double loss)
-    : Exception($"training diverged at step {step}: the loss is {loss}; lower --lr or --gamma")
-{
-    /// <summary>The step at which the loss stopped being finite.</summary>
-    public long Step { get; } = step;
 }

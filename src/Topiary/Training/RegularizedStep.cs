@@ -8,16 +8,16 @@ using static TorchSharp.torch;
 namespace Topiary.Training;
 
 /// <summary>
-/// One training step of a classifier under a gradient regularizer and pruning masks, with a single
-/// backward pass: backward(L + loss penalties) → g += ∂R/∂w → whole-gradient transforms → mask g →
-/// optimizer step → projection → mask w. A regularizer that needs extra passes (SAM, AMP, F-GR) runs
-/// the backward itself through an <see cref="ObjectiveClosure"/>. Each per-tensor member runs only on
-/// the tensors the regularizer <see cref="GradientRegularizer.AppliesTo"/>.
+/// One training step under a gradient regularizer and pruning masks, with a single backward pass, in two halves
+/// around the optimizer's own step: <see cref="Backward"/> (forward → loss + loss penalties → backward, or the passes
+/// of a regularizer that replaces it, such as SAM → g += ∂R/∂w → whole-gradient transforms → mask g) and, after the
+/// optimizer step, <see cref="Finish"/> (projection → mask w). <see cref="Run"/> does both with a Topiary optimizer.
+/// Each per-tensor member runs only on the tensors the regularizer <see cref="GradientRegularizer.AppliesTo"/>.
 /// </summary>
 public sealed class RegularizedStep : IDisposable
 {
     private readonly nn.Module<Tensor, Tensor> model;
-    private readonly MaskableOptimizer optimizer;
+    private readonly MaskableOptimizer? optimizer;
     private readonly GradientRegularizer regularizer;
     private readonly IReadOnlyList<Parameter> regularized;
     private readonly PruningMasks? masks;
@@ -25,14 +25,18 @@ public sealed class RegularizedStep : IDisposable
     private readonly IReadOnlyList<Parameter> trainable;
     private readonly ActivationRecorder? recorder;
 
-    /// <summary>Binds the pieces a step needs; the loss defaults to cross-entropy on logits.</summary>
-    public RegularizedStep(nn.Module<Tensor, Tensor> model, MaskableOptimizer optimizer, GradientRegularizer regularizer,
-        IReadOnlyList<Parameter> regularized, PruningMasks? masks, Func<Tensor, Tensor, Tensor>? lossFunction = null)
+    /// <summary>Binds the pieces a step needs; the loss defaults to cross-entropy on logits. The optimizer steps outside.</summary>
+    /// <param name="model">The model being trained.</param>
+    /// <param name="regularizer">The regularizer (its strength is given per step).</param>
+    /// <param name="regularized">The parameters its per-tensor members act on (those it <see cref="GradientRegularizer.AppliesTo"/>).</param>
+    /// <param name="masks">The pruning masks, or null for dense training.</param>
+    /// <param name="lossFunction">The data loss of (output, target).</param>
+    public RegularizedStep(nn.Module<Tensor, Tensor> model, GradientRegularizer regularizer, IReadOnlyList<Parameter> regularized,
+        PruningMasks? masks, Func<Tensor, Tensor, Tensor>? lossFunction = null)
     {
         TorchBackend.EnsureVerified();
         this.lossFunction = lossFunction ?? ((output, target) => nn.functional.cross_entropy(output, target));
         this.model = model;
-        this.optimizer = optimizer;
         this.regularizer = regularizer;
         this.regularized = regularized;
         this.masks = masks;
@@ -40,28 +44,87 @@ public sealed class RegularizedStep : IDisposable
         recorder = regularizer.NeedsActivations ? new ActivationRecorder(model) : null;
     }
 
-    /// <summary>Runs the step on one batch with regularization strength <paramref name="gamma"/>; returns the data loss.</summary>
+    /// <summary>As above, with a Topiary optimizer that <see cref="Run"/> steps.</summary>
+    public RegularizedStep(nn.Module<Tensor, Tensor> model, MaskableOptimizer optimizer, GradientRegularizer regularizer,
+        IReadOnlyList<Parameter> regularized, PruningMasks? masks, Func<Tensor, Tensor, Tensor>? lossFunction = null)
+        : this(model, regularizer, regularized, masks, lossFunction)
+    {
+        this.optimizer = optimizer;
+    }
+
+    /// <summary>The regularizer.</summary>
+    public GradientRegularizer Regularizer => regularizer;
+
+    /// <summary>Runs a whole step on one batch with regularization strength <paramref name="gamma"/>: <see cref="Backward"/>, the optimizer's step, <see cref="Finish"/>. Returns the data loss.</summary>
+    /// <exception cref="InvalidOperationException">The step was built without an optimizer.</exception>
     public double Run(Tensor inputs, Tensor targets, double gamma)
+    {
+        if (optimizer is null) throw new InvalidOperationException($"this {nameof(RegularizedStep)} has no optimizer: call {nameof(Backward)}, step your optimizer, then {nameof(Finish)}");
+        var loss = Backward(inputs, targets, gamma);
+        optimizer.Step();
+        Finish(gamma, optimizer.LearningRate);
+        return loss;
+    }
+
+    /// <summary>
+    /// The first half of a step: forward, data loss plus the regularizer's loss penalty, backward (or the regularizer's
+    /// own passes), then ∂R/∂w added, whole-gradient transforms, pruned gradients zeroed. Gradients are cleared first.
+    /// Returns the data loss.
+    /// </summary>
+    public double Backward(Tensor inputs, Tensor targets, double gamma)
     {
         using var scope = NewDisposeScope();
         try
         {
-            var objective = new ObjectiveClosure(trainable, () => Objective(inputs, targets, gamma), optimizer.ZeroGrad,
+            var objective = new ObjectiveClosure(trainable, () => Objective(inputs, targets, gamma), ZeroGradients,
                 masks is null ? null : masks.ApplyToGradients);
             var loss = regularizer.ReplacesBackward ? regularizer.ComputeGradients(objective, gamma) : objective.Backward();
-            using (no_grad())
-            {
-                foreach (var p in regularized)
-                    if (p.grad is { } g && regularizer.AppliesTo(p)) regularizer.AddGradient(p, g, gamma);
-                regularizer.TransformGradients(trainable, gamma);
-            }
-            StepAndProject(gamma);
+            AddGradients(gamma);
             return loss.to(float64).item<double>();
         }
         finally
         {
             recorder?.Clear();
         }
+    }
+
+    /// <summary>
+    /// For a caller that ran the backward pass itself (gradient accumulation, its own loss): adds ∂R/∂w, transforms the
+    /// whole gradient and zeros pruned gradients.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The regularizer needs the forward pass (a loss penalty, activations, or its own backward passes).</exception>
+    public void AddRegularizerGradients(double gamma)
+    {
+        if (regularizer.ReplacesBackward || regularizer.NeedsActivations)
+            throw new InvalidOperationException($"regularizer '{regularizer.Name}' needs the forward pass ({(regularizer.ReplacesBackward ? "it runs its own backward passes" : "it reads the activations")}): let the session run it with Backward(inputs, targets, loss)");
+        AddGradients(gamma);
+    }
+
+    private void AddGradients(double gamma)
+    {
+        using (no_grad())
+        {
+            foreach (var p in regularized)
+                if (p.grad is { } g && regularizer.AppliesTo(p)) regularizer.AddGradient(p, g, gamma);
+            regularizer.TransformGradients(trainable, gamma);
+        }
+        masks?.ApplyToGradients();
+    }
+
+    /// <summary>The second half, after the optimizer's step of size <paramref name="stepSize"/>: the regularizer's projection (proximal steps), then pruned weights zeroed.</summary>
+    public void Finish(double gamma, double stepSize)
+    {
+        using (no_grad())
+        {
+            foreach (var p in regularized)
+                if (regularizer.AppliesTo(p)) regularizer.Project(p, p.grad, gamma, stepSize);
+        }
+        masks?.ApplyToWeights();
+    }
+
+    private void ZeroGradients()
+    {
+        foreach (var p in trainable) p.grad?.zero_();
     }
 
     // The data loss and the objective to differentiate: the data loss plus the regularizer's loss penalty, if any.
@@ -77,42 +140,6 @@ public sealed class RegularizedStep : IDisposable
         };
         var penalty = regularizer.LossPenalty(context, gamma);
         return (loss, penalty is null ? loss : loss.add(penalty));
-    }
-
-    /// <summary>
-    /// The same step as Bonetta et al.'s code computes it, with two backward passes:
-    /// backward(L, retain) → R from the detached g → zero grads → backward(L + R) → step.
-    /// Kept for the equivalence test and the benchmark; <see cref="Run"/> gives the same update.
-    /// </summary>
-    public double RunTwoPass(Tensor inputs, Tensor targets, double gamma)
-    {
-        using var scope = NewDisposeScope();
-        optimizer.ZeroGrad();
-        var loss = lossFunction(model.forward(inputs), targets);
-        loss.backward(new List<Tensor>(), retain_graph: true, create_graph: false, inputs: new List<Tensor>());
-        var penalty = zeros(1, dtype: loss.dtype).sum();
-        foreach (var p in regularized)
-        {
-            var g = p.grad?.detach().clone() ?? zeros_like(p);
-            penalty = penalty.add(regularizer.Penalty(p, g, gamma));
-        }
-        optimizer.ZeroGrad();
-        loss.add(penalty).backward();
-        StepAndProject(gamma);
-        return loss.detach().to(float64).item<double>();
-    }
-
-    // Shared tail of both formulations: mask g → optimizer step → projection → mask w.
-    private void StepAndProject(double gamma)
-    {
-        masks?.ApplyToGradients();
-        optimizer.Step();
-        using (no_grad())
-        {
-            foreach (var p in regularized)
-                if (regularizer.AppliesTo(p)) regularizer.Project(p, p.grad, gamma, optimizer.LearningRate);
-        }
-        masks?.ApplyToWeights();
     }
 
     /// <inheritdoc />

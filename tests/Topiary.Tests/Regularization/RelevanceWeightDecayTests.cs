@@ -85,9 +85,10 @@ public class RelevanceWeightDecayTests
             var optimizer = OptimizerFactory.Create(options, model.parameters());
             var regularized = model.parameters().ToList();
             var step = new RegularizedStep(model, optimizer, new RelevanceWeightDecay(1.0), regularized, masks);
+            var twoPassStep = new TwoPassStep(model, optimizer, new RelevanceWeightDecay(1.0), regularized, masks);
             for (var i = 0; i < 3; i++)
             {
-                if (twoPass) step.RunTwoPass(images, labels, 5e-2);
+                if (twoPass) twoPassStep.Run(images, labels, 5e-2);
                 else step.Run(images, labels, 5e-2);
             }
             return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());

@@ -1,0 +1,131 @@
+using System.Text.Json.Nodes;
+using Topiary.Pruning;
+using Topiary.Pruning.Schedules;
+using Topiary.Regularization;
+
+namespace Topiary.Methods;
+
+/// <summary>
+/// LOBSTER (Tartaglione et al., "LOss-Based SensiTivity rEgulaRization", arXiv 2011.09905): shrinkage of the
+/// weights whose loss sensitivity is small at a constant strength λ (<see cref="LobsterShrinkage"/>), and pruning by
+/// the largest magnitude threshold that keeps the validation loss within (1 + <see cref="Twt"/>) of its plateau
+/// (<see cref="LobsterPolicy"/>). Its schedule re-evaluates the model while it bisects, so a session needs a
+/// validation function (<c>PruningSessionSettings.Validator</c>). The reference settings train
+/// with SGD at lr 0.1 and no momentum.
+/// </summary>
+public sealed record LobsterPruning : PruningMethod
+{
+    /// <summary>λ, the constant shrinkage strength (default 1e-4).</summary>
+    public double Lambda { get; init; } = 1e-4;
+
+    /// <summary>twt: tolerated relative worsening of the validation loss per threshold, ≥ 0 (default 0.05).</summary>
+    public double Twt { get; init; } = 0.05;
+
+    /// <summary>pwe: evaluations of plateau before a threshold is sought, ≥ 0 (default 1).</summary>
+    public int Pwe { get; init; } = 1;
+
+    /// <inheritdoc />
+    public override string Name => "lobster";
+
+    /// <inheritdoc />
+    public override double Strength => Lambda;
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        Require(Lambda >= 0 && double.IsFinite(Lambda), nameof(Lambda), $"must be a finite number ≥ 0, got {Lambda}");
+        Require(Twt >= 0 && double.IsFinite(Twt), nameof(Twt), $"must be a finite number ≥ 0, got {Twt}");
+        Require(Pwe >= 0, nameof(Pwe), $"must be ≥ 0, got {Pwe}");
+        base.Validate();
+    }
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string Key, JsonNode? Value)> Settings() => [("lambda", Number(Lambda)), ("twt", Number(Twt)), ("pwe", Pwe)];
+
+    /// <inheritdoc />
+    protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks) => new LobsterShrinkage();
+
+    /// <inheritdoc />
+    protected override PruningPolicy CreateOwnPolicy(PruningPlan plan, GradientRegularizer own) => new LobsterPolicy(Twt, Pwe);
+}
+
+/// <summary>
+/// HyperSparse (Glandorf et al., arXiv 2308.07163): the HyperSparse penalty over the prunable weights
+/// (<see cref="HyperSparsePenalty"/>, prune rate κ = <see cref="TargetSparsity"/>) at a base strength λ0 that the ART
+/// schedule multiplies by η = <see cref="Growth"/> per epoch until a copy pruned to κ is as good as the model; then
+/// the mask is fixed and the network fine-tunes (<see cref="AdaptiveRegularizationPolicy"/>).
+/// </summary>
+public sealed record HyperSparsePruning : PruningMethod
+{
+    /// <summary>λ0, the base strength (default 1e-4).</summary>
+    public double Lambda { get; init; } = 1e-4;
+
+    /// <summary>κ, the prune rate, in (0, 1) (default 0.9).</summary>
+    public double TargetSparsity { get; init; } = 0.9;
+
+    /// <summary>η &gt; 1, the growth of the strength per check (default 2).</summary>
+    public double Growth { get; init; } = 2;
+
+    /// <inheritdoc />
+    public override string Name => "hypersparse";
+
+    /// <inheritdoc />
+    public override double Strength => Lambda;
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        Require(Lambda >= 0 && double.IsFinite(Lambda), nameof(Lambda), $"must be a finite number ≥ 0, got {Lambda}");
+        Require(TargetSparsity is > 0 and < 1, nameof(TargetSparsity), $"must lie in (0, 1), got {TargetSparsity}");
+        Require(Growth > 1 && double.IsFinite(Growth), nameof(Growth), $"must be a finite number > 1, got {Growth}");
+        base.Validate();
+    }
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string Key, JsonNode? Value)> Settings() =>
+        [("lambda", Number(Lambda)), ("target_sparsity", Number(TargetSparsity)), ("growth", Number(Growth))];
+
+    /// <inheritdoc />
+    protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks) => new HyperSparsePenalty(Weights(masks), TargetSparsity);
+
+    /// <inheritdoc />
+    protected override PruningPolicy CreateOwnPolicy(PruningPlan plan, GradientRegularizer own) =>
+        new AdaptiveRegularizationPolicy((HyperSparsePenalty)own, Growth, plan.StepsPerEpoch, plan.HigherIsBetter);
+}
+
+/// <summary>
+/// Gradual magnitude pruning (Zhu and Gupta, arXiv 1710.01878): no regularizer; the sparsity rises along the cubic
+/// schedule s_t = s_f + (s_i − s_f)(1 − (t − t0)/(nΔt))³ to <see cref="TargetSparsity"/>, pruning every evaluation
+/// interval over the first two thirds of the step budget, then the network fine-tunes
+/// (<see cref="GradualMagnitudePolicy"/>).
+/// </summary>
+public sealed record GradualMagnitudePruning : PruningMethod
+{
+    /// <summary>s_f, the final sparsity, in (0, 1) (default 0.9).</summary>
+    public double TargetSparsity { get; init; } = 0.9;
+
+    /// <inheritdoc />
+    public override string Name => "gmp";
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        Require(TargetSparsity is > 0 and < 1, nameof(TargetSparsity), $"must lie in (0, 1), got {TargetSparsity}");
+        base.Validate();
+    }
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string Key, JsonNode? Value)> Settings() => [("target_sparsity", Number(TargetSparsity))];
+
+    /// <inheritdoc />
+    protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks) => new NoRegularization();
+
+    /// <inheritdoc />
+    protected override PruningPolicy CreateOwnPolicy(PruningPlan plan, GradientRegularizer own)
+    {
+        var total = plan.TotalSteps ?? throw new PruningMethodException(nameof(PruningPlan), nameof(PruningPlan.TotalSteps),
+            "gradual magnitude pruning spreads its pruning steps over two thirds of the step budget, so the budget must be given");
+        return new GradualMagnitudePolicy(new PolynomialSparsitySchedule(0, TargetSparsity, 0,
+            Math.Max(1, (int)(2 * total / 3 / plan.EvaluationInterval)), plan.EvaluationInterval));
+    }
+}

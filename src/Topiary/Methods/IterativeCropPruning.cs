@@ -1,0 +1,105 @@
+using System.Text.Json.Nodes;
+using Topiary.Pruning;
+using Topiary.Regularization;
+
+namespace Topiary.Methods;
+
+/// <summary>
+/// The methods of Bonetta et al.'s harness: a weight decay whose strength γ restarts at γ0 after every pruning
+/// event and falls linearly to 0 over one epoch, and the iterative rule that removes the fraction
+/// <see cref="CropFraction"/> of the remaining weights with the smallest |w|, ranked globally, whenever the
+/// validation metric beats the bound (<see cref="IterativeFractionPolicy"/>).
+/// </summary>
+public abstract record IterativeCropPruning : PruningMethod
+{
+    /// <summary>γ0 (default 1e-3).</summary>
+    public double Gamma { get; init; } = 1e-3;
+
+    /// <summary>Whether γ decays after each pruning event (default true; false keeps it at γ0).</summary>
+    public bool GammaDecay { get; init; } = true;
+
+    /// <summary>t: fraction of the remaining prunable parameters removed per crop, in (0, 1) (default 0.08).</summary>
+    public double CropFraction { get; init; } = 0.08;
+
+    /// <inheritdoc />
+    public override double Strength => Gamma;
+
+    /// <inheritdoc />
+    public override bool StrengthDecays => GammaDecay;
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        Require(Gamma >= 0 && double.IsFinite(Gamma), nameof(Gamma), $"must be a finite number ≥ 0, got {Gamma}");
+        Require(CropFraction is > 0 and < 1, nameof(CropFraction), $"must lie in (0, 1), got {CropFraction}");
+        base.Validate();
+    }
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string Key, JsonNode? Value)> Settings() =>
+        [("gamma", Number(Gamma)), ("gamma_decay", GammaDecay), ("crop_fraction", Number(CropFraction))];
+
+    /// <inheritdoc />
+    protected override PruningPolicy CreateOwnPolicy(PruningPlan plan, GradientRegularizer own) => new IterativeFractionPolicy(CropFraction);
+}
+
+/// <summary>
+/// The flagship: "Regularization-based Pruning of Irrelevant Weights in Deep Neural Architectures" (Bonetta,
+/// Ribero, Cancelliere; arXiv 2204.04977). R = γ·Σ exp(−|∂L/∂w|/α)·w² with the loss gradient held constant
+/// (<see cref="RelevanceWeightDecay"/>), so weights the loss does not depend on decay like plain L2 and relevant
+/// ones hardly at all, with the iterative crop of <see cref="IterativeCropPruning"/>.
+/// </summary>
+public sealed record RelevancePruning : IterativeCropPruning
+{
+    /// <summary>α, the scale of the relevance gate exp(−|g|/α), &gt; 0 (default 1, the authors' value).</summary>
+    public double Alpha { get; init; } = 1.0;
+
+    /// <inheritdoc />
+    public override string Name => "relevance";
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        Require(Alpha > 0 && double.IsFinite(Alpha), nameof(Alpha), $"must be a finite number > 0, got {Alpha}");
+        base.Validate();
+    }
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string Key, JsonNode? Value)> Settings() => base.Settings().Append(("alpha", Number(Alpha)));
+
+    /// <inheritdoc />
+    protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks) => new RelevanceWeightDecay(Alpha);
+}
+
+/// <summary>The L2 baseline: R = γ·Σw² (<see cref="L2WeightDecay"/>) with the iterative crop.</summary>
+public sealed record L2Pruning : IterativeCropPruning
+{
+    /// <inheritdoc />
+    public override string Name => "l2";
+
+    /// <inheritdoc />
+    protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks) => new L2WeightDecay();
+}
+
+/// <summary>The L1 baseline: R = γ·Σ|w| as a proximal soft-threshold step (<see cref="L1ProximalDecay"/>), with the iterative crop.</summary>
+public sealed record L1Pruning : IterativeCropPruning
+{
+    /// <inheritdoc />
+    public override string Name => "l1";
+
+    /// <inheritdoc />
+    protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks) => new L1ProximalDecay();
+}
+
+/// <summary>Magnitude pruning alone (<c>none</c>): no regularizer, the iterative crop.</summary>
+public sealed record MagnitudePruning : IterativeCropPruning
+{
+    /// <summary>No regularizer, so γ is 0.</summary>
+    public MagnitudePruning() => Gamma = 0;
+
+    /// <inheritdoc />
+    public override string Name => "none";
+
+    /// <inheritdoc />
+    protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks) => new NoRegularization();
+}

@@ -1,0 +1,73 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Topiary.Optimization;
+
+/// <summary>
+/// What a pruning session needs of the optimizer that steps the model, whoever wrote it: clear the state of pruned
+/// entries (else Adam's moments would keep moving weights towards non-zero values between re-maskings), save and
+/// restore the state for checkpoints, and halve the learning rate after a divergence. Built for TorchSharp's own
+/// optimizers (<see cref="Of(torch.optim.Optimizer)"/>) and for Topiary's (<see cref="Of(MaskableOptimizer)"/>).
+/// </summary>
+public abstract class OptimizerAccess
+{
+    /// <summary>Access to one of TorchSharp's <c>torch.optim</c> optimizers (SGD, Adam, AdamW, RMSprop, …).</summary>
+    public static OptimizerAccess Of(torch.optim.Optimizer optimizer) => new TorchSharpOptimizerAccess(optimizer);
+
+    /// <summary>Access to one of Topiary's optimizers (Adam, SGD, Muon, steepest descent).</summary>
+    public static OptimizerAccess Of(MaskableOptimizer optimizer) => new TopiaryOptimizerAccess(optimizer);
+
+    /// <summary>The optimizer's type, for messages and checkpoints.</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>The learning rate of the first parameter group.</summary>
+    public abstract double LearningRate { get; }
+
+    /// <summary>Sets the learning rate of every parameter group.</summary>
+    public abstract void SetLearningRate(double rate);
+
+    /// <summary>Multiplies the learning rate of every parameter group by <paramref name="factor"/>.</summary>
+    public abstract void ScaleLearningRate(double factor);
+
+    /// <summary>Steps taken, where the optimizer counts them outside its saved state (Topiary's); 0 otherwise.</summary>
+    public abstract long StepCount { get; }
+
+    /// <summary>Multiplies every state buffer of <paramref name="parameter"/> by <paramref name="mask"/>.</summary>
+    public abstract void MaskState(Parameter parameter, Tensor mask);
+
+    /// <summary>Copies of the state (buffers; for TorchSharp's optimizers also step counts and options), as named tensors.</summary>
+    /// <exception cref="NotSupportedException">This optimizer's state cannot be saved.</exception>
+    public abstract Dictionary<string, Tensor> SaveState();
+
+    /// <summary>
+    /// Restores what <see cref="SaveState"/> returned and <paramref name="stepCount"/> (what <see cref="StepCount"/> was),
+    /// so that the next steps equal the saved optimizer's.
+    /// </summary>
+    /// <exception cref="ArgumentException">The state belongs to another optimizer or other parameters.</exception>
+    public abstract void LoadState(IReadOnlyDictionary<string, Tensor> state, long stepCount);
+}
+
+/// <summary>Topiary's own optimizers expose their buffers directly.</summary>
+internal sealed class TopiaryOptimizerAccess(MaskableOptimizer optimizer) : OptimizerAccess
+{
+    public override string Kind => optimizer.GetType().Name;
+
+    public override double LearningRate => optimizer.LearningRate;
+
+    public override void SetLearningRate(double rate) => optimizer.LearningRate = rate;
+
+    public override void ScaleLearningRate(double factor) => optimizer.LearningRate *= factor;
+
+    public override long StepCount => optimizer.StepCount;
+
+    public override void MaskState(Parameter parameter, Tensor mask) => optimizer.MaskState(parameter, mask);
+
+    public override Dictionary<string, Tensor> SaveState()
+    {
+        using var _ = no_grad();
+        return optimizer.StateBuffers().ToDictionary(b => b.Key, b => b.Value.detach().clone().DetachFromDisposeScope());
+    }
+
+    public override void LoadState(IReadOnlyDictionary<string, Tensor> state, long stepCount) => optimizer.LoadState(stepCount, state);
+}
