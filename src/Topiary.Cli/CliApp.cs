@@ -117,11 +117,12 @@ internal static class CliApp
     {
         var (code, message) = e switch
         {
-            CliUsageException or PruningOptionException => (Usage, e.Message),
+            CliUsageException => (Usage, e.Message),
+            PruningOptionException or Topiary.Methods.PruningMethodException => (Usage, OptionFlags.Message(e)),
             IdxFormatException or ModelFileException or CheckpointException or CorpusFormatException => (Usage, e.Message),
             Topiary.Backend.BackendConfigurationException => (Usage, e.Message),
             Topiary.Pruning.Toolkit.PruningSelectionException or Topiary.Pruning.Toolkit.RecipeException => (Usage, e.Message),
-            DivergenceLimitException => (1, e.Message),
+            DivergenceLimitException => (1, $"{e.Message} (--lr, --gamma)"),
             OperationCanceledException => (130, "cancelled"),
             _ => (1, $"{e.GetType().Name}: {e.Message}"),
         };

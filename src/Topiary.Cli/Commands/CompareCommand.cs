@@ -91,7 +91,14 @@ internal sealed record CompareRun(IReadOnlyList<string> Methods, IReadOnlyList<i
             throw new CliUsageException($"--methods: unknown method '{MethodLabel.Split(unknown).Method}' (expected some of: {string.Join(", ", allowed)}, each optionally followed by +regularizer terms)");
         foreach (var method in methods)
         {
-            requireApplies?.Invoke(MethodLabel.Split(method).Method);
+            try
+            {
+                requireApplies?.Invoke(MethodLabel.Split(method).Method);
+            }
+            catch (PruningOptionException e)
+            {
+                throw new CliUsageException($"--methods: {e.Reason}");
+            }
             MethodLabel.Validate(method);
         }
         if (methods.Distinct().Count() != methods.Count) throw new CliUsageException("--methods: a method is listed twice");

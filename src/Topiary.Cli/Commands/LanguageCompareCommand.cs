@@ -53,7 +53,7 @@ internal static class LanguageCompareCommand
         args.String("model");
         if (args.Has("data")) throw new CliUsageException("--data: transformer-lm reads text; use --corpus");
         var common = CompareRun.Read(args, DefaultMethods, LanguageModelExperiment.Methods, Defaults.Seed, DefaultSeeds,
-            method => LanguageModelExperiment.RequireSupported(method, "methods"));
+            LanguageModelExperiment.RequireSupported);
         common = common with { Subset = common.Subset ?? DefaultSubset };
         var sizes = TransformerOptions.Read(args);
         var (dense, ceilingRatio) = TransformerFlags.ReadGate(args, PruneCommand.ReadOptionsOver(args, Defaults), TransformerLanguageModel.ArchitectureName);

@@ -115,10 +115,7 @@ internal static class PruneCommand
     private static int Start(ArgumentReader args, ILogger logger, CancellationToken cancellationToken, bool resuming)
     {
         var preset = args.Choice("preset", "demo", new[] { "demo", "paper" });
-        var recipeFile = args.String("recipe");
-        var options = recipeFile is null
-            ? ReadOptions(args, preset == "paper" ? PruningOptions.Paper : new PruningOptions())
-            : ReadOptionsOver(args, RecipeOptions.Apply(RecipeReader.Read(recipeFile, PruningMethods.Names), preset == "paper" ? PruningOptions.Paper : new PruningOptions()));
+        var options = OptionsFor(args, preset, args.String("recipe"));
         var modelName = args.Choice("model", "lenet5", ModelCatalog.Names.ToArray());
         var dataDirectory = args.String("data", DefaultDataDirectory);
         var subset = args.Has("subset") ? args.Int("subset", 0) : (int?)null;
@@ -171,6 +168,21 @@ internal static class PruneCommand
         var written = RunOutputs.Write(outDirectory, result, data);
         Summary.Print(result.Report, written);
         return 0;
+    }
+
+    /// <summary>
+    /// The run's options: the preset, then the method's defaults, then a recipe's values, then the flags. <c>--method</c>
+    /// with a recipe replaces the recipe's method and brings that method's defaults (LOBSTER's SGD at lr 0.1), as it does
+    /// without one.
+    /// </summary>
+    internal static PruningOptions OptionsFor(ArgumentReader args, string preset, string? recipeFile)
+    {
+        var baseline = preset == "paper" ? PruningOptions.Paper : new PruningOptions();
+        if (recipeFile is null) return ReadOptions(args, baseline);
+        var recipe = RecipeReader.Read(recipeFile, PruningMethods.Names);
+        recipe = recipe with { Method = args.String("method", recipe.Method) };
+        if (args.Has("scope")) recipe = recipe with { Selector = recipe.Selector with { Scope = Scope(args, recipe.Selector.Scope) } };
+        return ReadOptionsOver(args, RecipeOptions.Apply(recipe, baseline));
     }
 
     internal static PruningOptions ReadOptions(ArgumentReader args, PruningOptions baseline)

@@ -52,7 +52,7 @@ internal static class TranslationCompareCommand
         args.String("model");
         if (args.Has("data") || args.Has("corpus")) throw new CliUsageException($"--{(args.Has("data") ? "data" : "corpus")}: transformer-mt reads verse pairs; use --source and --target");
         var common = CompareRun.Read(args, LanguageCompareCommand.DefaultMethods, TranslationExperiment.Methods, Defaults.Seed, DefaultSeeds,
-            method => LanguageModelExperiment.RequireSupported(method, "methods"));
+            LanguageModelExperiment.RequireSupported);
         var pairs = TranslationOptions.Read(args, DefaultBleuPairs);
         pairs = pairs with { Subset = pairs.Subset ?? DefaultSubset };
         common = common with { Subset = pairs.Subset };

@@ -5,7 +5,7 @@ namespace Topiary.Checkpoints;
 /// in a row the run gives up. The last good checkpoint is left untouched.
 /// </summary>
 public sealed class DivergenceLimitException(int failures, long step, string cause, string? checkpointPath)
-    : Exception($"training diverged {failures} times in a row (last at step {step}: {cause}) despite halving the learning rate each time; lower --lr or --gamma"
+    : Exception($"training diverged {failures} times in a row (last at step {step}: {cause}) despite halving the learning rate each time; lower the learning rate or the regularization strength"
         + (checkpointPath is null ? "" : $"; the last good checkpoint {checkpointPath} is intact"))
 {
     /// <summary>Consecutive failures.</summary>

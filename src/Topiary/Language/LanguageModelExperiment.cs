@@ -49,12 +49,11 @@ public static class LanguageModelExperiment
 
     /// <summary>Throws when <paramref name="method"/> is not one of <see cref="Methods"/>.</summary>
     /// <param name="method">The method's name.</param>
-    /// <param name="flag">The CLI flag to name in the error (without dashes).</param>
     /// <exception cref="PruningOptionException">The method does not apply to the language model.</exception>
-    public static void RequireSupported(string method, string flag = "method")
+    public static void RequireSupported(string method)
     {
         if (!Methods.Contains(method))
-            throw new PruningOptionException(flag, $"'{method}' does not apply to {TransformerLanguageModel.ArchitectureName} (expected some of: {string.Join(", ", Methods)})");
+            throw new PruningOptionException(nameof(PruningOptions.Method), $"'{method}' does not apply to {TransformerLanguageModel.ArchitectureName} (expected some of: {string.Join(", ", Methods)})");
     }
 
     /// <summary>

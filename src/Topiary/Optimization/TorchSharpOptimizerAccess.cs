@@ -64,9 +64,11 @@ internal sealed class TorchSharpOptimizerAccess(torch.optim.Optimizer optimizer)
 
     public override void LoadState(IReadOnlyDictionary<string, Tensor> state, long stepCount)
     {
-        if (!state.TryGetValue(StateKey, out var saved) || saved.dtype != ScalarType.Byte || saved.dim() != 1)
+        if (!state.TryGetValue(StateKey, out var saved) || saved.dim() != 1)
             throw new ArgumentException($"the saved optimizer state is not that of a TorchSharp optimizer (no byte tensor '{StateKey}')");
-        var bytes = saved.data<byte>().ToArray();
+        // Version-1 checkpoint files stored every tensor as float32, which holds bytes exactly.
+        using var asBytes = saved.to(ScalarType.Byte);
+        var bytes = asBytes.data<byte>().ToArray();
         try
         {
             using var reader = new BinaryReader(new MemoryStream(bytes));

@@ -30,11 +30,11 @@ public sealed class ModuleState : IDisposable
     public IReadOnlyDictionary<string, Tensor> Tensors => tensors;
 
     /// <summary>Copies every saved tensor back into <paramref name="module"/>.</summary>
-    /// <exception cref="ArgumentException">A name is missing on either side, or a shape or dtype differs.</exception>
+    /// <exception cref="ArgumentException">A name is missing on either side, or a shape differs.</exception>
     public void RestoreInto(nn.Module module) => CopyInto(tensors, module);
 
     /// <summary>Copies <paramref name="saved"/> (parameters and buffers by name, not owned) into <paramref name="module"/>.</summary>
-    /// <exception cref="ArgumentException">A name is missing on either side, or a shape or dtype differs.</exception>
+    /// <exception cref="ArgumentException">A name is missing on either side, or a shape differs.</exception>
     public static void CopyInto(IReadOnlyDictionary<string, Tensor> saved, nn.Module module)
     {
         var targets = Targets(module);
@@ -44,8 +44,8 @@ public sealed class ModuleState : IDisposable
     }
 
     /// <summary>
-    /// Null when <paramref name="saved"/> fits <paramref name="module"/> name for name, shape for shape and dtype for
-    /// dtype; otherwise the first difference, e.g. <c>'bn.running_mean' is missing</c>.
+    /// Null when <paramref name="saved"/> fits <paramref name="module"/> name for name and shape for shape (a dtype
+    /// converts on copy); otherwise the first difference, e.g. <c>'bn.running_mean' is missing</c>.
     /// </summary>
     public static string? Mismatch(IReadOnlyDictionary<string, Tensor> saved, nn.Module module) => Mismatch(saved, Targets(module));
 
@@ -56,7 +56,6 @@ public sealed class ModuleState : IDisposable
             if (!saved.TryGetValue(name, out var tensor)) return $"'{name}' is missing";
             if (!tensor.shape.SequenceEqual(target.shape))
                 return $"'{name}' has shape [{string.Join(",", tensor.shape)}], the module's [{string.Join(",", target.shape)}]";
-            if (tensor.dtype != target.dtype) return $"'{name}' is {tensor.dtype}, the module's {target.dtype}";
         }
         if (saved.Count != targets.Count)
             return $"'{saved.Keys.First(k => targets.All(t => t.Name != k))}' is not a parameter or buffer of the module";

@@ -16,6 +16,6 @@ public static class OptimizerFactory
         "sgd" => new SgdOptimizer(parameters, options.LearningRate, options.Momentum),
         "muon" => new MuonOptimizer(parameters, options.LearningRate, momentum: options.Momentum),
         "steepest" => new SteepestDescentOptimizer(parameters, options.LearningRate),
-        _ => throw new PruningOptionException("optimizer", $"unknown optimizer '{options.Optimizer}' (expected one of: {string.Join(", ", Names)})"),
+        _ => throw new PruningOptionException(nameof(PruningOptions.Optimizer), $"unknown optimizer '{options.Optimizer}' (expected one of: {string.Join(", ", Names)})"),
     };
 }

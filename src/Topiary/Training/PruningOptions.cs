@@ -94,49 +94,49 @@ public sealed record PruningOptions
         return new CompositeRegularizer(RegularizerSpec.Parse(Regularizers).Prepend(new RegularizerTerm(method, 1, FollowsSchedule: true)));
     }
 
-    /// <summary>Checks every value; the exception names the offending setting by its CLI flag.</summary>
+    /// <summary>Checks every value; the exception names the offending property (a command line maps it to its flag).</summary>
     /// <exception cref="PruningOptionException">A value is out of range.</exception>
     public void Validate()
     {
-        Require(PruningMethods.Names.Contains(Method), "method", $"unknown method '{Method}' (expected one of: {string.Join(", ", PruningMethods.Names)})");
-        Require(Gamma >= 0 && double.IsFinite(Gamma), "gamma", $"must be a finite number ≥ 0, got {Gamma}");
-        Require(Alpha > 0 && double.IsFinite(Alpha), "alpha", $"must be a finite number > 0, got {Alpha}");
-        Require(CropFraction > 0 && CropFraction < 1, "crop-fraction", $"must lie in (0, 1), got {CropFraction}");
-        Require(Floor >= 0 && Floor <= 1, "floor", $"must lie in [0, 1], got {Floor}");
-        Require(Ceiling >= 1, "ceiling", $"must be a perplexity ≥ 1, got {Ceiling}");
-        Require(EvalEvery >= 1, "eval-every", $"must be at least 1, got {EvalEvery}");
-        Require(Patience >= 1, "patience", $"must be at least 1, got {Patience}");
-        Require(DenseEpochs >= 0, "dense-epochs", $"must be ≥ 0, got {DenseEpochs}");
-        Require(Epochs >= 0, "epochs", $"must be ≥ 0, got {Epochs}");
-        Require(BatchSize >= 1, "batch-size", $"must be at least 1, got {BatchSize}");
-        Require(LearningRate > 0 && double.IsFinite(LearningRate), "lr", $"must be a finite number > 0, got {LearningRate}");
-        Require(OptimizerFactory.Names.Contains(Optimizer), "optimizer", $"unknown optimizer '{Optimizer}' (expected one of: {string.Join(", ", OptimizerFactory.Names)})");
+        Require(PruningMethods.Names.Contains(Method), nameof(Method), $"unknown method '{Method}' (expected one of: {string.Join(", ", PruningMethods.Names)})");
+        Require(Gamma >= 0 && double.IsFinite(Gamma), nameof(Gamma), $"must be a finite number ≥ 0, got {Gamma}");
+        Require(Alpha > 0 && double.IsFinite(Alpha), nameof(Alpha), $"must be a finite number > 0, got {Alpha}");
+        Require(CropFraction > 0 && CropFraction < 1, nameof(CropFraction), $"must lie in (0, 1), got {CropFraction}");
+        Require(Floor >= 0 && Floor <= 1, nameof(Floor), $"must lie in [0, 1], got {Floor}");
+        Require(Ceiling >= 1, nameof(Ceiling), $"must be a perplexity ≥ 1, got {Ceiling}");
+        Require(EvalEvery >= 1, nameof(EvalEvery), $"must be at least 1, got {EvalEvery}");
+        Require(Patience >= 1, nameof(Patience), $"must be at least 1, got {Patience}");
+        Require(DenseEpochs >= 0, nameof(DenseEpochs), $"must be ≥ 0, got {DenseEpochs}");
+        Require(Epochs >= 0, nameof(Epochs), $"must be ≥ 0, got {Epochs}");
+        Require(BatchSize >= 1, nameof(BatchSize), $"must be at least 1, got {BatchSize}");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), $"must be a finite number > 0, got {LearningRate}");
+        Require(OptimizerFactory.Names.Contains(Optimizer), nameof(Optimizer), $"unknown optimizer '{Optimizer}' (expected one of: {string.Join(", ", OptimizerFactory.Names)})");
         if (Regularizers is not null)
         {
             try { RegularizerSpec.Parse(Regularizers); }
-            catch (FormatException e) { throw new PruningOptionException("reg", e.Message); }
+            catch (FormatException e) { throw new PruningOptionException(nameof(Regularizers), e.Message); }
         }
-        Require(Momentum >= 0 && Momentum < 1, "momentum", $"must lie in [0, 1), got {Momentum}");
-        Require(TargetSparsity > 0 && TargetSparsity < 1, "target-sparsity", $"must lie in (0, 1), got {TargetSparsity}");
-        Require(Twt >= 0 && double.IsFinite(Twt), "twt", $"must be a finite number ≥ 0, got {Twt}");
-        Require(Pwe >= 0, "pwe", $"must be ≥ 0, got {Pwe}");
-        Require(Growth > 1 && double.IsFinite(Growth), "growth", $"must be a finite number > 1, got {Growth}");
+        Require(Momentum >= 0 && Momentum < 1, nameof(Momentum), $"must lie in [0, 1), got {Momentum}");
+        Require(TargetSparsity > 0 && TargetSparsity < 1, nameof(TargetSparsity), $"must lie in (0, 1), got {TargetSparsity}");
+        Require(Twt >= 0 && double.IsFinite(Twt), nameof(Twt), $"must be a finite number ≥ 0, got {Twt}");
+        Require(Pwe >= 0, nameof(Pwe), $"must be ≥ 0, got {Pwe}");
+        Require(Growth > 1 && double.IsFinite(Growth), nameof(Growth), $"must be a finite number > 1, got {Growth}");
     }
 
     /// <summary>The bound B for a task's metric direction: <see cref="Floor"/> or <see cref="Ceiling"/>.</summary>
     public double BoundFor(bool higherIsBetter) => higherIsBetter ? Floor : Ceiling;
 
-    private static void Require(bool condition, string option, string reason)
+    private static void Require(bool condition, string property, string reason)
     {
-        if (!condition) throw new PruningOptionException(option, reason);
+        if (!condition) throw new PruningOptionException(property, reason);
     }
 }
 
-/// <summary>A setting is out of range; <see cref="Option"/> is its CLI flag name without dashes.</summary>
-public sealed class PruningOptionException(string option, string reason) : ArgumentException($"--{option}: {reason}")
+/// <summary>A setting of <see cref="PruningOptions"/> is out of range; the message names it as <c>PruningOptions.Property</c>.</summary>
+public sealed class PruningOptionException(string property, string reason) : ArgumentException($"{nameof(PruningOptions)}.{property}: {reason}")
 {
-    /// <summary>The flag name, e.g. <c>crop-fraction</c>.</summary>
-    public string Option { get; } = option;
+    /// <summary>The property name, e.g. <c>CropFraction</c>.</summary>
+    public string Property { get; } = property;
     /// <summary>Why the value was rejected.</summary>
     public string Reason { get; } = reason;
 }

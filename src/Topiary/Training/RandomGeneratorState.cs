@@ -30,13 +30,15 @@ internal static class RandomGeneratorState
     public static void Load(Tensor state)
     {
         using var current = get_rng_state();
-        if (state.dtype != ScalarType.Byte || state.dim() != 1 || state.numel() != current.numel())
-            throw new ArgumentException($"the random generator state has {state.numel()} {state.dtype} values, this libtorch's has {current.numel()} bytes");
-        var bytes = state.data<byte>().ToArray();
+        if (state.dim() != 1 || state.numel() != current.numel())
+            throw new ArgumentException($"the random generator state has {state.numel()} values, this libtorch's has {current.numel()} bytes");
+        // Version-1 checkpoint files stored every tensor as float32, which holds bytes exactly.
+        using var asBytes = state.to(ScalarType.Byte);
+        var bytes = asBytes.data<byte>().ToArray();
         var left = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(LeftOffset));
         var next = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(NextOffset));
         if (left < 1 || next >= StateWords || (ulong)left + next > StateWords + 1)
             throw new ArgumentException($"the random generator state is damaged (index left {left}, next {next}; both must lie within the {StateWords}-word state)");
-        set_rng_state(state);
+        set_rng_state(asBytes);
     }
 }

@@ -15,7 +15,7 @@ public class ResumeTests
         Regularizers = regularizers,
         TestCurve = true,
         DenseEpochs = 0, Epochs = 2, EvalEvery = 5, CropFraction = 0.2, Floor = 0.5, BatchSize = 50, Patience = 50, Seed = 3,
-        Optimizer = optimizer, LearningRate = optimizer == "sgd" ? 0.05 : 1e-3,
+        Optimizer = optimizer, LearningRate = optimizer switch { "sgd" => 0.05, "muon" => 0.02, "steepest" => 0.01, _ => 1e-3 },
     };
 
     private static (PruningOutcome Outcome, Dictionary<string, Tensor> Final) Run(ITrainingTask task, PruningOptions options,
@@ -34,6 +34,9 @@ public class ResumeTests
     // Regularizers with state (power-iteration vectors, θ₀, FISTA's previous iterate and t) must resume it too.
     [InlineData("adam", "spectral:1e-2,wasserstein:1e-2")]
     [InlineData("sgd", "scad:1e-4:fista")]
+    // Optimizers whose state could not be restored before (rollback and resume threw NotSupportedException).
+    [InlineData("muon", null)]
+    [InlineData("steepest", null)]
     public void A_cancelled_and_resumed_run_ends_exactly_as_an_uninterrupted_one(string optimizer, string? regularizers)
     {
         TorchBackend.EnsureVerified();
@@ -135,5 +138,32 @@ public class ResumeTests
         var error = Assert.Throws<CheckpointException>(() =>
             Run(task, Quick("adam") with { Epochs = 1, LearningRate = 0.01 }, new CheckpointOptions { ResumeFrom = saved }));
         Assert.Contains("other settings", error.Message);
+    }
+
+    [Fact]
+    public void A_recipe_run_rolls_back_after_a_divergence_and_resumes_from_its_checkpoint()
+    {
+        // Record equality compares a recipe's lists by reference, and a checkpoint's options come back as new lists:
+        // such a run was refused as "other settings" at its first rollback and on resume.
+        TorchBackend.EnsureVerified();
+        using var threads = TorchThreads.Use(1);
+        using var data = TinyData.Split();
+        using var dir = new TestDirectory();
+        const string Json = """
+            { "method": "relevance",
+              "schedule": { "kind": "iterative", "crop_fraction": 0.2 },
+              "select": { "module_types": ["Linear"], "name_pattern": "fc*" },
+              "limits": { "default": { "max": 0.9 }, "layers": { "fc3.*": { "max": 0.5 } } } }
+            """;
+        PruningOptions Options() => RecipeOptions.Apply(Topiary.Pruning.Toolkit.RecipeReader.Parse(Json, "r.json", PruningMethods.Names), Quick("adam"));
+        manual_seed(1);
+        using var model = new LeNet300();
+        var poisoned = new PoisonedTask(new ImageClassificationTask(data), call => call == 13);
+        var outcome = new PruningLoop(model, poisoned, Options()) { Checkpoints = new CheckpointOptions { Directory = dir.Path } }.Run();
+        Assert.Single(outcome.Divergences);
+
+        using var saved = TrainingCheckpoint.Load(dir.File(CheckpointOptions.LastFileName));
+        var (resumed, _) = Run(new ImageClassificationTask(data), Options(), new CheckpointOptions { ResumeFrom = saved });
+        Assert.Equal(outcome.SelectedStep, resumed.SelectedStep);
     }
 }

@@ -65,7 +65,7 @@ public class CompositeRegularizerTests
         Assert.Contains("at most one", Assert.Throws<FormatException>(() => RegularizerSpec.Parse("sam,fgr")).Message);
         var options = new PruningOptions { Regularizers = "so:abc" };
         var error = Assert.Throws<PruningOptionException>(options.Validate);
-        Assert.Equal("reg", error.Option);
+        Assert.Equal(nameof(PruningOptions.Regularizers), error.Property);
     }
 
     [Fact]

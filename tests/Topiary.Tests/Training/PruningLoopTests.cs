@@ -73,21 +73,22 @@ public class PruningLoopTests
     }
 
     [Theory]
-    [InlineData("crop-fraction")]
-    [InlineData("floor")]
-    [InlineData("gamma")]
-    [InlineData("method")]
-    public void Out_of_range_options_name_their_flag(string flag)
+    [InlineData("CropFraction")]
+    [InlineData("Floor")]
+    [InlineData("Gamma")]
+    [InlineData("Method")]
+    public void Out_of_range_options_name_their_property_not_a_flag(string property)
     {
-        var options = flag switch
+        var options = property switch
         {
-            "crop-fraction" => Quick with { CropFraction = 1.5 },
-            "floor" => Quick with { Floor = -0.1 },
-            "gamma" => Quick with { Gamma = -1 },
+            "CropFraction" => Quick with { CropFraction = 1.5 },
+            "Floor" => Quick with { Floor = -0.1 },
+            "Gamma" => Quick with { Gamma = -1 },
             _ => Quick with { Method = "l3" },
         };
         var error = Assert.Throws<PruningOptionException>(options.Validate);
-        Assert.Equal(flag, error.Option);
-        Assert.StartsWith($"--{flag}:", error.Message);
+        Assert.Equal(property, error.Property);
+        Assert.StartsWith($"PruningOptions.{property}:", error.Message);
+        Assert.DoesNotContain("--", error.Message);
     }
 }

@@ -81,10 +81,11 @@ public static class RecipeReader
         var sel = r.Object("select");
         sel?.Only("module_types", "name_pattern", "scope");
         var types = sel?.StringArray("module_types");
+        // Without a scope a recipe prunes what a run without a recipe prunes (weights and biases, Bonetta et al.'s choice).
         var scope = sel?.String("scope") switch
         {
-            null or "weights" => ParameterScope.Weights,
-            "all" => ParameterScope.WeightsAndBiases,
+            "weights" => ParameterScope.Weights,
+            null or "all" => ParameterScope.WeightsAndBiases,
             var other => throw sel!.Error("scope", $"unknown scope '{other}' (expected weights or all)"),
         };
         var selector = new LayerSelector { ModuleTypes = types, NamePattern = sel?.String("name_pattern"), Scope = scope };

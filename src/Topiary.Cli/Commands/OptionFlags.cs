@@ -1,0 +1,48 @@
+using Topiary.Methods;
+using Topiary.Training;
+
+namespace Topiary.Cli.Commands;
+
+/// <summary>
+/// The command line's names for the library's settings: the library names a setting by its type and property
+/// (<c>PruningOptions.CropFraction</c>, <c>RelevancePruning.Alpha</c>), the user typed a flag (<c>--crop-fraction</c>).
+/// </summary>
+internal static class OptionFlags
+{
+    private static readonly Dictionary<string, string> ByProperty = new()
+    {
+        [nameof(PruningOptions.Method)] = "--method",
+        [nameof(PruningOptions.Regularizers)] = "--reg",
+        [nameof(PruningOptions.Gamma)] = "--gamma",
+        [nameof(LobsterPruning.Lambda)] = "--gamma",
+        [nameof(PruningOptions.Alpha)] = "--alpha",
+        [nameof(PruningOptions.CropFraction)] = "--crop-fraction",
+        [nameof(PruningOptions.Floor)] = "--floor",
+        [nameof(PruningOptions.Ceiling)] = "--ceiling",
+        [nameof(PruningOptions.EvalEvery)] = "--eval-every",
+        [nameof(PruningSessionSettings.EvaluationInterval)] = "--eval-every",
+        [nameof(PruningOptions.Patience)] = "--patience",
+        [nameof(PruningOptions.DenseEpochs)] = "--dense-epochs",
+        [nameof(PruningOptions.Epochs)] = "--epochs",
+        [nameof(PruningOptions.BatchSize)] = "--batch-size",
+        [nameof(PruningOptions.LearningRate)] = "--lr",
+        [nameof(PruningOptions.Optimizer)] = "--optimizer",
+        [nameof(PruningOptions.Momentum)] = "--momentum",
+        [nameof(PruningOptions.TargetSparsity)] = "--target-sparsity",
+        [nameof(PruningOptions.Twt)] = "--twt",
+        [nameof(PruningOptions.Pwe)] = "--pwe",
+        [nameof(PruningOptions.Growth)] = "--growth",
+        [nameof(PruningMethod.Extra)] = "--reg",
+    };
+
+    /// <summary>The flag of <paramref name="property"/>, or the property's own name where the command line has no flag for it.</summary>
+    public static string Of(string property) => ByProperty.TryGetValue(property, out var flag) ? flag : property;
+
+    /// <summary>The one line the user sees for a library's refusal of a setting: the flag, then the reason.</summary>
+    public static string Message(Exception e) => e switch
+    {
+        PruningOptionException o => $"{Of(o.Property)}: {o.Reason}",
+        PruningMethodException m => $"{Of(m.Property)}: {m.Reason}",
+        _ => e.Message,
+    };
+}

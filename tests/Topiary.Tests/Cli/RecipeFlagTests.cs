@@ -1,0 +1,30 @@
+using Topiary.Cli;
+using Topiary.Cli.Commands;
+using Topiary.Pruning;
+using Topiary.Tests.Support;
+
+namespace Topiary.Tests.Cli;
+
+public class RecipeFlagTests
+{
+    private const string Recipe = """
+        { "method": "relevance", "schedule": { "kind": "iterative", "crop_fraction": 0.1 }, "select": { "name_pattern": "fc*" } }
+        """;
+
+    [Fact]
+    public void Method_with_a_recipe_brings_that_methods_defaults_and_keeps_the_recipes_schedule()
+    {
+        using var dir = new TestDirectory();
+        var file = dir.File("r.json");
+        File.WriteAllText(file, Recipe);
+        var options = PruneCommand.OptionsFor(new ArgumentReader(["--method", "lobster", "--recipe", file], PruneCommand.Flags), "demo", file);
+        Assert.Equal("lobster", options.Method);
+        Assert.Equal(("sgd", 0.1, 0.0), (options.Optimizer, options.LearningRate, options.Momentum));
+        Assert.Equal(0.1, options.Recipe!.Schedule.CropFraction);
+        // Without --scope a recipe's selector takes weights and biases, as a run without a recipe does.
+        Assert.Equal(ParameterScope.WeightsAndBiases, options.Recipe.Selector.Scope);
+        var weightsOnly = PruneCommand.OptionsFor(new ArgumentReader(["--scope", "weights"], PruneCommand.Flags), "demo", file);
+        Assert.Equal(ParameterScope.Weights, weightsOnly.Recipe!.Selector.Scope);
+        Assert.Equal(("adam", 1e-3), (PruneCommand.OptionsFor(new ArgumentReader([], PruneCommand.Flags), "demo", file).Optimizer, 1e-3));
+    }
+}
