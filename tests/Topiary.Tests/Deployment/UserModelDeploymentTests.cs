@@ -134,6 +134,22 @@ public sealed class UserModelDeploymentTests : IDisposable
         Assert.True(difference <= 1e-5, $"outputs differ by {difference}");
     }
 
+    [Fact]
+    public void The_cli_simplifies_and_exports_a_users_sparse_file()
+    {
+        using var dir = new TestDirectory();
+        SparseModelFile.Save(dir.File("user.tsparse"), network, architecture: null);
+        var simplify = CliProcess.Run("simplify", "--model-file", dir.File("user.tsparse"), "--out", dir.File("small.tsparse"));
+        Assert.True(simplify.ExitCode == 0, simplify.StandardError);
+        var onnx = CliProcess.Run("export", "--model-file", dir.File("small.tsparse"), "--format", "onnx");
+        Assert.True(onnx.ExitCode == 0, onnx.StandardError);
+
+        using var scope = NewDisposeScope();
+        using var torchNetwork = new TorchNetwork(network);
+        var x = UserModels.Images(2);
+        OnnxRuntimeRunner.AssertAgrees(torchNetwork.forward(x), OnnxRuntimeRunner.Run(dir.File("small.onnx"), x), 1e-4);
+    }
+
     private string[] ExpectedNames() =>
         UserModels.CnnWeightedLayers.SelectMany(l => new[] { $"{l}.weight", $"{l}.bias" }).ToArray();
 
