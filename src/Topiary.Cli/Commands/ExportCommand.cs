@@ -15,7 +15,7 @@ internal static class ExportCommand
 
           --model-file FILE   a model.topiary, or a sparse file written by export or simplify
           --format F          sparse: Topiary's compact file (dense, CSR or bitmask per tensor, whichever is smallest)
-                              onnx: ONNX (opset 13: Conv, Gemm, Relu, MaxPool, Flatten)
+                              onnx: ONNX (opset 13: Conv, Gemm, Relu, MaxPool, AveragePool, Flatten)
                               pytorch: state dict with PyTorch parameter names, as torch.save's zip (--out
                                        *.pt or *.pth) or as safetensors (--out *.safetensors)
           --out FILE          output file (default: beside the input, with .tsparse, .onnx or .pt)

@@ -73,11 +73,12 @@ internal abstract class WeightedStage : InferenceStage
     protected readonly Tensor DenseWeight;
     protected readonly Tensor DenseBias;
 
-    protected WeightedStage(string name, ActivationShape input, ActivationShape output, CsrMatrix weight, Tensor denseWeight, Tensor denseBias, bool relu)
+    protected WeightedStage(WeightedLayer layer, ActivationShape input, ActivationShape output, bool relu)
         : base(input, output)
     {
-        Name = name;
-        Weight = weight;
+        Name = layer.Name;
+        Weight = CsrMatrix.FromDense(layer.Weight, layer.OutputUnits, layer.Weight.Length / layer.OutputUnits);
+        var (denseWeight, denseBias) = TorchLayers.Parameters(layer);
         DenseWeight = denseWeight.DetachFromDisposeScope();
         DenseBias = denseBias.DetachFromDisposeScope();
         Relu = relu;
@@ -143,8 +144,7 @@ internal sealed class LinearStage : WeightedStage
     private readonly float[] bias;
 
     public LinearStage(LinearLayer layer, ActivationShape input, ActivationShape output, bool relu)
-        : base(layer.Name, input, output, CsrMatrix.FromDense(layer.Weight, layer.OutFeatures, layer.InFeatures),
-            OwnedTensors.Copy(layer.Weight, layer.OutFeatures, layer.InFeatures), OwnedTensors.Copy(layer.Bias, layer.Bias.Length), relu)
+        : base(layer, input, output, relu)
     {
         bias = layer.Bias;
     }
@@ -156,30 +156,40 @@ internal sealed class LinearStage : WeightedStage
     public override void Run(ReadOnlySpan<float> input, Span<float> output, int batch) =>
         SparseLinearKernel.ForwardFeatureMajor(Weight, bias, input, output, batch, Relu);
 
-    protected override Tensor DenseForward(Tensor input) => nn.functional.linear(input, DenseWeight, DenseBias);
+    protected override Tensor DenseForward(Tensor input) => TorchLayers.Linear(input, DenseWeight, DenseBias);
 }
 
+/// <summary>
+/// A convolution: stride 1 without padding on <see cref="SparseConvKernel"/> (its fastest form), any other window on
+/// <see cref="StridedSparseConvKernel"/>.
+/// </summary>
 internal sealed class ConvStage : WeightedStage
 {
     private readonly Conv2dLayer layer;
-    private readonly int[] offsets;
+    private readonly int[]? offsets;
+    private readonly StridedSparseConvKernel.Tap[]? taps;
 
     public ConvStage(Conv2dLayer layer, ActivationShape input, ActivationShape output, bool relu)
-        : base(layer.Name, input, output, CsrMatrix.FromDense(layer.Weight, layer.OutChannels, layer.InChannels * layer.KernelSize * layer.KernelSize),
-            OwnedTensors.Copy(layer.Weight, layer.OutChannels, layer.InChannels, layer.KernelSize, layer.KernelSize), OwnedTensors.Copy(layer.Bias, layer.Bias.Length), relu)
+        : base(layer, input, output, relu)
     {
         this.layer = layer;
-        offsets = SparseConvKernel.InputOffsets(Weight, layer.KernelSize, input.Height, input.Width);
+        var window = layer.Window;
+        if (window.IsUnitStrideUnpadded) offsets = SparseConvKernel.InputOffsets(Weight, window.KernelHeight, window.KernelWidth, input.Height, input.Width);
+        else taps = StridedSparseConvKernel.Taps(Weight, window, input.Height, input.Width);
     }
 
     /// <summary>The sparse kernel (the dense choice runs through <see cref="WeightedStage.RunTorch"/>).</summary>
     public override void Run(ReadOnlySpan<float> input, Span<float> output, int batch)
     {
-        SparseConvKernel.Forward(Weight, offsets, layer.Bias, layer.KernelSize, layer.InChannels, Input.Height, Input.Width, input, output, batch);
+        var window = layer.Window;
+        if (offsets is not null)
+            SparseConvKernel.Forward(Weight, offsets, layer.Bias, window.KernelHeight, window.KernelWidth, layer.InChannels, Input.Height, Input.Width, input, output, batch);
+        else
+            StridedSparseConvKernel.Forward(Weight, taps!, layer.Bias, window, layer.InChannels, Input.Height, Input.Width, input, output, batch);
         if (Relu) ReluStage.Apply(output[..checked((int)(batch * Output.Size))]);
     }
 
-    protected override Tensor DenseForward(Tensor input) => nn.functional.conv2d(input, DenseWeight, DenseBias);
+    protected override Tensor DenseForward(Tensor input) => TorchLayers.Conv(input, layer, DenseWeight, DenseBias);
 }
 
 internal sealed class ReluStage(ActivationShape shape) : InferenceStage(shape, shape)
@@ -216,39 +226,4 @@ internal sealed class FlattenStage(ActivationShape input, ActivationShape output
     public override void Run(ReadOnlySpan<float> input, Span<float> output, int batch) { }
 
     public override Tensor RunTorch(Tensor input) => input.flatten(1);
-}
-
-internal sealed class MaxPoolStage(ActivationShape input, ActivationShape output, int kernel) : InferenceStage(input, output)
-{
-    public override Tensor RunTorch(Tensor input) => nn.functional.max_pool2d(input, kernel);
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override unsafe void Run(ReadOnlySpan<float> input, Span<float> output, int batch)
-    {
-        int h = Input.Height, w = Input.Width, oh = Output.Height, ow = Output.Width;
-        var planes = batch * Input.Channels;
-        if (input.Length < (long)planes * h * w || output.Length < (long)planes * oh * ow) throw new ArgumentException("input or output is too small");
-        fixed (float* ip = input, op = output)
-        {
-            for (var p = 0; p < planes; p++)
-            {
-                var source = ip + (long)p * h * w;
-                var target = op + (long)p * oh * ow;
-                for (var y = 0; y < oh; y++)
-                    for (var x = 0; x < ow; x++)
-                    {
-                        var window = source + y * kernel * w + x * kernel;
-                        var best = float.NegativeInfinity;
-                        for (var dy = 0; dy < kernel; dy++)
-                            for (var dx = 0; dx < kernel; dx++)
-                            {
-                                var v = window[dy * w + dx];
-                                // NaN propagates, as in libtorch's max_pool2d.
-                                if (v > best || float.IsNaN(v)) best = v;
-                            }
-                        target[y * ow + x] = best;
-                    }
-            }
-        }
-    }
 }

@@ -14,17 +14,24 @@ public sealed record SimplifyResult(SequentialNetwork Network, IReadOnlyList<Sim
 /// is removed as well (it contributes nothing). Repeats until nothing changes. The network's inputs and the last
 /// layer's outputs are kept, and every layer keeps at least one unit. The result is a smaller dense network with
 /// the same outputs up to float rounding of the folded biases.
+/// <para>
+/// A dead unit's constant is the same everywhere through ReLU, max-pooling (padding never wins) and unpadded average
+/// pooling, whatever the strides, but not through an average pooling with padding (padded zeros pull the border
+/// means towards 0), and a convolution with zero padding sees it only inside the image (its border outputs get part
+/// of c·ΣW). In those two cases a dead unit with a non-zero constant is kept, since no bias can stand in for it;
+/// one whose constant is 0, or that the next layer does not use, is still removed.
+/// </para>
 /// </summary>
 public static class NetworkSimplifier
 {
     /// <summary>Removes dead units; the input network is not modified.</summary>
-    /// <exception cref="ArgumentException">Between two weighted layers there is something other than ReLU, max-pool or flatten.</exception>
+    /// <exception cref="ArgumentException">Between two weighted layers there is something other than ReLU, pooling or flatten.</exception>
     public static SimplifyResult Simplify(SequentialNetwork network)
     {
         network.Shapes();
         var layers = network.Layers.ToList();
-        var before = layers.Select(l => l is LinearLayer or Conv2dLayer ? SequentialNetwork.WeightShape(l) : null).ToList();
-        var weighted = Enumerable.Range(0, layers.Count).Where(i => layers[i] is LinearLayer or Conv2dLayer).ToList();
+        var before = layers.Select(l => (l as WeightedLayer)?.WeightShape).ToList();
+        var weighted = Enumerable.Range(0, layers.Count).Where(i => layers[i] is WeightedLayer).ToList();
         for (var changed = true; changed;)
         {
             changed = false;
@@ -33,7 +40,7 @@ public static class NetworkSimplifier
         }
         var result = network with { Layers = layers };
         result.Shapes();
-        var report = weighted.Select(i => new SimplifiedLayer(Name(layers[i]), layers[i].Kind, before[i]!, SequentialNetwork.WeightShape(layers[i]))).ToList();
+        var report = weighted.Select(i => new SimplifiedLayer(Name(layers[i]), layers[i].Kind, before[i]!, ((WeightedLayer)layers[i]).WeightShape)).ToList();
         return new SimplifyResult(result, report);
     }
 
@@ -41,9 +48,13 @@ public static class NetworkSimplifier
     {
         var shapes = (original with { Layers = layers }).Shapes();
         var between = layers.Skip(first + 1).Take(second - first - 1).ToList();
-        if (between.Any(l => l is not (ReluLayer or MaxPool2dLayer or FlattenLayer)))
+        if (between.Any(l => l is not (ReluLayer or MaxPool2dLayer or AvgPool2dLayer or FlattenLayer)))
             throw new ArgumentException($"cannot simplify across {string.Join(", ", between.Select(l => l.Kind))} between {Name(layers[first])} and {Name(layers[second])}");
         var relu = between.Any(l => l is ReluLayer);
+        // Where a dead unit's constant would not reach the next layer the same at every pixel (see the class remarks).
+        var constantVaries = between.Any(l => l is AvgPool2dLayer { Window: { PaddingHeight: > 0 } or { PaddingWidth: > 0 } })
+            || layers[second] is Conv2dLayer { Window: { PaddingHeight: > 0 } or { PaddingWidth: > 0 } };
+        float Constant(float bias) => relu ? Math.Max(0f, bias) : bias;
         // Each unit of the first layer feeds `span` consecutive inputs of the second: H·W after a flatten, else 1.
         var flattenAt = layers.FindIndex(first + 1, second - first - 1, l => l is FlattenLayer);
         var span = flattenAt < 0 ? 1 : (int)(shapes[flattenAt - 1].Height * (long)shapes[flattenAt - 1].Width);
@@ -52,7 +63,8 @@ public static class NetworkSimplifier
         var units = producer.Rows;
 
         var remove = new bool[units];
-        for (var g = 0; g < units; g++) remove[g] = producer.RowIsZero(g) || consumer.GroupIsZero(g, span);
+        for (var g = 0; g < units; g++)
+            remove[g] = consumer.GroupIsZero(g, span) || (producer.RowIsZero(g) && (!constantVaries || Constant(producer.Bias[g]) == 0f));
         if (remove.All(r => r)) remove[0] = false;
         if (!remove.Contains(true)) return false;
 
@@ -60,7 +72,7 @@ public static class NetworkSimplifier
         for (var g = 0; g < units; g++)
         {
             if (!remove[g] || !producer.RowIsZero(g)) continue;
-            var constant = relu ? Math.Max(0f, producer.Bias[g]) : producer.Bias[g];
+            var constant = Constant(producer.Bias[g]);
             if (constant == 0f) continue;
             for (var o = 0; o < consumer.Rows; o++) bias[o] += constant * consumer.GroupSum(o, g, span);
         }
@@ -70,22 +82,17 @@ public static class NetworkSimplifier
         return true;
     }
 
-    private static string Name(NetworkLayer layer) => layer switch
-    {
-        LinearLayer l => l.Name,
-        Conv2dLayer c => c.Name,
-        _ => layer.Kind,
-    };
+    private static string Name(NetworkLayer layer) => (layer as WeightedLayer)?.Name ?? layer.Kind;
 
     /// <summary>A weighted layer seen as rows (output units) × input groups (a group = one input channel's columns).</summary>
     private sealed class UnitView(NetworkLayer layer)
     {
-        private readonly float[] weight = layer is LinearLayer l ? l.Weight : ((Conv2dLayer)layer).Weight;
-        private readonly int rowLength = layer is LinearLayer l2 ? l2.InFeatures : ((Conv2dLayer)layer).InChannels * Square((Conv2dLayer)layer);
-        // For a convolution one input channel is k·k columns; for a linear layer the caller's span says how many.
-        private readonly int channelColumns = layer is Conv2dLayer c ? Square(c) : 1;
+        private readonly float[] weight = ((WeightedLayer)layer).Weight;
+        // For a convolution one input channel is kh·kw columns; for a linear layer the caller's span says how many.
+        private readonly int channelColumns = ChannelColumns(layer);
+        private readonly int rowLength = layer is LinearLayer l ? l.InFeatures : ((Conv2dLayer)layer).InChannels * ChannelColumns(layer);
 
-        public float[] Bias { get; } = layer is LinearLayer l3 ? l3.Bias : ((Conv2dLayer)layer).Bias;
+        public float[] Bias { get; } = ((WeightedLayer)layer).Bias;
         public int Rows => Bias.Length;
 
         public bool RowIsZero(int row) => AllZero(weight.AsSpan(row * rowLength, rowLength));
@@ -135,13 +142,13 @@ public static class NetworkSimplifier
             };
         }
 
+        private static int ChannelColumns(NetworkLayer layer) => layer is Conv2dLayer c ? c.Window.KernelHeight * c.Window.KernelWidth : 1;
+
         // IEEE comparison on purpose: a pruned −0.0 weight is as dead as +0.0.
         private static bool AllZero(ReadOnlySpan<float> values)
         {
             foreach (var v in values) if (v != 0f) return false;
             return true;
         }
-
-        private static int Square(Conv2dLayer c) => c.KernelSize * c.KernelSize;
     }
 }

@@ -5,9 +5,9 @@ namespace Topiary.Deployment;
 
 /// <summary>
 /// Writes a <see cref="SequentialNetwork"/> as an ONNX model (IR version 8, default opset 13), encoding the
-/// protobuf messages of <c>onnx.proto</c> by hand: Conv (kernel_shape, strides 1, no pads), Relu, MaxPool
-/// (kernel_shape = strides = k), Flatten (axis 1) and Gemm (transB = 1) for linear layers; weights are float32
-/// initializers in raw_data. The graph input is "input" [batch, C, H, W] with a symbolic batch, the output "output".
+/// protobuf messages of <c>onnx.proto</c> by hand: Conv, MaxPool and AveragePool (<c>count_include_pad</c> = 1)
+/// with the layer's kernel_shape, strides and symmetric pads [ph, pw, ph, pw], Relu, Flatten (axis 1) and Gemm
+/// (transB = 1) for linear layers; weights are float32 initializers in raw_data named as the state dict names them. The graph input is "input" [batch, C, H, W] with a symbolic batch, the output "output".
 /// </summary>
 public static class OnnxExporter
 {
@@ -47,20 +47,18 @@ public static class OnnxExporter
                     Node(graph, "Gemm", l.Name, new[] { current, $"{l.Name}.weight", $"{l.Name}.bias" }, output, a => IntAttribute(a, "transB", 1));
                     break;
                 case Conv2dLayer c:
-                    Initializer(graph, $"{c.Name}.weight", new long[] { c.OutChannels, c.InChannels, c.KernelSize, c.KernelSize }, c.Weight);
+                    Initializer(graph, $"{c.Name}.weight", c.WeightShape, c.Weight);
                     Initializer(graph, $"{c.Name}.bias", new long[] { c.OutChannels }, c.Bias);
-                    Node(graph, "Conv", c.Name, new[] { current, $"{c.Name}.weight", $"{c.Name}.bias" }, output, a =>
-                    {
-                        IntsAttribute(a, "kernel_shape", c.KernelSize, c.KernelSize);
-                        IntsAttribute(a, "strides", 1, 1);
-                        IntsAttribute(a, "pads", 0, 0, 0, 0);
-                    });
+                    Node(graph, "Conv", c.Name, new[] { current, $"{c.Name}.weight", $"{c.Name}.bias" }, output, a => WindowAttributes(a, c.Window));
                     break;
                 case MaxPool2dLayer p:
-                    Node(graph, "MaxPool", $"pool{i}", new[] { current }, output, a =>
+                    Node(graph, "MaxPool", $"pool{i}", new[] { current }, output, a => WindowAttributes(a, p.Window));
+                    break;
+                case AvgPool2dLayer p:
+                    Node(graph, "AveragePool", $"pool{i}", new[] { current }, output, a =>
                     {
-                        IntsAttribute(a, "kernel_shape", p.KernelSize, p.KernelSize);
-                        IntsAttribute(a, "strides", p.KernelSize, p.KernelSize);
+                        WindowAttributes(a, p.Window);
+                        IntAttribute(a, "count_include_pad", 1);
                     });
                     break;
                 case ReluLayer:
@@ -110,6 +108,14 @@ public static class OnnxExporter
             n.String(NodeProto.OpType, op);
             foreach (var attribute in list) n.Message(NodeProto.Attribute, attribute);
         });
+    }
+
+    private static void WindowAttributes(List<Action<ProtobufWriter>> list, Window2d window)
+    {
+        IntsAttribute(list, "kernel_shape", window.KernelHeight, window.KernelWidth);
+        IntsAttribute(list, "strides", window.StrideHeight, window.StrideWidth);
+        // ONNX pads are [top, left, bottom, right]; PyTorch pads both sides alike.
+        IntsAttribute(list, "pads", window.PaddingHeight, window.PaddingWidth, window.PaddingHeight, window.PaddingWidth);
     }
 
     private static void IntAttribute(List<Action<ProtobufWriter>> list, string name, long value) =>

@@ -12,7 +12,10 @@ namespace Topiary.Deployment;
 /// <c>version</c> ("3"). Entries are stored uncompressed, their data 64-byte aligned, as PyTorch writes them.
 /// Each tensor is pickled as <c>torch._utils._rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict())</c>
 /// with the storage a persistent id <c>('storage', torch.FloatStorage, key, 'cpu', numel)</c>. Pruned entries are
-/// stored as zeros. The names are those of <see cref="SequentialNetwork.Parameters"/>, as in <see cref="SafetensorsExporter"/>.
+/// stored as zeros. The names are those of <see cref="SequentialNetwork.Parameters"/>, as in <see cref="SafetensorsExporter"/>:
+/// for a user's <c>nn.Sequential</c> (<see cref="SequentialNetworks.FromSequential"/>) the Sequential's own, <c>0.weight</c>,
+/// <c>4.bias</c>, …, where a BatchNorm's entries are missing because the layer before it carries them folded in, so
+/// the file loads into the model with its BatchNorm layers removed (or replaced by <c>nn.Identity</c>).
 /// </summary>
 public static class PyTorchExporter
 {

@@ -10,7 +10,9 @@ namespace Topiary.Deployment;
 /// Writes a network's parameters as a PyTorch state dict in the safetensors format (8-byte little-endian header
 /// length, a JSON header mapping each name to dtype F32, shape and [begin, end) byte offsets, then the raw
 /// little-endian data), with PyTorch's names (<c>conv1.weight</c>, <c>fc1.bias</c>, …). In Python:
-/// <c>model.load_state_dict(safetensors.torch.load_file(path))</c>. Pruned entries are stored as zeros.
+/// <c>model.load_state_dict(safetensors.torch.load_file(path))</c>. Pruned entries are stored as zeros. For a user's
+/// <c>nn.Sequential</c> the names are the Sequential's own and folded BatchNorm layers have no entries, as in
+/// <see cref="PyTorchExporter"/>.
 /// </summary>
 public static class SafetensorsExporter
 {

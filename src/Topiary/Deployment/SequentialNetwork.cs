@@ -50,36 +50,25 @@ public sealed record SequentialNetwork(int InputChannels, int InputHeight, int I
     /// </summary>
     public IEnumerable<(string Name, long[] Shape, float[] Values)> Parameters()
     {
-        foreach (var layer in Layers)
+        foreach (var layer in Layers.OfType<WeightedLayer>())
         {
-            switch (layer)
-            {
-                case LinearLayer l:
-                    yield return ($"{l.Name}.weight", WeightShape(l), l.Weight);
-                    yield return ($"{l.Name}.bias", new long[] { l.OutFeatures }, l.Bias);
-                    break;
-                case Conv2dLayer c:
-                    yield return ($"{c.Name}.weight", WeightShape(c), c.Weight);
-                    yield return ($"{c.Name}.bias", new long[] { c.OutChannels }, c.Bias);
-                    break;
-            }
+            yield return ($"{layer.Name}.weight", layer.WeightShape, layer.Weight);
+            yield return ($"{layer.Name}.bias", new long[] { layer.OutputUnits }, layer.Bias);
         }
     }
 
     /// <summary>Names and shapes of the parameter tensors, from the layer sizes alone (the values may be empty).</summary>
     public IEnumerable<(string Name, long[] Shape)> ParameterShapes() => Parameters().Select(p => (p.Name, p.Shape));
 
-    /// <summary>[out, in] for a linear layer, [out, in, k, k] for a convolution.</summary>
-    public static long[] WeightShape(NetworkLayer layer) => layer switch
-    {
-        LinearLayer l => new long[] { l.OutFeatures, l.InFeatures },
-        Conv2dLayer c => new long[] { c.OutChannels, c.InChannels, c.KernelSize, c.KernelSize },
-        _ => throw new ArgumentException($"{layer.Kind} has no weight", nameof(layer)),
-    };
+    /// <summary>[out, in] for a linear layer, [out, in, kh, kw] for a convolution.</summary>
+    public static long[] WeightShape(NetworkLayer layer) => layer is WeightedLayer weighted
+        ? weighted.WeightShape
+        : throw new ArgumentException($"{layer.Kind} has no weight", nameof(layer));
 
     private static ActivationShape Next(int index, NetworkLayer layer, ActivationShape shape)
     {
-        void Fail(string why) => throw new InvalidOperationException($"layer {index} ({layer.Kind}): {why} (input {shape})");
+        var described = layer is WeightedLayer w ? $"{layer.Kind} '{w.Name}'" : layer.Kind;
+        void Fail(string why) => throw new InvalidOperationException($"layer {index} ({described}): {why} (input {shape})");
         switch (layer)
         {
             case LinearLayer l:
@@ -87,20 +76,28 @@ public sealed record SequentialNetwork(int InputChannels, int InputHeight, int I
                 if (l.Weight.Length != (long)l.InFeatures * l.OutFeatures || l.Bias.Length != l.OutFeatures) Fail("weight or bias has the wrong length");
                 return new ActivationShape(l.OutFeatures, 1, 1, Flat: true);
             case Conv2dLayer c:
-                if (shape.Flat || shape.Channels != c.InChannels || shape.Height < c.KernelSize || shape.Width < c.KernelSize)
-                    Fail($"expects {c.InChannels} channels of at least {c.KernelSize}×{c.KernelSize}");
-                if (c.Weight.Length != (long)c.OutChannels * c.InChannels * c.KernelSize * c.KernelSize || c.Bias.Length != c.OutChannels)
-                    Fail("weight or bias has the wrong length");
-                return new ActivationShape(c.OutChannels, shape.Height - c.KernelSize + 1, shape.Width - c.KernelSize + 1, Flat: false);
-            case MaxPool2dLayer p:
-                if (shape.Flat || p.KernelSize < 1 || shape.Height < p.KernelSize || shape.Width < p.KernelSize) Fail($"cannot pool {p.KernelSize}×{p.KernelSize}");
-                return new ActivationShape(shape.Channels, shape.Height / p.KernelSize, shape.Width / p.KernelSize, Flat: false);
+                if (c.Window.Problem(pooling: false) is { } convProblem) Fail(convProblem);
+                if (shape.Flat || shape.Channels != c.InChannels) Fail($"expects {c.InChannels} channels");
+                if (c.Weight.Length != c.WeightShape.Aggregate(1L, (a, b) => a * b) || c.Bias.Length != c.OutChannels) Fail("weight or bias has the wrong length");
+                return Windowed(c.OutChannels, c.Window);
+            case MaxPool2dLayer or AvgPool2dLayer:
+                var window = layer is MaxPool2dLayer max ? max.Window : ((AvgPool2dLayer)layer).Window;
+                if (window.Problem(pooling: true) is { } poolProblem) Fail(poolProblem);
+                if (shape.Flat) Fail("expects channels of pixels, not flat features");
+                return Windowed(shape.Channels, window);
             case FlattenLayer:
                 return new ActivationShape(checked((int)shape.Size), 1, 1, Flat: true);
             case ReluLayer:
                 return shape;
             default:
                 throw new InvalidOperationException($"layer {index}: unknown layer kind {layer.Kind}");
+        }
+
+        ActivationShape Windowed(int channels, Window2d window)
+        {
+            int height = window.OutputHeight(shape.Height), width = window.OutputWidth(shape.Width);
+            if (height < 1 || width < 1) Fail($"the {window} does not fit");
+            return new ActivationShape(channels, height, width, Flat: false);
         }
     }
 }

@@ -45,7 +45,8 @@ public sealed class SparseInferenceModel : IDisposable
                 Conv2dLayer c => new ConvStage(c, input, shapes[i], fuseRelu),
                 ReluLayer => new ReluStage(input),
                 FlattenLayer => new FlattenStage(input, shapes[i]),
-                MaxPool2dLayer p => new MaxPoolStage(input, shapes[i], p.KernelSize),
+                MaxPool2dLayer p => new PoolStage<MaxReduction>(input, shapes[i], p, p.Window),
+                AvgPool2dLayer p => new PoolStage<MeanReduction>(input, shapes[i], p, p.Window),
                 var other => throw new ArgumentException($"unsupported layer {other.Kind}", nameof(network)),
             };
             if (stage is WeightedStage weighted && crossover is not null) weighted.Crossover = crossover;

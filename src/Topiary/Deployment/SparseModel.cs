@@ -6,7 +6,7 @@ namespace Topiary.Deployment;
 /// <param name="Network">The network, with float32 parameters.</param>
 /// <param name="Architecture">
 /// The catalog architecture (<c>lenet5</c>, <c>lenet300</c>) when the network still has its shapes, so that
-/// <see cref="CatalogNetworks.ToModel"/> can rebuild it; null after simplification.
+/// <see cref="CatalogNetworks.ToModel"/> can rebuild it; null after simplification and for a user's own network.
 /// </param>
 /// <param name="HalfPrecision">True when the values were stored as float16.</param>
 /// <param name="Tensors">How each parameter tensor is stored.</param>

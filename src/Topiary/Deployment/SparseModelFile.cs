@@ -8,19 +8,22 @@ using Topiary.Serialization;
 namespace Topiary.Deployment;
 
 /// <summary>
-/// Topiary's compact sparse model file (<c>.tsparse</c>), version 1: magic "TOPSPRS\0", format version (int32 LE),
+/// Topiary's compact sparse model file (<c>.tsparse</c>), version 2: magic "TOPSPRS\0", format version (int32 LE),
 /// header length (int32 LE), a UTF-8 JSON header (input shape, layers, and per tensor its layout and non-zero
 /// count), the tensor payloads in parameter order (see <see cref="TensorLayout"/>), and a CRC-32 of everything
 /// before it. Each tensor takes the smallest of dense, CSR and bitmask. Every size is derived from the header
 /// and checked against the file's real length and fixed limits before anything is allocated, so a damaged file
-/// gives a one-line <see cref="ModelFileException"/>.
+/// gives a one-line <see cref="ModelFileException"/>. Version 2 describes each convolution and pooling window by
+/// its kernel, stride and padding ([height, width] each) and adds average pooling; version 1 (one square kernel
+/// size per convolution, stride 1 and no padding; max-pooling windows k×k with stride k) is still read.
 /// </summary>
 public static class SparseModelFile
 {
     /// <summary>The first eight bytes of every sparse model file.</summary>
     public static ReadOnlySpan<byte> Magic => "TOPSPRS\0"u8;
 
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
+    private const int FirstWindowsVersion = 2;
     private const int MaxHeaderBytes = 1 << 20;
     private const int MaxDimension = 1 << 24;
     private const long MaxTensorElements = 1L << 28;
@@ -103,7 +106,7 @@ public static class SparseModelFile
         if (bytes.Length < Magic.Length + 12) throw new ModelFileException(path, $"truncated: {bytes.Length} bytes is shorter than any sparse model file");
         if (!bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic)) throw new ModelFileException(path, "not a Topiary sparse model file (wrong magic bytes)");
         var version = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8));
-        if (version != FormatVersion) throw new ModelFileException(path, $"format version {version} is not supported (this Topiary reads version {FormatVersion})");
+        if (version is < 1 or > FormatVersion) throw new ModelFileException(path, $"format version {version} is not supported (this Topiary reads versions 1 to {FormatVersion})");
         var storedCrc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4));
         if (Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4)) != storedCrc) throw new ModelFileException(path, "checksum mismatch: the file is damaged or truncated");
         var headerLength = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12));
@@ -126,7 +129,7 @@ public static class SparseModelFile
 
         // First pass: shapes and payload sizes from the header alone, all checked before any allocation.
         var layerSpecs = layerNodes.Select((n, i) => n as JsonObject ?? throw new FormatException($"layer {i} is not an object")).ToList();
-        var skeleton = new SequentialNetwork(input[0], input[1], input[2], layerSpecs.Select(l => ReadLayer(l, withValues: null)).ToList());
+        var skeleton = new SequentialNetwork(input[0], input[1], input[2], layerSpecs.Select(l => ReadLayer(l, version, withValues: null)).ToList());
         var parameters = skeleton.ParameterShapes().ToList();
         if (tensorNodes.Count != parameters.Count) throw new FormatException($"header lists {tensorNodes.Count} tensors but the layers have {parameters.Count}");
         var plans = new List<(string Name, long[] Shape, long Numel, TensorLayout Layout, long Nonzero, long Bytes)>();
@@ -170,7 +173,7 @@ public static class SparseModelFile
             stored.Add(new StoredTensor(plan.Name, plan.Shape, plan.Layout, plan.Nonzero, plan.Bytes, plan.Numel * 4));
             offset += (int)plan.Bytes;
         }
-        var network = new SequentialNetwork(input[0], input[1], input[2], layerSpecs.Select(l => ReadLayer(l, decoded)).ToList());
+        var network = new SequentialNetwork(input[0], input[1], input[2], layerSpecs.Select(l => ReadLayer(l, version, decoded)).ToList());
         network.Shapes();
         var architecture = header["architecture"] is JsonValue a ? a.GetValue<string>() : null;
         return new SparseModel(network, architecture, half, stored, header["metadata"] as JsonObject ?? new JsonObject());
@@ -179,13 +182,22 @@ public static class SparseModelFile
     private static JsonObject DescribeLayer(NetworkLayer layer) => layer switch
     {
         LinearLayer l => new JsonObject { ["kind"] = l.Kind, ["name"] = l.Name, ["in"] = l.InFeatures, ["out"] = l.OutFeatures },
-        Conv2dLayer c => new JsonObject { ["kind"] = c.Kind, ["name"] = c.Name, ["in"] = c.InChannels, ["out"] = c.OutChannels, ["kernel"] = c.KernelSize },
-        MaxPool2dLayer p => new JsonObject { ["kind"] = p.Kind, ["kernel"] = p.KernelSize },
+        Conv2dLayer c => DescribeWindow(new JsonObject { ["kind"] = c.Kind, ["name"] = c.Name, ["in"] = c.InChannels, ["out"] = c.OutChannels }, c.Window),
+        MaxPool2dLayer p => DescribeWindow(new JsonObject { ["kind"] = p.Kind }, p.Window),
+        AvgPool2dLayer p => DescribeWindow(new JsonObject { ["kind"] = p.Kind }, p.Window),
         _ => new JsonObject { ["kind"] = layer.Kind },
     };
 
+    private static JsonObject DescribeWindow(JsonObject node, Window2d window)
+    {
+        node["kernel"] = new JsonArray(window.KernelHeight, window.KernelWidth);
+        node["stride"] = new JsonArray(window.StrideHeight, window.StrideWidth);
+        node["padding"] = new JsonArray(window.PaddingHeight, window.PaddingWidth);
+        return node;
+    }
+
     // Without values (the first pass) the layers get empty arrays: only their shapes are used.
-    private static NetworkLayer ReadLayer(JsonObject node, IReadOnlyDictionary<string, float[]>? withValues)
+    private static NetworkLayer ReadLayer(JsonObject node, int version, IReadOnlyDictionary<string, float[]>? withValues)
     {
         var kind = Field<string>(node, "kind");
         float[] Values(string name) => withValues is null ? System.Array.Empty<float>() : withValues[name];
@@ -199,9 +211,13 @@ public static class SparseModelFile
             case "conv2d":
             {
                 var name = LayerName(node);
-                return new Conv2dLayer(name, Dimension(node["in"], "in"), Dimension(node["out"], "out"), Dimension(node["kernel"], "kernel"), Values($"{name}.weight"), Values($"{name}.bias"));
+                var window = version < FirstWindowsVersion ? Window2d.Square(Dimension(node["kernel"], "kernel")) : ReadWindow(node);
+                return new Conv2dLayer(name, Dimension(node["in"], "in"), Dimension(node["out"], "out"), window, Values($"{name}.weight"), Values($"{name}.bias"));
             }
-            case "maxpool2d": return new MaxPool2dLayer(Dimension(node["kernel"], "kernel"));
+            case "maxpool2d":
+                return version < FirstWindowsVersion ? new MaxPool2dLayer(Dimension(node["kernel"], "kernel")) : new MaxPool2dLayer(ReadWindow(node));
+            case "avgpool2d" when version >= FirstWindowsVersion:
+                return new AvgPool2dLayer(ReadWindow(node));
             case "relu": return new ReluLayer();
             case "flatten": return new FlattenLayer();
             default: throw new FormatException($"unknown layer kind '{kind}'");
@@ -215,10 +231,26 @@ public static class SparseModelFile
         return name;
     }
 
-    private static int Dimension(JsonNode? node, string what)
+    private static Window2d ReadWindow(JsonObject node)
+    {
+        var kernel = Pair(node, "kernel", minimum: 1);
+        var stride = Pair(node, "stride", minimum: 1);
+        var padding = Pair(node, "padding", minimum: 0);
+        return new Window2d(kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1]);
+    }
+
+    /// <summary>A [height, width] pair of integers in [<paramref name="minimum"/>, MaxDimension].</summary>
+    private static int[] Pair(JsonObject node, string key, int minimum)
+    {
+        var pair = Array(node, key);
+        if (pair.Count != 2) throw new FormatException($"'{key}' must be [height, width]");
+        return pair.Select(n => Dimension(n, key, minimum)).ToArray();
+    }
+
+    private static int Dimension(JsonNode? node, string what, int minimum = 1)
     {
         var value = node is JsonValue v && v.TryGetValue<long>(out var n) ? n : throw new FormatException($"'{what}' is not an integer");
-        if (value < 1 || value > MaxDimension) throw new FormatException($"'{what}' = {value} is outside [1, {MaxDimension}]");
+        if (value < minimum || value > MaxDimension) throw new FormatException($"'{what}' = {value} is outside [{minimum}, {MaxDimension}]");
         return (int)value;
     }
 

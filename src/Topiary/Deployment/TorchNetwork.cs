@@ -23,12 +23,9 @@ public sealed class TorchNetwork : nn.Module<Tensor, Tensor>
         biases = new Tensor?[network.Layers.Count];
         for (var i = 0; i < network.Layers.Count; i++)
         {
-            (weights[i], biases[i]) = network.Layers[i] switch
-            {
-                LinearLayer l => (OwnedTensors.Copy(l.Weight, l.OutFeatures, l.InFeatures).DetachFromDisposeScope(), OwnedTensors.Copy(l.Bias, l.Bias.Length).DetachFromDisposeScope()),
-                Conv2dLayer c => (OwnedTensors.Copy(c.Weight, c.OutChannels, c.InChannels, c.KernelSize, c.KernelSize).DetachFromDisposeScope(), OwnedTensors.Copy(c.Bias, c.Bias.Length).DetachFromDisposeScope()),
-                _ => ((Tensor?)null, (Tensor?)null),
-            };
+            if (network.Layers[i] is not WeightedLayer layer) continue;
+            var (weight, bias) = TorchLayers.Parameters(layer);
+            (weights[i], biases[i]) = (weight.DetachFromDisposeScope(), bias.DetachFromDisposeScope());
         }
     }
 
@@ -42,12 +39,9 @@ public sealed class TorchNetwork : nn.Module<Tensor, Tensor>
         {
             x = network.Layers[i] switch
             {
-                LinearLayer => nn.functional.linear(x, weights[i]!, biases[i]),
-                Conv2dLayer => nn.functional.conv2d(x, weights[i]!, biases[i]),
-                MaxPool2dLayer p => nn.functional.max_pool2d(x, p.KernelSize),
-                FlattenLayer => x.flatten(1),
-                ReluLayer => nn.functional.relu(x),
-                var other => throw new InvalidOperationException($"unknown layer kind {other.Kind}"),
+                LinearLayer => TorchLayers.Linear(x, weights[i]!, biases[i]!),
+                Conv2dLayer c => TorchLayers.Conv(x, c, weights[i]!, biases[i]!),
+                var other => TorchLayers.Parameterless(x, other),
             };
         }
         return x.MoveToOuterDisposeScope();

@@ -1,8 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using Topiary.Deployment;
 using Topiary.Tests.Support;
 
@@ -28,17 +26,10 @@ public class ExporterTests
         var path = dir.File("m.onnx");
         OnnxExporter.Save(path, network);
 
-        const int batch = 5;
-        using var images = PrunedNetworks.Images(batch);
+        using var images = PrunedNetworks.Images(5);
         using var torchNetwork = new TorchNetwork(network);
-        var expected = torchNetwork.forward(images).flatten().data<float>().ToArray();
-        using var session = new InferenceSession(path);
-        var input = new DenseTensor<float>(images.flatten().data<float>().ToArray(), new[] { batch, 1, 28, 28 });
-        using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("input", input) });
-        var actual = results.Single(r => r.Name == "output").AsEnumerable<float>().ToArray();
-        Assert.Equal(expected.Length, actual.Length);
-        for (var i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4, $"[{i}]: TorchSharp {expected[i]}, ONNX Runtime {actual[i]}");
+        using var expected = torchNetwork.forward(images);
+        OnnxRuntimeRunner.AssertAgrees(expected, OnnxRuntimeRunner.Run(path, images), 1e-4);
     }
 
     [Fact]

@@ -60,6 +60,54 @@ public class NetworkSimplifierTests
         AssertSameOutputs(network, result.Network);
     }
 
+    // Small enough that the outputs stay near 1, where the 1e-5 comparison is about folding, not rounding.
+    private static float[] RandomValues(Random random, int count) => Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 0.4 - 0.2)).ToArray();
+
+    [Theory]
+    [InlineData(1, 1, 3)] // padded: the dead filter whose constant is not 0 stays
+    [InlineData(0, 2, 2)] // unpadded and strided: its constant is folded
+    public void A_dead_filter_is_folded_only_where_the_next_convolution_sees_its_constant_at_every_pixel(int padding, int stride, int expectedFilters)
+    {
+        var random = new Random(3);
+        var a = new Conv2dLayer("a", 2, 4, 3, RandomValues(random, 4 * 2 * 9), RandomValues(random, 4));
+        ZeroRow(a.Weight, 1, 18);
+        a.Bias[1] = 0.8f;
+        ZeroRow(a.Weight, 2, 18);
+        a.Bias[2] = -0.5f; // 0 after the ReLU: removed either way
+        var b = new Conv2dLayer("b", 4, 3, Window2d.Square(3, stride, padding), RandomValues(random, 3 * 4 * 9), RandomValues(random, 3));
+        var side = b.Window.OutputHeight(7);
+        var network = new SequentialNetwork(2, 9, 9, new NetworkLayer[]
+        {
+            a, new ReluLayer(), b, new FlattenLayer(), new LinearLayer("c", 3 * side * side, 2, RandomValues(random, 2 * 3 * side * side), RandomValues(random, 2)),
+        });
+        var result = NetworkSimplifier.Simplify(network);
+        Assert.Equal(expectedFilters, result.Layers[0].ShapeAfter[0]);
+        Assert.Equal(expectedFilters, result.Layers[1].ShapeAfter[1]);
+        AssertSameOutputs(network, result.Network);
+    }
+
+    [Theory]
+    [InlineData(0, 1)] // unpadded average pooling passes the constant on: both dead filters go
+    [InlineData(1, 2)] // padded: the border means differ, so the one whose constant is not 0 stays
+    public void A_dead_filter_is_folded_through_average_pooling_only_without_padding(int padding, int expectedFilters)
+    {
+        var random = new Random(4);
+        var a = new Conv2dLayer("a", 1, 3, 3, RandomValues(random, 3 * 9), RandomValues(random, 3));
+        ZeroRow(a.Weight, 0, 9);
+        a.Bias[0] = 1f;
+        ZeroRow(a.Weight, 1, 9);
+        a.Bias[1] = -1f;
+        var pool = new AvgPool2dLayer(Window2d.Square(2, 1, padding));
+        var side = pool.Window.OutputHeight(6);
+        var network = new SequentialNetwork(1, 8, 8, new NetworkLayer[]
+        {
+            a, new ReluLayer(), pool, new FlattenLayer(), new LinearLayer("b", 3 * side * side, 2, RandomValues(random, 2 * 3 * side * side), RandomValues(random, 2)),
+        });
+        var result = NetworkSimplifier.Simplify(network);
+        Assert.Equal(expectedFilters, result.Layers[0].ShapeAfter[0]);
+        AssertSameOutputs(network, result.Network);
+    }
+
     [Fact]
     public void A_heavily_pruned_model_shrinks_and_keeps_its_outputs()
     {

@@ -152,7 +152,8 @@ public class SparseModelFileTests
         { "\"layout\":\"csr\"", "\"layout\":\"zip\"", "layout" },
         { "\"values\":\"float32\"", "\"values\":\"float64\"", "value type" },
         { "\"kind\":\"relu\"", "\"kind\":\"gelu\"", "layer kind" },
-        { "\"kernel\":5", "\"kernel\":0", "outside" },
+        { "\"kernel\":[5,5]", "\"kernel\":[0,5]", "outside" },
+        { "\"padding\":[0,0]", "\"padding\":[-1,0]", "outside" },
         { "\"name\":\"fc1\"", "\"name\":\"fc9\"", "fc9" },
     };
 
