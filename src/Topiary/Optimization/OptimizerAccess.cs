@@ -8,15 +8,28 @@ namespace Topiary.Optimization;
 /// What a pruning session needs of the optimizer that steps the model, whoever wrote it: clear the state of pruned
 /// entries (else Adam's moments would keep moving weights towards non-zero values between re-maskings), save and
 /// restore the state for checkpoints, and halve the learning rate after a divergence. Built for TorchSharp's own
-/// optimizers (<see cref="Of(torch.optim.Optimizer)"/>) and for Topiary's (<see cref="Of(MaskableOptimizer)"/>).
+/// optimizers and for Topiary's (<c>OptimizerAccess.Of</c>).
 /// </summary>
-public abstract class OptimizerAccess
+public abstract class OptimizerAccess : IDisposable
 {
     /// <summary>Access to one of TorchSharp's <c>torch.optim</c> optimizers (SGD, Adam, AdamW, RMSprop, …).</summary>
-    public static OptimizerAccess Of(torch.optim.Optimizer optimizer) => new TorchSharpOptimizerAccess(optimizer);
+    /// <param name="optimizer">The optimizer.</param>
+    /// <param name="owns">Whether disposing the access disposes the optimizer (for optimizers a run creates itself).</param>
+    public static OptimizerAccess Of(torch.optim.Optimizer optimizer, bool owns = false) => new TorchSharpOptimizerAccess(optimizer) { Owns = owns };
 
     /// <summary>Access to one of Topiary's optimizers (Adam, SGD, Muon, steepest descent).</summary>
-    public static OptimizerAccess Of(MaskableOptimizer optimizer) => new TopiaryOptimizerAccess(optimizer);
+    /// <param name="optimizer">The optimizer.</param>
+    /// <param name="owns">Whether disposing the access disposes the optimizer.</param>
+    public static OptimizerAccess Of(MaskableOptimizer optimizer, bool owns = false) => new TopiaryOptimizerAccess(optimizer) { Owns = owns };
+
+    /// <summary>Whether <see cref="Dispose"/> disposes the optimizer.</summary>
+    protected bool Owns { get; init; }
+
+    /// <summary>Applies one update from the parameters' current gradients (for runs that step the optimizer themselves).</summary>
+    public abstract void Step();
+
+    /// <summary>Disposes the optimizer when this access owns it.</summary>
+    public abstract void Dispose();
 
     /// <summary>The optimizer's type, for messages and checkpoints.</summary>
     public abstract string Kind { get; }
@@ -52,6 +65,13 @@ public abstract class OptimizerAccess
 internal sealed class TopiaryOptimizerAccess(MaskableOptimizer optimizer) : OptimizerAccess
 {
     public override string Kind => optimizer.GetType().Name;
+
+    public override void Step() => optimizer.Step();
+
+    public override void Dispose()
+    {
+        if (Owns) optimizer.Dispose();
+    }
 
     public override double LearningRate => optimizer.LearningRate;
 

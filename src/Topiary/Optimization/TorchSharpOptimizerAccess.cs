@@ -17,6 +17,13 @@ internal sealed class TorchSharpOptimizerAccess(torch.optim.Optimizer optimizer)
 
     public override string Kind => optimizer.GetType().Name;
 
+    public override void Step() => optimizer.step();
+
+    public override void Dispose()
+    {
+        if (Owns) optimizer.Dispose();
+    }
+
     public override double LearningRate => optimizer.ParamGroups.First().LearningRate;
 
     public override void SetLearningRate(double rate)
