@@ -11,8 +11,8 @@ namespace Topiary.Checkpoints;
 /// </summary>
 public sealed record PruningLoopState
 {
-    /// <summary>The settings the run was started with; a resume with other settings is refused.</summary>
-    public required PruningOptions Options { get; init; }
+    /// <summary>The command line's settings the run was started with, if it was started from them; a resume with other settings is refused.</summary>
+    public required PruningOptions? Options { get; init; }
     /// <summary>
     /// The run's settings as canonical text (the options, the method as built and a recipe's selector), which a resume
     /// must match; null in checkpoints written before it existed (then <see cref="Options"/> is compared).

@@ -69,7 +69,7 @@ public sealed class TrainingCheckpoint : IDisposable
         {
             if (!ok) throw new CheckpointException(source, $"implausible state: {what}");
         }
-        Require(s.Options is not null && s.Trajectory is not null && s.Divergences is not null && s.PolicyName is not null
+        Require((s.Options is not null || s.RunIdentity is not null) && s.Trajectory is not null && s.Divergences is not null && s.PolicyName is not null
             && s.PolicyState is not null && s.Selection is not null && s.Annotations is not null, "a required field is null");
         Require(s.StepsPerEpoch > 0 && s.Step >= 0 && s.GammaStepsSinceReset >= 0 && s.OptimizerSteps >= 0, "negative counters");
         Require(s.LearningRate > 0 && double.IsFinite(s.LearningRate), $"learning rate {s.LearningRate}");

@@ -35,34 +35,11 @@ internal static class SequenceExperiment
         if (double.IsPositiveInfinity(options.Ceiling)) options = options with { Ceiling = Math.Max(1, denseVal.Metric * ceilingRatio) };
         var loop = new PruningLoop(model, task, options, logger, start?.Masks);
         var outcome = loop.Run(progress, cancellationToken);
-        var (paramCount, nonzero) = SparsityStatistics.Model(model);
         atModel?.Invoke("pruned");
-        var layers = SparsityStatistics.PerLayer(loop.Masks);
-        var stepTimes = denseTimes.Concat(outcome.StepMilliseconds).ToList();
-
-        var report = new RunReport
-        {
-            ToolVersion = ToolInfo.Version,
-            Model = architecture,
-            Dataset = dataset,
-            Method = options.Method,
-            Seed = options.Seed,
-            Hyperparameters = new Dictionary<string, object>(hyperparameters) { ["ceiling"] = options.Ceiling },
-            Backend = BackendInfo.From(backend, get_num_threads()),
-            Dense = new DenseMetrics(denseVal.Metric, denseTest.Metric, totalParams),
-            Final = new FinalMetrics(outcome.SelectedValidation.Metric, outcome.SelectedTest.Metric, paramCount, nonzero,
-                (double)nonzero / paramCount, nonzero == 0 ? double.PositiveInfinity : (double)paramCount / nonzero, outcome.SelectedStep),
-            Selection = $"{outcome.Selection}; the run ended: {outcome.StopReason}",
-            Layers = layers,
-            Trajectory = outcome.Trajectory,
-            TestTrajectory = outcome.TestTrajectory,
-            Timing = new TimingInfo(total.Elapsed.TotalSeconds, Statistics.Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds)
-            {
-                TestTrajectorySeconds = outcome.TestTrajectorySeconds,
-            },
-            Metric = task.MetricName,
-            LayerGroups = GroupSparsity.Summarize(layers, groupOf),
-        };
+        var report = RunReportBuilder.Build(architecture, dataset, options.Method, options.Seed,
+            new Dictionary<string, object>(hyperparameters) { ["ceiling"] = options.Ceiling }, backend, denseVal, denseTest, totalParams,
+            outcome, model, loop.Masks, denseTimes, total.Elapsed.TotalSeconds, denseSeconds, task.MetricName);
+        report = report with { LayerGroups = GroupSparsity.Summarize(report.Layers, groupOf) };
         return (new ExperimentResult(architecture, model, loop.Masks, report), options);
     }
 }

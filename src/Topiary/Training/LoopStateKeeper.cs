@@ -16,7 +16,7 @@ namespace Topiary.Training;
 /// </summary>
 internal sealed class LoopStateKeeper(
     PruningSession session, RunningMean recentLoss, List<TrajectoryPoint> trajectory, List<DivergenceEvent> divergences,
-    PrePruningTests tests, PruningOptions options, string runIdentity, JsonObject annotations)
+    PrePruningTests tests, PruningOptions? options, string runIdentity, JsonObject annotations)
 {
     /// <summary>Rollbacks since the last evaluation that passed.</summary>
     public int ConsecutiveFailures { get; set; }
@@ -58,7 +58,8 @@ internal sealed class LoopStateKeeper(
     {
         var s = checkpoint.State;
         // Compared as canonical text: records holding lists (a recipe's) compare lists by reference.
-        var same = s.RunIdentity is not null ? s.RunIdentity == runIdentity : Identity(s.Options) == Identity(options);
+        var same = s.RunIdentity is not null ? s.RunIdentity == runIdentity
+            : s.Options is not null && options is not null && Identity(s.Options) == Identity(options);
         if (!same)
             throw new CheckpointException(source, "the checkpoint was written by a run with other settings");
         if (s.StepsPerEpoch != session.Context.StepsPerEpoch)
@@ -78,11 +79,6 @@ internal sealed class LoopStateKeeper(
         StopReason = s.StopReason;
     }
 
-    /// <summary>
-    /// What a checkpoint must share with the run that resumes it, as canonical text: the options without the recipe
-    /// (serialized), and the method as the session built it (its settings, extra regularizers, a recipe's schedule,
-    /// limits and ranking) with the recipe's selector.
-    /// </summary>
-    public static string Identity(PruningOptions options, string? methodAndSelector = null) =>
-        JsonSerializer.Serialize(options with { Recipe = null }, ReportJson.Options) + "\n" + (methodAndSelector ?? "");
+    /// <summary>The command line's options as canonical text, without the recipe (whose lists would compare by reference).</summary>
+    public static string Identity(PruningOptions options) => JsonSerializer.Serialize(options with { Recipe = null }, ReportJson.Options);
 }

@@ -60,32 +60,12 @@ public static class PruningExperiment
             },
         };
         var outcome = loop.Run(progress, cancellationToken);
-        var finalTest = outcome.SelectedTest;
-        var (paramCount, nonzero) = SparsityStatistics.Model(model);
-        var stepTimes = denseTimes.Concat(outcome.StepMilliseconds).ToList();
         using var example = data.TestImages.narrow(0, 0, 1);
-
-        var report = new RunReport
+        var report = RunReportBuilder.Build(modelName,
+            new DatasetInfo(data.Name, data.Directory, data.TrainCount, (int)data.ValidationImages.shape[0], (int)data.TestImages.shape[0]),
+            options.Method, options.Seed, hyperparameters, backend, denseVal, denseTest, totalParams, outcome, model, loop.Masks,
+            denseTimes, total.Elapsed.TotalSeconds, denseSeconds, task.MetricName) with
         {
-            ToolVersion = ToolInfo.Version,
-            Model = modelName,
-            Dataset = new DatasetInfo(data.Name, data.Directory, data.TrainCount, (int)data.ValidationImages.shape[0], (int)data.TestImages.shape[0]),
-            Method = options.Method,
-            Seed = options.Seed,
-            Hyperparameters = hyperparameters,
-            Backend = BackendInfo.From(backend, get_num_threads()),
-            Dense = new DenseMetrics(denseVal.Metric, denseTest.Metric, totalParams),
-            Final = new FinalMetrics(outcome.SelectedValidation.Metric, finalTest.Metric, paramCount, nonzero,
-                (double)nonzero / paramCount, nonzero == 0 ? double.PositiveInfinity : (double)paramCount / nonzero, outcome.SelectedStep),
-            Selection = $"{outcome.Selection}; the run ended: {outcome.StopReason}",
-            Layers = SparsityStatistics.PerLayer(loop.Masks),
-            Trajectory = outcome.Trajectory,
-            TestTrajectory = outcome.TestTrajectory,
-            Divergences = outcome.Divergences,
-            Timing = new TimingInfo(total.Elapsed.TotalSeconds, Topiary.Reporting.Statistics.Median(stepTimes), denseSeconds, total.Elapsed.TotalSeconds - denseSeconds)
-            {
-                TestTrajectorySeconds = outcome.TestTrajectorySeconds,
-            },
             Cost = CostMeter.Measure(model, example),
         };
         return new ExperimentResult(modelName, model, loop.Masks, report);

@@ -23,7 +23,8 @@ public sealed class PruningLoop
 {
     private readonly nn.Module<Tensor, Tensor> model;
     private readonly ITrainingTask task;
-    private readonly PruningOptions options;
+    private readonly PruningRunSettings settings;
+    private readonly PruningOptions? options;
     private readonly PruningSession session;
     private readonly string runIdentity;
     private readonly ILogger logger;
@@ -31,36 +32,65 @@ public sealed class PruningLoop
     /// <summary>Prepares a run over <paramref name="model"/>, which should already be trained dense.</summary>
     /// <param name="model">The model to prune.</param>
     /// <param name="task">Its data, loss and metric.</param>
-    /// <param name="options">Settings of the run; the method they name becomes a <see cref="PruningMethod"/> (<see cref="PruningMethods.FromOptions"/>).</param>
+    /// <param name="settings">The method, bound, budget and optimizer.</param>
     /// <param name="logger">Receives a debug line per pruning event.</param>
     /// <param name="initialMasks">Masks to continue from (e.g. those of a saved, already pruned model).</param>
+    /// <exception cref="PruningMethodException">A setting is out of range.</exception>
+    public PruningLoop(nn.Module<Tensor, Tensor> model, ITrainingTask task, PruningRunSettings settings, ILogger? logger = null,
+        IReadOnlyDictionary<string, Tensor>? initialMasks = null)
+        : this(model, task, settings, options: null, logger, initialMasks)
+    {
+    }
+
+    /// <summary>A run with the command line's settings (<see cref="PruningRunSettings.FromOptions"/>), which its checkpoints record.</summary>
+    /// <exception cref="PruningOptionException">A value is out of range.</exception>
     public PruningLoop(nn.Module<Tensor, Tensor> model, ITrainingTask task, PruningOptions options, ILogger? logger = null,
         IReadOnlyDictionary<string, Tensor>? initialMasks = null)
+        : this(model, task, Validated(options, task), options, logger, initialMasks)
+    {
+    }
+
+    private PruningLoop(nn.Module<Tensor, Tensor> model, ITrainingTask task, PruningRunSettings settings, PruningOptions? options,
+        ILogger? logger, IReadOnlyDictionary<string, Tensor>? initialMasks)
     {
         TorchBackend.EnsureVerified();
-        options.Validate();
+        settings.Validate();
         this.model = model;
         this.task = task;
+        this.settings = settings;
         this.options = options;
         this.logger = logger ?? NullLogger.Instance;
-        var method = PruningMethods.FromOptions(options);
-        var stepsPerEpoch = task.StepsPerEpoch(options.BatchSize);
-        // A recipe's selector governs both what is pruned and what is regularized; without one, the two scopes of the options.
-        var prunable = options.Recipe?.Selector ?? new LayerSelector { Scope = options.PrunedScope };
-        session = new PruningSession(model, method, new PruningSessionSettings
+        var stepsPerEpoch = task.StepsPerEpoch(settings.BatchSize);
+        session = new PruningSession(model, settings.Method, new PruningSessionSettings
         {
-            Bound = new MetricFloor(options.BoundFor(task.HigherIsBetter), task.HigherIsBetter),
+            Bound = settings.Bound,
             StepsPerEpoch = stepsPerEpoch,
-            TotalSteps = (long)stepsPerEpoch * options.Epochs,
-            EvaluationInterval = options.EvalEvery,
-            Patience = options.Patience,
-            Prunable = prunable,
-            Regularized = options.Recipe is null ? new LayerSelector { Scope = options.RegularizedScope } : null,
+            TotalSteps = (long)stepsPerEpoch * settings.Epochs,
+            EvaluationInterval = settings.EvaluationInterval,
+            Patience = settings.Patience,
+            Prunable = settings.Prunable,
+            Regularized = settings.Regularized,
             Validator = () => task.Validate(model),
             Logger = this.logger,
         }, initialMasks);
-        runIdentity = LoopStateKeeper.Identity(options, method.Describe().ToJsonString() + "\n" + JsonSerializer.Serialize(prunable, ReportJson.Options));
+        runIdentity = RunIdentity(settings, options);
     }
+
+    private static PruningRunSettings Validated(PruningOptions options, ITrainingTask task)
+    {
+        options.Validate();
+        return PruningRunSettings.FromOptions(options, task.HigherIsBetter);
+    }
+
+    /// <summary>
+    /// What a checkpoint must share with the run that resumes it, as canonical text: the command line's options where
+    /// there are some (without the recipe, whose lists would compare by reference), the method as built (settings, extra
+    /// regularizers, a recipe's schedule, limits and ranking), the selectors, the bound and the budget.
+    /// </summary>
+    private static string RunIdentity(PruningRunSettings s, PruningOptions? options) => string.Join("\n",
+        options is null ? "" : LoopStateKeeper.Identity(options),
+        s.Method.Describe().ToJsonString(),
+        JsonSerializer.Serialize(new { s.Prunable, s.Regularized, s.Bound, s.Epochs, s.EvaluationInterval, s.Patience, s.BatchSize, s.Seed, s.TestCurve }, ReportJson.Options));
 
     /// <summary>The masks of the prunable parameters.</summary>
     public PruningMasks Masks => session.Masks;
@@ -89,9 +119,9 @@ public sealed class PruningLoop
     {
         var stepsPerEpoch = session.Context.StepsPerEpoch;
         var totalSteps = session.Context.TotalSteps;
-        using var optimizer = OptimizerFactory.Create(options, model.parameters());
+        using var optimizer = settings.Optimizer(model.parameters().ToList());
         session.Attach(optimizer);
-        using var batches = new BatchCursor(task, options.Seed, options.BatchSize, stepsPerEpoch);
+        using var batches = new BatchCursor(task, settings.Seed, settings.BatchSize, stepsPerEpoch);
 
         var trajectory = new List<TrajectoryPoint>();
         var divergences = new List<DivergenceEvent>();
@@ -99,7 +129,7 @@ public sealed class PruningLoop
         var recentLoss = new RunningMean();
         var clock = new Stopwatch();
         double? lastMetric = null;
-        var tests = new PrePruningTests(model, Masks, task, options.TestCurve);
+        var tests = new PrePruningTests(model, Masks, task, settings.TestCurve);
         session.AroundPruning = tests.Around;
         var keeper = new LoopStateKeeper(session, recentLoss, trajectory, divergences, tests, options, runIdentity, Checkpoints.Annotations);
         byte[]? lastGood = null;
@@ -122,7 +152,7 @@ public sealed class PruningLoop
             trajectory.Add(new TrajectoryPoint(outcome.Step, (double)outcome.Step / stepsPerEpoch, outcome.RemainingBefore, validation.Metric,
                 validation.Loss, trainLoss, outcome.Strength, outcome.Pruned));
             if (outcome.ShouldStop)
-                keeper.StopReason = $"no new smallest model at the bound in {options.Patience} evaluations (patience)";
+                keeper.StopReason = $"no new smallest model at the bound in {settings.Patience} evaluations (patience)";
             keeper.ConsecutiveFailures = 0;
             SaveCheckpoint(selectionImproved: outcome.Selected);
         }
@@ -136,7 +166,7 @@ public sealed class PruningLoop
             var halved = optimizer.LearningRate / 2;
             using (var checkpoint = TrainingCheckpoint.Decode("last good checkpoint", lastGood!))
                 keeper.Restore(checkpoint, "last good checkpoint");
-            optimizer.LearningRate = halved;
+            optimizer.SetLearningRate(halved);
             keeper.ConsecutiveFailures = failures;
             divergences.Add(new DivergenceEvent(failedStep, cause, session.Step, halved));
             logger.LogWarning("step {Step}: {Cause}; rolled back to step {Back} with learning rate {Lr}", failedStep, cause, session.Step, halved);
@@ -186,22 +216,22 @@ public sealed class PruningLoop
             times[^1] += clock.Elapsed.TotalMilliseconds;
             recentLoss.Add(loss);
 
-            if (session.Step % options.EvalEvery == 0)
+            if (session.Step % settings.EvaluationInterval == 0)
             {
                 var trainLoss = recentLoss.Take();
                 EvaluateAndMaybePrune(trainLoss);
-                progress?.Report(new TrainingProgress("prune", epoch, options.Epochs, session.Step, totalSteps, trainLoss, lastMetric, Masks.Density, session.Strength));
+                progress?.Report(new TrainingProgress("prune", epoch, settings.Epochs, session.Step, totalSteps, trainLoss, lastMetric, Masks.Density, session.Strength));
             }
             else if (session.Step % 20 == 0)
             {
-                progress?.Report(new TrainingProgress("prune", epoch, options.Epochs, session.Step, totalSteps, recentLoss.Take(), lastMetric, Masks.Density, session.Strength));
+                progress?.Report(new TrainingProgress("prune", epoch, settings.Epochs, session.Step, totalSteps, recentLoss.Take(), lastMetric, Masks.Density, session.Strength));
             }
         }
 
         if (keeper.StopReason is null)
         {
             // A finished run is checkpointed as such, so resuming it only rewrites its outputs.
-            keeper.StopReason = $"epoch budget of {options.Epochs} reached";
+            keeper.StopReason = $"epoch budget of {settings.Epochs} reached";
             SaveCheckpoint();
         }
         session.RestoreBest();
