@@ -31,6 +31,15 @@ internal sealed record DenseResult(EvaluationResult Validation, EvaluationResult
         }
     }
 
+    /// <summary><paramref name="given"/> (or none) with these metrics added to its annotations, so that every checkpoint carries them.</summary>
+    public CheckpointOptions CarriedBy(CheckpointOptions? given) => new()
+    {
+        Directory = given?.Directory,
+        ResumeFrom = given?.ResumeFrom,
+        Annotations = ToAnnotations(given?.Annotations),
+        MaxConsecutiveDivergences = given?.MaxConsecutiveDivergences ?? 3,
+    };
+
     /// <summary><paramref name="extra"/> (the caller's annotations) plus these metrics.</summary>
     public JsonObject ToAnnotations(JsonObject? extra)
     {

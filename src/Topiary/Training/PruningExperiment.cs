@@ -51,13 +51,7 @@ public static class PruningExperiment
 
         var loop = new PruningLoop(model, task, options, logger, start?.Masks)
         {
-            Checkpoints = new CheckpointOptions
-            {
-                Directory = checkpoints?.Directory,
-                ResumeFrom = resume,
-                Annotations = dense.ToAnnotations(checkpoints?.Annotations),
-                MaxConsecutiveDivergences = checkpoints?.MaxConsecutiveDivergences ?? 3,
-            },
+            Checkpoints = dense.CarriedBy(checkpoints),
         };
         var outcome = loop.Run(progress, cancellationToken);
         using var example = data.TestImages.narrow(0, 0, 1);

@@ -67,13 +67,7 @@ public static class PruningRunner
         var dense = resume is null ? DenseResult.Measure(task, model) : DenseResult.From(resume.State.Annotations, resume.Source);
         var loop = new PruningLoop(model, task, settings, logger)
         {
-            Checkpoints = new CheckpointOptions
-            {
-                Directory = checkpoints?.Directory,
-                ResumeFrom = resume,
-                Annotations = dense.ToAnnotations(checkpoints?.Annotations),
-                MaxConsecutiveDivergences = checkpoints?.MaxConsecutiveDivergences ?? 3,
-            },
+            Checkpoints = dense.CarriedBy(checkpoints),
         };
         var outcome = loop.Run(progress, cancellationToken);
         var dataset = new DatasetInfo(name, "", Samples(data.TrainEpoch(0)), Samples(data.Validation), data.Test is { } test ? Samples(test) : 0);
