@@ -139,7 +139,12 @@ public static class ReportMarkdown
         sb.Append("Total ").Append(Seconds(t.SecondsTotal))
           .Append(" (dense training ").Append(Seconds(t.DenseSeconds))
           .Append(", pruning ").Append(Seconds(t.PruneSeconds))
-          .Append("); median training step ").Append(Fixed(t.StepMsMedian, "F2")).Append(" ms.\n");
+          .Append("); median training step ").Append(Fixed(t.StepMsMedian, "F2")).Append(" ms.");
+        if (t.EvaluationSeconds > 0 || t.CheckpointSeconds > 0)
+            sb.Append(" Of the run, validation took ").Append(Seconds(t.EvaluationSeconds))
+              .Append(" and checkpoints ").Append(Seconds(t.CheckpointSeconds))
+              .Append(" (").Append(Percent.Of((t.EvaluationSeconds + t.CheckpointSeconds) / Math.Max(t.SecondsTotal, 1e-9))).Append(" together).");
+        sb.Append('\n');
 
         return sb.ToString();
     }

@@ -131,4 +131,10 @@ public sealed record TimingInfo(double SecondsTotal, double StepMsMedian, double
 {
     /// <summary>The part of <see cref="PruneSeconds"/> spent measuring <see cref="RunReport.TestTrajectory"/> (copies and test evaluations).</summary>
     public double TestTrajectorySeconds { get; init; }
+
+    /// <summary>The part of <see cref="PruneSeconds"/> spent on validation passes.</summary>
+    public double EvaluationSeconds { get; init; }
+
+    /// <summary>The part of <see cref="PruneSeconds"/> training waited for checkpoints (capture, and the disk where it had to).</summary>
+    public double CheckpointSeconds { get; init; }
 }

@@ -132,21 +132,36 @@ public sealed class PruningLoop
         var tests = new PrePruningTests(model, Masks, task, settings.TestCurve);
         session.AroundPruning = tests.Around;
         var keeper = new LoopStateKeeper(session, recentLoss, trajectory, divergences, tests, options, runIdentity, Checkpoints.Annotations);
-        byte[]? lastGood = null;
+        using var writer = new CheckpointWriter();
+        TrainingCheckpoint? lastGood = null;
+        var evaluationClock = new Stopwatch();
+        var checkpointClock = new Stopwatch();
 
-        // Captures the state as the last good checkpoint (in memory, and on disk when configured).
+        // Captures the state as the last good checkpoint: kept in memory for rollbacks, and handed to the background
+        // writer when a directory is configured (a second copy, which the writer owns).
         void SaveCheckpoint(bool selectionImproved = false)
         {
-            using var checkpoint = keeper.Capture();
-            lastGood = checkpoint.Encode();
-            if (Checkpoints.LastPath is { } last) CheckpointFile.Write(last, lastGood);
-            if (selectionImproved && Checkpoints.BestPath is { } best) CheckpointFile.Write(best, lastGood);
+            checkpointClock.Start();
+            lastGood?.Dispose();
+            lastGood = keeper.Capture();
+            if (Checkpoints.LastPath is { } last) writer.Submit(keeper.Capture(), last, selectionImproved ? Checkpoints.BestPath : null);
+            checkpointClock.Stop();
+        }
+
+        // Waits until the checkpoints handed to the writer are on disk (before the run ends or is interrupted).
+        void FlushCheckpoints()
+        {
+            checkpointClock.Start();
+            writer.Flush();
+            checkpointClock.Stop();
         }
 
         // Evaluates, records the point, lets the session select and prune, and checkpoints.
         void EvaluateAndMaybePrune(double trainLoss)
         {
+            evaluationClock.Start();
             var validation = task.Validate(model);
+            evaluationClock.Stop();
             lastMetric = validation.Metric;
             var outcome = session.Evaluate(validation);
             trajectory.Add(new TrajectoryPoint(outcome.Step, (double)outcome.Step / stepsPerEpoch, outcome.RemainingBefore, validation.Metric,
@@ -162,10 +177,12 @@ public sealed class PruningLoop
         {
             var failures = keeper.ConsecutiveFailures + 1;
             if (failures >= Checkpoints.MaxConsecutiveDivergences)
+            {
+                FlushCheckpoints();
                 throw new DivergenceLimitException(failures, failedStep, cause, Checkpoints.LastPath);
+            }
             var halved = optimizer.LearningRate / 2;
-            using (var checkpoint = TrainingCheckpoint.Decode("last good checkpoint", lastGood!))
-                keeper.Restore(checkpoint, "last good checkpoint");
+            keeper.Restore(lastGood!, "last good checkpoint");
             optimizer.SetLearningRate(halved);
             keeper.ConsecutiveFailures = failures;
             divergences.Add(new DivergenceEvent(failedStep, cause, session.Step, halved));
@@ -178,7 +195,7 @@ public sealed class PruningLoop
         if (Checkpoints.ResumeFrom is { } resume)
         {
             keeper.Restore(resume, resume.Source);
-            lastGood = resume.Encode();
+            lastGood = keeper.Capture();
             logger.LogInformation("resumed at pruning step {Step}", session.Step);
         }
         else
@@ -191,6 +208,7 @@ public sealed class PruningLoop
             if (cancellationToken.IsCancellationRequested)
             {
                 SaveCheckpoint();
+                FlushCheckpoints();
                 throw new TrainingInterruptedException(session.Step, Checkpoints.LastPath, cancellationToken);
             }
             var epoch = (int)(session.Step / stepsPerEpoch) + 1;
@@ -234,6 +252,8 @@ public sealed class PruningLoop
             keeper.StopReason = $"epoch budget of {settings.Epochs} reached";
             SaveCheckpoint();
         }
+        FlushCheckpoints();
+        lastGood?.Dispose();
         session.RestoreBest();
         var selected = session.Selected!;
         var (result, test) = tests.MeasureNow(selected.Step);
@@ -244,6 +264,8 @@ public sealed class PruningLoop
             SelectedTest = test,
             TestTrajectory = TestTrajectory.EndingAt(tests.Points, result),
             TestTrajectorySeconds = tests.Seconds,
+            EvaluationSeconds = evaluationClock.Elapsed.TotalSeconds,
+            CheckpointSeconds = checkpointClock.Elapsed.TotalSeconds,
         };
     }
 }

@@ -30,4 +30,10 @@ public sealed record PruningOutcome(
 
     /// <summary>Wall-clock time the test trajectory cost (weight copies and test evaluations), to show it is small.</summary>
     public double TestTrajectorySeconds { get; init; }
+
+    /// <summary>Wall-clock time of the validation passes.</summary>
+    public double EvaluationSeconds { get; init; }
+
+    /// <summary>Wall-clock time training waited for checkpoints: capturing the state, and waiting for the disk where it had to.</summary>
+    public double CheckpointSeconds { get; init; }
 }

@@ -40,6 +40,8 @@ internal static class RunReportBuilder
             Timing = new TimingInfo(totalSeconds, Statistics.Median(stepTimes), denseSeconds, totalSeconds - denseSeconds)
             {
                 TestTrajectorySeconds = outcome.TestTrajectorySeconds,
+                EvaluationSeconds = outcome.EvaluationSeconds,
+                CheckpointSeconds = outcome.CheckpointSeconds,
             },
             // Accuracy is the report's default metric; others are named.
             Metric = metricName == "accuracy" ? null : metricName,
