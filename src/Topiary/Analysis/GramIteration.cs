@@ -29,7 +29,7 @@ public static class GramIteration
         using var scope = NewDisposeScope();
         // The smaller Gram side is cheaper and has the same top singular value.
         var g = batch.shape[1] < batch.shape[2] ? batch.transpose(1, 2) : batch;
-        var logScale = zeros(batch.shape[0], dtype: float64);
+        var logScale = zeros(batch.shape[0], dtype: float64, device: batch.device);
         for (var t = 0; t < iterations; t++)
         {
             var norms = g.square().sum(new long[] { 1, 2 }).sqrt().clamp_min(1e-300);

@@ -36,7 +36,8 @@ public static class PathNorm
         return Math.Pow(output.sum().item<double>(), 1 / q);
     }
 
-    private static Tensor Power(Tensor? t, double q) => t is null ? zeros(1, dtype: float64) : t.detach().to(float64).abs().pow(q);
+    // Computed on the CPU in float64, wherever the model lives: a diagnostic, not a training step.
+    private static Tensor Power(Tensor? t, double q) => t is null ? zeros(1, dtype: float64) : t.detach().cpu().to(float64).abs().pow(q);
 
     private static Tensor Linear(Linear layer, Tensor x, double q) =>
         nn.functional.linear(x, Power(layer.weight, q), layer.bias is null ? null : Power(layer.bias, q));

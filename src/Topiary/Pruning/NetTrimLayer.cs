@@ -55,14 +55,14 @@ public static class NetTrimLayer
         using var _ = no_grad();
         var dtype = inputs.dtype;
         var x = inputs.to(float64);
-        if (withBias) x = cat(new[] { x, ones(x.shape[0], 1, dtype: float64) }, 1);
+        if (withBias) x = cat(new[] { x, ones(x.shape[0], 1, dtype: float64, device: x.device) }, 1);
         var z = targetPreActivations.to(float64);
         var y = relu ? z.clamp_min(0) : z;
         var active = relu ? z.gt(0) : ones_like(z, dtype: ScalarType.Bool);
         var epsilon = relativeEpsilon * y.mul(active).norm().item<double>();
 
-        var system = linalg.inv(x.t().matmul(x).add(eye(x.shape[1], dtype: float64)));
-        var u = zeros(z.shape[1], x.shape[1], dtype: float64);
+        var system = linalg.inv(x.t().matmul(x).add(eye(x.shape[1], dtype: float64, device: x.device)));
+        var u = zeros(z.shape[1], x.shape[1], dtype: float64, device: x.device);
         var v = z.clone();
         var sparse = u.clone();
         var dual1 = zeros_like(v);

@@ -26,11 +26,11 @@ internal sealed class AcceleratedProximalStep
             double t = tTensor.item<float>();
             var next = Next(t);
             weight.add_(x.sub(last), alpha: (t - 1) / next);
-            momentum.Set(weight, tensor(next, dtype: float32));
+            momentum.Set(weight, tensor(next, dtype: float32, device: weight.device));
         }
         else
         {
-            momentum.Set(weight, tensor(Next(1), dtype: float32));
+            momentum.Set(weight, tensor(Next(1), dtype: float32, device: weight.device));
         }
         previous.Set(weight, x);
     }

@@ -64,5 +64,5 @@ public class AdversarialModelPerturbation : GradientRegularizer
     }
 
     /// <summary>Works on gradients: no penalty of the weights alone.</summary>
-    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype).sum();
+    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype, device: weight.device).sum();
 }

@@ -69,7 +69,7 @@ public sealed class CompositeRegularizer : GradientRegularizer
     /// <inheritdoc />
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength)
     {
-        var total = zeros(1, dtype: weight.dtype).sum();
+        var total = zeros(1, dtype: weight.dtype, device: weight.device).sum();
         foreach (var term in Terms.Where(t => t.Regularizer.AppliesTo(weight)))
             total = total.add(term.Regularizer.Penalty(weight, grad, term.Effective(strength)));
         return total;

@@ -48,5 +48,5 @@ public sealed class FiniteDifferenceGradientRegularization : GradientRegularizer
     }
 
     /// <summary>Works on gradients: no penalty of the weights alone.</summary>
-    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype).sum();
+    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype, device: weight.device).sum();
 }

@@ -33,5 +33,5 @@ public sealed class FlopsRegularizer : GradientRegularizer
     }
 
     /// <summary>Acts on activations, not on weights: zero.</summary>
-    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype).sum();
+    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype, device: weight.device).sum();
 }

@@ -36,5 +36,5 @@ public sealed class GradientNormClipping : GradientRegularizer
     }
 
     /// <inheritdoc />
-    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype).sum();
+    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype, device: weight.device).sum();
 }

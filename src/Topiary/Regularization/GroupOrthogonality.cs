@@ -59,7 +59,7 @@ public class GroupOrthogonality : GradientRegularizer
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength)
     {
         var rows = WeightMatrix.Rows(weight);
-        var total = zeros(1, dtype: weight.dtype).sum();
+        var total = zeros(1, dtype: weight.dtype, device: weight.device).sum();
         foreach (var group in Split(rows)) total = total.add(SetPenalty(group));
         if (CrossWeight > 0) total = total.add(SetPenalty(CrossSets(rows)).mul(CrossWeight));
         return total.mul(strength);
@@ -92,7 +92,7 @@ public class GroupOrthogonality : GradientRegularizer
     {
         var sets = CrossSets(rows);
         var perSet = SetGradient(sets).transpose(0, 1).reshape(-1, rows.shape[1]);
-        return cat(new[] { perSet, zeros(rows.shape[0] - perSet.shape[0], rows.shape[1], dtype: rows.dtype) }, 0);
+        return cat(new[] { perSet, zeros(rows.shape[0] - perSet.shape[0], rows.shape[1], dtype: rows.dtype, device: rows.device) }, 0);
     }
 
     // Works on one set (k × n) or a batch of sets (b × k × n): the Gram on the side that can be the identity,
@@ -104,13 +104,13 @@ public class GroupOrthogonality : GradientRegularizer
     private static Tensor SetPenalty(Tensor set)
     {
         var gram = Gram(set);
-        return gram.sub(eye(gram.shape[^1], dtype: set.dtype)).square().sum();
+        return gram.sub(eye(gram.shape[^1], dtype: set.dtype, device: set.device)).square().sum();
     }
 
     private static Tensor SetGradient(Tensor set)
     {
         var gram = Gram(set);
-        var excess = gram.sub(eye(gram.shape[^1], dtype: set.dtype));
+        var excess = gram.sub(eye(gram.shape[^1], dtype: set.dtype, device: set.device));
         return IsWide(set) ? excess.matmul(set) : set.matmul(excess);
     }
 }

@@ -61,7 +61,7 @@ public sealed class HyperSparsePenalty : GradientRegularizer
     /// <summary>This tensor's share of HS: ‖w_tensor‖₁·T/sg(T) − ‖w_tensor‖₁ with the global T; the shares sum to HS.</summary>
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength)
     {
-        if (!members.Contains(weight.Handle)) return zeros(1, dtype: weight.dtype).sum();
+        if (!members.Contains(weight.Handle)) return zeros(1, dtype: weight.dtype, device: weight.device).sum();
         var all = cat(weights.Select(x => x.flatten()).ToArray()).abs();
         var tanhSum = all.mul(Scale(all.detach(), PruneRate)).tanh().sum();
         var own = weight.abs().sum();

@@ -9,5 +9,5 @@ public sealed class NoRegularization : GradientRegularizer
     public override string Name => "none";
 
     /// <inheritdoc />
-    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype).sum();
+    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype, device: weight.device).sum();
 }

@@ -54,5 +54,5 @@ public sealed class VanishingGradientRegularizer : GradientRegularizer
     }
 
     /// <summary>Acts through the loss, not on single weights: zero.</summary>
-    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype).sum();
+    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype, device: weight.device).sum();
 }

@@ -42,7 +42,7 @@ internal sealed class TwoPassStep
         optimizer.ZeroGrad();
         var loss = lossFunction(model.forward(inputs), targets);
         loss.backward(new List<Tensor>(), retain_graph: true, create_graph: false, inputs: new List<Tensor>());
-        var penalty = zeros(1, dtype: loss.dtype).sum();
+        var penalty = zeros(1, dtype: loss.dtype, device: loss.device).sum();
         foreach (var p in regularized)
         {
             var g = p.grad?.detach().clone() ?? zeros_like(p);

@@ -103,6 +103,13 @@ public class PruningSessionTests
 
         session.RestoreBest();
         Assert.True(TensorAssert.Same(bn.running_mean!, meanAtBest), "BatchNorm's running mean was not restored with the weights");
+        // Normalization layers are not pruned by default; a selector can include them.
+        Assert.DoesNotContain(session.Masks.Entries, e => e.Name.StartsWith("bn", StringComparison.Ordinal));
+        using var withNorms = new PruningSession(model, new MagnitudePruning(), Settings() with
+        {
+            Prunable = new LayerSelector { ModuleTypes = ["Conv2d", "Linear", "BatchNorm2d"], Scope = ParameterScope.WeightsAndBiases },
+        });
+        Assert.Contains(withNorms.Masks.Entries, e => e.Name == "bn1.weight");
         Assert.Equal(ScalarType.Int64, bn.num_batches_tracked!.dtype);
         Assert.Equal(countAtBest.item<long>(), bn.num_batches_tracked.item<long>());
     }

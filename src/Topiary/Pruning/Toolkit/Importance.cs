@@ -18,7 +18,7 @@ public static class Importance
     public static ImportanceCriterion Random(long seed)
     {
         var generator = new TorchSharp.torch.Generator((ulong)seed);
-        return e => rand(e.Parameter.shape, generator: generator);
+        return e => rand(e.Parameter.shape, generator: generator).to(e.Parameter.device);
     }
 
     /// <summary>

@@ -79,7 +79,7 @@ public static class UnstructuredPruner
         var flatMask = cat(entries.Select(e => e.Mask.flatten()).ToArray());
         var scores = cat(entries.Select(e => importance(e).flatten().to(float32)).ToArray());
         scores.masked_fill_(flatMask.eq(0), float.PositiveInfinity);
-        var layerOf = cat(entries.Select((e, i) => full(e.Mask.numel(), i, dtype: int64)).ToArray());
+        var layerOf = cat(entries.Select((e, i) => full(e.Mask.numel(), i, dtype: int64, device: e.Mask.device)).ToArray());
         var (_, order) = scores.sort(0, descending: false, stable: true);
         var sortedLayer = layerOf.index_select(0, order);
         var sortedAlive = flatMask.index_select(0, order).ne(0);
