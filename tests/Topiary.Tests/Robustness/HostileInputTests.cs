@@ -149,6 +149,61 @@ public class HostileInputTests
         Assert.True(await FileFuzzer.RunAsync(legacy, dir.Path, randomCases: 20) > 30);
     }
 
+    [Fact]
+    public async Task State_dict_readers_survive_damaged_files()
+    {
+        using var dir = new TestDirectory();
+        static void Read(string path)
+        {
+            foreach (var t in StateDictImport.Read(path).Values) t.Dispose();
+        }
+
+        // A file real PyTorch wrote (memo, views, shared storages, every dtype), and hand-built views that lie.
+        var pt = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Serialization", "Data", "torch-1.13", "odd.pt"));
+        byte[] ForgedPt(long elements, StateDictFiles.View view)
+        {
+            var path = dir.File("forged.pt");
+            StateDictFiles.WritePt(path, [new StateDictFiles.Storage("FloatStorage", elements, new byte[16])], [view]);
+            return File.ReadAllBytes(path);
+        }
+        // 18 and 22: the sizes in the first local header of the zip.
+        var ptTarget = new FuzzTarget(".pt", pt, Read, typeof(StateDictException), [18, 22],
+            Extra:
+            [
+                ("view past its storage", ForgedPt(4, new("w", 0, 2, [3], [1]))),
+                ("view strided past its storage", ForgedPt(4, new("w", 0, 0, [2, 2], [3, 1]))),
+                ("view expanded to 2^31 x 2^31 by zero strides", ForgedPt(4, new("w", 0, 0, [1L << 31, 1L << 31], [0, 0]))),
+                ("view with a negative stride", ForgedPt(4, new("w", 0, 3, [4], [-1]))),
+                ("view with a negative offset", ForgedPt(4, new("w", 0, -1, [1], [1]))),
+                ("storage forged to 2^40 elements", ForgedPt(1L << 40, new("w", 0, 0, [4], [1]))),
+                ("storage forged to 2^62 elements", ForgedPt(1L << 62, new("w", 0, 0, [1L << 31, 1L << 31], [1L << 31, 1]))),
+            ]);
+        Assert.True(await FileFuzzer.RunAsync(ptTarget, dir.Path, randomCases: 60) > 60);
+
+        manual_seed(5);
+        var safetensors = dir.File("valid.safetensors");
+        StateDictFiles.WriteSafetensors(safetensors, [("w", "F32", randn(4, 3)), ("ids", "I64", tensor(new long[] { 1, 2 })), ("on", "BOOL", tensor(new[] { true }))]);
+        var valid = File.ReadAllBytes(safetensors);
+        byte[] Forged(string header, byte fill = 0)
+        {
+            StateDictFiles.WriteSafetensors(safetensors, header, Enumerable.Repeat(fill, 80).ToArray());
+            return File.ReadAllBytes(safetensors);
+        }
+        var stTarget = new FuzzTarget(".safetensors", valid, Read, typeof(StateDictException), [0, 4],
+            Extra:
+            [
+                ("shape forged to 2^31 x 2^31", Forged("""{"w":{"dtype":"F32","shape":[2147483648,2147483648],"data_offsets":[0,48]}}""")),
+                ("offsets forged to 2^62", Forged("""{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[4611686018427387904,4611686018427387920]}}""")),
+                ("offsets reversed", Forged("""{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[16,0]}}""")),
+                ("offsets shorter than the shape", Forged("""{"w":{"dtype":"F32","shape":[4,4],"data_offsets":[0,16]}}""")),
+                ("shape negative", Forged("""{"w":{"dtype":"F32","shape":[-2,-2],"data_offsets":[0,16]}}""")),
+                ("dtype unknown", Forged("""{"w":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}}""")),
+                ("bool bytes other than 0 and 1", Forged("""{"w":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}}""", fill: 2)),
+                ("not an object", Forged("""{"w":[1,2,3]}""")),
+            ]);
+        Assert.True(await FileFuzzer.RunAsync(stTarget, dir.Path, randomCases: 60) > 60);
+    }
+
     // Version 2: the CRC-32 after the header covers magic, version, length and header (each tensor has its own).
     private static byte[] ResealHeaderCrc(byte[] bytes)
     {
