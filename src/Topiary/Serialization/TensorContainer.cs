@@ -163,11 +163,31 @@ internal static class TensorContainer
     {
         try
         {
-            return JsonNode.Parse(json) as JsonObject ?? throw error("header is not a JSON object", null);
+            var header = JsonNode.Parse(json) as JsonObject ?? throw error("header is not a JSON object", null);
+            Decode(header);
+            return header;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
         {
             throw error($"header is not valid JSON: {e.Message.Split('\n')[0]}", e);
+        }
+    }
+
+    // System.Text.Json decodes names and strings when they are first read, and throws then on invalid UTF-8 or a lone
+    // surrogate: everything is read here, once, so that no later lookup of a damaged header throws.
+    private static void Decode(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (_, value) in o) Decode(value);
+                break;
+            case JsonArray a:
+                foreach (var item in a) Decode(item);
+                break;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                v.GetValue<string>();
+                break;
         }
     }
 

@@ -148,7 +148,7 @@ public class CheckpointFileTests
     {
         using var dir = new TestDirectory();
         var path = dir.File("c.ckpt");
-        CheckpointFile.Write(path, new JsonObject(), new Dictionary<string, Tensor> { ["first"] = ones(100), ["second"] = zeros(100) });
+        CheckpointFile.Write(path, new JsonObject { ["note"] = "zz" }, new Dictionary<string, Tensor> { ["first"] = ones(100), ["second"] = zeros(100) });
         var bytes = File.ReadAllBytes(path);
 
         var tensorDamaged = (byte[])bytes.Clone();
@@ -161,6 +161,15 @@ public class CheckpointFileTests
         headerDamaged[20] ^= 1;
         File.WriteAllBytes(path, headerDamaged);
         Assert.Equal($"{path}: the header is damaged (checksum mismatch)", Assert.Throws<CheckpointException>(() => CheckpointFile.Read(path)).Message);
+
+        // Invalid UTF-8 inside a string, under a valid checksum: System.Text.Json would throw only when the string is read.
+        var badText = (byte[])bytes.Clone();
+        var note = bytes.AsSpan().IndexOf("\"zz\""u8);
+        badText[note + 1] = 0xDF;
+        var headerEnd = 16 + BitConverter.ToInt32(bytes, 12);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(badText.AsSpan(headerEnd), Topiary.Serialization.Crc32.Compute(badText.AsSpan(0, headerEnd)));
+        File.WriteAllBytes(path, badText);
+        Assert.StartsWith($"{path}: header is not valid JSON", Assert.Throws<CheckpointException>(() => CheckpointFile.Read(path)).Message);
 
         File.WriteAllBytes(path, bytes[..^1]);
         Assert.StartsWith($"{path}: tensor 'second' of shape [100] is larger than the file", Assert.Throws<CheckpointException>(() => CheckpointFile.Read(path)).Message);
