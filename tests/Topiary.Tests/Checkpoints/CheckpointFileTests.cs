@@ -2,8 +2,10 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Topiary.Backend;
 using Topiary.Checkpoints;
 using Topiary.Reporting;
+using Topiary.Training;
 using Topiary.Tests.Support;
 using static TorchSharp.torch;
 
@@ -80,6 +82,26 @@ public class CheckpointFileTests
         Assert.Equal(2, BitConverter.ToInt32(File.ReadAllBytes(again), 8));
         var reread = CheckpointFile.Read(again).Tensors;
         foreach (var (name, t) in checkpoint.Tensors) Assert.True(TensorAssert.BitEqual(t, reread[name]), name);
+    }
+
+    [Fact]
+    public void A_version_1_checkpoint_resumes_the_run_that_wrote_it()
+    {
+        TorchBackend.EnsureVerified();
+        using var threads = TorchThreads.Use(1);
+        using var data = TinyData.Split();
+        using var checkpoint = TrainingCheckpoint.Load(Path.Combine(Fixtures, "checkpoint-v1.ckpt"));
+        manual_seed(99);
+        using var model = new TinyPoolNet();
+        var outcome = new PruningLoop(model, new ImageClassificationTask(data), checkpoint.State.Options)
+        {
+            Checkpoints = new CheckpointOptions { ResumeFrom = checkpoint },
+        }.Run();
+        Assert.Equal(checkpoint.State.Trajectory, outcome.Trajectory);
+        Assert.Equal(checkpoint.State.Selection.Step, outcome.SelectedStep);
+        // The run ends in the selected model, which comes from the file, not from seed 99.
+        foreach (var (name, parameter) in model.named_parameters())
+            Assert.True(TensorAssert.BitEqual(checkpoint.Tensors[$"best/model/{name}"], parameter), name);
     }
 
     [Fact]
