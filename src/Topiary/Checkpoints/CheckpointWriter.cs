@@ -90,9 +90,8 @@ internal sealed class CheckpointWriter : IDisposable
             }
             try
             {
-                var encoded = job.Checkpoint.Encode();
-                if (job.Last is { } last) CheckpointFile.Write(last, encoded);
-                if (job.Best is { } best) CheckpointFile.Write(best, encoded);
+                if (job.Last is { } last) job.Checkpoint.Save(last);
+                if (job.Best is { } best) job.Checkpoint.Save(best);
             }
             catch (Exception e)
             {

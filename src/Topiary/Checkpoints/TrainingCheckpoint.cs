@@ -33,7 +33,11 @@ public sealed class TrainingCheckpoint : IDisposable
     public Dictionary<string, Tensor> WithPrefix(string prefix) =>
         Tensors.Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(t => t.Key[prefix.Length..], t => t.Value);
 
-    /// <summary>The checkpoint as the bytes of a <see cref="CheckpointFile"/>.</summary>
+    /// <summary>Streams the checkpoint to <paramref name="path"/> atomically (no size limit; <see cref="Encode"/> holds one array).</summary>
+    public void Save(string path) =>
+        CheckpointFile.Write(path, JsonSerializer.SerializeToNode(State, ReportJson.Options)!.AsObject(), Tensors);
+
+    /// <summary>The checkpoint as the bytes of a <see cref="CheckpointFile"/> (limited to one array, about 2 GB).</summary>
     public byte[] Encode() =>
         CheckpointFile.Serialize(JsonSerializer.SerializeToNode(State, ReportJson.Options)!.AsObject(), Tensors);
 

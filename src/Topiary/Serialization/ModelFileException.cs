@@ -8,4 +8,10 @@ public sealed class ModelFileException(string filePath, string reason, Exception
     public string FilePath { get; } = filePath;
     /// <summary>What is wrong with it.</summary>
     public string Reason { get; } = reason;
+
+    /// <summary>
+    /// When the file does not fit a module: every difference, one line each (a tensor missing on either side, another
+    /// shape or dtype), of which the message names the first. Empty for other errors.
+    /// </summary>
+    public IReadOnlyList<string> Mismatches { get; init; } = [];
 }

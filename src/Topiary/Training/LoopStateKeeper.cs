@@ -62,6 +62,8 @@ internal sealed class LoopStateKeeper(
             : s.Options is not null && options is not null && Identity(s.Options) == Identity(options);
         if (!same)
             throw new CheckpointException(source, "the checkpoint was written by a run with other settings");
+        if (!s.Selection.HasBest)
+            throw new CheckpointException(source, "the checkpoint holds no selected model (every checkpoint is written after an evaluation)");
         if (s.StepsPerEpoch != session.Context.StepsPerEpoch)
             throw new CheckpointException(source, $"the checkpoint's run had {s.StepsPerEpoch} steps per epoch, this data gives {session.Context.StepsPerEpoch}: not the same data set");
         var counters = new SessionCounters(s.Step, s.GammaStepsSinceReset, s.LearningRate, s.OptimizerSteps, OptimizerKind: null,

@@ -97,8 +97,6 @@ public sealed partial class PruningSession
     internal void RestoreTensors(SessionCheckpoint checkpoint, SessionCounters counters, string source)
     {
         var attached = RequireOptimizer();
-        if (!counters.Selection.HasBest)
-            throw new CheckpointException(source, "the checkpoint holds no selected model (every checkpoint is written after an evaluation)");
         if (counters.PolicyName != Policy.Name)
             throw new CheckpointException(source, $"the checkpoint's pruning policy is '{counters.PolicyName}', not '{Policy.Name}'");
         if (counters.OptimizerKind is { } kind && kind != attached.Kind)
@@ -118,7 +116,8 @@ public sealed partial class PruningSession
         {
             throw new CheckpointException(source, e.Message.Split('\n')[0], e);
         }
-        selection.Import(counters.Selection, BestSnapshot(checkpoint, source));
+        // A checkpoint taken before the first evaluation has no selection yet.
+        selection.Import(counters.Selection, counters.Selection.HasBest ? BestSnapshot(checkpoint, source) : null);
         gamma.StepsSinceReset = counters.GammaStepsSinceReset;
         context.Step = counters.Step;
     }

@@ -34,7 +34,7 @@ public sealed class SessionCheckpoint : IDisposable
         Tensors.Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(t => t.Key[prefix.Length..], t => t.Value);
 
     /// <summary>Writes the checkpoint to <paramref name="path"/> atomically.</summary>
-    public void Save(string path) => CheckpointFile.Write(path, CheckpointFile.Serialize(State, Tensors));
+    public void Save(string path) => CheckpointFile.Write(path, State, Tensors);
 
     /// <summary>Reads a checkpoint written by <see cref="Save"/>.</summary>
     /// <exception cref="CheckpointException">The file is missing or damaged.</exception>

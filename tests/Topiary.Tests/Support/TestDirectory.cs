@@ -24,4 +24,13 @@ internal static class TensorAssert
 {
     public static bool Same(TorchSharp.torch.Tensor a, TorchSharp.torch.Tensor b) =>
         a.shape.SequenceEqual(b.shape) && a.dtype == b.dtype && a.eq(b).all().item<bool>();
+
+    /// <summary>Same shape, dtype and bytes (so NaN payloads and the sign of zero count too).</summary>
+    public static bool BitEqual(TorchSharp.torch.Tensor a, TorchSharp.torch.Tensor b)
+    {
+        if (!a.shape.SequenceEqual(b.shape) || a.dtype != b.dtype) return false;
+        using var x = a.detach().cpu().contiguous();
+        using var y = b.detach().cpu().contiguous();
+        return x.bytes.SequenceEqual(y.bytes);
+    }
 }

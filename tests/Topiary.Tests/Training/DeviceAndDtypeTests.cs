@@ -60,7 +60,7 @@ public class DeviceAndDtypeTests
     public void Every_method_prunes_a_float64_model_and_keeps_it_float64(string method)
     {
         manual_seed(1);
-        using var model = SmallCnn.Create();
+        using var model = UserCnn.Create();
         model.to(float64);
         PruneAFewSteps(model, method, CPU, float64);
     }
@@ -71,7 +71,7 @@ public class DeviceAndDtypeTests
         foreach (var method in MethodNames)
         {
             manual_seed(1);
-            using var model = SmallCnn.Create();
+            using var model = UserCnn.Create();
             model.to(CUDA);
             PruneAFewSteps(model, method, CUDA, float32);
         }

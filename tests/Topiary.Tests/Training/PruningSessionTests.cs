@@ -54,7 +54,7 @@ public class PruningSessionTests
     {
         using var data = TinyData.Split();
         manual_seed(1);
-        using var model = SmallCnn.Create();
+        using var model = UserCnn.Create();
         var optimizer = Optimizer(name, model);
         var scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 100);
         using var session = new PruningSession(model, new RelevancePruning { CropFraction = 0.5 }, Settings());
@@ -87,7 +87,7 @@ public class PruningSessionTests
     {
         using var data = TinyData.Split();
         manual_seed(2);
-        using var model = SmallCnn.Create();
+        using var model = UserCnn.Create();
         var optimizer = torch.optim.Adam(model.parameters(), 1e-2);
         using var session = new PruningSession(model, new MagnitudePruning { CropFraction = 0.1 }, Settings(bound: 0.5));
         session.Attach(optimizer);
@@ -124,7 +124,7 @@ public class PruningSessionTests
         (Dictionary<string, Tensor> Weights, double Rate) Run(bool stopAndResume)
         {
             manual_seed(3);
-            var model = SmallCnn.Create(dropout: 0.5);
+            var model = UserCnn.Create(dropout: 0.5);
             var optimizer = torch.optim.Adam(model.parameters(), 1e-2);
             var scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 7, 0.5);
             var session = new PruningSession(model, new RelevancePruning { CropFraction = 0.3 }, Settings()) { Scheduler = scheduler };
@@ -138,7 +138,7 @@ public class PruningSessionTests
                     using (var saved = session.Capture()) saved.Save(path);
                     // A new process: everything built again from another seed, then the checkpoint.
                     manual_seed(99);
-                    model = SmallCnn.Create(dropout: 0.5);
+                    model = UserCnn.Create(dropout: 0.5);
                     optimizer = torch.optim.Adam(model.parameters(), 1e-2);
                     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 7, 0.5);
                     session = new PruningSession(model, new RelevancePruning { CropFraction = 0.3 }, Settings()) { Scheduler = scheduler };
@@ -163,7 +163,7 @@ public class PruningSessionTests
     public void A_checkpoint_of_another_method_or_optimizer_is_refused_naming_it()
     {
         manual_seed(4);
-        using var model = SmallCnn.Create();
+        using var model = UserCnn.Create();
         var adam = torch.optim.Adam(model.parameters(), 1e-3);
         using var session = new PruningSession(model, new RelevancePruning(), Settings());
         session.Attach(adam);
@@ -182,7 +182,7 @@ public class PruningSessionTests
     {
         using var data = TinyData.Split();
         manual_seed(5);
-        using var model = SmallCnn.Create();
+        using var model = UserCnn.Create();
         var optimizer = torch.optim.SGD(model.parameters(), 0.05);
         var method = new RelevancePruning().With("sam", () => new SharpnessAwareMinimization(), 0.05);
         using var session = new PruningSession(model, method, Settings());
@@ -202,7 +202,7 @@ public class PruningSessionTests
     public void Evaluate_prunes_only_above_the_bound_and_patience_ends_it()
     {
         manual_seed(6);
-        using var model = SmallCnn.Create();
+        using var model = UserCnn.Create();
         using var session = new PruningSession(model, new MagnitudePruning { CropFraction = 0.2 }, Settings(bound: 0.8));
         session.Attach(torch.optim.SGD(model.parameters(), 0.1));
         Assert.False(session.Evaluate(0.8).Pruned);                // at the bound: selected, not pruned
@@ -225,7 +225,7 @@ public class PruningSessionTests
         Dictionary<string, Tensor> Gradients(double gamma)
         {
             manual_seed(7);
-            using var model = SmallCnn.Create(dropout: 0);
+            using var model = UserCnn.Create(dropout: 0);
             var settings = Settings() with { Prunable = new LayerSelector { NamePattern = "fc*" } };
             using var session = new PruningSession(model, new L2Pruning { Gamma = gamma }, settings);
             session.Attach(torch.optim.SGD(model.parameters(), 0.1));
@@ -248,7 +248,7 @@ public class PruningSessionTests
     {
         Assert.Equal("RelevancePruning.Alpha: must be a finite number > 0, got -1", Assert.Throws<PruningMethodException>(() => new RelevancePruning { Alpha = -1 }.Validate()).Message);
         Assert.StartsWith("LobsterPruning.Twt:", Assert.Throws<PruningMethodException>(() => new LobsterPruning { Twt = -1 }.Validate()).Message);
-        using var model = SmallCnn.Create();
+        using var model = UserCnn.Create();
         var error = Assert.Throws<PruningMethodException>(() => new PruningSession(model, new RelevancePruning(), Settings() with { StepsPerEpoch = 0 }));
         Assert.Equal("PruningSessionSettings.StepsPerEpoch", error.Setting);
         var gmp = Assert.Throws<PruningMethodException>(() => new PruningSession(model, new GradualMagnitudePruning(), Settings()));
