@@ -23,6 +23,8 @@ case "$command" in
     # Two legs: the machine as it is, then as a CPU whose oneDNN convolutions are wrong and that has no AVX-512
     # (TOPIARY_ONEDNN=off TOPIARY_SIMD=avx2), so that both paths are tested on every CPU. TOPIARY_TEST_LEGS=machine
     # runs only the first. Extra arguments go to dotnet test (e.g. --filter). The last line totals both legs.
+    # TOPIARY_TEST_LEG names the leg to the tests: the packaging tests (pack, install and run the tool) run in the machine
+    # leg only; TOPIARY_SKIP_PACKAGING=1 skips them too.
     total_passed=0; total_failed=0; status=0
     for leg in ${TOPIARY_TEST_LEGS:-machine forced}; do
       case "$leg" in
@@ -32,7 +34,7 @@ case "$command" in
       esac
       results="$(mktemp -d)"
       set +e
-      env "${leg_env[@]}" dotnet test tests/Topiary.Tests/Topiary.Tests.csproj -c Release --no-build --nologo \
+      env TOPIARY_TEST_LEG="$leg" "${leg_env[@]}" dotnet test tests/Topiary.Tests/Topiary.Tests.csproj -c Release --no-build --nologo \
         --logger "trx;LogFileName=tests.trx" --results-directory "$results" "$@"
       leg_status=$?
       set -e
