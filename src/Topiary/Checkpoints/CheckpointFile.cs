@@ -82,6 +82,7 @@ public static class CheckpointFile
 
     private static JsonObject Header(JsonObject state) => new() { ["format"] = "topiary-checkpoint", ["state"] = state.DeepClone() };
 
+    // Boolean tensors (masks) are stored as bits: an eighth of their bytes, and they read back as bool.
     private static List<TensorContainer.Item> Items(IEnumerable<KeyValuePair<string, Tensor>> tensors) =>
-        tensors.Select(t => new TensorContainer.Item(t.Key, t.Value)).ToList();
+        tensors.Select(t => new TensorContainer.Item(t.Key, t.Value, AsBits: t.Value.dtype == ScalarType.Bool)).ToList();
 }
