@@ -134,10 +134,10 @@ double Accuracy(Tensor images, Tensor labels)
     model.eval();
     using var _ = no_grad();
     long right = 0;
-    for (long start = 0; start < images.shape[0]; start += 1000)
+    for (long start = 0; start < images.shape[0]; start += 250)
     {
         using var scope = NewDisposeScope();
-        var length = Math.Min(1000, images.shape[0] - start);
+        var length = Math.Min(250, images.shape[0] - start);
         right += model.forward(images.narrow(0, start, length)).argmax(1).eq(labels.narrow(0, start, length)).sum().item<long>();
     }
     model.train(wasTraining);
@@ -147,10 +147,10 @@ double Accuracy(Tensor images, Tensor labels)
 double SparseAccuracy(SparseInferenceModel sparseModel)
 {
     long right = 0;
-    for (long start = 0; start < data.TestImages.shape[0]; start += 1000)
+    for (long start = 0; start < data.TestImages.shape[0]; start += 250)
     {
         using var scope = NewDisposeScope();
-        var length = Math.Min(1000, data.TestImages.shape[0] - start);
+        var length = Math.Min(250, data.TestImages.shape[0] - start);
         right += sparseModel.Forward(data.TestImages.narrow(0, start, length)).argmax(1).eq(data.TestLabels.narrow(0, start, length)).sum().item<long>();
     }
     return (double)right / data.TestImages.shape[0];
