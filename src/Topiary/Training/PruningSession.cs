@@ -65,7 +65,16 @@ public sealed partial class PruningSession : IDisposable
         Method = method;
         logger = settings.Logger ?? NullLogger.Instance;
         Masks = new PruningMasks(settings.PrunableSelector.Select(model));
+        // One set of masks per model: what the toolkit (Prune.*) pruned before carries over, and from now on the
+        // toolkit's calls act on the masks this session keeps.
         if (initialMasks is not null) Masks.RestoreMatching(initialMasks);
+        else if (Topiary.Pruning.Toolkit.Prune.MasksOf(model) is { } attached)
+        {
+            var copies = attached.Snapshot();
+            Masks.RestoreMatching(copies);
+            foreach (var copy in copies.Values) copy.Dispose();
+        }
+        Topiary.Pruning.Toolkit.Prune.Register(model, Masks);
         var regularized = (settings.Regularized ?? settings.PrunableSelector).Select(model).Select(p => p.Parameter).ToList();
         var parts = method.Build(Masks, new PruningPlan(settings.StepsPerEpoch, settings.TotalSteps, settings.EvaluationInterval, settings.Bound.HigherIsBetter));
         Regularizer = parts.Regularizer;
@@ -242,6 +251,7 @@ public sealed partial class PruningSession : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        Topiary.Pruning.Toolkit.Prune.Unregister(model, Masks);
         step.Dispose();
         selection.Dispose();
         Masks.Dispose();

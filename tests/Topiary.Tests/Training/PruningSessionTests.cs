@@ -273,4 +273,25 @@ public class PruningSessionTests
         Assert.Equal(fromOptions.Describe().ToJsonString(), PruningMethods.FromOptions(new PruningOptions { Alpha = 0.01, Regularizers = "spectral:1e-3" }).Describe().ToJsonString());
         Assert.NotEqual(fromOptions.Describe().ToJsonString(), (relevance with { Alpha = 0.02 }).Describe().ToJsonString());
     }
+
+    [Fact]
+    public void The_toolkit_and_a_session_share_one_set_of_masks_per_model()
+    {
+        manual_seed(8);
+        using var model = UserCnn.Create();
+        // Pruned with the toolkit first (its default selection: weights).
+        Prune.Unstructured(Prune.Attach(model), PruningAmount.OfFraction(0.5));
+        using (var session = new PruningSession(model, new MagnitudePruning(), Settings()))
+        {
+            session.Attach(torch.optim.SGD(model.parameters(), 0.1));
+            var weights = session.Masks.Entries.Where(e => e.Name.EndsWith(".weight", StringComparison.Ordinal)).ToList();
+            Assert.Equal(0.5, weights.Sum(e => e.Mask.count_nonzero().item<long>()) / (double)weights.Sum(e => e.Mask.numel()), 2);
+            // The toolkit now reaches the session's own masks: what it prunes, the session keeps.
+            Assert.Same(session.Masks, Prune.Attach(model));
+            var before = session.Masks.Remaining;
+            Prune.Unstructured(Prune.Attach(model), PruningAmount.OfCount(1000));
+            Assert.Equal(before - 1000, session.Masks.Remaining);
+        }
+        Assert.False(Prune.IsPruned(model));
+    }
 }

@@ -45,6 +45,29 @@ public static class Prune
         return masks;
     }
 
+    /// <summary>The masks attached to <paramref name="model"/>, or null.</summary>
+    public static PruningMasks? MasksOf(nn.Module model) => Attached.TryGetValue(model, out var masks) ? masks : null;
+
+    /// <summary>
+    /// Makes <paramref name="masks"/> the model's attached masks (a pruning session's, so that the toolkit's calls act on
+    /// the masks training keeps); masks the toolkit had attached before are disposed.
+    /// </summary>
+    internal static void Register(nn.Module model, PruningMasks masks)
+    {
+        if (Attached.TryGetValue(model, out var previous) && !ReferenceEquals(previous, masks))
+        {
+            Attached.Remove(model);
+            previous.Dispose();
+        }
+        Attached.AddOrUpdate(model, masks);
+    }
+
+    /// <summary>Detaches <paramref name="masks"/> from <paramref name="model"/> if they are still its attached masks, without disposing them.</summary>
+    internal static void Unregister(nn.Module model, PruningMasks masks)
+    {
+        if (Attached.TryGetValue(model, out var current) && ReferenceEquals(current, masks)) Attached.Remove(model);
+    }
+
     /// <summary>True when <paramref name="model"/> has masks attached (<c>prune.is_pruned</c>).</summary>
     public static bool IsPruned(nn.Module model) => Attached.TryGetValue(model, out _);
 
