@@ -1,5 +1,5 @@
 using System.Globalization;
-using Topiary.Deployment;
+using Topiary.Inference;
 using static TorchSharp.torch;
 
 namespace Topiary.Bench;

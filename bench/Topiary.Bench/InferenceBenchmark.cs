@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Topiary.Backend;
-using Topiary.Deployment;
+using Topiary.Inference;
 using Topiary.Models;
 using Topiary.Pruning;
 using static TorchSharp.torch;

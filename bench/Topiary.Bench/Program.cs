@@ -7,6 +7,7 @@ using Topiary.Bench;
 // topiary-bench fallback [--rounds R] [--threads N]
 // topiary-bench size
 // topiary-bench regularizers [--rounds R] [--steps S] [--model lenet5|lenet300]
+Topiary.Models.CatalogArchitectures.Register();
 var command = args.FirstOrDefault() ?? "step";
 int Option(string name, int fallback)
 {
@@ -19,7 +20,7 @@ void UseThreads()
     var threads = Option("--threads", Environment.ProcessorCount);
     Topiary.Backend.TorchBackend.EnsureVerified();
     Topiary.Backend.TorchBackend.SetThreads(threads);
-    Topiary.Deployment.KernelThreads.Count = threads;
+    Topiary.Inference.KernelThreads.Count = threads;
 }
 switch (command)
 {

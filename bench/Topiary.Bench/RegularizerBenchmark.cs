@@ -7,6 +7,7 @@ using Topiary.Pruning;
 using Topiary.Regularization;
 using Topiary.Training;
 using static TorchSharp.torch;
+using Topiary.Experiments;
 
 namespace Topiary.Bench;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Topiary.Deployment;
+using Topiary.Inference;
 using Topiary.Models;
 using Topiary.Pruning;
 using Topiary.Serialization;

@@ -8,7 +8,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Topiary.Data;
-using Topiary.Deployment;
+using Topiary.Inference;
 using Topiary.Methods;
 using Topiary.Pruning;
 using Topiary.Training;

@@ -10,7 +10,7 @@ var dataDirectory = args.ElementAtOrDefault(0) ?? "/usr/share/datasets/fashion-m
 var epochs = int.Parse(args.ElementAtOrDefault(1) ?? "4");
 using var images = ImageClassificationData.From(IdxReader.LoadDataset(dataDirectory), seed: 1, subset: args.Length > 2 ? int.Parse(args[2]) : null);
 var model = nn.Sequential(nn.Flatten(), nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10));
-var result = PruningRunner.Run(model, PruningData.From(images), new PruningRunSettings { Method = new RelevancePruning(), Bound = new MetricFloor(0.85), Epochs = epochs },
+var result = PruningRunner.Run(model, images.ToPruningData(), new PruningRunSettings { Method = new RelevancePruning(), Bound = new MetricFloor(0.85), Epochs = epochs },
     (output, target) => nn.functional.cross_entropy(output, target), ValidationMetric.Accuracy, name: "mlp");
 result.WriteReport("runs/mlp");
-Console.WriteLine($"{result.Report.Final.RemainingFraction:P2} of the parameters remain; test accuracy {result.Report.Final.TestAccuracy:P2} (report in runs/mlp)");
+Console.WriteLine($"{result.Report.Final.RemainingFraction:P2} of the parameters remain; test accuracy {result.Report.Final.Test:P2} (report in runs/mlp)");

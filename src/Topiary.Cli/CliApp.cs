@@ -7,6 +7,7 @@ using Topiary.Language;
 using Topiary.Models;
 using Topiary.Serialization;
 using Topiary.Training;
+using Topiary.Experiments;
 
 namespace Topiary.Cli;
 
@@ -40,6 +41,8 @@ internal static class CliApp
 
     public static int Run(string[] args)
     {
+        // Files of the catalogue's models load by name in every command, whatever it touches first.
+        Topiary.Models.CatalogArchitectures.Register();
         using var interruption = new Interruption();
         var logger = new CliLogger(Environment.GetEnvironmentVariable("TOPIARY_VERBOSE") == "1" ? LogLevel.Debug : LogLevel.Warning);
         try

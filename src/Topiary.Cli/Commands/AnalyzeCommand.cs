@@ -5,6 +5,7 @@ using Topiary.Backend;
 using Topiary.Pruning;
 using Topiary.Serialization;
 using static TorchSharp.torch;
+using Topiary.Models;
 
 namespace Topiary.Cli.Commands;
 
@@ -25,7 +26,7 @@ internal static class AnalyzeCommand
         if (iterations is < 1 or > 30) throw new CliUsageException($"--iterations: must lie in 1..30, got {iterations}");
         args.RejectUnknown("analyze");
 
-        var loaded = ModelFile.LoadImageModel(file);
+        var loaded = CatalogArchitectures.LoadImageModel(file);
         TorchBackend.EnsureVerified(logger);
         loaded.ApplyMasks();
         loaded.Model.eval();

@@ -4,6 +4,7 @@ using Topiary.Backend;
 using Topiary.Cli.Plots;
 using Topiary.Comparison;
 using Topiary.Data;
+using Topiary.Experiments;
 using Topiary.Models;
 using Topiary.Training;
 
@@ -69,7 +70,7 @@ internal static class CompareCommand
         var settings = common.Settings(dense, perMethod, modelName);
         settings["floor"] = dense.Floor;
         var plan = new ComparisonPlan(modelName, dataset.Directory, common.Methods, common.Seeds, dense, m => perMethod[m],
-            seed => new ImageComparisonSubject(dataset, modelName, seed, common.Subset));
+            seed => ImageSubject.ForSeed(modelName, dataset, seed, common.Subset));
         return common.Execute(plan, settings, $"{modelName} on {dataDirectory}", logger, cancellationToken);
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Spectre.Console;
-using Topiary.Deployment;
+using Topiary.Inference;
 
 namespace Topiary.Cli.Commands;
 

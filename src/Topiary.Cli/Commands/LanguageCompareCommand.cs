@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Topiary.Backend;
 using Topiary.Comparison;
+using Topiary.Experiments;
 using Topiary.Language;
 using Topiary.Models;
 using Topiary.Training;
@@ -14,7 +15,7 @@ namespace Topiary.Cli.Commands;
 internal static class LanguageCompareCommand
 {
     /// <summary>The methods the language model runs, flagship first.</summary>
-    public static string DefaultMethods => string.Join(",", LanguageModelExperiment.Methods);
+    public static string DefaultMethods => string.Join(",", LanguageModelSubject.SupportedMethods);
 
     /// <summary>Seeds of a comparison with no flags.</summary>
     public const int DefaultSeeds = 2;
@@ -29,7 +30,7 @@ internal static class LanguageCompareCommand
     /// than the budget to stop the methods. 4 methods × 2 seeds are 4,240 steps plus about 300 evaluations
     /// (each about 2.6 steps' worth): an estimate of 20 minutes on 2 idle cores (README).
     /// </summary>
-    public static PruningOptions Defaults { get; } = LanguageModelExperiment.DefaultOptions with { DenseEpochs = 2, Epochs = 2, EvalEvery = 25 };
+    public static PruningOptions Defaults { get; } = LanguageModelSubject.DefaultOptions with { DenseEpochs = 2, Epochs = 2, EvalEvery = 25 };
 
     public static readonly string Help = $"""
         topiary compare --model transformer-lm [options]   relevance vs its baselines on the language model, by test perplexity
@@ -52,8 +53,8 @@ internal static class LanguageCompareCommand
     {
         args.String("model");
         if (args.Has("data")) throw new CliUsageException("--data: transformer-lm reads text; use --corpus");
-        var common = CompareRun.Read(args, DefaultMethods, LanguageModelExperiment.Methods, Defaults.Seed, DefaultSeeds,
-            LanguageModelExperiment.RequireSupported);
+        var common = CompareRun.Read(args, DefaultMethods, LanguageModelSubject.SupportedMethods, Defaults.Seed, DefaultSeeds,
+            method => Experiment.RequireSupported(TransformerLanguageModel.ArchitectureName, LanguageModelSubject.SupportedMethods, method));
         common = common with { Subset = common.Subset ?? DefaultSubset };
         var sizes = TransformerOptions.Read(args);
         var (dense, ceilingRatio) = TransformerFlags.ReadGate(args, PruneCommand.ReadOptionsOver(args, Defaults), TransformerLanguageModel.ArchitectureName);
@@ -75,7 +76,9 @@ internal static class LanguageCompareCommand
         foreach (var (key, value) in TransformerOptions.Settings(config, sizes.CorpusName)) recorded[key] = value;
         recorded["ceiling"] = double.IsPositiveInfinity(ceiling) ? $"{settings.CeilingRatio} × dense validation perplexity" : ceiling;
         var plan = new ComparisonPlan(TransformerLanguageModel.ArchitectureName, corpus.Source, common.Methods, common.Seeds, dense, m => perMethod[m],
-            seed => new LanguageComparisonSubject(corpus, config, settings, seed, common.Subset));
+            // Samples are not part of a comparison; generating them would only cost time.
+            seed => new LanguageModelSubject(LanguageModelingData.From(corpus, seed, config.ContextLength, common.Subset), config,
+                settings with { SamplePrompts = [] }, common.Subset));
         return common.Execute(plan, recorded, $"transformer-lm (d_model {config.ModelDim}, {config.Layers} layers) on {corpus.Name}, first {Math.Min(common.Subset.Value, corpus.Text.Length):N0} characters",
             logger, cancellationToken);
     }

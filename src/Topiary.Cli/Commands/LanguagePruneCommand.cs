@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Topiary.Backend;
 using Topiary.Cli.Console;
+using Topiary.Experiments;
 using Topiary.Language;
 using Topiary.Models;
 using Topiary.Pruning;
@@ -21,7 +22,7 @@ internal static class LanguagePruneCommand
         topiary prune --model transformer-lm [options]   prune a character-level Transformer language model
 
         {TransformerOptions.Help}
-        {TransformerFlags.Text(LanguageModelExperiment.DefaultOptions, "windows")}
+        {TransformerFlags.Text(LanguageModelSubject.DefaultOptions, "windows")}
           --seed S                    seed of initialization, split, batch order and samples (default 1234)
           --subset N                  use only the first N characters of the corpus
           --from FILE                 start from a saved transformer-lm model instead of dense training
@@ -33,7 +34,7 @@ internal static class LanguagePruneCommand
         args.String("model");
         args.Choice("preset", "demo", new[] { "demo" });
         if (args.Has("data")) throw new CliUsageException("--data: transformer-lm reads text; use --corpus");
-        var defaults = LanguageModelExperiment.DefaultOptions;
+        var defaults = LanguageModelSubject.DefaultOptions;
         var (options, ceilingRatio) = TransformerFlags.ReadGate(args, PruneCommand.ReadOptions(args, defaults), TransformerLanguageModel.ArchitectureName);
         var settings = new LanguageExperimentSettings { CeilingRatio = ceilingRatio };
         var sizes = TransformerOptions.Read(args);
@@ -42,7 +43,7 @@ internal static class LanguagePruneCommand
         var (outDirectory, threads) = RunFlags.Read(args);
         args.RejectUnknown("prune");
         options.Validate();
-        LanguageModelExperiment.RequireSupported(options.Method);
+        Experiment.RequireSupported(TransformerLanguageModel.ArchitectureName, LanguageModelSubject.SupportedMethods, options.Method);
         if (subset is < 1) throw new CliUsageException($"--subset: must be at least 1, got {subset}");
 
         // Bad input is reported before the backend self-check and the model are paid for.
@@ -59,10 +60,10 @@ internal static class LanguagePruneCommand
         LanguageModelingData data;
         try { data = LanguageModelingData.From(corpus, options.Seed, config?.ContextLength ?? sizes.Sizes.Context, subset, tokenizer); }
         catch (ArgumentException e) { throw new CliUsageException($"--corpus: {corpus.Source}: {e.Message.Split(" (Parameter")[0]}"); }
-        using var _ = data;
         config ??= sizes.Config(data.Tokenizer.Size);
+        using var subject = new LanguageModelSubject(data, config, settings, subset);
         var backend = BackendSummary.Start(threads, logger);
-        Func<StartingPoint>? start = loaded is null ? null : () => new StartingPoint(loaded.Model, loaded.Masks);
+        var start = loaded is null ? null : new StartingPoint(loaded.Model, loaded.Masks);
 
         var hyperparameters = Hyperparameters(options, settings, config, sizes.CorpusName, subset, from, threads);
         System.Console.WriteLine($"topiary {ToolInfo.Version}: transformer-lm (d_model {config.ModelDim}, {config.Layers} layers, {config.Heads} heads, context {config.ContextLength}) on {corpus.Name}: "
@@ -70,11 +71,10 @@ internal static class LanguagePruneCommand
         System.Console.WriteLine(BackendSummary.Line(backend, threads));
 
         var result = TerminalProgress.Run(progress =>
-            LanguageModelExperiment.Run(data, config, options, settings, hyperparameters, start, progress, logger, cancellationToken), "perplexity");
+            Experiment.Run(subject, options, hyperparameters, start, progress: progress, logger: logger, cancellationToken: cancellationToken), "perplexity");
 
-        var written = LanguageRunOutputs.Write(outDirectory, result.Experiment.Report, (path, metadata) =>
-            LanguageModelFile.Save(path, (TransformerLanguageModel)result.Experiment.Model, result.Tokenizer, result.Experiment.Masks, metadata));
-        LanguageSummary.Print(result.Experiment.Report, written);
+        var written = RunOutputs.Write(outDirectory, result, subject);
+        Summary.Print(result.Report, written);
         return 0;
     }
 

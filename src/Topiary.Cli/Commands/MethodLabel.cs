@@ -1,5 +1,6 @@
 using Topiary.Regularization;
 using Topiary.Training;
+using Topiary.Experiments;
 
 namespace Topiary.Cli.Commands;
 

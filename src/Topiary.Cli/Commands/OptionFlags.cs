@@ -1,5 +1,6 @@
 using Topiary.Methods;
 using Topiary.Training;
+using Topiary.Experiments;
 
 namespace Topiary.Cli.Commands;
 

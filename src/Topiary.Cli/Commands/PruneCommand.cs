@@ -5,6 +5,7 @@ using Topiary.Backend;
 using Topiary.Checkpoints;
 using Topiary.Cli.Console;
 using Topiary.Data;
+using Topiary.Experiments;
 using Topiary.Models;
 using Topiary.Pruning.Toolkit;
 using Topiary.Pruning;
@@ -135,7 +136,6 @@ internal static class PruneCommand
         var dataset = IdxReader.LoadDataset(dataDirectory);
         if (subset > dataset.Train.Images.Count)
             throw new CliUsageException($"--subset: {subset} is more than the {dataset.Train.Images.Count} training images in {dataDirectory}");
-        using var data = ImageClassificationData.From(dataset, options.Seed, subset);
         Func<StartingPoint>? start = null;
         if (from is not null)
         {
@@ -143,10 +143,12 @@ internal static class PruneCommand
             if (loaded.Architecture != modelName && args.Has("model"))
                 throw new CliUsageException($"--from: {from} holds a {loaded.Architecture} model but --model is {modelName}");
             modelName = loaded.Architecture;
-            if (loaded.ImageSize != data.ImageSize)
-                throw new CliUsageException($"--from: {from} expects {loaded.ImageSize}×{loaded.ImageSize} images but {dataDirectory} has {data.ImageSize}×{data.ImageSize}");
+            if (loaded.ImageSize != dataset.Train.Images.Rows)
+                throw new CliUsageException($"--from: {from} expects {loaded.ImageSize}×{loaded.ImageSize} images but {dataDirectory} has {dataset.Train.Images.Rows}×{dataset.Train.Images.Rows}");
             start = () => new StartingPoint(loaded.Model, loaded.Masks);
         }
+        using var subject = new ImageSubject(modelName, ImageClassificationData.From(dataset, options.Seed, subset));
+        var data = subject.Data;
 
         using var resume = PrepareCheckpoints(outDirectory, resuming, args, threads);
         var checkpoints = new CheckpointOptions { Directory = CheckpointDirectory(outDirectory), ResumeFrom = resume };
@@ -158,14 +160,14 @@ internal static class PruneCommand
         try
         {
             result = TerminalProgress.Run(progress =>
-                PruningExperiment.Run(modelName, data, options, hyperparameters, start, progress, logger, cancellationToken, checkpoints));
+                Experiment.Run(subject, options, hyperparameters, start?.Invoke(), checkpoints, progress, logger, cancellationToken));
         }
         catch (OperationCanceledException e)
         {
             throw Interrupted(e, outDirectory);
         }
 
-        var written = RunOutputs.Write(outDirectory, result, data);
+        var written = RunOutputs.Write(outDirectory, result, subject);
         Summary.Print(result.Report, written);
         return 0;
     }

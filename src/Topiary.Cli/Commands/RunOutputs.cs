@@ -1,9 +1,7 @@
 using System.Text.Json.Nodes;
 using Topiary.Cli.Plots;
-using Topiary.Data;
+using Topiary.Experiments;
 using Topiary.Reporting;
-using Topiary.Serialization;
-using Topiary.Training;
 
 namespace Topiary.Cli.Commands;
 
@@ -15,22 +13,30 @@ internal static class RunOutputs
 {
     public const string ModelFileName = "model.topiary";
 
-    public static IReadOnlyList<string> Write(string outDirectory, ExperimentResult result, ImageClassificationData data) =>
+    /// <summary>
+    /// Writes the run's folder: report.json, report.md, trajectory.csv, layer-sparsity.png, the metric against the
+    /// remaining parameters (accuracy-vs-remaining.png or perplexity-vs-remaining.png) and model.topiary, whose metadata
+    /// holds the run's scores and what <c>topiary eval</c> needs to rebuild its held-out data.
+    /// </summary>
+    public static IReadOnlyList<string> Write(string outDirectory, ExperimentResult result, IExperimentSubject subject) =>
         Staged(outDirectory, staging =>
         {
             var report = result.Report;
             WriteReports(report, staging);
-            RunPlots.WriteAccuracyVsRemaining(report, Path.Combine(staging, "accuracy-vs-remaining.png"));
+            if (report.Metric.Name == MetricKind.Accuracy.Name)
+                RunPlots.WriteAccuracyVsRemaining(report, Path.Combine(staging, "accuracy-vs-remaining.png"));
+            else
+                PerplexityPlot.Write(report, Path.Combine(staging, $"{report.Metric.Name}-vs-remaining.png"));
             var metadata = new JsonObject
             {
                 ["method"] = report.Method,
                 ["seed"] = report.Seed,
-                ["dataset"] = data.Directory,
-                ["val_accuracy"] = report.Final.ValAccuracy,
-                ["test_accuracy"] = report.Final.TestAccuracy,
+                [$"val_{report.Metric.Name}"] = report.Final.Validation,
+                [$"test_{report.Metric.Name}"] = report.Final.Test,
                 ["remaining_fraction"] = report.Final.RemainingFraction,
             };
-            ModelFile.Save(Path.Combine(staging, ModelFileName), result.ModelName, data.ImageSize, data.Classes, result.Model, result.Masks, metadata);
+            foreach (var (key, value) in subject.ModelMetadata(report)) metadata[key] = value?.DeepClone();
+            subject.SaveModel(Path.Combine(staging, ModelFileName), result.Model, result.Masks, metadata);
         });
 
     /// <summary>The files every run writes, whatever its task: report.json, report.md, trajectory.csv, layer-sparsity.png.</summary>
@@ -38,7 +44,7 @@ internal static class RunOutputs
     {
         ReportJson.Write(report, Path.Combine(directory, "report.json"));
         ReportMarkdown.Write(report, Path.Combine(directory, "report.md"));
-        TrajectoryCsv.Write(report.Trajectory, Path.Combine(directory, "trajectory.csv"));
+        TrajectoryCsv.Write(report.Trajectory, report.Metric, Path.Combine(directory, "trajectory.csv"));
         RunPlots.WriteLayerSparsity(report, Path.Combine(directory, "layer-sparsity.png"));
     }
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Spectre.Console;
 using Topiary.Backend;
-using Topiary.Deployment;
+using Topiary.Inference;
 using static TorchSharp.torch;
 
 namespace Topiary.Cli.Commands;

@@ -1,4 +1,5 @@
 using Topiary.Training;
+using Topiary.Experiments;
 
 namespace Topiary.Cli.Commands;
 

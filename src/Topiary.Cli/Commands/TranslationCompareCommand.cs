@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Topiary.Backend;
 using Topiary.Comparison;
+using Topiary.Experiments;
 using Topiary.Language;
 using Topiary.Models;
 using Topiary.Training;
@@ -27,7 +28,7 @@ internal static class TranslationCompareCommand
     /// fitting pairs (7,000 training pairs, 218 steps per epoch), three dense epochs per seed and one pruning epoch
     /// per method evaluated every 25 batches (README: measured time).
     /// </summary>
-    public static PruningOptions Defaults { get; } = TranslationExperiment.DefaultOptions with { DenseEpochs = 3, Epochs = 1, EvalEvery = 25 };
+    public static PruningOptions Defaults { get; } = TranslationSubject.DefaultOptions with { DenseEpochs = 3, Epochs = 1, EvalEvery = 25 };
 
     public static readonly string Help = $"""
         topiary compare --model transformer-mt [options]   relevance vs its baselines on the translation model, by test perplexity and BLEU
@@ -51,8 +52,8 @@ internal static class TranslationCompareCommand
     {
         args.String("model");
         if (args.Has("data") || args.Has("corpus")) throw new CliUsageException($"--{(args.Has("data") ? "data" : "corpus")}: transformer-mt reads verse pairs; use --source and --target");
-        var common = CompareRun.Read(args, LanguageCompareCommand.DefaultMethods, TranslationExperiment.Methods, Defaults.Seed, DefaultSeeds,
-            LanguageModelExperiment.RequireSupported);
+        var common = CompareRun.Read(args, LanguageCompareCommand.DefaultMethods, LanguageModelSubject.SupportedMethods, Defaults.Seed, DefaultSeeds,
+            method => Experiment.RequireSupported(TransformerTranslationModel.ArchitectureName, LanguageModelSubject.SupportedMethods, method));
         var pairs = TranslationOptions.Read(args, DefaultBleuPairs);
         pairs = pairs with { Subset = pairs.Subset ?? DefaultSubset };
         common = common with { Subset = pairs.Subset };
@@ -76,7 +77,8 @@ internal static class TranslationCompareCommand
         recorded["ceiling"] = double.IsPositiveInfinity(ceiling) ? $"{ceilingRatio} × dense validation perplexity" : ceiling;
         var first = splits[common.Seeds[0]];
         var plan = new ComparisonPlan(TransformerTranslationModel.ArchitectureName, first.Source, common.Methods, common.Seeds, dense, m => perMethod[m],
-            seed => new TranslationComparisonSubject(splits[seed], config, settings));
+            // The seed's dense model is scored once per method otherwise; sample translations are not part of a comparison.
+            seed => new TranslationSubject(splits[seed], config, settings with { ScoreDense = false, SampleCount = 0 }, logger));
         return common.Execute(plan, recorded,
             $"transformer-mt (d_model {config.ModelDim}, {config.Layers} + {config.Layers} layers) on {first.Name}, {first.Split.Train.Count:N0} / {first.Split.Validation.Count:N0} / {first.Split.Test.Count:N0} verse pairs",
             logger, cancellationToken);

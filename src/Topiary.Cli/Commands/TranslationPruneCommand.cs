@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Topiary.Backend;
 using Topiary.Cli.Console;
+using Topiary.Experiments;
 using Topiary.Language;
 using Topiary.Models;
 using Topiary.Serialization;
@@ -21,7 +22,7 @@ internal static class TranslationPruneCommand
 
         {TranslationOptions.Help}
           --bleu-pairs N              test pairs whose greedy translations BLEU scores, dense and pruned (default {TranslationOptions.DefaultBleuPairs})
-        {TransformerFlags.Text(TranslationExperiment.DefaultOptions, "pairs")}
+        {TransformerFlags.Text(TranslationSubject.DefaultOptions, "pairs")}
           --seed S                    seed of initialization, split and batch order (default 1234)
           --from FILE                 start from a saved transformer-mt model instead of dense training
         {RunFlags.Help}
@@ -32,7 +33,7 @@ internal static class TranslationPruneCommand
         args.String("model");
         args.Choice("preset", "demo", new[] { "demo" });
         if (args.Has("data") || args.Has("corpus")) throw new CliUsageException($"--{(args.Has("data") ? "data" : "corpus")}: transformer-mt reads verse pairs; use --source and --target");
-        var defaults = TranslationExperiment.DefaultOptions;
+        var defaults = TranslationSubject.DefaultOptions;
         var (options, ceilingRatio) = TransformerFlags.ReadGate(args, PruneCommand.ReadOptions(args, defaults), TransformerTranslationModel.ArchitectureName);
         var pairs = TranslationOptions.Read(args, TranslationOptions.DefaultBleuPairs);
         var sizes = TransformerSizes.Read(args);
@@ -40,7 +41,7 @@ internal static class TranslationPruneCommand
         var (outDirectory, threads) = RunFlags.Read(args);
         args.RejectUnknown("prune");
         options.Validate();
-        LanguageModelExperiment.RequireSupported(options.Method);
+        Experiment.RequireSupported(TransformerTranslationModel.ArchitectureName, LanguageModelSubject.SupportedMethods, options.Method);
 
         // Bad input is reported before the backend self-check and the model are paid for.
         LoadedModel? loaded = from is null ? null : ModelFile.Load(from);
@@ -53,7 +54,7 @@ internal static class TranslationPruneCommand
         var data = pairs.Data(corpus, options.Seed, config?.ContextLength ?? sizes.Context, vocabulary);
         config ??= sizes.Config(data.Vocabulary.Size);
         var backend = BackendSummary.Start(threads, logger);
-        Func<StartingPoint>? start = loaded is null ? null : () => new StartingPoint(loaded.Model, loaded.Masks);
+        var start = loaded is null ? null : new StartingPoint(loaded.Model, loaded.Masks);
 
         var hyperparameters = pairs.Settings(config);
         hyperparameters["ceiling_ratio"] = double.IsPositiveInfinity(options.Ceiling) ? ceilingRatio : "none";
@@ -64,12 +65,12 @@ internal static class TranslationPruneCommand
         System.Console.WriteLine(BackendSummary.Line(backend, threads));
 
         var settings = new TranslationSettings { CeilingRatio = ceilingRatio, BleuPairs = pairs.BleuPairs };
+        using var subject = new TranslationSubject(data, config, settings, logger);
         var result = TerminalProgress.Run(progress =>
-            TranslationExperiment.Run(data, config, options, settings, hyperparameters, start, progress, logger, cancellationToken), "perplexity");
+            Experiment.Run(subject, options, hyperparameters, start, progress: progress, logger: logger, cancellationToken: cancellationToken), "perplexity");
 
-        var written = LanguageRunOutputs.Write(outDirectory, result.Experiment.Report, (path, metadata) =>
-            LanguageModelFile.Save(path, (TransformerTranslationModel)result.Experiment.Model, result.Vocabulary, result.Experiment.Masks, metadata));
-        LanguageSummary.Print(result.Experiment.Report, written);
+        var written = RunOutputs.Write(outDirectory, result, subject);
+        Summary.Print(result.Report, written);
         return 0;
     }
 }

@@ -7,6 +7,7 @@ using Topiary.Reporting;
 using Topiary.Serialization;
 using Topiary.Training;
 using static TorchSharp.torch;
+using Topiary.Models;
 
 namespace Topiary.Cli.Commands;
 
@@ -42,7 +43,7 @@ internal static class TrimCommand
         args.RejectUnknown("trim");
 
         TorchBackend.EnsureVerified(logger);
-        var loaded = ModelFile.LoadImageModel(file);
+        var loaded = CatalogArchitectures.LoadImageModel(file);
         using var data = ImageClassificationData.From(IdxReader.LoadDataset(dataDirectory), seed: 0);
         if (data.ImageSize != loaded.ImageSize)
             throw new CliUsageException($"--data: {dataDirectory} has {data.ImageSize}×{data.ImageSize} images but the model expects {loaded.ImageSize}×{loaded.ImageSize}");

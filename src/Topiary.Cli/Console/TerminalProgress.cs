@@ -34,7 +34,7 @@ internal static class TerminalProgress
             $"step {p.Step}/{p.TotalSteps}",
             $"loss {p.Loss.ToString("F4", CultureInfo.InvariantCulture)}",
         };
-        if (p.ValAccuracy is { } acc)
+        if (p.Validation is { } acc)
             parts.Add(metric == "perplexity" ? $"val perplexity {acc.ToString("F3", CultureInfo.InvariantCulture)}" : $"val {(100 * acc).ToString("F2", CultureInfo.InvariantCulture)}%");
         parts.Add($"remaining {(100 * p.RemainingFraction).ToString("F2", CultureInfo.InvariantCulture)}%");
         if (p.Phase != "dense") parts.Add($"γ {p.Gamma.ToString("0.0e+0", CultureInfo.InvariantCulture)}");

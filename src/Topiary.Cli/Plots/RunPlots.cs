@@ -80,8 +80,8 @@ public static class RunPlots
         var ys = new double[points.Count];
         for (var i = 0; i < points.Count; i++)
         {
-            xs[i] = LogRemaining(points[i].RemainingFraction);
-            ys[i] = points[i].ValAccuracy * 100.0;
+            xs[i] = LogRemaining(points[i].PrunableRemainingFraction);
+            ys[i] = points[i].Validation * 100.0;
         }
         var yValues = new List<double>(ys);
 
@@ -93,11 +93,11 @@ public static class RunPlots
             line.LegendText = "validation accuracy";
         }
 
-        if (double.IsFinite(report.Dense.ValAccuracy))
+        if (double.IsFinite(report.Dense.Validation))
         {
-            var dense = plot.Add.Marker(LogRemaining(1.0), report.Dense.ValAccuracy * 100.0, MarkerShape.OpenSquare, 11, Colors.Black);
-            dense.LegendText = $"dense: {Pct(report.Dense.ValAccuracy)}";
-            yValues.Add(report.Dense.ValAccuracy * 100.0);
+            var dense = plot.Add.Marker(LogRemaining(1.0), report.Dense.Validation * 100.0, MarkerShape.OpenSquare, 11, Colors.Black);
+            dense.LegendText = $"dense: {Pct(report.Dense.Validation)}";
+            yValues.Add(report.Dense.Validation * 100.0);
         }
 
         if (TryGetFloorPercent(report, out var floorPercent))
@@ -107,18 +107,18 @@ public static class RunPlots
             yValues.Add(floorPercent);
         }
 
-        if (double.IsFinite(final.ValAccuracy) && double.IsFinite(final.RemainingFraction))
+        if (double.IsFinite(final.Validation) && double.IsFinite(final.PrunableRemainingFraction))
         {
-            var selected = plot.Add.Marker(LogRemaining(final.RemainingFraction), final.ValAccuracy * 100.0,
+            var selected = plot.Add.Marker(LogRemaining(final.PrunableRemainingFraction), final.Validation * 100.0,
                 MarkerShape.FilledCircle, 13, Colors.DarkOrange);
             selected.LegendText =
-                $"selected: step {final.Step.ToString(Inv)}, {Pct(final.RemainingFraction)} remaining, {Pct(final.ValAccuracy)} val";
-            yValues.Add(final.ValAccuracy * 100.0);
+                $"selected: step {final.Step.ToString(Inv)}, {Pct(final.PrunableRemainingFraction)} prunable remaining, {Pct(final.Validation)} val";
+            yValues.Add(final.Validation * 100.0);
         }
 
         // X: logarithmic remaining %, inverted so that 100% is on the left.
         var xMax = Math.Log10(100.0);
-        var xMin = xs.Append(LogRemaining(final.RemainingFraction)).Where(double.IsFinite).DefaultIfEmpty(xMax).Min();
+        var xMin = xs.Append(LogRemaining(final.PrunableRemainingFraction)).Where(double.IsFinite).DefaultIfEmpty(xMax).Min();
         xMin = Math.Min(xMin, xMax - 0.5); // at least half a decade wide
         var xPad = (xMax - xMin) * 0.04;
         plot.Axes.SetLimitsX(xMax + xPad, xMin - xPad);
@@ -138,7 +138,7 @@ public static class RunPlots
         plot.Axes.SetLimitsY(Math.Max(yLo - yPad, 0.0), yHi + yPad);
 
         plot.Title($"{report.Model} on {report.Dataset.Name} ({report.Method}): accuracy vs remaining parameters");
-        plot.XLabel("Remaining parameters (log scale)");
+        plot.XLabel("Prunable parameters remaining (log scale)");
         plot.YLabel("Validation accuracy (%)");
         if (points.Count == 0)
         {

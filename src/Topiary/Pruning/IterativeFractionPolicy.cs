@@ -1,7 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Topiary.Pruning.Toolkit;
-using Topiary.Reporting;
-using Topiary.Training;
 
 namespace Topiary.Pruning;
 

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using Topiary.Training;
 
 namespace Topiary.Pruning;
 

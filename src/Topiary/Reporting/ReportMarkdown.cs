@@ -9,7 +9,8 @@ namespace Topiary.Reporting;
 /// <summary>
 /// Renders a <see cref="RunReport"/> as a human-readable markdown document (<c>report.md</c>):
 /// settings, backend, dense versus final metrics, the selection, per-layer sparsity, the trajectory and timing.
-/// Accuracies and remaining fractions are stored as fractions in [0, 1] and shown as percentages.
+/// Accuracies and remaining fractions are stored as fractions in [0, 1] and shown as percentages. "Remaining" is the
+/// non-zero share of all the model's parameters; "prunable remaining" that of the prunable ones (what the method prunes).
 /// All numbers use the invariant culture.
 /// </summary>
 public static class ReportMarkdown
@@ -62,13 +63,14 @@ public static class ReportMarkdown
         sb.Append("## Result\n\n");
         sb.Append("| | Dense | Final |\n|---|---:|---:|\n");
         // Accuracy is a fraction shown as a percentage; another metric (perplexity) is shown as it is.
-        var metric = report.Metric ?? "accuracy";
-        string MetricValue(double v) => report.Metric is null ? Pct(v) : Fixed(v, "F3");
-        Row(sb, $"Validation {metric}", MetricValue(d.ValAccuracy), MetricValue(f.ValAccuracy));
-        Row(sb, $"Test {metric}", MetricValue(d.TestAccuracy), MetricValue(f.TestAccuracy));
+        var metric = report.Metric.Name;
+        string MetricValue(double v) => double.IsFinite(v) ? report.Metric.Format(v) : Fixed(v, "F3");
+        Row(sb, $"Validation {metric}", MetricValue(d.Validation), MetricValue(f.Validation));
+        Row(sb, $"Test {metric}", MetricValue(d.Test), MetricValue(f.Test));
         Row(sb, "Total parameters", Long(d.TotalParams), Long(f.TotalParams));
         Row(sb, "Non-zero parameters", Long(d.TotalParams), Long(f.NonzeroParams));
-        Row(sb, "Remaining", Pct(1.0), Pct(f.RemainingFraction));
+        Row(sb, "Remaining (of all parameters)", Pct(1.0), Pct(f.RemainingFraction));
+        Row(sb, "Prunable remaining (of the prunable ones)", Pct(1.0), Pct(f.PrunableRemainingFraction));
         Row(sb, "Compression", Ratio(1.0), Ratio(f.CompressionRatio));
         sb.Append('\n');
         sb.Append("Selected the checkpoint of step ").Append(Long(f.Step)).Append(". ")
@@ -101,7 +103,7 @@ public static class ReportMarkdown
         }
 
         if (report.Cost is { } cost) AppendCost(sb, cost);
-        LanguageReportMarkdown.AppendSections(sb, report);
+        ReportSectionsMarkdown.AppendSections(sb, report);
 
         // Trajectory
         sb.Append("## Trajectory\n\n");
@@ -118,7 +120,7 @@ public static class ReportMarkdown
                 sb.Append("Showing every ").Append(Ordinal(stride)).Append(" of ").Append(Int(points.Count))
                   .Append(" evaluations, plus the last; the full trajectory is in `report.json` and `trajectory.csv`.\n\n");
             }
-            sb.Append("| Step | Epoch | Remaining | Val ").Append(metric).Append(" | Val loss | Train loss | γ | Pruned |\n")
+            sb.Append("| Step | Epoch | Prunable remaining | Val ").Append(metric).Append(" | Val loss | Train loss | γ | Pruned |\n")
               .Append("|---:|---:|---:|---:|---:|---:|---:|:---:|\n");
             for (var i = 0; i < points.Count; i++)
             {
@@ -127,8 +129,8 @@ public static class ReportMarkdown
                     continue;
                 }
                 var p = points[i];
-                Row(sb, Long(p.Step), Fixed(p.Epoch, "F2"), Pct(p.RemainingFraction), MetricValue(p.ValAccuracy),
-                    Fixed(p.ValLoss, "F4"), Fixed(p.TrainLoss, "F4"), Fixed(p.Gamma, "G4"), p.Pruned ? "yes" : "");
+                Row(sb, Long(p.Step), Fixed(p.Epoch, "F2"), Pct(p.PrunableRemainingFraction), MetricValue(p.Validation),
+                    Fixed(p.ValidationLoss, "F4"), Fixed(p.TrainLoss, "F4"), Fixed(p.Gamma, "G4"), p.Pruned ? "yes" : "");
             }
             sb.Append('\n');
         }

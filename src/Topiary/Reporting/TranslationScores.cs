@@ -1,4 +1,4 @@
-using Topiary.Language;
+using Topiary.Reporting;
 
 namespace Topiary.Reporting;
 

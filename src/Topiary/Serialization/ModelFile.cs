@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Topiary.IO;
-using Topiary.Models;
 using Topiary.Pruning;
 using static TorchSharp.torch;
 
@@ -26,7 +25,7 @@ public static class ModelFile
     /// <summary>
     /// Writes an image or language model atomically (temporary file, then rename), with the image size and class count
     /// that image models are rebuilt from. <paramref name="architectureConfig"/>, the settings an architecture needs to
-    /// be rebuilt (see <see cref="LanguageModelFile"/>), is stored as the header's <c>config</c>.
+    /// be rebuilt (for example the Transformers' sizes and vocabulary), is stored as the header's <c>config</c>.
     /// </summary>
     public static void Save(string path, string architecture, int imageSize, int classes, nn.Module<Tensor, Tensor> model,
         PruningMasks? masks, JsonObject? metadata = null, JsonObject? architectureConfig = null)
@@ -40,7 +39,7 @@ public static class ModelFile
     /// <summary>
     /// Writes any module atomically: its whole state (parameters and buffers, each in its dtype), its masks and
     /// metadata, under <paramref name="architecture"/> with <paramref name="config"/>. It loads back by name once the
-    /// architecture is registered (<see cref="ModelArchitectures.Register"/>, whose factory receives
+    /// architecture is registered (<see cref="ModelArchitectures.Register(string, Func{JsonObject, nn.Module{Tensor, Tensor}})"/>, whose factory receives
     /// <paramref name="config"/>), or into a module of the same shape (<see cref="LoadInto"/>).
     /// </summary>
     /// <exception cref="ArgumentException">The architecture name is empty, or a tensor's dtype cannot be stored.</exception>
@@ -48,19 +47,6 @@ public static class ModelFile
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(architecture);
         Write(path, Header(architecture, config, metadata), model, masks);
-    }
-
-    /// <summary>
-    /// <see cref="Load"/> for what only the catalog's image models support (sequential export, simplify, Lipschitz
-    /// analysis, Net-Trim): a Transformer file is refused by name rather than failing later on its shape.
-    /// </summary>
-    /// <exception cref="ModelFileException">As <see cref="Load"/>, or the file holds a Transformer.</exception>
-    public static LoadedModel LoadImageModel(string path)
-    {
-        var loaded = Load(path);
-        if (ModelCatalog.Names.Contains(loaded.Architecture)) return loaded;
-        loaded.Model.Dispose();
-        throw new ModelFileException(path, $"holds a {loaded.Architecture} model; only the image models ({string.Join(", ", ModelCatalog.Names)}) apply here");
     }
 
     /// <summary>Reads and verifies a model file and rebuilds the model it describes through <see cref="ModelArchitectures"/>.</summary>

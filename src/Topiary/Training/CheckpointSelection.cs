@@ -67,8 +67,8 @@ internal sealed class CheckpointSelection(MetricFloor floor) : IDisposable
     }
 
     public string Describe(string metric) => MeetsBound
-        ? $"the checkpoint with the fewest remaining parameters ({Percent.Of(RemainingFraction)}) whose validation {metric} ({Format(Validation.Metric)}) meets the bound {Format(floor.Bound)}, at step {Step}"
-        : $"no checkpoint met the bound {Format(floor.Bound)}; the one with the best validation {metric} ({Format(Validation.Metric)}, {Percent.Of(RemainingFraction)} remaining, step {Step}) is reported";
+        ? $"the checkpoint with the fewest prunable parameters left ({Percent.Of(RemainingFraction)} prunable remaining) whose validation {metric} ({Format(Validation.Metric)}) meets the bound {Format(floor.Bound)}, at step {Step}"
+        : $"no checkpoint met the bound {Format(floor.Bound)}; the one with the best validation {metric} ({Format(Validation.Metric)}, {Percent.Of(RemainingFraction)} prunable remaining, step {Step}) is reported";
 
     private string Format(double value) => floor.HigherIsBetter && value is >= 0 and <= 1
         ? Percent.Of(value)

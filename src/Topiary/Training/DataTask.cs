@@ -1,4 +1,6 @@
+using Topiary.Reporting;
 using static TorchSharp.torch;
+using Topiary.Pruning;
 
 namespace Topiary.Training;
 
@@ -11,9 +13,7 @@ internal sealed class DataTask(PruningData data, Func<Tensor, Tensor, Tensor> lo
 {
     private int? stepsPerEpoch;
 
-    public string MetricName => metric.Name;
-
-    public bool HigherIsBetter => metric.HigherIsBetter;
+    public MetricKind Metric { get; } = MetricKind.Of(metric.Name, metric.HigherIsBetter);
 
     /// <summary>The number of training batches of epoch 0 (counted once).</summary>
     public int StepsPerEpoch(int batchSize) => stepsPerEpoch ??= data.TrainEpoch(0).Count() is var n && n > 0

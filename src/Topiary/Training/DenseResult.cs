@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Topiary.Checkpoints;
-using Topiary.Models;
 using static TorchSharp.torch;
+using Topiary.Pruning;
 
 namespace Topiary.Training;
 
@@ -9,12 +9,16 @@ namespace Topiary.Training;
 /// The dense model's metrics, measured once after dense training and carried in every checkpoint, so a
 /// resumed run reports the same dense numbers without training the dense model again.
 /// </summary>
-internal sealed record DenseResult(EvaluationResult Validation, EvaluationResult Test, long TotalParameters)
+/// <param name="Validation">The dense model's validation metric and loss.</param>
+/// <param name="Test">Its test metric and loss.</param>
+/// <param name="TotalParameters">Its scalar parameters.</param>
+public sealed record DenseResult(EvaluationResult Validation, EvaluationResult Test, long TotalParameters)
 {
     private const string Key = "dense";
 
+    /// <summary>Measures <paramref name="model"/> on the task's validation and test splits.</summary>
     public static DenseResult Measure(ITrainingTask task, nn.Module<Tensor, Tensor> model) =>
-        new(task.Validate(model), task.Test(model), ModelCatalog.CountParameters(model));
+        new(task.Validate(model), task.Test(model), RunReportBuilder.Parameters(model));
 
     /// <summary>Reads what <see cref="ToAnnotations"/> stored; <paramref name="source"/> names the checkpoint in errors.</summary>
     public static DenseResult From(JsonObject annotations, string source)

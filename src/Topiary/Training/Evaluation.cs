@@ -1,12 +1,8 @@
 using Topiary.Backend;
+using Topiary.Pruning;
 using static TorchSharp.torch;
 
 namespace Topiary.Training;
-
-/// <summary>A model's quality on one split.</summary>
-/// <param name="Metric">The task's metric: accuracy for classification, perplexity for language models.</param>
-/// <param name="Loss">Mean loss per example (or per token).</param>
-public readonly record struct EvaluationResult(double Metric, double Loss);
 
 /// <summary>Evaluates classifiers without building autograd graphs.</summary>
 public static class Evaluation

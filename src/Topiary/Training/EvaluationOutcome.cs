@@ -1,6 +1,6 @@
 namespace Topiary.Training;
 
-/// <summary>What <see cref="PruningSession.Evaluate(EvaluationResult)"/> did with one validation result.</summary>
+/// <summary>What <see cref="PruningSession.Evaluate(Pruning.EvaluationResult)"/> did with one validation result.</summary>
 /// <param name="Step">The session's step count at the evaluation.</param>
 /// <param name="RemainingBefore">Fraction of the prunable parameters left when the model was evaluated.</param>
 /// <param name="Remaining">Fraction left after the evaluation (lower when it pruned).</param>

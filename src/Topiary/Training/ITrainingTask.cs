@@ -1,4 +1,6 @@
+using Topiary.Reporting;
 using static TorchSharp.torch;
+using Topiary.Pruning;
 
 namespace Topiary.Training;
 
@@ -8,11 +10,8 @@ namespace Topiary.Training;
 /// </summary>
 public interface ITrainingTask
 {
-    /// <summary>Name of the metric in reports ("accuracy", "perplexity").</summary>
-    string MetricName { get; }
-
-    /// <summary>True when a larger metric is better.</summary>
-    bool HigherIsBetter { get; }
+    /// <summary>The validation and test metric, with its name and direction (accuracy, perplexity).</summary>
+    MetricKind Metric { get; }
 
     /// <summary>Optimizer steps in one epoch at <paramref name="batchSize"/>.</summary>
     int StepsPerEpoch(int batchSize);

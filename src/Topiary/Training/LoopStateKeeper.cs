@@ -16,7 +16,7 @@ namespace Topiary.Training;
 /// </summary>
 internal sealed class LoopStateKeeper(
     PruningSession session, RunningMean recentLoss, List<TrajectoryPoint> trajectory, List<DivergenceEvent> divergences,
-    PrePruningTests tests, PruningOptions? options, string runIdentity, JsonObject annotations)
+    PrePruningTests tests, JsonObject? runOptions, string runIdentity, JsonObject annotations)
 {
     /// <summary>Rollbacks since the last evaluation that passed.</summary>
     public int ConsecutiveFailures { get; set; }
@@ -30,7 +30,7 @@ internal sealed class LoopStateKeeper(
         var counters = session.Counters();
         var state = new PruningLoopState
         {
-            Options = options,
+            Options = (JsonObject?)runOptions?.DeepClone(),
             RunIdentity = runIdentity,
             StepsPerEpoch = session.Context.StepsPerEpoch,
             Step = counters.Step,
@@ -59,7 +59,7 @@ internal sealed class LoopStateKeeper(
         var s = checkpoint.State;
         // Compared as canonical text: records holding lists (a recipe's) compare lists by reference.
         var same = s.RunIdentity is not null ? s.RunIdentity == runIdentity
-            : s.Options is not null && options is not null && Identity(s.Options) == Identity(options);
+            : s.Options is not null && runOptions is not null && Identity(s.Options) == Identity(runOptions);
         if (!same)
             throw new CheckpointException(source, "the checkpoint was written by a run with other settings");
         if (!s.Selection.HasBest)
@@ -81,6 +81,6 @@ internal sealed class LoopStateKeeper(
         StopReason = s.StopReason;
     }
 
-    /// <summary>The command line's options as canonical text, without the recipe (whose lists would compare by reference).</summary>
-    public static string Identity(PruningOptions options) => JsonSerializer.Serialize(options with { Recipe = null }, ReportJson.Options);
+    /// <summary>A caller's run options as canonical text.</summary>
+    public static string Identity(JsonObject runOptions) => runOptions.ToJsonString(ReportJson.Options);
 }

@@ -1,4 +1,3 @@
-using Topiary.Data;
 using static TorchSharp.torch;
 
 namespace Topiary.Training;
@@ -35,39 +34,6 @@ public sealed class PruningData
     /// <summary>Training batches by epoch (e.g. shuffled with a seed derived from the epoch).</summary>
     public static PruningData FromEpochs(Func<int, IEnumerable<(Tensor Inputs, Tensor Targets)>> trainEpoch,
         IEnumerable<(Tensor Inputs, Tensor Targets)> validation, IEnumerable<(Tensor Inputs, Tensor Targets)>? test = null) => new(trainEpoch, validation, test);
-
-    /// <summary>
-    /// An image set held in memory (<see cref="ImageClassificationData"/>): training batches of <paramref name="batchSize"/>
-    /// in an order fixed by (<paramref name="seed"/>, epoch), and the validation and test splits in batches of 250
-    /// (<see cref="Evaluation.Classify"/> says why).
-    /// </summary>
-    public static PruningData From(ImageClassificationData images, int batchSize = 100, int seed = 1)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        return FromEpochs(epoch => Batches(images.TrainImages, images.TrainLabels, images.EpochBatches(seed, epoch, batchSize)),
-            Chunks(images.ValidationImages, images.ValidationLabels), Chunks(images.TestImages, images.TestLabels));
-    }
-
-    // Each batch is freed when the next one is asked for: a run uses a batch within its step.
-    private static IEnumerable<(Tensor, Tensor)> Batches(Tensor images, Tensor labels, IEnumerable<Tensor> indices)
-    {
-        foreach (var index in indices)
-        {
-            using (index)
-            using (var inputs = images.index_select(0, index))
-            using (var targets = labels.index_select(0, index))
-                yield return (inputs, targets);
-        }
-    }
-
-    private static IEnumerable<(Tensor, Tensor)> Chunks(Tensor images, Tensor labels)
-    {
-        for (long start = 0; start < images.shape[0]; start += 250)
-        {
-            var length = Math.Min(250, images.shape[0] - start);
-            yield return (images.narrow(0, start, length), labels.narrow(0, start, length));
-        }
-    }
 
     /// <summary>
     /// TorchSharp's dictionary loaders (a <c>Dataset</c> whose samples are dictionaries), reading inputs and targets

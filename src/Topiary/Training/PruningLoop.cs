@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -24,7 +25,7 @@ public sealed class PruningLoop
     private readonly nn.Module<Tensor, Tensor> model;
     private readonly ITrainingTask task;
     private readonly PruningRunSettings settings;
-    private readonly PruningOptions? options;
+    private readonly JsonObject? runOptions;
     private readonly PruningSession session;
     private readonly string runIdentity;
     private readonly ILogger logger;
@@ -35,30 +36,20 @@ public sealed class PruningLoop
     /// <param name="settings">The method, bound, budget and optimizer.</param>
     /// <param name="logger">Receives a debug line per pruning event.</param>
     /// <param name="initialMasks">Masks to continue from (e.g. those of a saved, already pruned model).</param>
+    /// <param name="runOptions">
+    /// The caller's own settings of the run (a command line's, say) as JSON, which checkpoints record and a resumed run
+    /// must match, compared as canonical text; null for none.
+    /// </param>
     /// <exception cref="PruningMethodException">A setting is out of range.</exception>
     public PruningLoop(nn.Module<Tensor, Tensor> model, ITrainingTask task, PruningRunSettings settings, ILogger? logger = null,
-        IReadOnlyDictionary<string, Tensor>? initialMasks = null)
-        : this(model, task, settings, options: null, logger, initialMasks)
-    {
-    }
-
-    /// <summary>A run with the command line's settings (<see cref="PruningRunSettings.FromOptions"/>), which its checkpoints record.</summary>
-    /// <exception cref="PruningOptionException">A value is out of range.</exception>
-    public PruningLoop(nn.Module<Tensor, Tensor> model, ITrainingTask task, PruningOptions options, ILogger? logger = null,
-        IReadOnlyDictionary<string, Tensor>? initialMasks = null)
-        : this(model, task, Validated(options, task), options, logger, initialMasks)
-    {
-    }
-
-    private PruningLoop(nn.Module<Tensor, Tensor> model, ITrainingTask task, PruningRunSettings settings, PruningOptions? options,
-        ILogger? logger, IReadOnlyDictionary<string, Tensor>? initialMasks)
+        IReadOnlyDictionary<string, Tensor>? initialMasks = null, JsonObject? runOptions = null)
     {
         TorchBackend.EnsureVerified();
         settings.Validate();
         this.model = model;
         this.task = task;
         this.settings = settings;
-        this.options = options;
+        this.runOptions = (JsonObject?)runOptions?.DeepClone();
         this.logger = logger ?? NullLogger.Instance;
         var stepsPerEpoch = task.StepsPerEpoch(settings.BatchSize);
         session = new PruningSession(model, settings.Method, new PruningSessionSettings
@@ -73,13 +64,7 @@ public sealed class PruningLoop
             Validator = () => task.Validate(model),
             Logger = this.logger,
         }, initialMasks);
-        runIdentity = RunIdentity(settings, options);
-    }
-
-    private static PruningRunSettings Validated(PruningOptions options, ITrainingTask task)
-    {
-        options.Validate();
-        return PruningRunSettings.FromOptions(options, task.HigherIsBetter);
+        runIdentity = RunIdentity(settings, runOptions);
     }
 
     /// <summary>
@@ -87,8 +72,8 @@ public sealed class PruningLoop
     /// there are some (without the recipe, whose lists would compare by reference), the method as built (settings, extra
     /// regularizers, a recipe's schedule, limits and ranking), the selectors, the bound and the budget.
     /// </summary>
-    private static string RunIdentity(PruningRunSettings s, PruningOptions? options) => string.Join("\n",
-        options is null ? "" : LoopStateKeeper.Identity(options),
+    private static string RunIdentity(PruningRunSettings s, JsonObject? runOptions) => string.Join("\n",
+        runOptions is null ? "" : LoopStateKeeper.Identity(runOptions),
         s.Method.Describe().ToJsonString(),
         JsonSerializer.Serialize(new { s.Prunable, s.Regularized, s.Bound, s.Epochs, s.EvaluationInterval, s.Patience, s.BatchSize, s.Seed, s.TestCurve }, ReportJson.Options));
 
@@ -131,7 +116,7 @@ public sealed class PruningLoop
         double? lastMetric = null;
         var tests = new PrePruningTests(model, Masks, task, settings.TestCurve);
         session.AroundPruning = tests.Around;
-        var keeper = new LoopStateKeeper(session, recentLoss, trajectory, divergences, tests, options, runIdentity, Checkpoints.Annotations);
+        var keeper = new LoopStateKeeper(session, recentLoss, trajectory, divergences, tests, runOptions, runIdentity, Checkpoints.Annotations);
         using var writer = new CheckpointWriter();
         TrainingCheckpoint? lastGood = null;
         var evaluationClock = new Stopwatch();
@@ -258,7 +243,7 @@ public sealed class PruningLoop
         var selected = session.Selected!;
         var (result, test) = tests.MeasureNow(selected.Step);
         return new PruningOutcome(trajectory, selected.Step, selected.Validation, selected.RemainingFraction,
-            session.DescribeSelection(task.MetricName), keeper.StopReason, times)
+            session.DescribeSelection(task.Metric.Name), keeper.StopReason, times)
         {
             Divergences = divergences,
             SelectedTest = test,

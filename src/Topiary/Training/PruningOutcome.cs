@@ -1,4 +1,5 @@
 using Topiary.Reporting;
+using Topiary.Pruning;
 
 namespace Topiary.Training;
 

@@ -58,23 +58,6 @@ public sealed record PruningRunSettings
         Require(!double.IsNaN(Bound.Bound), nameof(Bound), "must be a number");
     }
 
-    /// <summary>The settings the command line's <paramref name="options"/> describe, for a task whose metric goes the given way.</summary>
-    public static PruningRunSettings FromOptions(PruningOptions options, bool higherIsBetter) => new()
-    {
-        Method = PruningMethods.FromOptions(options),
-        Bound = new MetricFloor(options.BoundFor(higherIsBetter), higherIsBetter),
-        Epochs = options.Epochs,
-        EvaluationInterval = options.EvalEvery,
-        Patience = options.Patience,
-        BatchSize = options.BatchSize,
-        Seed = options.Seed,
-        TestCurve = options.TestCurve,
-        // A recipe's selector governs both what is pruned and what is regularized; without one, the two scopes of the options.
-        Prunable = options.Recipe?.Selector ?? new LayerSelector { Scope = options.PrunedScope },
-        Regularized = options.Recipe is null ? new LayerSelector { Scope = options.RegularizedScope } : null,
-        Optimizer = parameters => OptimizerAccess.Of(OptimizerFactory.Create(options, parameters), owns: true),
-    };
-
     private static void Require(bool condition, string property, string reason)
     {
         if (!condition) throw new PruningMethodException(nameof(PruningRunSettings), property, reason);

@@ -81,7 +81,7 @@ public static class PruningRunner
             ["optimizer"] = loop.Session.Optimizer?.Kind ?? "none",
         };
         var report = RunReportBuilder.Build(name, dataset, settings.Method.Name, settings.Seed, hyperparameters, backend,
-            dense.Validation, dense.Test, dense.TotalParameters, outcome, model, loop.Masks, [], clock.Elapsed.TotalSeconds, 0, metric.Name);
+            dense.Validation, dense.Test, dense.TotalParameters, outcome, model, loop.Masks, [], clock.Elapsed.TotalSeconds, 0, task.Metric);
         return new PruningRunResult(model, loop.Masks, report);
     }
 

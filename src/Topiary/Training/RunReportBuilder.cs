@@ -1,5 +1,4 @@
 using Topiary.Backend;
-using Topiary.Models;
 using Topiary.Pruning;
 using Topiary.Reporting;
 using static TorchSharp.torch;
@@ -11,12 +10,18 @@ namespace Topiary.Training;
 /// dense and final metrics, selection, per-layer sparsity, trajectories and timing. Callers add their own parts
 /// (cost, samples, BLEU) with <c>with</c>.
 /// </summary>
-internal static class RunReportBuilder
+public static class RunReportBuilder
 {
+    /// <summary>
+    /// The report of a pruning run: what was run (<paramref name="model"/>, <paramref name="dataset"/>,
+    /// <paramref name="method"/>, <paramref name="seed"/>, <paramref name="hyperparameters"/>, <paramref name="backend"/>),
+    /// the dense starting point, the loop's <paramref name="outcome"/> with the <paramref name="pruned"/> model's sparsity
+    /// and the timings, scored by <paramref name="metric"/>.
+    /// </summary>
     public static RunReport Build(string model, DatasetInfo dataset, string method, int seed, IReadOnlyDictionary<string, object> hyperparameters,
         BackendStatus backend, EvaluationResult denseValidation, EvaluationResult denseTest, long denseParameters, PruningOutcome outcome,
         nn.Module<Tensor, Tensor> pruned, PruningMasks masks, IReadOnlyList<double> denseStepMilliseconds, double totalSeconds, double denseSeconds,
-        string metricName)
+        MetricKind metric)
     {
         var (paramCount, nonzero) = SparsityStatistics.Model(pruned);
         var stepTimes = denseStepMilliseconds.Concat(outcome.StepMilliseconds).ToList();
@@ -31,7 +36,10 @@ internal static class RunReportBuilder
             Backend = BackendInfo.From(backend, get_num_threads()),
             Dense = new DenseMetrics(denseValidation.Metric, denseTest.Metric, denseParameters),
             Final = new FinalMetrics(outcome.SelectedValidation.Metric, outcome.SelectedTest.Metric, paramCount, nonzero,
-                (double)nonzero / paramCount, nonzero == 0 ? double.PositiveInfinity : (double)paramCount / nonzero, outcome.SelectedStep),
+                (double)nonzero / paramCount, nonzero == 0 ? double.PositiveInfinity : (double)paramCount / nonzero, outcome.SelectedStep)
+            {
+                PrunableRemainingFraction = outcome.SelectedRemainingFraction,
+            },
             Selection = $"{outcome.Selection}; the run ended: {outcome.StopReason}",
             Layers = SparsityStatistics.PerLayer(masks),
             Trajectory = outcome.Trajectory,
@@ -43,11 +51,10 @@ internal static class RunReportBuilder
                 EvaluationSeconds = outcome.EvaluationSeconds,
                 CheckpointSeconds = outcome.CheckpointSeconds,
             },
-            // Accuracy is the report's default metric; others are named.
-            Metric = metricName == "accuracy" ? null : metricName,
+            Metric = metric,
         };
     }
 
     /// <summary>Scalar parameters of a model.</summary>
-    public static long Parameters(nn.Module model) => ModelCatalog.CountParameters(model);
+    public static long Parameters(nn.Module model) => model.parameters().Sum(p => p.numel());
 }

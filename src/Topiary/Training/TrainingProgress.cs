@@ -7,8 +7,8 @@ namespace Topiary.Training;
 /// <param name="Step">Optimizer steps done in the phase.</param>
 /// <param name="TotalSteps">Step budget of the phase.</param>
 /// <param name="Loss">Mean training loss over the recent steps.</param>
-/// <param name="ValAccuracy">Last validation accuracy, if any.</param>
+/// <param name="Validation">Last validation accuracy, if any.</param>
 /// <param name="RemainingFraction">Fraction of prunable parameters still present.</param>
 /// <param name="Gamma">Current regularization strength.</param>
 public sealed record TrainingProgress(string Phase, int Epoch, int Epochs, long Step, long TotalSteps,
-    double Loss, double? ValAccuracy, double RemainingFraction, double Gamma);
+    double Loss, double? Validation, double RemainingFraction, double Gamma);

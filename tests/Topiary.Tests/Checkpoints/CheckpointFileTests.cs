@@ -8,6 +8,7 @@ using Topiary.Reporting;
 using Topiary.Training;
 using Topiary.Tests.Support;
 using static TorchSharp.torch;
+using Topiary.Experiments;
 
 namespace Topiary.Tests.Checkpoints;
 
@@ -93,10 +94,7 @@ public class CheckpointFileTests
         using var checkpoint = TrainingCheckpoint.Load(Path.Combine(Fixtures, "checkpoint-v1.ckpt"));
         manual_seed(99);
         using var model = new TinyPoolNet();
-        var outcome = new PruningLoop(model, new ImageClassificationTask(data), checkpoint.State.Options!)
-        {
-            Checkpoints = new CheckpointOptions { ResumeFrom = checkpoint },
-        }.Run();
+        var outcome = PruningMethods.Loop(model, new ImageClassificationTask(data), checkpoint.State.Options!.Deserialize<PruningOptions>(ReportJson.Options)!, checkpoints: new CheckpointOptions { ResumeFrom = checkpoint }).Run();
         Assert.Equal(checkpoint.State.Trajectory, outcome.Trajectory);
         Assert.Equal(checkpoint.State.Selection.Step, outcome.SelectedStep);
         // The run ends in the selected model, which comes from the file, not from seed 99.

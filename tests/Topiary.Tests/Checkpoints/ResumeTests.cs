@@ -5,6 +5,7 @@ using Topiary.Models;
 using Topiary.Tests.Support;
 using Topiary.Training;
 using static TorchSharp.torch;
+using Topiary.Experiments;
 
 namespace Topiary.Tests.Checkpoints;
 
@@ -23,7 +24,7 @@ public class ResumeTests
     {
         manual_seed(initSeed);
         using var model = new LeNet300();
-        var loop = new PruningLoop(model, task, options) { Checkpoints = checkpoints };
+        var loop = PruningMethods.Loop(model, task, options, checkpoints: checkpoints);
         var outcome = loop.Run(cancellationToken: token);
         return (outcome, model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone()));
     }
@@ -82,7 +83,7 @@ public class ResumeTests
         manual_seed(1);
         using var model = new LeNet300();
         var task = new PoisonedTask(new ImageClassificationTask(data), call => call == 13);
-        var outcome = new PruningLoop(model, task, Quick("adam")).Run();
+        var outcome = PruningMethods.Loop(model, task, Quick("adam")).Run();
 
         var e = Assert.Single(outcome.Divergences);
         Assert.Equal(13, e.Step);
@@ -103,7 +104,7 @@ public class ResumeTests
         manual_seed(1);
         using var model = new LeNet300();
         var task = new PoisonedTask(new ImageClassificationTask(data), call => call >= 13);
-        var loop = new PruningLoop(model, task, Quick("adam")) { Checkpoints = new CheckpointOptions { Directory = dir.Path } };
+        var loop = PruningMethods.Loop(model, task, Quick("adam"), checkpoints: new CheckpointOptions { Directory = dir.Path });
 
         var error = Assert.Throws<DivergenceLimitException>(() => loop.Run());
         Assert.Equal(3, error.Failures);
@@ -159,7 +160,7 @@ public class ResumeTests
         manual_seed(1);
         using var model = new LeNet300();
         var poisoned = new PoisonedTask(new ImageClassificationTask(data), call => call == 13);
-        var outcome = new PruningLoop(model, poisoned, Options()) { Checkpoints = new CheckpointOptions { Directory = dir.Path } }.Run();
+        var outcome = PruningMethods.Loop(model, poisoned, Options(), checkpoints: new CheckpointOptions { Directory = dir.Path }).Run();
         Assert.Single(outcome.Divergences);
 
         using var saved = TrainingCheckpoint.Load(dir.File(CheckpointOptions.LastFileName));

@@ -31,7 +31,7 @@ public class CompareCommandTests
         Assert.Equal(2, gmp.GetProperty("runs").GetInt32());
         Assert.Contains("| gmp | 2 |", File.ReadAllText(Path.Combine(output, "comparison.md")));
         Assert.Equal("accuracy", root.GetProperty("metric").GetProperty("name").GetString());
-        Assert.True(root.GetProperty("metric").GetProperty("higher_is_better").GetBoolean());
+        Assert.Equal("higher_is_better", root.GetProperty("metric").GetProperty("direction").GetString());
         foreach (var run in root.GetProperty("runs").EnumerateArray()) AssertTrajectoryEndsAtResult(run);
     }
 
@@ -50,7 +50,7 @@ public class CompareCommandTests
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "comparison.json")));
         var root = json.RootElement;
         Assert.Equal("perplexity", root.GetProperty("metric").GetProperty("name").GetString());
-        Assert.False(root.GetProperty("metric").GetProperty("higher_is_better").GetBoolean());
+        Assert.Equal("lower_is_better", root.GetProperty("metric").GetProperty("direction").GetString());
         Assert.Equal("transformer-lm", root.GetProperty("model").GetString());
         Assert.Equal(new[] { "relevance", "none" }, root.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("method").GetString()));
         foreach (var run in root.GetProperty("runs").EnumerateArray())

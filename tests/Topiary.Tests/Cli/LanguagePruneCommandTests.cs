@@ -24,7 +24,7 @@ public class LanguagePruneCommandTests
             Assert.True(File.Exists(Path.Combine(output, file)), $"{file} is missing");
         using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
         var root = report.RootElement;
-        Assert.Equal("perplexity", root.GetProperty("metric").GetString());
+        Assert.Equal("perplexity", root.GetProperty("metric").GetProperty("name").GetString());
         Assert.Equal(new[] { "embedding", "attention", "feed-forward" }, root.GetProperty("layer_groups").EnumerateArray().Select(g => g.GetProperty("group").GetString()));
         Assert.Equal(new[] { "dense", "dense", "pruned", "pruned" }, root.GetProperty("samples").EnumerateArray().Select(s => s.GetProperty("model").GetString()));
         Assert.True(root.GetProperty("final").GetProperty("remaining_fraction").GetDouble() < 1.0, "nothing was pruned under a loose ceiling");
@@ -37,7 +37,7 @@ public class LanguagePruneCommandTests
         // eval rebuilds the same held-out split from the file's metadata and finds the same test perplexity.
         var eval = CliProcess.Run("eval", "--model-file", Path.Combine(output, "model.topiary"));
         Assert.True(eval.ExitCode == 0, eval.StandardError);
-        var finalTest = root.GetProperty("final").GetProperty("test_accuracy").GetDouble();
+        var finalTest = root.GetProperty("final").GetProperty("test").GetDouble();
         Assert.True(eval.StandardOutput.Contains($"test perplexity {finalTest.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)}"), eval.StandardOutput);
     }
 

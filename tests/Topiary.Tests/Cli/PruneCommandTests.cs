@@ -23,7 +23,7 @@ public class PruneCommandTests
         var root = report.RootElement;
         foreach (var key in new[] { "tool_version", "model", "dataset", "method", "seed", "hyperparameters", "backend", "dense", "final", "layers", "trajectory", "timing" })
             Assert.True(root.TryGetProperty(key, out _), $"report.json lacks {key}");
-        foreach (var key in new[] { "val_accuracy", "test_accuracy", "total_params", "nonzero_params", "remaining_fraction", "compression_ratio" })
+        foreach (var key in new[] { "validation", "test", "total_params", "nonzero_params", "remaining_fraction", "compression_ratio" })
             Assert.True(root.GetProperty("final").TryGetProperty(key, out _), $"final lacks {key}");
         Assert.Equal(431_080, root.GetProperty("dense").GetProperty("total_params").GetInt64());
         Assert.True(root.GetProperty("final").GetProperty("remaining_fraction").GetDouble() < 1.0, "nothing was pruned on easy data");
@@ -36,7 +36,7 @@ public class PruneCommandTests
 
         var eval = CliProcess.Run("eval", "--model-file", Path.Combine(output, "model.topiary"), "--data", data);
         Assert.True(eval.ExitCode == 0, eval.StandardError);
-        var finalTest = root.GetProperty("final").GetProperty("test_accuracy").GetDouble();
+        var finalTest = root.GetProperty("final").GetProperty("test").GetDouble();
         Assert.Contains($"test accuracy {(100 * finalTest).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)}%", eval.StandardOutput);
     }
 

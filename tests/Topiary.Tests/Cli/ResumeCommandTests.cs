@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Topiary.Checkpoints;
+using Topiary.Training;
 using Topiary.Tests.Support;
 
 namespace Topiary.Tests.Cli;

@@ -28,7 +28,7 @@ public class TranslationPruneCommandTests
         using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
         var root = report.RootElement;
         Assert.Equal("transformer-mt", root.GetProperty("model").GetString());
-        Assert.Equal("perplexity", root.GetProperty("metric").GetString());
+        Assert.Equal("perplexity", root.GetProperty("metric").GetProperty("name").GetString());
         Assert.Equal(new[] { "embedding", "attention", "feed-forward", "cross-attention" },
             root.GetProperty("layer_groups").EnumerateArray().Select(g => g.GetProperty("group").GetString()));
         var translation = root.GetProperty("translation");
@@ -47,7 +47,7 @@ public class TranslationPruneCommandTests
         // eval rebuilds the held-out pairs from the file's metadata and finds the same test perplexity and BLEU.
         var eval = CliProcess.Run("eval", "--model-file", Path.Combine(output, "model.topiary"), "--bleu-pairs", "6");
         Assert.True(eval.ExitCode == 0, eval.StandardError);
-        var finalTest = root.GetProperty("final").GetProperty("test_accuracy").GetDouble();
+        var finalTest = root.GetProperty("final").GetProperty("test").GetDouble();
         Assert.Contains($"test perplexity {finalTest.ToString("F3", CultureInfo.InvariantCulture)}", eval.StandardOutput);
         Assert.Contains($"BLEU {prunedBleu.ToString("F2", CultureInfo.InvariantCulture)} on the first 6", eval.StandardOutput);
     }

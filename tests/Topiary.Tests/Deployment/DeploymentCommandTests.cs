@@ -1,4 +1,4 @@
-using Topiary.Deployment;
+using Topiary.Inference;
 using Topiary.Serialization;
 using Topiary.Tests.Support;
 

@@ -1,4 +1,4 @@
-using Topiary.Deployment;
+using Topiary.Inference;
 
 namespace Topiary.Tests.Deployment;
 

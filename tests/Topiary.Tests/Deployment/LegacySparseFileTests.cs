@@ -1,4 +1,4 @@
-using Topiary.Deployment;
+using Topiary.Inference;
 using Topiary.Tests.Support;
 using static TorchSharp.torch;
 

@@ -4,7 +4,7 @@ using Tensor = TorchSharp.torch.Tensor;
 
 namespace Topiary.Tests.Deployment;
 
-/// <summary>Runs an exported ONNX file with ONNX Runtime, the independent check on <see cref="Topiary.Deployment.OnnxExporter"/>.</summary>
+/// <summary>Runs an exported ONNX file with ONNX Runtime, the independent check on <see cref="Topiary.Inference.OnnxExporter"/>.</summary>
 internal static class OnnxRuntimeRunner
 {
     /// <summary>The graph's "output" for "input" = <paramref name="images"/>, flattened.</summary>

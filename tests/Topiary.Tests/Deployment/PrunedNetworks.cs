@@ -1,4 +1,4 @@
-using Topiary.Deployment;
+using Topiary.Inference;
 using Topiary.Models;
 using Topiary.Pruning;
 using static TorchSharp.torch;

@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text.Json;
-using Topiary.Deployment;
+using Topiary.Inference;
 using Topiary.Tests.Support;
+using Topiary.Models;
 
 namespace Topiary.Tests.Deployment;
 

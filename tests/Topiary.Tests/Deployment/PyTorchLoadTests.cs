@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Xunit.Abstractions;
-using Topiary.Deployment;
+using Topiary.Inference;
 using Topiary.Tests.Support;
 
 namespace Topiary.Tests.Deployment;

@@ -1,4 +1,4 @@
-using Topiary.Deployment;
+using Topiary.Inference;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

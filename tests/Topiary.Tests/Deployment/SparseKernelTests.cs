@@ -1,4 +1,4 @@
-using Topiary.Deployment;
+using Topiary.Inference;
 using static TorchSharp.torch;
 
 namespace Topiary.Tests.Deployment;

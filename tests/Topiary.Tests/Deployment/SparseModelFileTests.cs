@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json.Nodes;
-using Topiary.Deployment;
+using Topiary.Inference;
 using Topiary.Serialization;
 using Topiary.Tests.Support;
+using Topiary.Models;
 
 namespace Topiary.Tests.Deployment;
 

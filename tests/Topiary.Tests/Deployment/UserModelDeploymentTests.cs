@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Topiary.Deployment;
+using Topiary.Inference;
 using Topiary.Tests.Support;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,5 +1,5 @@
 using Topiary.Backend;
-using Topiary.Deployment;
+using Topiary.Inference;
 using static TorchSharp.torch;
 
 namespace Topiary.Tests.Deployment;

@@ -2,6 +2,7 @@ using Topiary.Language;
 using Topiary.Models;
 using Topiary.Training;
 using static TorchSharp.torch;
+using Topiary.Experiments;
 
 namespace Topiary.Tests.Language;
 
@@ -90,7 +91,7 @@ public class LanguageModelingTests
         var model = new TransformerLanguageModel(TinyLanguageModels.Config(data.Tokenizer.Size));
         var result = task.Validate(model);
         Assert.Equal(Math.Exp(result.Loss), result.Metric, 9);
-        Assert.False(task.HigherIsBetter);
+        Assert.False(task.Metric.HigherIsBetter);
         Assert.Throws<PruningOptionException>(() => new PruningOptions { Ceiling = 0.5 }.Validate());
         Assert.Equal(7.5, new PruningOptions { Ceiling = 7.5 }.BoundFor(higherIsBetter: false));
     }

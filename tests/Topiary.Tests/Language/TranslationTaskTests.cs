@@ -1,3 +1,4 @@
+using Topiary.Experiments;
 using Topiary.Backend;
 using Topiary.Language;
 using Topiary.Models;
@@ -57,7 +58,7 @@ public class TranslationTaskTests
         using var threads = TorchThreads.Use(1);
         manual_seed(8);
         var (task, model) = Tiny();
-        var options = LanguageModelExperiment.DefaultOptions with
+        var options = LanguageModelSubject.DefaultOptions with
         {
             DenseEpochs = 250, Epochs = 40, BatchSize = 4, LearningRate = 0.01, EvalEvery = 4, CropFraction = 0.2, Ceiling = 1.1, Patience = 40, Seed = 8,
         };
@@ -67,7 +68,7 @@ public class TranslationTaskTests
         Assert.True(dense < 1.05, $"dense validation perplexity {dense} (from {before}) did not fall below 1.05");
         Assert.Equal(100, task.Bleu(model, Phrases).Bleu.Score, 6);
 
-        var loop = new PruningLoop(model, task, options);
+        var loop = PruningMethods.Loop(model, task, options);
         var outcome = loop.Run();
         Assert.True(loop.Masks.Density < 0.9, $"density {loop.Masks.Density}: the loop did not prune");
         Assert.True(outcome.SelectedValidation.Metric <= 1.1);

@@ -3,6 +3,7 @@ using Topiary.Optimization;
 using Topiary.Regularization;
 using Topiary.Training;
 using static TorchSharp.torch;
+using Topiary.Experiments;
 
 namespace Topiary.Tests.Regularization;
 

@@ -42,20 +42,21 @@ public sealed class ReportWritersTests : IDisposable
             trajectory.Add(new TrajectoryPoint(
                 Step: 1000L * i + 7,
                 Epoch: i / 3.0,
-                RemainingFraction: remaining,
-                ValAccuracy: accuracy,
-                ValLoss: 0.25 + 1.0 / (i + 3.0),
+                PrunableRemainingFraction: remaining,
+                Validation: accuracy,
+                ValidationLoss: 0.25 + 1.0 / (i + 3.0),
                 TrainLoss: 0.2 + 1.0 / (i + 7.0),
                 Gamma: 1e-5 * Math.Pow(1.1, i) + 1.0 / 3e7,
                 Pruned: pruned));
         }
         var selected = trajectory.Count > 0 ? trajectory[trajectory.Count * 2 / 3] : null;
-        var finalRemaining = selected?.RemainingFraction ?? 0.15;
+        var finalRemaining = selected?.PrunableRemainingFraction ?? 0.15;
         var finalNonzero = (long)Math.Round(61706 * finalRemaining);
 
         return new RunReport
         {
             ToolVersion = "0.1.0-test",
+            Metric = MetricKind.Accuracy,
             Model = "lenet5",
             Dataset = new DatasetInfo("fashion-mnist", "/usr/share/datasets/fashion-mnist", 55000, 5000, 10000),
             Method = "relevance",
@@ -73,8 +74,8 @@ public sealed class ReportWritersTests : IDisposable
             Backend = new BackendInfo(true, 2, "passed", 3.0517578125e-7, "2.7.1"),
             Dense = new DenseMetrics(0.9123456789012345, 0.9087000000000001, 61706),
             Final = new FinalMetrics(
-                ValAccuracy: selected?.ValAccuracy ?? 0.9,
-                TestAccuracy: 0.8876543210987654,
+                Validation: selected?.Validation ?? 0.9,
+                Test: 0.8876543210987654,
                 TotalParams: 61706,
                 NonzeroParams: finalNonzero,
                 RemainingFraction: finalRemaining,
@@ -157,13 +158,13 @@ public sealed class ReportWritersTests : IDisposable
         Assert.Equal(3.0517578125e-7, root.GetProperty("backend").GetProperty("conv_grad_relative_error").GetDouble());
 
         var dense = root.GetProperty("dense");
-        Assert.Equal(report.Dense.ValAccuracy, dense.GetProperty("val_accuracy").GetDouble());
-        Assert.Equal(report.Dense.TestAccuracy, dense.GetProperty("test_accuracy").GetDouble());
+        Assert.Equal(report.Dense.Validation, dense.GetProperty("validation").GetDouble());
+        Assert.Equal(report.Dense.Test, dense.GetProperty("test").GetDouble());
         Assert.Equal(report.Dense.TotalParams, dense.GetProperty("total_params").GetInt64());
 
         var final = root.GetProperty("final");
-        Assert.Equal(report.Final.ValAccuracy, final.GetProperty("val_accuracy").GetDouble());
-        Assert.Equal(report.Final.TestAccuracy, final.GetProperty("test_accuracy").GetDouble());
+        Assert.Equal(report.Final.Validation, final.GetProperty("validation").GetDouble());
+        Assert.Equal(report.Final.Test, final.GetProperty("test").GetDouble());
         Assert.Equal(report.Final.TotalParams, final.GetProperty("total_params").GetInt64());
         Assert.Equal(report.Final.NonzeroParams, final.GetProperty("nonzero_params").GetInt64());
         Assert.Equal(report.Final.RemainingFraction, final.GetProperty("remaining_fraction").GetDouble());
@@ -185,8 +186,8 @@ public sealed class ReportWritersTests : IDisposable
             var (p, e) = (report.Trajectory[i], trajectory[i]);
             Assert.Equal(p.Step, e.GetProperty("step").GetInt64());
             Assert.Equal(p.Epoch, e.GetProperty("epoch").GetDouble());
-            Assert.Equal(p.RemainingFraction, e.GetProperty("remaining_fraction").GetDouble());
-            Assert.Equal(p.ValAccuracy, e.GetProperty("val_accuracy").GetDouble());
+            Assert.Equal(p.PrunableRemainingFraction, e.GetProperty("prunable_remaining_fraction").GetDouble());
+            Assert.Equal(p.Validation, e.GetProperty("validation").GetDouble());
             Assert.Equal(p.Gamma, e.GetProperty("gamma").GetDouble());
         }
 
@@ -201,12 +202,12 @@ public sealed class ReportWritersTests : IDisposable
     {
         var report = SampleReport(3) with
         {
-            Final = SampleReport(3).Final with { CompressionRatio = double.PositiveInfinity, ValAccuracy = double.NaN },
+            Final = SampleReport(3).Final with { CompressionRatio = double.PositiveInfinity, Validation = double.NaN },
             Timing = new TimingInfo(double.NegativeInfinity, double.NaN, 0, 0),
         };
         var back = ReportJson.Deserialize(ReportJson.Serialize(report));
         Assert.True(double.IsPositiveInfinity(back.Final.CompressionRatio));
-        Assert.True(double.IsNaN(back.Final.ValAccuracy));
+        Assert.True(double.IsNaN(back.Final.Validation));
         Assert.True(double.IsNegativeInfinity(back.Timing.SecondsTotal));
         Assert.True(double.IsNaN(back.Timing.StepMsMedian));
     }
@@ -279,10 +280,10 @@ public sealed class ReportWritersTests : IDisposable
     {
         var report = SampleReport();
         var path = Path.Combine(_dir, "trajectory.csv");
-        TrajectoryCsv.Write(report.Trajectory, path);
+        TrajectoryCsv.Write(report.Trajectory, report.Metric, path);
         var lines = File.ReadAllText(path).Split('\n');
 
-        Assert.Equal("step,epoch,remaining_fraction,val_accuracy,val_loss,train_loss,gamma,pruned", lines[0]);
+        Assert.Equal("step,epoch,prunable_remaining_fraction,val_accuracy,val_loss,train_loss,gamma,pruned", lines[0]);
         Assert.Equal("", lines[^1]); // ends with a newline
         var rows = lines[1..^1];
         Assert.Equal(report.Trajectory.Count, rows.Length);
@@ -308,7 +309,7 @@ public sealed class ReportWritersTests : IDisposable
     public void Csv_NonFinite_ParsesBack()
     {
         var points = new[] { new TrajectoryPoint(1, 0.5, 1.0, double.NaN, double.PositiveInfinity, double.NegativeInfinity, 0, false) };
-        var row = TrajectoryCsv.Render(points).Split('\n')[1].Split(',');
+        var row = TrajectoryCsv.Render(points, MetricKind.Perplexity).Split('\n')[1].Split(',');
         Assert.True(double.IsNaN(double.Parse(row[3], CultureInfo.InvariantCulture)));
         Assert.True(double.IsPositiveInfinity(double.Parse(row[4], CultureInfo.InvariantCulture)));
         Assert.True(double.IsNegativeInfinity(double.Parse(row[5], CultureInfo.InvariantCulture)));
@@ -411,10 +412,10 @@ public sealed class ReportWritersTests : IDisposable
             Trajectory =
             [
                 .. collapsed.Trajectory,
-                collapsed.Trajectory[^1] with { Step = 99998, ValAccuracy = double.NaN },
-                collapsed.Trajectory[^1] with { Step = 99999, RemainingFraction = 0, ValAccuracy = 0.1 },
+                collapsed.Trajectory[^1] with { Step = 99998, Validation = double.NaN },
+                collapsed.Trajectory[^1] with { Step = 99999, PrunableRemainingFraction = 0, Validation = 0.1 },
             ],
-            Final = collapsed.Final with { RemainingFraction = double.NaN, ValAccuracy = double.NaN },
+            Final = collapsed.Final with { RemainingFraction = double.NaN, Validation = double.NaN },
             Layers = [.. collapsed.Layers, new LayerSparsity("head.bias", [], 1, 1, double.NaN)],
         };
         RunPlots.WriteAccuracyVsRemaining(collapsed, Path.Combine(_dir, "c.png"));

@@ -8,6 +8,7 @@ using Topiary.Serialization;
 using Topiary.Tests.Support;
 using Topiary.Training;
 using static TorchSharp.torch;
+using Topiary.Experiments;
 
 namespace Topiary.Tests.Robustness;
 
@@ -83,13 +84,13 @@ public class HostileInputTests
     {
         using var dir = new TestDirectory();
         var path = dir.File("valid.tsparse");
-        Topiary.Deployment.SparseModelFile.Save(path, Topiary.Tests.Deployment.PrunedNetworks.Network("lenet300", 0.95), "lenet300");
+        Topiary.Inference.SparseModelFile.Save(path, Topiary.Tests.Deployment.PrunedNetworks.Network("lenet300", 0.95), "lenet300");
         var valid = File.ReadAllBytes(path);
         var header = System.Text.Encoding.UTF8.GetString(valid, 16, System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(valid.AsSpan(12)));
         Assert.Contains("\"input\":[1,28,28]", header);
         Assert.Contains("\"in\":784,\"out\":300", header);
 
-        var target = new FuzzTarget(".tsparse", valid, p => Topiary.Deployment.SparseModelFile.Load(p), typeof(ModelFileException), [8, 12], Reseal: ResealCrc,
+        var target = new FuzzTarget(".tsparse", valid, p => Topiary.Inference.SparseModelFile.Load(p), typeof(ModelFileException), [8, 12], Reseal: ResealCrc,
             Extra:
             [
                 ("input forged to 2^31 x 2^31", FileFuzzer.EditJsonHeader(valid, 12, "\"input\":[1,28,28]", "\"input\":[1,2147483647,2147483647]", ResealCrc)),
@@ -110,7 +111,7 @@ public class HostileInputTests
         var options = new PruningOptions { DenseEpochs = 0, Epochs = 0, EvalEvery = 5, Floor = 0.5, BatchSize = 50, Seed = 3 };
         manual_seed(1);
         using (var model = new LeNet300())
-            new PruningLoop(model, new ImageClassificationTask(data), options) { Checkpoints = new CheckpointOptions { Directory = dir.Path } }.Run();
+            PruningMethods.Loop(model, new ImageClassificationTask(data), options, checkpoints: new CheckpointOptions { Directory = dir.Path }).Run();
         var valid = File.ReadAllBytes(dir.File(CheckpointOptions.LastFileName));
 
         // Reading is not enough: the state must also be accepted, or refused, by a resuming run.
@@ -119,7 +120,7 @@ public class HostileInputTests
             using var checkpoint = TrainingCheckpoint.Load(path);
             manual_seed(2);
             using var model = new LeNet300();
-            new PruningLoop(model, new ImageClassificationTask(data), options) { Checkpoints = new CheckpointOptions { ResumeFrom = checkpoint } }.Run();
+            PruningMethods.Loop(model, new ImageClassificationTask(data), options, checkpoints: new CheckpointOptions { ResumeFrom = checkpoint }).Run();
         }
 
         var target = new FuzzTarget(".ckpt", valid, ReadAndResume, typeof(CheckpointException), [8, 12], Reseal: ResealHeaderCrc,

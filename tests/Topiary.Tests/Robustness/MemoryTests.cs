@@ -5,6 +5,7 @@ using Topiary.Tests.Support;
 using Topiary.Training;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using Topiary.Experiments;
 
 namespace Topiary.Tests.Robustness;
 
@@ -28,7 +29,7 @@ public class MemoryTests(ITestOutputHelper output)
         });
         manual_seed(1);
         using var model = new LeNet300();
-        var loop = new PruningLoop(model, new ImageClassificationTask(data), options);
+        var loop = PruningMethods.Loop(model, new ImageClassificationTask(data), options);
         loop.Run(progress);
 
         var warm = samples.First(s => s.Step == 200).Bytes;

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Topiary.Deployment;
+using Topiary.Inference;
 using Topiary.Models;
 using Topiary.Serialization;
 using Topiary.Tests.Deployment;

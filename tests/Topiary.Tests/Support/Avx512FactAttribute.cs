@@ -5,6 +5,6 @@ internal sealed class Avx512FactAttribute : FactAttribute
 {
     public Avx512FactAttribute()
     {
-        if (!Topiary.Deployment.LaneBlockKernel.IsSupported) Skip = "this CPU has no AVX-512, so the lane-block kernel never runs here";
+        if (!Topiary.Inference.LaneBlockKernel.IsSupported) Skip = "this CPU has no AVX-512, so the lane-block kernel never runs here";
     }
 }

@@ -1,5 +1,7 @@
+using Topiary.Reporting;
 using Topiary.Training;
 using static TorchSharp.torch;
+using Topiary.Pruning;
 
 namespace Topiary.Tests.Support;
 
@@ -11,8 +13,7 @@ internal sealed class PoisonedTask(ITrainingTask inner, Func<int, bool> poisonCa
 {
     private int calls;
 
-    public string MetricName => inner.MetricName;
-    public bool HigherIsBetter => inner.HigherIsBetter;
+    public MetricKind Metric => inner.Metric;
     public int StepsPerEpoch(int batchSize) => inner.StepsPerEpoch(batchSize);
     public IEnumerable<(Tensor Inputs, Tensor Targets)> EpochBatches(int seed, int epoch, int batchSize) => inner.EpochBatches(seed, epoch, batchSize);
     public EvaluationResult Validate(nn.Module<Tensor, Tensor> model) => inner.Validate(model);

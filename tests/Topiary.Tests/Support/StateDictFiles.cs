@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json.Nodes;
-using Topiary.Deployment;
+using Topiary.Inference;
 using static TorchSharp.torch;
 
 namespace Topiary.Tests.Support;

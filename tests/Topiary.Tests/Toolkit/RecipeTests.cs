@@ -2,6 +2,7 @@ using Topiary.Pruning.Schedules;
 using Topiary.Pruning.Toolkit;
 using Topiary.Regularization;
 using Topiary.Training;
+using Topiary.Experiments;
 
 namespace Topiary.Tests.Toolkit;
 

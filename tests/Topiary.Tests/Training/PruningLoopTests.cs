@@ -4,6 +4,7 @@ using Topiary.Pruning;
 using Topiary.Tests.Support;
 using Topiary.Training;
 using static TorchSharp.torch;
+using Topiary.Experiments;
 
 namespace Topiary.Tests.Training;
 
@@ -21,7 +22,7 @@ public class PruningLoopTests
         using var data = TinyData.Split();
         manual_seed(1);
         using var model = new LeNet300();
-        var pruner = new PruningLoop(model, new ImageClassificationTask(data), Quick with { Floor = 1.0 });
+        var pruner = PruningMethods.Loop(model, new ImageClassificationTask(data), Quick with { Floor = 1.0 });
         var outcome = pruner.Run();
         Assert.Equal(1.0, pruner.Masks.Density);
         Assert.All(outcome.Trajectory, p => Assert.False(p.Pruned));
@@ -36,15 +37,15 @@ public class PruningLoopTests
         using var model = new LeNet300();
         var task = new ImageClassificationTask(data);
         DenseTrainer.Train(model, task, Quick);
-        var pruner = new PruningLoop(model, task, Quick);
+        var pruner = PruningMethods.Loop(model, task, Quick);
         var outcome = pruner.Run();
 
         var crops = outcome.Trajectory.Count(p => p.Pruned);
         Assert.True(crops >= 3, $"expected several crops on easy data, got {crops}");
         // Before every crop the metric was above the floor; after k crops the density is 0.8^k.
-        Assert.All(outcome.Trajectory.Where(p => p.Pruned), p => Assert.True(p.ValAccuracy > 0.5));
-        var atFloor = outcome.Trajectory.Where(p => p.ValAccuracy >= 0.5).ToList();
-        Assert.Equal(atFloor.Min(p => p.RemainingFraction), outcome.SelectedRemainingFraction);
+        Assert.All(outcome.Trajectory.Where(p => p.Pruned), p => Assert.True(p.Validation > 0.5));
+        var atFloor = outcome.Trajectory.Where(p => p.Validation >= 0.5).ToList();
+        Assert.Equal(atFloor.Min(p => p.PrunableRemainingFraction), outcome.SelectedRemainingFraction);
         Assert.Equal(outcome.SelectedRemainingFraction, pruner.Masks.Density, 9);
         var recheck = Evaluation.Classify(model, data.ValidationImages, data.ValidationLabels);
         Assert.Equal(outcome.SelectedValidation.Metric, recheck.Metric, 9);
@@ -57,7 +58,7 @@ public class PruningLoopTests
         using var data = TinyData.Split();
         manual_seed(1);
         using var model = new LeNet300();
-        var outcome = new PruningLoop(model, new ImageClassificationTask(data), Quick with { Floor = 1.0, Patience = 3, Epochs = 20 }).Run();
+        var outcome = PruningMethods.Loop(model, new ImageClassificationTask(data), Quick with { Floor = 1.0, Patience = 3, Epochs = 20 }).Run();
         Assert.Contains("patience", outcome.StopReason);
         Assert.True(outcome.Trajectory.Count < 20 * data.StepsPerEpoch(50) / 5);
     }
@@ -69,7 +70,7 @@ public class PruningLoopTests
         using var model = new LeNet300();
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
-        Assert.ThrowsAny<OperationCanceledException>(() => new PruningLoop(model, new ImageClassificationTask(data), Quick).Run(cancellationToken: cancelled.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => PruningMethods.Loop(model, new ImageClassificationTask(data), Quick).Run(cancellationToken: cancelled.Token));
     }
 
     [Theory]

@@ -29,7 +29,7 @@ public class PruningRunnerTests
             (o, t) => nn.functional.cross_entropy(o, t), ValidationMetric.Accuracy, name: "mlp", progress: new SyncProgress<TrainingProgress>(progress.Add));
 
         Assert.True(result.Report.Final.RemainingFraction < 0.5, $"remaining {result.Report.Final.RemainingFraction}");
-        Assert.True(result.Report.Final.ValAccuracy >= 0.3);
+        Assert.True(result.Report.Final.Validation >= 0.3);
         Assert.Equal("mlp", result.Report.Model);
         Assert.Equal(train.Count * 50, result.Report.Dataset.TrainCount);
         Assert.NotEmpty(progress);
@@ -38,7 +38,7 @@ public class PruningRunnerTests
         foreach (var e in result.Masks.Entries)
             Assert.True(e.Parameter.masked_select(e.Mask.eq(0)).eq(0).all().item<bool>());
         var files = result.WriteReport(dir.Path);
-        Assert.Equal(result.Report.Final.TestAccuracy, ReportJson.Read(files[0]).Final.TestAccuracy);
+        Assert.Equal(result.Report.Final.Test, ReportJson.Read(files[0]).Final.Test);
         Assert.Contains("mlp", File.ReadAllText(files[1]));
     }
 

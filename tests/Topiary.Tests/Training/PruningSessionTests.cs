@@ -9,6 +9,7 @@ using Topiary.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Topiary.Experiments;
 
 namespace Topiary.Tests.Training;
 

@@ -1,3 +1,4 @@
+using Topiary.Experiments;
 using Topiary.Reporting;
 using Topiary.Tests.Support;
 using Topiary.Training;
@@ -12,8 +13,8 @@ public class ReproducibilityTests
         var options = new PruningOptions { DenseEpochs = 1, Epochs = 1, EvalEvery = 4, CropFraction = 0.1, Floor = 0.3, BatchSize = 40, Seed = 77 };
         string Numbers(PruningOptions o)
         {
-            using var data = TinyData.Split(o.Seed);
-            var result = PruningExperiment.Run("lenet300", data, o, new Dictionary<string, object> { ["seed"] = o.Seed });
+            using var subject = new ImageSubject("lenet300", TinyData.Split(o.Seed));
+            var result = Experiment.Run(subject, o, new Dictionary<string, object> { ["seed"] = o.Seed });
             var report = result.Report with { Timing = new TimingInfo(0, 0, 0, 0) };
             result.Masks.Dispose();
             return ReportJson.Serialize(report);

@@ -1,3 +1,4 @@
+using Topiary.Experiments;
 using Topiary.Backend;
 using Topiary.Reporting;
 using Topiary.Tests.Support;
@@ -17,8 +18,8 @@ public class TestTrajectoryTests
     {
         TorchBackend.EnsureVerified();
         using var threads = TorchThreads.Use(1);
-        using var data = TinyData.Split();
-        var result = PruningExperiment.Run("lenet300", data, options, new Dictionary<string, object>());
+        using var subject = new ImageSubject("lenet300", TinyData.Split());
+        var result = Experiment.Run(subject, options, new Dictionary<string, object>());
         result.Masks.Dispose();
         result.Model.Dispose();
         return result.Report;
@@ -31,7 +32,7 @@ public class TestTrajectoryTests
         for (var i = 1; i < path.Count; i++)
             Assert.True(path[i].RemainingFraction < path[i - 1].RemainingFraction, $"point {i}: {path[i].RemainingFraction} after {path[i - 1].RemainingFraction}");
         Assert.Equal(report.Final.RemainingFraction, path[^1].RemainingFraction);
-        Assert.Equal(report.Final.TestAccuracy, path[^1].TestMetric);
+        Assert.Equal(report.Final.Test, path[^1].TestMetric);
         Assert.Equal(report.Final.Step, path[^1].Step);
     }
 
@@ -43,7 +44,7 @@ public class TestTrajectoryTests
         // The first crop happens at step 0: measured before it, the point is the dense model itself.
         Assert.Equal(0, report.TestTrajectory[0].Step);
         Assert.Equal(1.0, report.TestTrajectory[0].RemainingFraction);
-        Assert.Equal(report.Dense.TestAccuracy, report.TestTrajectory[0].TestMetric);
+        Assert.Equal(report.Dense.Test, report.TestTrajectory[0].TestMetric);
         // Between crops the model trains at the remaining fraction the crop left: (1 - t)^k of the prunable entries.
         Assert.Equal(0.8, report.TestTrajectory[1].RemainingFraction, 2);
     }

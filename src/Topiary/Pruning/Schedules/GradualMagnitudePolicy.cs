@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using System.Text.Json.Nodes;
 using Topiary.Pruning.Toolkit;
-using Topiary.Reporting;
 
 namespace Topiary.Pruning.Schedules;
 

@@ -1,8 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Topiary.Pruning.Toolkit;
-using Topiary.Reporting;
-using Topiary.Training;
 
 namespace Topiary.Pruning.Schedules;
 

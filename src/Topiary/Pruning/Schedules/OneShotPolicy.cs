@@ -1,5 +1,4 @@
 using Topiary.Pruning.Toolkit;
-using Topiary.Training;
 
 namespace Topiary.Pruning.Schedules;
 

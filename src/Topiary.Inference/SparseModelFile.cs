@@ -1,0 +1,279 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Topiary.IO;
+using Topiary.Serialization;
+
+namespace Topiary.Inference;
+
+/// <summary>
+/// Topiary's compact sparse model file (<c>.tsparse</c>), version 2: magic "TOPSPRS\0", format version (int32 LE),
+/// header length (int32 LE), a UTF-8 JSON header (input shape, layers, and per tensor its layout and non-zero
+/// count), the tensor payloads in parameter order (see <see cref="TensorLayout"/>), and a CRC-32 of everything
+/// before it. Each tensor takes the smallest of dense, CSR and bitmask. Every size is derived from the header
+/// and checked against the file's real length and fixed limits before anything is allocated, so a damaged file
+/// gives a one-line <see cref="ModelFileException"/>. Version 2 describes each convolution and pooling window by
+/// its kernel, stride and padding ([height, width] each) and adds average pooling; version 1 (one square kernel
+/// size per convolution, stride 1 and no padding; max-pooling windows k×k with stride k) is still read.
+/// </summary>
+public static class SparseModelFile
+{
+    /// <summary>The first eight bytes of every sparse model file.</summary>
+    public static ReadOnlySpan<byte> Magic => "TOPSPRS\0"u8;
+
+    private const int FormatVersion = 2;
+    private const int FirstWindowsVersion = 2;
+    private const int MaxHeaderBytes = 1 << 20;
+    private const int MaxDimension = 1 << 24;
+    private const long MaxTensorElements = 1L << 28;
+
+    /// <summary>
+    /// Writes the network atomically (temporary file, then rename) and returns how each tensor was stored.
+    /// With <paramref name="half"/> the values are stored as IEEE binary16.
+    /// </summary>
+    /// <exception cref="ArgumentException">A value is not finite in float16 (|v| above 65504), or the network is inconsistent.</exception>
+    public static IReadOnlyList<StoredTensor> Save(string path, SequentialNetwork network, string? architecture, bool half = false, JsonObject? metadata = null)
+    {
+        network.Shapes();
+        var stored = new List<StoredTensor>();
+        var payloads = new List<byte[]>();
+        var tensors = new JsonArray();
+        foreach (var (name, shape, values) in network.Parameters())
+        {
+            if (half && values.Any(v => !Half.IsFinite((Half)v)))
+                throw new ArgumentException($"{name} has values outside the float16 range (|v| > 65504); save it without half precision", nameof(half));
+            var (layout, payload, nonzero) = SparseTensorCodec.Encode(values, shape, half);
+            payloads.Add(payload);
+            stored.Add(new StoredTensor(name, shape, layout, nonzero, payload.Length, values.Length * 4L));
+            tensors.Add(new JsonObject { ["name"] = name, ["layout"] = layout.ToString().ToLowerInvariant(), ["nonzero"] = nonzero });
+        }
+        var header = new JsonObject
+        {
+            ["tool_version"] = ToolInfo.Version,
+            ["architecture"] = architecture,
+            ["values"] = half ? "float16" : "float32",
+            ["input"] = new JsonArray(network.InputChannels, network.InputHeight, network.InputWidth),
+            ["layers"] = new JsonArray(network.Layers.Select(DescribeLayer).ToArray()),
+            ["tensors"] = tensors,
+            ["metadata"] = metadata?.DeepClone() ?? new JsonObject(),
+        };
+        var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
+
+        using var buffer = new MemoryStream();
+        buffer.Write(Magic);
+        WriteInt32(buffer, FormatVersion);
+        WriteInt32(buffer, headerBytes.Length);
+        buffer.Write(headerBytes);
+        foreach (var payload in payloads) buffer.Write(payload);
+        WriteInt32(buffer, unchecked((int)Crc32.Compute(buffer.GetBuffer().AsSpan(0, (int)buffer.Length))));
+        AtomicFile.WriteAllBytes(path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        return stored;
+    }
+
+    /// <summary>True when the file starts with <see cref="Magic"/> (used to tell sparse files from <c>model.topiary</c>).</summary>
+    public static bool HasMagic(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            Span<byte> start = stackalloc byte[8];
+            return stream.ReadAtLeast(start, 8, throwOnEndOfStream: false) == 8 && start.SequenceEqual(Magic);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Reads, verifies and decodes a sparse model file.</summary>
+    /// <exception cref="ModelFileException">The file is missing, damaged or inconsistent; the message is one line naming it.</exception>
+    public static SparseModel Load(string path)
+    {
+        var bytes = BoundedFile.ReadAllBytes(path, int.MaxValue - 64, "a sparse model file", (reason, cause) => new ModelFileException(path, reason, cause));
+        try
+        {
+            return Parse(path, bytes);
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException or JsonException or ArgumentException or OverflowException)
+        {
+            throw new ModelFileException(path, OneLine(e.Message), e);
+        }
+    }
+
+    private static SparseModel Parse(string path, byte[] bytes)
+    {
+        if (bytes.Length < Magic.Length + 12) throw new ModelFileException(path, $"truncated: {bytes.Length} bytes is shorter than any sparse model file");
+        if (!bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic)) throw new ModelFileException(path, "not a Topiary sparse model file (wrong magic bytes)");
+        var version = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8));
+        if (version is < 1 or > FormatVersion) throw new ModelFileException(path, $"format version {version} is not supported (this Topiary reads versions 1 to {FormatVersion})");
+        var storedCrc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4));
+        if (Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4)) != storedCrc) throw new ModelFileException(path, "checksum mismatch: the file is damaged or truncated");
+        var headerLength = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12));
+        var offset = 16;
+        if (headerLength <= 0 || headerLength > MaxHeaderBytes || headerLength > bytes.Length - offset - 4)
+            throw new FormatException($"header length {headerLength} does not fit in the file");
+        var header = JsonNode.Parse(bytes.AsSpan(offset, headerLength)) as JsonObject ?? throw new FormatException("header is not a JSON object");
+        offset += headerLength;
+
+        var half = Field<string>(header, "values") switch
+        {
+            "float32" => false,
+            "float16" => true,
+            var other => throw new FormatException($"unknown value type '{other}'"),
+        };
+        var input = Array(header, "input").Select(n => Dimension(n, "input")).ToArray();
+        if (input.Length != 3) throw new FormatException("input shape must have 3 dimensions");
+        var layerNodes = Array(header, "layers");
+        var tensorNodes = Array(header, "tensors");
+
+        // First pass: shapes and payload sizes from the header alone, all checked before any allocation.
+        var layerSpecs = layerNodes.Select((n, i) => n as JsonObject ?? throw new FormatException($"layer {i} is not an object")).ToList();
+        var skeleton = new SequentialNetwork(input[0], input[1], input[2], layerSpecs.Select(l => ReadLayer(l, version, withValues: null)).ToList());
+        var parameters = skeleton.ParameterShapes().ToList();
+        if (tensorNodes.Count != parameters.Count) throw new FormatException($"header lists {tensorNodes.Count} tensors but the layers have {parameters.Count}");
+        var plans = new List<(string Name, long[] Shape, long Numel, TensorLayout Layout, long Nonzero, long Bytes)>();
+        long total = 0;
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            var node = tensorNodes[i] as JsonObject ?? throw new FormatException($"tensor {i} is not an object");
+            var (name, shape) = parameters[i];
+            if (Field<string>(node, "name") != name) throw new FormatException($"tensor {i} is '{Field<string>(node, "name")}' but the layers expect '{name}'");
+            var numel = shape.Aggregate(1L, (a, b) => checked(a * b));
+            if (numel > MaxTensorElements) throw new FormatException($"{name} has {numel} entries, more than the limit of {MaxTensorElements}");
+            var layout = Field<string>(node, "layout") switch
+            {
+                "dense" => TensorLayout.Dense,
+                "csr" => TensorLayout.Csr,
+                "bitmask" => TensorLayout.Bitmask,
+                var other => throw new FormatException($"{name} has unknown layout '{other}'"),
+            };
+            var nonzero = Field<long>(node, "nonzero");
+            if (nonzero < 0 || nonzero > numel) throw new FormatException($"{name} claims {nonzero} non-zero entries of {numel}");
+            var size = SparseTensorCodec.EncodedSize(layout, shape, numel, nonzero, half);
+            total += size;
+            if (total > bytes.Length) throw new FormatException($"size mismatch: the tensors up to {name} need {total} bytes but the file holds {bytes.Length}");
+            plans.Add((name, shape, numel, layout, nonzero, size));
+        }
+        if (offset + total + 4 != bytes.Length)
+            throw new FormatException($"size mismatch: the header describes {offset + total + 4} bytes but the file holds {bytes.Length}");
+
+        var decoded = new Dictionary<string, float[]>();
+        var stored = new List<StoredTensor>();
+        foreach (var plan in plans)
+        {
+            try
+            {
+                decoded[plan.Name] = SparseTensorCodec.Decode(bytes.AsSpan(offset, (int)plan.Bytes), plan.Layout, plan.Shape, plan.Numel, plan.Nonzero, half);
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"{plan.Name}: {e.Message}", e);
+            }
+            stored.Add(new StoredTensor(plan.Name, plan.Shape, plan.Layout, plan.Nonzero, plan.Bytes, plan.Numel * 4));
+            offset += (int)plan.Bytes;
+        }
+        var network = new SequentialNetwork(input[0], input[1], input[2], layerSpecs.Select(l => ReadLayer(l, version, decoded)).ToList());
+        network.Shapes();
+        var architecture = header["architecture"] is JsonValue a ? a.GetValue<string>() : null;
+        return new SparseModel(network, architecture, half, stored, header["metadata"] as JsonObject ?? new JsonObject());
+    }
+
+    private static JsonObject DescribeLayer(NetworkLayer layer) => layer switch
+    {
+        LinearLayer l => new JsonObject { ["kind"] = l.Kind, ["name"] = l.Name, ["in"] = l.InFeatures, ["out"] = l.OutFeatures },
+        Conv2dLayer c => DescribeWindow(new JsonObject { ["kind"] = c.Kind, ["name"] = c.Name, ["in"] = c.InChannels, ["out"] = c.OutChannels }, c.Window),
+        MaxPool2dLayer p => DescribeWindow(new JsonObject { ["kind"] = p.Kind }, p.Window),
+        AvgPool2dLayer p => DescribeWindow(new JsonObject { ["kind"] = p.Kind }, p.Window),
+        _ => new JsonObject { ["kind"] = layer.Kind },
+    };
+
+    private static JsonObject DescribeWindow(JsonObject node, Window2d window)
+    {
+        node["kernel"] = new JsonArray(window.KernelHeight, window.KernelWidth);
+        node["stride"] = new JsonArray(window.StrideHeight, window.StrideWidth);
+        node["padding"] = new JsonArray(window.PaddingHeight, window.PaddingWidth);
+        return node;
+    }
+
+    // Without values (the first pass) the layers get empty arrays: only their shapes are used.
+    private static NetworkLayer ReadLayer(JsonObject node, int version, IReadOnlyDictionary<string, float[]>? withValues)
+    {
+        var kind = Field<string>(node, "kind");
+        float[] Values(string name) => withValues is null ? System.Array.Empty<float>() : withValues[name];
+        switch (kind)
+        {
+            case "linear":
+            {
+                var name = LayerName(node);
+                return new LinearLayer(name, Dimension(node["in"], "in"), Dimension(node["out"], "out"), Values($"{name}.weight"), Values($"{name}.bias"));
+            }
+            case "conv2d":
+            {
+                var name = LayerName(node);
+                var window = version < FirstWindowsVersion ? Window2d.Square(Dimension(node["kernel"], "kernel")) : ReadWindow(node);
+                return new Conv2dLayer(name, Dimension(node["in"], "in"), Dimension(node["out"], "out"), window, Values($"{name}.weight"), Values($"{name}.bias"));
+            }
+            case "maxpool2d":
+                return version < FirstWindowsVersion ? new MaxPool2dLayer(Dimension(node["kernel"], "kernel")) : new MaxPool2dLayer(ReadWindow(node));
+            case "avgpool2d" when version >= FirstWindowsVersion:
+                return new AvgPool2dLayer(ReadWindow(node));
+            case "relu": return new ReluLayer();
+            case "flatten": return new FlattenLayer();
+            default: throw new FormatException($"unknown layer kind '{kind}'");
+        }
+    }
+
+    private static string LayerName(JsonObject node)
+    {
+        var name = Field<string>(node, "name");
+        if (name.Length is 0 or > 200 || name.Any(char.IsControl)) throw new FormatException("a layer name is empty, too long or has control characters");
+        return name;
+    }
+
+    private static Window2d ReadWindow(JsonObject node)
+    {
+        var kernel = Pair(node, "kernel", minimum: 1);
+        var stride = Pair(node, "stride", minimum: 1);
+        var padding = Pair(node, "padding", minimum: 0);
+        return new Window2d(kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1]);
+    }
+
+    /// <summary>A [height, width] pair of integers in [<paramref name="minimum"/>, MaxDimension].</summary>
+    private static int[] Pair(JsonObject node, string key, int minimum)
+    {
+        var pair = Array(node, key);
+        if (pair.Count != 2) throw new FormatException($"'{key}' must be [height, width]");
+        return pair.Select(n => Dimension(n, key, minimum)).ToArray();
+    }
+
+    private static int Dimension(JsonNode? node, string what, int minimum = 1)
+    {
+        var value = node is JsonValue v && v.TryGetValue<long>(out var n) ? n : throw new FormatException($"'{what}' is not an integer");
+        if (value < minimum || value > MaxDimension) throw new FormatException($"'{what}' = {value} is outside [{minimum}, {MaxDimension}]");
+        return (int)value;
+    }
+
+    private static T Field<T>(JsonObject node, string key)
+    {
+        try
+        {
+            return node[key] is { } value ? value.GetValue<T>() : throw new FormatException($"header field '{key}' is missing");
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new FormatException($"header field '{key}' has the wrong type", e);
+        }
+    }
+
+    private static JsonArray Array(JsonObject node, string key) => node[key] as JsonArray ?? throw new FormatException($"header field '{key}' is missing or not a list");
+
+    private static string OneLine(string text) => string.Join(" ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    private static void WriteInt32(Stream stream, int value)
+    {
+        Span<byte> b = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(b, value);
+        stream.Write(b);
+    }
+}
