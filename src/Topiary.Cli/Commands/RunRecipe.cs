@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Topiary.Cli.Settings;
 using Topiary.IO;
 
 namespace Topiary.Cli.Commands;
@@ -61,10 +62,15 @@ internal sealed record RunRecipe(IReadOnlyDictionary<string, string?> Options, i
         }
     }
 
-    /// <summary>The options as command-line arguments, with the run folder and thread count.</summary>
-    public IEnumerable<string> ToArguments(string runDirectory) =>
-        Options.Select(o => o.Value is null ? $"--{o.Key}" : $"--{o.Key}={o.Value}")
-            .Append($"--out={runDirectory}").Append($"--threads={Threads}");
+    /// <summary>The run's settings as it was started, writing to <paramref name="runDirectory"/> with the same thread count.</summary>
+    public PruneSettings Settings(string runDirectory)
+    {
+        var settings = new PruneSettings();
+        foreach (var (name, value) in Options) GivenOptions.Assign(settings, name, value);
+        GivenOptions.Assign(settings, "out", runDirectory);
+        GivenOptions.Assign(settings, "threads", Threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return settings.Validate() is { Successful: false } invalid ? throw new CliUsageException(invalid.Message!) : settings;
+    }
 
     private static CliUsageException Bad(string path, string reason) => new($"--resume: {path}: {reason}");
 }
