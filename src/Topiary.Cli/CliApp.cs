@@ -62,7 +62,7 @@ internal static class CliApp
             config.ConfigureConsole(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout), Interactive = InteractionSupport.No }));
             // Errors are ours to report, in one line (Fail), not Spectre's panels.
             config.PropagateExceptions();
-            config.SetInterceptor(new UnknownOptions());
+            config.SetInterceptor(new StrictOptions());
             config.Settings.Registrar.RegisterInstance<ILogger>(logger);
             Add<PruneCommand, Settings.PruneSettings>(config, "prune")
                 .WithDescription("dense training, then relevance-gated decay + iterative pruning of lenet5, lenet300, a character-level Transformer language model (transformer-lm) or a Spanish→English translator (transformer-mt)")
