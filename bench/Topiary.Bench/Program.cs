@@ -7,7 +7,7 @@ using Topiary.Bench;
 // topiary-bench fallback [--rounds R] [--threads N]
 // topiary-bench size
 // topiary-bench regularizers [--rounds R] [--steps S] [--model lenet5|lenet300]
-Topiary.Models.CatalogArchitectures.Register();
+Topiary.Experiments.CatalogArchitectures.Register();
 var command = args.FirstOrDefault() ?? "step";
 int Option(string name, int fallback)
 {

@@ -1,10 +1,11 @@
 using Microsoft.Extensions.Logging;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Topiary.Checkpoints;
 using Topiary.Cli.Commands;
 using Topiary.Cli.Console;
-using Topiary.Checkpoints;
 using Topiary.Data;
 using Topiary.Language;
-using Topiary.Models;
 using Topiary.Serialization;
 using Topiary.Training;
 using Topiary.Experiments;
@@ -14,113 +15,92 @@ namespace Topiary.Cli;
 /// <summary>
 /// Entry point of the <c>topiary</c> tool. Bad input ends with one line on standard error and exit
 /// code 2; a failure of the run itself with exit code 1; SIGINT (Ctrl-C) with 130 and SIGTERM with
-/// 143, after the run has written a checkpoint. No stack traces unless
-/// TOPIARY_DEBUG=1.
+/// 143, after the run has written a checkpoint. No stack traces unless TOPIARY_DEBUG=1.
 /// </summary>
 internal static class CliApp
 {
     public const int Usage = 2;
 
-    private const string Overview = """
-        topiary: sparse, well-regularized neural networks for .NET
+    public static int Run(string[] args) => Run(args, System.Console.Out, System.Console.Error);
 
-          topiary prune [options]           dense training, then relevance-gated decay + iterative pruning
-          topiary prune --model transformer-lm   the same on a character-level Transformer language model
-          topiary prune --model transformer-mt   the same on a Spanish→English Transformer translator, with BLEU
-          topiary eval --model-file FILE    test accuracy (or perplexity) and sparsity of a saved model
-          topiary export --model-file FILE --format sparse|onnx|pytorch   compact sparse file, ONNX or PyTorch state dict
-          topiary simplify --model-file FILE   physically remove dead neurons and filters
-          topiary analyze --model-file FILE Lipschitz bounds (Gram iteration) and path-norms of a saved model
-          topiary trim --model-file FILE    Net-Trim: layer-wise convex pruning (ADMM) of a saved model
-          topiary compare [options]         several pruning methods × seeds side by side (comparison.json/.md/.png)
-          topiary backend [--recheck]       libtorch, oneDNN and the convolution self-check on this machine
-          topiary --version
-
-        Run 'topiary COMMAND --help' for the options of a command.
-        """;
-
-    public static int Run(string[] args)
+    /// <summary>
+    /// Runs the tool with help and the version written to <paramref name="stdout"/> and errors to
+    /// <paramref name="stderr"/>, so tests can run it in-process; what commands print goes to the console.
+    /// </summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         // Files of the catalogue's models load by name in every command, whatever it touches first.
-        Topiary.Models.CatalogArchitectures.Register();
+        Topiary.Experiments.CatalogArchitectures.Register();
         using var interruption = new Interruption();
         var logger = new CliLogger(Environment.GetEnvironmentVariable("TOPIARY_VERBOSE") == "1" ? LogLevel.Debug : LogLevel.Warning);
         try
         {
-            return Dispatch(args, logger, interruption.Token);
+            var app = Create(stdout, logger);
+            if (args.Length == 0)
+            {
+                app.Run(["--help"]);
+                return Usage;
+            }
+            return app.Run(args is ["help"] ? ["--help"] : args, interruption.Token);
         }
         catch (RunInterruptedException e)
         {
             // Not an error: the run saved itself as asked.
-            System.Console.Error.WriteLine($"topiary: interrupted by {interruption.SignalName}: {OneLine(e.Message)}");
+            stderr.WriteLine($"topiary: interrupted by {interruption.SignalName}: {OneLine(e.Message)}");
             return interruption.ExitCode;
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("TOPIARY_DEBUG") != "1")
         {
-            return Fail(e);
+            return Fail(e, args, stderr);
         }
     }
 
-    private static int Dispatch(string[] args, ILogger logger, CancellationToken token)
+    private static CommandApp Create(TextWriter stdout, ILogger logger)
     {
-        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+        var app = new CommandApp();
+        app.Configure(config =>
         {
-            System.Console.WriteLine(Overview);
-            return args.Length == 0 ? Usage : 0;
-        }
-        if (args[0] == "--version")
-        {
-            System.Console.WriteLine(ToolInfo.Version);
-            return 0;
-        }
-        var rest = args.Skip(1).ToArray();
-        var wantsHelp = rest.Contains("--help") || rest.Contains("-h");
-        switch (args[0])
-        {
-            case "prune":
-                if (wantsHelp)
-                    return PrintHelp(rest.Contains(TransformerLanguageModel.ArchitectureName) ? LanguagePruneCommand.Help
-                        : rest.Contains(TransformerTranslationModel.ArchitectureName) ? TranslationPruneCommand.Help : PruneCommand.Help);
-                return PruneCommand.Run(new ArgumentReader(rest, PruneCommand.Flags), logger, token);
-            case "compare":
-                if (wantsHelp)
-                    return PrintHelp(rest.Contains(TransformerLanguageModel.ArchitectureName) ? LanguageCompareCommand.Help
-                        : rest.Contains(TransformerTranslationModel.ArchitectureName) ? TranslationCompareCommand.Help : CompareCommand.Help);
-                return CompareCommand.Run(new ArgumentReader(rest, PruneCommand.Flags), logger, token);
-            case "eval":
-                if (wantsHelp) return PrintHelp(EvalCommand.Help);
-                return EvalCommand.Run(new ArgumentReader(rest, new HashSet<string>()), logger);
-            case "export":
-                if (wantsHelp) return PrintHelp(ExportCommand.Help);
-                return ExportCommand.Run(new ArgumentReader(rest, ExportCommand.Flags), logger);
-            case "simplify":
-                if (wantsHelp) return PrintHelp(SimplifyCommand.Help);
-                return SimplifyCommand.Run(new ArgumentReader(rest, new HashSet<string>()), logger);
-            case "analyze":
-                if (wantsHelp) return PrintHelp(AnalyzeCommand.Help);
-                return AnalyzeCommand.Run(new ArgumentReader(rest, new HashSet<string>()), logger);
-            case "backend":
-                if (wantsHelp) return PrintHelp(BackendCommand.Help);
-                return BackendCommand.Run(new ArgumentReader(rest, BackendCommand.Flags), logger);
-            case "trim":
-                if (wantsHelp) return PrintHelp(TrimCommand.Help);
-                return TrimCommand.Run(new ArgumentReader(rest, TrimCommand.Flags), logger, token);
-            default:
-                throw new CliUsageException($"unknown command '{args[0]}' (expected prune, compare, eval, export, simplify, analyze, trim or backend; see topiary --help)");
-        }
+            config.SetApplicationName("topiary");
+            config.SetApplicationVersion(ToolInfo.Version);
+            config.ConfigureConsole(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout), Interactive = InteractionSupport.No }));
+            // Errors are ours to report, in one line (Fail), not Spectre's panels.
+            config.PropagateExceptions();
+            config.SetInterceptor(new StrictOptions());
+            config.Settings.Registrar.RegisterInstance<ILogger>(logger);
+            Add<PruneCommand, Settings.PruneSettings>(config, "prune")
+                .WithDescription("dense training, then relevance-gated decay + iterative pruning of lenet5, lenet300, a character-level Transformer language model (transformer-lm) or a Spanish→English translator (transformer-mt)")
+                .WithExample("prune").WithExample("prune", "--model", "transformer-lm").WithExample("prune", "--resume", "runs/DIR");
+            Add<CompareCommand, Settings.CompareSettings>(config, "compare")
+                .WithDescription("several pruning methods × seeds side by side (comparison.json/.md/.png)")
+                .WithExample("compare").WithExample("compare", "--model", "transformer-lm", "--methods", "relevance,none");
+            Add<EvalCommand, Settings.EvalSettings>(config, "eval").WithDescription("test accuracy (or perplexity, BLEU) and sparsity of a saved model");
+            Add<ExportCommand, Settings.ExportSettings>(config, "export").WithDescription("compact sparse file, ONNX or PyTorch state dict of a saved model");
+            Add<SimplifyCommand, Settings.SimplifySettings>(config, "simplify").WithDescription("physically remove dead neurons and filters");
+            Add<AnalyzeCommand, Settings.AnalyzeSettings>(config, "analyze").WithDescription("Lipschitz bounds (Gram iteration) and path-norms of a saved model");
+            Add<TrimCommand, Settings.TrimSettings>(config, "trim").WithDescription("Net-Trim: layer-wise convex pruning (ADMM) of a saved model, re-fitting each linear layer sparsely within ε");
+            Add<BackendCommand, Settings.BackendSettings>(config, "backend").WithDescription(
+                "libtorch, oneDNN and the convolution self-check on this machine. Environment: TOPIARY_ONEDNN=auto|off, TOPIARY_SIMD=auto|avx512|avx2|portable, TOPIARY_CHECK_CACHE=on|off, TOPIARY_CACHE_DIR=DIR");
+        });
+        return app;
     }
 
-    private static int PrintHelp(string text)
+    /// <summary>Each command's settings, so that an error about a value can say what the flag takes.</summary>
+    private static readonly Dictionary<string, Type> SettingsOf = [];
+
+    private static ICommandConfigurator Add<TCommand, TSettings>(IConfigurator config, string name)
+        where TCommand : Command<TSettings>
+        where TSettings : CommandSettings
     {
-        System.Console.WriteLine(text);
-        return 0;
+        SettingsOf[name] = typeof(TSettings);
+        return config.AddCommand<TCommand>(name);
     }
 
-    private static int Fail(Exception e)
+    private static int Fail(Exception e, string[] args, TextWriter stderr)
     {
         var (code, message) = e switch
         {
             CliUsageException => (Usage, e.Message),
+            CommandRuntimeException spectre => (Usage, ParseErrors.Message(spectre, args, SettingsOf)),
             PruningOptionException or Topiary.Methods.PruningMethodException => (Usage, OptionFlags.Message(e)),
             IdxFormatException or ModelFileException or CheckpointException or CorpusFormatException => (Usage, e.Message),
             Topiary.Backend.BackendConfigurationException => (Usage, e.Message),
@@ -129,7 +109,7 @@ internal static class CliApp
             OperationCanceledException => (130, "cancelled"),
             _ => (1, $"{e.GetType().Name}: {e.Message}"),
         };
-        System.Console.Error.WriteLine($"topiary: error: {OneLine(message)}");
+        stderr.WriteLine($"topiary: error: {OneLine(message)}");
         return code;
     }
 

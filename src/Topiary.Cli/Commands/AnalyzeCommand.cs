@@ -1,30 +1,23 @@
 using System.Globalization;
 using Spectre.Console;
+using Spectre.Console.Cli;
+using Topiary.Cli.Settings;
 using Topiary.Analysis;
 using Topiary.Backend;
 using Topiary.Pruning;
 using Topiary.Serialization;
 using static TorchSharp.torch;
 using Topiary.Models;
+using Topiary.Experiments;
 
 namespace Topiary.Cli.Commands;
 
 /// <summary><c>topiary analyze</c>: Lipschitz bounds by Gram iteration and path-norms of a saved model.</summary>
-internal static class AnalyzeCommand
+internal sealed class AnalyzeCommand(Microsoft.Extensions.Logging.ILogger logger) : Command<AnalyzeSettings>
 {
-    public const string Help = """
-        topiary analyze --model-file FILE [--iterations N]   Lipschitz bounds and path-norms of a saved model
-
-          --model-file FILE   a model written by topiary prune (model.topiary)
-          --iterations N      Gram iterations per layer, 1 to 30 (default 8)
-        """;
-
-    public static int Run(ArgumentReader args, Microsoft.Extensions.Logging.ILogger logger)
+    public override int Execute(CommandContext context, AnalyzeSettings settings, CancellationToken cancellationToken)
     {
-        var file = args.String("model-file") ?? throw new CliUsageException("--model-file: required (the model.topiary of a run)");
-        var iterations = args.Int("iterations", 8);
-        if (iterations is < 1 or > 30) throw new CliUsageException($"--iterations: must lie in 1..30, got {iterations}");
-        args.RejectUnknown("analyze");
+        var (file, iterations) = (settings.File, settings.Iterations);
 
         var loaded = CatalogArchitectures.LoadImageModel(file);
         TorchBackend.EnsureVerified(logger);

@@ -1,33 +1,18 @@
 using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
+using Spectre.Console.Cli;
+using Topiary.Cli.Settings;
 using Topiary.Backend;
 
 namespace Topiary.Cli.Commands;
 
 /// <summary><c>topiary backend</c>: what the numeric backend is on this machine, and why.</summary>
-internal static class BackendCommand
+internal sealed class BackendCommand(ILogger logger) : Command<BackendSettings>
 {
-    public const string Help = """
-        topiary backend [--recheck] [--threads N]   the numeric backend on this machine: libtorch, oneDNN and why, the
-                                                     convolution self-check and where its verdict is cached, Topiary's kernels
-
-          --recheck     run the convolution self-check again and replace the cached verdict
-          --threads N   libtorch threads for the check (default: all cores)
-
-        Environment: TOPIARY_ONEDNN=auto|off (off simulates a CPU whose oneDNN convolutions are wrong),
-        TOPIARY_SIMD=auto|avx512|avx2|portable (caps Topiary's own kernels), TOPIARY_CHECK_CACHE=on|off,
-        TOPIARY_CACHE_DIR=DIR (where verdicts are kept; default $XDG_CACHE_HOME/topiary or ~/.cache/topiary).
-        """;
-
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "recheck" };
-
-    public static int Run(ArgumentReader args, ILogger logger)
+    public override int Execute(CommandContext context, BackendSettings settings, CancellationToken cancellationToken)
     {
-        var recheck = args.Flag("recheck");
-        var threads = args.Int("threads", Environment.ProcessorCount);
-        args.RejectUnknown("backend");
-        if (threads < 1) throw new CliUsageException($"--threads: must be at least 1, got {threads}");
+        var (recheck, threads) = (settings.Recheck, settings.ThreadCount);
 
         var overrides = BackendOverrides.Current;
         TorchBackend.SetThreads(threads);

@@ -1,38 +1,18 @@
 using System.Globalization;
 using Spectre.Console;
+using Spectre.Console.Cli;
+using Topiary.Cli.Settings;
 using Topiary.Inference;
 
 namespace Topiary.Cli.Commands;
 
 /// <summary><c>topiary export</c>: a pruned model as a compact sparse file, an ONNX model or a PyTorch state dict.</summary>
-internal static class ExportCommand
+internal sealed class ExportCommand : Command<ExportSettings>
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "half" };
-    private static readonly string[] Formats = { "sparse", "onnx", "pytorch" };
-
-    public const string Help = """
-        topiary export --model-file FILE --format sparse|onnx|pytorch [--out FILE] [--half]
-
-          --model-file FILE   a model.topiary, or a sparse file written by export or simplify
-          --format F          sparse: Topiary's compact file (dense, CSR or bitmask per tensor, whichever is smallest)
-                              onnx: ONNX (opset 13: Conv, Gemm, Relu, MaxPool, AveragePool, Flatten)
-                              pytorch: state dict with PyTorch parameter names, as torch.save's zip (--out
-                                       *.pt or *.pth) or as safetensors (--out *.safetensors)
-          --out FILE          output file (default: beside the input, with .tsparse, .onnx or .pt)
-          --half              sparse only: store values as float16 and report the largest rounding error
-        """;
-
-    public static int Run(ArgumentReader args, Microsoft.Extensions.Logging.ILogger logger)
+    public override int Execute(CommandContext context, ExportSettings settings, CancellationToken cancellationToken)
     {
-        var file = args.String("model-file") ?? throw new CliUsageException("--model-file: required (a model.topiary or a sparse model file)");
-        var format = args.String("format") ?? throw new CliUsageException($"--format: required (one of: {string.Join(", ", Formats)})");
-        if (!Formats.Contains(format)) throw new CliUsageException($"--format: unknown value '{format}' (expected one of: {string.Join(", ", Formats)})");
-        var half = args.Flag("half");
-        var extension = format switch { "sparse" => ".tsparse", "onnx" => ".onnx", _ => ".pt" };
-        var output = args.String("out") ?? Path.ChangeExtension(file, extension);
-        args.RejectUnknown("export");
+        var (file, format, half, output) = (settings.File, settings.Format!, settings.Half, settings.Output);
         var pytorchLayout = format == "pytorch" ? PyTorchLayout(output) : null;
-        if (half && format != "sparse") throw new CliUsageException("--half: only for --format sparse");
         if (Path.GetFullPath(output) == Path.GetFullPath(file)) throw new CliUsageException($"--out: {output} is the input file");
 
         // No backend self-check: export only copies tensors, it runs no convolution.

@@ -18,18 +18,19 @@ internal static class MethodLabel
         return (parts[0], parts.Length == 1 ? null : string.Join(",", parts.Skip(1)));
     }
 
-    /// <summary>Checks the extras of <paramref name="label"/> now, so a typo fails before any training.</summary>
-    public static void Validate(string label)
+    /// <summary>The one-line error for the extras of <paramref name="label"/>, or null: checked early, so a typo fails before any training.</summary>
+    public static string? Error(string label)
     {
         var (_, extras) = Split(label);
-        if (extras is null) return;
+        if (extras is null) return null;
         try
         {
             RegularizerSpec.Parse(extras);
+            return null;
         }
         catch (FormatException e)
         {
-            throw new CliUsageException($"--methods: '{label}': {e.Message}");
+            return $"--methods: '{label}': {e.Message}";
         }
     }
 

@@ -1,5 +1,7 @@
 using System.Globalization;
 using Spectre.Console;
+using Spectre.Console.Cli;
+using Topiary.Cli.Settings;
 using Topiary.Backend;
 using Topiary.Inference;
 using static TorchSharp.torch;
@@ -7,21 +9,11 @@ using static TorchSharp.torch;
 namespace Topiary.Cli.Commands;
 
 /// <summary><c>topiary simplify</c>: physically removes dead neurons and filters, writing a smaller dense network.</summary>
-internal static class SimplifyCommand
+internal sealed class SimplifyCommand(Microsoft.Extensions.Logging.ILogger logger) : Command<SimplifySettings>
 {
-    public const string Help = """
-        topiary simplify --model-file FILE [--out FILE]
-
-          --model-file FILE   a model.topiary, or a sparse model file
-          --out FILE          the simplified network as a sparse model file (default: beside the input, .simplified.tsparse);
-                              topiary export --format onnx|pytorch converts it further
-        """;
-
-    public static int Run(ArgumentReader args, Microsoft.Extensions.Logging.ILogger logger)
+    public override int Execute(CommandContext context, SimplifySettings settings, CancellationToken cancellationToken)
     {
-        var file = args.String("model-file") ?? throw new CliUsageException("--model-file: required (a model.topiary or a sparse model file)");
-        var output = args.String("out") ?? Path.ChangeExtension(file, ".simplified.tsparse");
-        args.RejectUnknown("simplify");
+        var (file, output) = (settings.File, settings.Output);
         if (Path.GetFullPath(output) == Path.GetFullPath(file)) throw new CliUsageException($"--out: {output} is the input file");
 
         var loaded = NetworkFile.Load(file);

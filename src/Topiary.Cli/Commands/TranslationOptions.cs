@@ -3,36 +3,9 @@ using Topiary.Models;
 
 namespace Topiary.Cli.Commands;
 
-/// <summary>The flags that describe a translation model's data, shared by <c>prune</c>, <c>compare</c> and <c>eval</c>.</summary>
+/// <summary>A translation model's data as the CLI names it (<c>--source</c>, <c>--target</c>, …), in <c>prune</c>, <c>compare</c> and <c>eval</c>.</summary>
 internal sealed record TranslationOptions(string SourceModule, string TargetModule, int ValidationPairs, int TestPairs, int? BleuPairs, int? Subset)
 {
-    /// <summary>Held-out pairs of each of validation and test, unless set.</summary>
-    public const int DefaultHeldOutPairs = 500;
-
-    /// <summary>Test pairs BLEU translates in <c>prune</c>, unless set.</summary>
-    public const int DefaultBleuPairs = 500;
-
-    public static readonly string Help = $"""
-          --source DIR, --target DIR  SWORD zText modules to translate from and into, paired verse by verse
-                                      (default Reina-Valera 1909, sword-text-sparv → World English Bible, sword-text-web)
-          --validation-pairs N, --test-pairs N   verse pairs held out by the seed (default {DefaultHeldOutPairs} each)
-          --subset N                  use only the first N verse pairs that fit the context
-        {TransformerSizes.Help}
-        """;
-
-    /// <summary>Reads and checks the flags; <paramref name="bleuDefault"/> is null where BLEU is not scored.</summary>
-    public static TranslationOptions Read(ArgumentReader args, int? bleuDefault)
-    {
-        var o = new TranslationOptions(args.String("source", ParallelCorpus.ReinaValeraDirectory), args.String("target", CorpusCatalog.WorldEnglishBibleDirectory),
-            args.Int("validation-pairs", DefaultHeldOutPairs), args.Int("test-pairs", DefaultHeldOutPairs),
-            bleuDefault is { } b ? args.Int("bleu-pairs", b) : null, args.Has("subset") ? args.Int("subset", 0) : null);
-        if (o.ValidationPairs < 1) throw new CliUsageException($"--validation-pairs: must be at least 1, got {o.ValidationPairs}");
-        if (o.TestPairs < 1) throw new CliUsageException($"--test-pairs: must be at least 1, got {o.TestPairs}");
-        if (o.BleuPairs is < 1) throw new CliUsageException($"--bleu-pairs: must be at least 1, got {o.BleuPairs}");
-        if (o.Subset is < 1) throw new CliUsageException($"--subset: must be at least 1, got {o.Subset}");
-        return o;
-    }
-
     /// <summary>Short name of the language pair, e.g. <c>spaRV1909eb→engWEB2015eb</c>.</summary>
     public string Name => $"{ModuleName(SourceModule)}→{ModuleName(TargetModule)}";
 

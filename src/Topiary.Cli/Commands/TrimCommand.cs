@@ -1,5 +1,7 @@
 using System.Globalization;
 using Spectre.Console;
+using Spectre.Console.Cli;
+using Topiary.Cli.Settings;
 using Topiary.Backend;
 using Topiary.Data;
 using Topiary.Pruning;
@@ -8,39 +10,17 @@ using Topiary.Serialization;
 using Topiary.Training;
 using static TorchSharp.torch;
 using Topiary.Models;
+using Topiary.Experiments;
 
 namespace Topiary.Cli.Commands;
 
 /// <summary><c>topiary trim</c>: Net-Trim (layer-wise convex pruning by ADMM) of a saved model's linear layers.</summary>
-internal static class TrimCommand
+internal sealed class TrimCommand(Microsoft.Extensions.Logging.ILogger logger) : Command<TrimSettings>
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "parallel", "help" };
-
-    public const string Help = """
-        topiary trim --model-file FILE [options]   Net-Trim: re-fit each linear layer sparsely, keeping its responses within ε
-
-          --model-file FILE   a model written by topiary prune (model.topiary)
-          --data DIR          IDX data set for calibration and test (default /usr/share/datasets/fashion-mnist)
-          --epsilon E         allowed relative response error per layer, in (0, 1) (default 0.05)
-          --samples N         calibration images from the training set (default 1000)
-          --iterations N      ADMM iterations per layer (default 100)
-          --parallel          each layer sees the original inputs (default: cascade, the trimmed layers' outputs)
-          --out FILE          trimmed model (default: trimmed.topiary beside the input)
-        """;
-
-    public static int Run(ArgumentReader args, Microsoft.Extensions.Logging.ILogger logger, CancellationToken token)
+    public override int Execute(CommandContext context, TrimSettings settings, CancellationToken token)
     {
-        var file = args.String("model-file") ?? throw new CliUsageException("--model-file: required (the model.topiary of a run)");
-        var dataDirectory = args.String("data", PruneCommand.DefaultDataDirectory);
-        var epsilon = args.Double("epsilon", 0.05);
-        if (!(epsilon > 0 && epsilon < 1)) throw new CliUsageException($"--epsilon: must lie in (0, 1), got {epsilon}");
-        var samples = args.Int("samples", 1000);
-        if (samples < 10) throw new CliUsageException($"--samples: must be at least 10, got {samples}");
-        var iterations = args.Int("iterations", 100);
-        if (iterations < 1) throw new CliUsageException($"--iterations: must be at least 1, got {iterations}");
-        var cascade = !args.Flag("parallel");
-        var output = args.String("out") ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, "trimmed.topiary");
-        args.RejectUnknown("trim");
+        var (file, dataDirectory, epsilon, samples, iterations, output) = (settings.File, settings.Data, settings.Epsilon, settings.Samples, settings.Iterations, settings.Output);
+        var cascade = !settings.Parallel;
 
         TorchBackend.EnsureVerified(logger);
         var loaded = CatalogArchitectures.LoadImageModel(file);

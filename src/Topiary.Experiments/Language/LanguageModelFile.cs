@@ -3,8 +3,9 @@ using Topiary.Language;
 using Topiary.Models;
 using Topiary.Pruning;
 using static TorchSharp.torch;
+using Topiary.Serialization;
 
-namespace Topiary.Serialization;
+namespace Topiary.Language;
 
 /// <summary>
 /// <see cref="ModelFile"/> for the Transformers, <see cref="TransformerLanguageModel"/> and

@@ -17,6 +17,9 @@ public static class ModelArchitectures
     // A factory as stored: the file's path comes along, so that factories can name it in their errors.
     private static readonly ConcurrentDictionary<string, Func<string, JsonObject, nn.Module<Tensor, Tensor>>> Factories = new();
 
+    // Names the library's own packages registered: a user's architecture cannot take them over by accident.
+    private static readonly ConcurrentDictionary<string, bool> BuiltIn = new();
+
     /// <summary>The registered names, in ordinal order.</summary>
     public static IReadOnlyList<string> Names => Factories.Keys.Order(StringComparer.Ordinal).ToList();
 
@@ -27,7 +30,7 @@ public static class ModelArchitectures
     /// Registers (or replaces) the factory of an architecture: given the <c>config</c> saved with the model (an empty
     /// object when none was), it builds the module, untrained, with the names and shapes it had when saved.
     /// </summary>
-    /// <exception cref="ArgumentException">The name is empty.</exception>
+    /// <exception cref="ArgumentException">The name is empty or one of the catalogue's architectures.</exception>
     public static void Register(string name, Func<JsonObject, nn.Module<Tensor, Tensor>> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
@@ -38,11 +41,19 @@ public static class ModelArchitectures
     /// As <see cref="Register(string, Func{JsonObject, nn.Module{Tensor, Tensor}})"/>, for a factory that also receives
     /// the file's path, to name it in a <see cref="ModelFileException"/> of its own.
     /// </summary>
-    /// <exception cref="ArgumentException">The name is empty.</exception>
+    /// <exception cref="ArgumentException">The name is empty or one of the catalogue's architectures.</exception>
     public static void Register(string name, Func<string, JsonObject, nn.Module<Tensor, Tensor>> factory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(factory);
+        if (BuiltIn.ContainsKey(name)) throw new ArgumentException($"'{name}' is a built-in architecture and cannot be replaced", nameof(name));
+        Factories[name] = factory;
+    }
+
+    /// <summary>Registers one of the catalogue's architectures (Topiary.Experiments), which users cannot replace.</summary>
+    internal static void RegisterBuiltIn(string name, Func<string, JsonObject, nn.Module<Tensor, Tensor>> factory)
+    {
+        BuiltIn[name] = true;
         Factories[name] = factory;
     }
 

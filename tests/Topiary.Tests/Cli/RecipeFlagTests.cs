@@ -1,5 +1,4 @@
-using Topiary.Cli;
-using Topiary.Cli.Commands;
+using Topiary.Cli.Settings;
 using Topiary.Pruning;
 using Topiary.Tests.Support;
 
@@ -17,14 +16,14 @@ public class RecipeFlagTests
         using var dir = new TestDirectory();
         var file = dir.File("r.json");
         File.WriteAllText(file, Recipe);
-        var options = PruneCommand.OptionsFor(new ArgumentReader(["--method", "lobster", "--recipe", file], PruneCommand.Flags), "demo", file);
+        var options = new PruneSettings { Method = "lobster", Recipe = file }.Options();
         Assert.Equal("lobster", options.Method);
         Assert.Equal(("sgd", 0.1, 0.0), (options.Optimizer, options.LearningRate, options.Momentum));
         Assert.Equal(0.1, options.Recipe!.Schedule.CropFraction);
         // Without --scope a recipe's selector takes weights and biases, as a run without a recipe does.
         Assert.Equal(ParameterScope.WeightsAndBiases, options.Recipe.Selector.Scope);
-        var weightsOnly = PruneCommand.OptionsFor(new ArgumentReader(["--scope", "weights"], PruneCommand.Flags), "demo", file);
+        var weightsOnly = new PruneSettings { Scope = "weights", Recipe = file }.Options();
         Assert.Equal(ParameterScope.Weights, weightsOnly.Recipe!.Selector.Scope);
-        Assert.Equal(("adam", 1e-3), (PruneCommand.OptionsFor(new ArgumentReader([], PruneCommand.Flags), "demo", file).Optimizer, 1e-3));
+        Assert.Equal(("adam", 1e-3), (new PruneSettings { Recipe = file }.Options().Optimizer, 1e-3));
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Topiary.Serialization;
 using Topiary.Tests.Support;
+using Topiary.Language;
 
 namespace Topiary.Tests.Cli;
 

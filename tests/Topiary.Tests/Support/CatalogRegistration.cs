@@ -8,5 +8,5 @@ internal static class CatalogRegistration
 #pragma warning disable CA2255 // a test assembly's set-up, the documented use of a module initializer
     [ModuleInitializer]
 #pragma warning restore CA2255
-    internal static void Register() => Topiary.Models.CatalogArchitectures.Register();
+    internal static void Register() => Topiary.Experiments.CatalogArchitectures.Register();
 }

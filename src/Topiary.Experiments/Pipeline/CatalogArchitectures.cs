@@ -2,10 +2,11 @@ using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Topiary.Inference;
 using Topiary.Language;
+using Topiary.Models;
 using Topiary.Serialization;
 using static TorchSharp.torch;
 
-namespace Topiary.Models;
+namespace Topiary.Experiments;
 
 /// <summary>
 /// Makes the catalogue's models loadable by name: registers <c>lenet5</c> and <c>lenet300</c> (config
@@ -25,11 +26,11 @@ public static class CatalogArchitectures
         if (Interlocked.Exchange(ref registered, 1) == 1) return;
         foreach (var name in ModelCatalog.Names)
         {
-            ModelArchitectures.Register(name, (path, config) => ImageModel(path, name, config));
+            ModelArchitectures.RegisterBuiltIn(name, (path, config) => ImageModel(path, name, config));
             NetworkConverters.Register(name, loaded => CatalogNetworks.FromModel(name, loaded.ImageSize, loaded.Model));
         }
         foreach (var name in new[] { TransformerLanguageModel.ArchitectureName, TransformerTranslationModel.ArchitectureName })
-            ModelArchitectures.Register(name, (path, config) => LanguageModelFile.Build(path, name, config));
+            ModelArchitectures.RegisterBuiltIn(name, (path, config) => LanguageModelFile.Build(path, name, config));
     }
 
     // A library's module initializer (CA2255) is what makes a catalogue file load by name as soon as this assembly is in

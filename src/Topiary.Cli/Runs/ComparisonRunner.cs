@@ -1,0 +1,105 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Topiary.Backend;
+using Topiary.Cli.Commands;
+using Topiary.Cli.Plots;
+using Topiary.Cli.Settings;
+using Topiary.Comparison;
+using Topiary.Training;
+using Topiary.Experiments;
+
+namespace Topiary.Cli.Runs;
+
+/// <summary>
+/// What every comparison shares, whatever the model: the recorded settings, and running the plan with one line per
+/// finished run and the three files.
+/// </summary>
+internal static class ComparisonRunner
+{
+    /// <summary><c>topiary compare</c> for every model: each method's options, the model's subjects, then the plan.</summary>
+    public static int Run(CompareSettings settings, ILogger logger, CancellationToken cancellationToken)
+    {
+        var perMethod = settings.MethodLabels.ToDictionary(m => m, settings.ForMethod);
+        var dense = settings.Dense();
+        foreach (var options in perMethod.Values) options.Validate();
+        var prepared = ModelRuns.For(settings.ModelName, logger).Prepare(settings, dense);
+        TorchBackend.SetThreads(settings.ThreadCount);
+        var recorded = Settings(settings, dense, perMethod);
+        foreach (var (key, value) in prepared.Settings) recorded[key] = value;
+        var plan = new ComparisonPlan(prepared.Architecture, prepared.Dataset, settings.MethodLabels, settings.SeedList, dense, m => perMethod[m],
+            prepared.SubjectFor);
+        return Execute(settings, plan, recorded, prepared.Description, logger, cancellationToken);
+    }
+
+    /// <summary>The settings every comparison records: model, seeds, budget, and each method's own options.</summary>
+    public static Dictionary<string, object> Settings(CompareSettings compare, PruningOptions dense, IReadOnlyDictionary<string, PruningOptions> perMethod)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var settings = new Dictionary<string, object>
+        {
+            ["model"] = compare.ModelName,
+            ["seeds"] = string.Join(",", compare.SeedList),
+            ["subset"] = compare.SubsetOrDefault is { } s ? s : "none",
+            ["threads"] = compare.ThreadCount,
+            ["dense_epochs"] = dense.DenseEpochs,
+            ["dense_optimizer"] = $"{dense.Optimizer} lr {dense.LearningRate.ToString(inv)}",
+            ["epochs"] = dense.Epochs,
+            ["batch_size"] = dense.BatchSize,
+            ["eval_every"] = dense.EvalEvery,
+            ["patience"] = dense.Patience,
+        };
+        foreach (var (method, o) in perMethod)
+            settings[$"method.{method}"] = string.Create(inv,
+                $"method {o.Method}; reg {o.Regularizers ?? "none"}; optimizer {o.Optimizer} lr {o.LearningRate} momentum {o.Momentum}; gamma {o.Gamma} (decay {(o.GammaDecay ? "on" : "off")}), alpha {o.Alpha}; crop {o.CropFraction}; target sparsity {o.TargetSparsity}; twt {o.Twt}, pwe {o.Pwe}; growth {o.Growth}; patience {o.Patience}; scope {o.PrunedScope}");
+        return settings;
+    }
+
+    /// <summary>Runs the plan, printing a line per finished run and keeping the JSON and Markdown on disk after each; then writes all three files.</summary>
+    private static int Execute(CompareSettings compare, ComparisonPlan plan, Dictionary<string, object> settings, string subject, ILogger logger, CancellationToken cancellationToken)
+    {
+        var (methods, seeds, outDirectory) = (compare.MethodLabels, compare.SeedList, compare.OutDirectory);
+        var backend = TorchBackend.EnsureVerified(logger);
+        System.Console.WriteLine($"topiary {ToolInfo.Version} compare: {subject}, methods {string.Join(", ", methods)}, seeds {string.Join(", ", seeds)}");
+        System.Console.WriteLine(BackendSummary.Line(backend, compare.ThreadCount));
+        var total = methods.Count * seeds.Count;
+        var done = 0;
+        var finished = new SynchronousProgress<(ComparisonRun Run, ComparisonReport SoFar)>(update =>
+        {
+            var (run, metric) = (update.Run, update.SoFar.Metric);
+            System.Console.WriteLine($"[{++done}/{total}] {run.Method,-11} seed {run.Seed}: test {metric.Name} {metric.Format(run.TestMetric)}, remaining {Summary.Percent(run.RemainingFraction)}{(run.MetBound ? "" : " (bound not met)")}, {run.Seconds:F0} s");
+            // Keep what is done on disk, so an interrupted comparison still leaves its finished runs.
+            Directory.CreateDirectory(outDirectory);
+            ComparisonJson.Write(update.SoFar, Path.Combine(outDirectory, "comparison.json"));
+            ComparisonMarkdown.Write(update.SoFar, Path.Combine(outDirectory, "comparison.md"));
+        });
+        var report = ComparisonExperiment.Run(plan, settings, new QuietProgress(), finished, logger, cancellationToken);
+
+        Directory.CreateDirectory(outDirectory);
+        var files = new[] { "comparison.json", "comparison.md", "comparison.png" }.Select(f => Path.Combine(outDirectory, f)).ToArray();
+        ComparisonJson.Write(report, files[0]);
+        ComparisonMarkdown.Write(report, files[1]);
+        ComparisonPlot.Write(report, files[2]);
+        System.Console.WriteLine();
+        System.Console.WriteLine(ComparisonMarkdown.SummaryTable(report));
+        if (ComparisonMarkdown.MatchedTable(report) is { } matched)
+        {
+            System.Console.WriteLine($"test {report.Metric.Name} at equal size (seed means, from the test trajectories):");
+            System.Console.WriteLine(matched);
+        }
+        System.Console.WriteLine($"time: {report.SecondsTotal:F0} s");
+        System.Console.WriteLine($"wrote {outDirectory}/: {string.Join(", ", files.Select(Path.GetFileName))}");
+        return 0;
+    }
+
+    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and reorder lines).</summary>
+    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+
+    /// <summary>Per-step progress is dropped: a comparison prints one line per finished run.</summary>
+    private sealed class QuietProgress : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) { }
+    }
+}

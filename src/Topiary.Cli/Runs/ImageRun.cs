@@ -1,0 +1,98 @@
+using System.Globalization;
+using Spectre.Console;
+using Topiary.Cli.Commands;
+using Topiary.Cli.Settings;
+using Topiary.Data;
+using Topiary.Experiments;
+using Topiary.Models;
+using Topiary.Pruning;
+using Topiary.Reporting;
+using Topiary.Serialization;
+using Topiary.Training;
+
+namespace Topiary.Cli.Runs;
+
+/// <summary>LeNet-5 and LeNet-300-100 on IDX images: relevance-gated decay with iterative pruning, gated by validation accuracy.</summary>
+internal sealed class ImageRun : IModelRun
+{
+    public PreparedRun Prepare(PruneSettings settings, PruningOptions options)
+    {
+        var modelName = settings.ModelName;
+        var dataDirectory = settings.DataDirectory;
+        var (subset, from, threads) = (settings.Subset, settings.From, settings.ThreadCount);
+        // A recipe's selector is checked on the architecture before any data is read or any epoch is trained.
+        if (options.Recipe is { } recipe)
+        {
+            using var probe = ModelCatalog.Create(modelName);
+            recipe.Selector.Select(probe);
+        }
+        var dataset = LoadDataset(dataDirectory, subset);
+        StartingPoint? start = null;
+        if (from is not null)
+        {
+            var loaded = ModelFile.Load(from);
+            if (loaded.Architecture != modelName && settings.Model is not null)
+                throw new CliUsageException($"--from: {from} holds a {loaded.Architecture} model but --model is {modelName}");
+            modelName = loaded.Architecture;
+            if (loaded.ImageSize != dataset.Train.Images.Rows)
+                throw new CliUsageException($"--from: {from} expects {loaded.ImageSize}×{loaded.ImageSize} images but {dataDirectory} has {dataset.Train.Images.Rows}×{dataset.Train.Images.Rows}");
+            start = new StartingPoint(loaded.Model, loaded.Masks);
+        }
+        var subject = ImageSubject.ForSeed(modelName, dataset, options.Seed, subset);
+        var data = subject.Data;
+        return new PreparedRun(subject, start, Hyperparameters(options, settings.PresetName, modelName, subset, from, threads),
+            $"{modelName} on {data.Name} ({data.TrainCount} train / {data.ValidationImages.shape[0]} validation / {data.TestImages.shape[0]} test)");
+    }
+
+    public PreparedComparison Prepare(CompareSettings settings, PruningOptions dense)
+    {
+        var (modelName, dataDirectory, subset) = (settings.ModelName, settings.DataDirectory, settings.SubsetOrDefault);
+        var dataset = LoadDataset(dataDirectory, subset);
+        return new PreparedComparison(modelName, dataset.Directory, seed => ImageSubject.ForSeed(modelName, dataset, seed, subset),
+            new Dictionary<string, object> { ["floor"] = dense.Floor }, $"{modelName} on {dataDirectory}");
+    }
+
+    private static IdxDataset LoadDataset(string directory, int? subset)
+    {
+        var dataset = IdxReader.LoadDataset(directory);
+        if (subset > dataset.Train.Images.Count)
+            throw new CliUsageException($"--subset: {subset} is more than the {dataset.Train.Images.Count} training images in {directory}");
+        return dataset;
+    }
+
+    public int Eval(LoadedModel loaded, EvalSettings settings)
+    {
+        var (file, dataDirectory) = (settings.File, settings.Data);
+        if (settings.BleuPairs is not null) throw new CliUsageException($"--bleu-pairs: {file} holds a {loaded.Architecture} model, not a translation model");
+        if (settings.Corpus is not null) throw new CliUsageException($"--corpus: {file} holds a {loaded.Architecture} image model");
+        using var data = ImageClassificationData.From(IdxReader.LoadDataset(dataDirectory), seed: 0);
+        if (data.ImageSize != loaded.ImageSize)
+            throw new CliUsageException($"--data: {dataDirectory} has {data.ImageSize}×{data.ImageSize} images but the model expects {loaded.ImageSize}×{loaded.ImageSize}");
+        using var masks = new PruningMasks(loaded.Model.named_parameters().Where(p => loaded.Masks.ContainsKey(p.name)));
+        masks.CopyFrom(loaded.Masks);
+        masks.ApplyToWeights();
+
+        var test = Evaluation.Classify(loaded.Model, data.TestImages, data.TestLabels);
+        var (total, nonzero) = SparsityStatistics.Model(loaded.Model);
+        AnsiConsole.WriteLine($"{file}: {loaded.Architecture}, test accuracy {Summary.Percent(test.Metric)} on {data.TestImages.shape[0]} images of {data.Name}");
+        AnsiConsole.WriteLine($"parameters {total.ToString("N0", CultureInfo.InvariantCulture)}, non-zero {nonzero.ToString("N0", CultureInfo.InvariantCulture)} ({Summary.Percent((double)nonzero / total)}), compression {((double)total / Math.Max(1, nonzero)).ToString("F1", CultureInfo.InvariantCulture)}×");
+        var layers = new Table().AddColumns("tensor", "shape", "total", "non-zero", "remaining");
+        foreach (var layer in SparsityStatistics.PerLayer(masks))
+            layers.AddRow(layer.Name, string.Join("×", layer.Shape), layer.Total.ToString("N0", CultureInfo.InvariantCulture),
+                layer.Nonzero.ToString("N0", CultureInfo.InvariantCulture), Summary.Percent(layer.RemainingFraction));
+        AnsiConsole.Write(layers);
+        return 0;
+    }
+
+    private static Dictionary<string, object> Hyperparameters(PruningOptions o, string preset, string model, int? subset, string? from, int threads)
+    {
+        var settings = new Dictionary<string, object> { ["preset"] = preset, ["model"] = model, ["floor"] = o.Floor };
+        foreach (var (key, value) in TrainingRecord.Settings(o, subset, from, threads)) settings[key] = value;
+        settings["target_sparsity"] = o.TargetSparsity;
+        settings["twt"] = o.Twt;
+        settings["pwe"] = o.Pwe;
+        settings["growth"] = o.Growth;
+        settings["recipe"] = o.Recipe is null ? "none" : $"{o.Recipe.Schedule.Kind} schedule, selector {o.Recipe.Selector.NamePattern ?? "*"}";
+        return settings;
+    }
+}

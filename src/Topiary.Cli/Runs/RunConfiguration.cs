@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Topiary.Cli.Commands;
+using Topiary.Cli.Settings;
+using Topiary.IO;
+
+namespace Topiary.Cli.Runs;
+
+/// <summary>
+/// A <c>topiary prune</c> run's settings, written once into its folder as <c>run.json</c> (versioned): the options it
+/// was given, by flag name, and the thread count (bit-identical results need the same one). It is the only source
+/// <c>--resume DIR</c> reads, for every model; the checkpoints record the options the run resolved from it, and a
+/// resume is refused when those differ. Folders of Topiary 0.1.0 kept it as <c>checkpoint/recipe.json</c> (version 0),
+/// which still resumes.
+/// </summary>
+internal sealed record RunConfiguration(IReadOnlyDictionary<string, string?> Options, int Threads)
+{
+    public const string FileName = "run.json";
+    public const int CurrentVersion = 1;
+    private const string LegacyFileName = "recipe.json";
+
+    // Where the run writes is the folder being resumed, not a setting of the run.
+    private static readonly string[] NotStored = ["out", "threads", "resume", "help"];
+
+    // Paths are stored absolute, so that a resume from another working directory finds the same files.
+    private static readonly string[] PathOptions = ["data", "from", "recipe", "corpus", "source", "target"];
+
+    public static RunConfiguration From(IReadOnlyDictionary<string, string?> given, int threads) =>
+        new(new SortedDictionary<string, string?>(given.Where(o => !NotStored.Contains(o.Key))
+            .ToDictionary(o => o.Key, o => PathOptions.Contains(o.Key) && o.Value is { } path && LooksLikePath(path) ? Path.GetFullPath(path) : o.Value),
+            StringComparer.Ordinal), threads);
+
+    /// <summary>Writes <c>run.json</c> into <paramref name="runDirectory"/> (created if missing), atomically.</summary>
+    public void Write(string runDirectory)
+    {
+        var options = new JsonObject();
+        foreach (var (name, value) in Options) options[name] = value;
+        Directory.CreateDirectory(runDirectory);
+        AtomicFile.WriteAllText(Path.Combine(runDirectory, FileName),
+            new JsonObject { ["version"] = CurrentVersion, ["command"] = "prune", ["tool_version"] = ToolInfo.Version, ["options"] = options, ["threads"] = Threads }
+                .ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+
+    /// <summary>Reads the configuration of the run in <paramref name="runDirectory"/>; errors name the file and field.</summary>
+    public static RunConfiguration Read(string runDirectory)
+    {
+        if (!Directory.Exists(runDirectory)) throw new CliUsageException($"--resume: {runDirectory} does not exist");
+        var path = Path.Combine(runDirectory, FileName);
+        if (!File.Exists(path)) path = Path.Combine(RunCheckpoints.Directory(runDirectory), LegacyFileName);
+        if (!File.Exists(path)) throw new CliUsageException($"--resume: {Path.Combine(runDirectory, FileName)} not found; {runDirectory} is not the folder of a topiary prune run");
+        try
+        {
+            var root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw Bad(path, "the file is not a JSON object");
+            var version = root["version"]?.GetValue<int>() ?? 0;
+            if (version > CurrentVersion) throw Bad(path, $"version {version} is newer than this Topiary reads ({CurrentVersion}); update Topiary");
+            var options = root["options"] as JsonObject ?? throw Bad(path, "field 'options' is missing or not an object");
+            var values = new Dictionary<string, string?>();
+            foreach (var (name, value) in options)
+            {
+                if (name.Length == 0 || name.StartsWith('-') || NotStored.Contains(name)) throw Bad(path, $"field 'options' holds an invalid option name '{name}'");
+                values[name] = value is null ? null : value.GetValue<string>();
+            }
+            var threads = root["threads"]?.GetValue<int>() ?? throw Bad(path, "field 'threads' is missing");
+            if (threads < 1) throw Bad(path, $"field 'threads' must be at least 1, got {threads}");
+            return new RunConfiguration(values, threads);
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        {
+            throw Bad(path, $"not a valid run configuration: {e.Message.Split('\n')[0]}");
+        }
+        catch (IOException e)
+        {
+            throw Bad(path, $"cannot read: {e.Message}");
+        }
+    }
+
+    /// <summary>The settings of the run, writing into <paramref name="runDirectory"/> with its thread count.</summary>
+    public PruneSettings Settings(string runDirectory)
+    {
+        var settings = new PruneSettings();
+        foreach (var (name, value) in Options) GivenOptions.Assign(settings, name, value);
+        GivenOptions.Assign(settings, "out", runDirectory);
+        GivenOptions.Assign(settings, "threads", Threads.ToString(CultureInfo.InvariantCulture));
+        return settings.Validate() is { Successful: false } invalid ? throw new CliUsageException(invalid.Message!) : settings;
+    }
+
+    // A corpus may be a catalogue name (web) rather than a path.
+    private static bool LooksLikePath(string value) => value.Contains('/') || value.Contains('.') || File.Exists(value) || Directory.Exists(value);
+
+    private static CliUsageException Bad(string path, string reason) => new($"--resume: {path}: {reason}");
+}

@@ -1,0 +1,159 @@
+using System.ComponentModel;
+using Spectre.Console.Cli;
+using Topiary.Pruning;
+using Topiary.Training;
+using Topiary.Experiments;
+
+namespace Topiary.Cli.Settings;
+
+/// <summary>
+/// The training and pruning flags every model takes in <c>prune</c> and <c>compare</c>. Every one is unset unless
+/// given: its default depends on the model, the command, the preset and the method, and <see cref="Over"/> is where
+/// the given ones override those defaults.
+/// </summary>
+internal abstract class TrainingSettings : RunSettings
+{
+    [CommandOption("--model <NAME>")]
+    [Description("lenet5, lenet300, transformer-lm or transformer-mt (default lenet5; compare: lenet300)")]
+    public string? Model { get; init; }
+
+    [CommandOption("--method <NAME>")]
+    [Description("relevance, l2, l1, none, lobster, hypersparse or gmp (default relevance; transformers: the first four). The last three bring their own schedule and defaults: lobster = SGD lr 0.1, λ (--gamma) 1e-4, plateau/bisection pruning; hypersparse = penalty λ0 (--gamma) 1e-4 with the ART schedule; gmp = gradual magnitude pruning. Prune only: compare takes --methods")]
+    public string? Method { get; init; }
+
+    [CommandOption("--reg <LIST>")]
+    [Description("further regularizers at constant strengths, NAME:S,..., e.g. spectral:1e-3,so:1e-4 (see docs/regularizers.md)")]
+    public string? Reg { get; init; }
+
+    [CommandOption("--gamma <G>")]
+    [Description("γ0, regularization strength (default 1e-3; lobster, hypersparse 1e-4; gmp 0)")]
+    public double? Gamma { get; init; }
+
+    [CommandOption("--alpha <A>")]
+    [Description("α of exp(-|∂L/∂w|/α) (default 1)")]
+    public double? Alpha { get; init; }
+
+    [CommandOption("--no-gamma-decay")]
+    [Description("keep γ constant instead of decaying it over an epoch after each crop")]
+    public bool NoGammaDecay { get; init; }
+
+    [CommandOption("--test-curve")]
+    [Description("also measure the test metric before every crop (report only; one test pass per crop)")]
+    public bool TestCurve { get; init; }
+
+    [CommandOption("--scope <SCOPE>")]
+    [Description("tensors regularized and pruned: all (weights and biases; default) or weights")]
+    public string? Scope { get; init; }
+
+    [CommandOption("--crop-fraction <T>")]
+    [Description("fraction of remaining parameters removed per crop, in (0,1); default per model: lenet5, lenet300 0.08 (paper 0.04), transformer-lm, transformer-mt 0.15")]
+    public double? CropFraction { get; init; }
+
+    [CommandOption("--eval-every <E>")]
+    [Description("evaluate every E batches; default per model: lenet5, lenet300 100 (paper 250), transformer-lm, transformer-mt 50 (compare: 25)")]
+    public int? EvalEvery { get; init; }
+
+    [CommandOption("--patience <P>")]
+    [Description("stop after P evaluations without a smaller model within the bound; default per model: lenet5, lenet300 25 (hypersparse 1000), transformer-lm, transformer-mt 10")]
+    public int? Patience { get; init; }
+
+    [CommandOption("--dense-epochs <N>")]
+    [Description("epochs of dense training before pruning; default per model: lenet5, lenet300 4 (paper 10), transformer-lm 1, transformer-mt 5; compare: 3, 2, 3")]
+    public int? DenseEpochs { get; init; }
+
+    [CommandOption("--epochs <N>")]
+    [Description("epoch budget of the pruning phase; default per model: lenet5, lenet300 12 (paper 75), transformer-lm 1, transformer-mt 2; compare: 12, 2, 1")]
+    public int? Epochs { get; init; }
+
+    [CommandOption("--batch-size <N>")]
+    [Description("mini-batch size (images, windows or pairs); default per model: lenet5, lenet300 100, transformer-lm, transformer-mt 32")]
+    public int? BatchSize { get; init; }
+
+    [CommandOption("--lr <LR>")]
+    [Description("learning rate (default 1e-3; lobster 0.1)")]
+    public double? Lr { get; init; }
+
+    [CommandOption("--optimizer <NAME>")]
+    [Description("adam, sgd, muon or steepest (default adam; lobster sgd)")]
+    public string? Optimizer { get; init; }
+
+    [CommandOption("--momentum <M>")]
+    [Description("momentum of sgd and muon (default 0.9; lobster 0)")]
+    public double? Momentum { get; init; }
+
+    [CommandOption("--seed <S>")]
+    [Description("seed of initialization, split, batch order and samples (default 1234); compare: the first seed")]
+    public int? Seed { get; init; }
+
+    [CommandOption("--target-sparsity <S>")]
+    [Description("final sparsity of gmp and hypersparse, in (0,1) (default 0.9; compare: 0.98)")]
+    public double? TargetSparsity { get; init; }
+
+    [CommandOption("--twt <X>")]
+    [Description("lobster: tolerated relative validation-loss worsening per threshold (default 0.05)")]
+    public double? Twt { get; init; }
+
+    [CommandOption("--pwe <N>")]
+    [Description("lobster: plateau patience in evaluations (default 1)")]
+    public int? Pwe { get; init; }
+
+    [CommandOption("--growth <G>")]
+    [Description("hypersparse: growth of λ per epoch, > 1 (default 2)")]
+    public double? Growth { get; init; }
+
+    [CommandOption("--subset <N>")]
+    [Description("use only the first N training images (at least 20), characters of the corpus, or verse pairs that fit the context; default all (compare: transformer-lm 1000000, transformer-mt 8000)")]
+    public int? Subset { get; init; }
+
+    /// <summary>The model to run: the flag, or the command's default.</summary>
+    public string ModelName => Model ?? DefaultModel;
+
+    /// <summary>The family of <see cref="ModelName"/>, which decides what runs.</summary>
+    public ModelFamily Family => ModelFamilies.Of(ModelName);
+
+    protected abstract string DefaultModel { get; }
+
+    /// <summary><paramref name="defaults"/> with the given flags over them.</summary>
+    public virtual PruningOptions Over(PruningOptions defaults) => defaults with
+    {
+        Method = Method ?? defaults.Method,
+        Regularizers = Reg ?? defaults.Regularizers,
+        Gamma = Gamma ?? defaults.Gamma,
+        Alpha = Alpha ?? defaults.Alpha,
+        GammaDecay = !NoGammaDecay && defaults.GammaDecay,
+        TestCurve = TestCurve || defaults.TestCurve,
+        RegularizedScope = ParameterScopeOr(defaults.RegularizedScope),
+        PrunedScope = ParameterScopeOr(defaults.PrunedScope),
+        CropFraction = CropFraction ?? defaults.CropFraction,
+        EvalEvery = EvalEvery ?? defaults.EvalEvery,
+        Patience = Patience ?? defaults.Patience,
+        DenseEpochs = DenseEpochs ?? defaults.DenseEpochs,
+        Epochs = Epochs ?? defaults.Epochs,
+        BatchSize = BatchSize ?? defaults.BatchSize,
+        LearningRate = Lr ?? defaults.LearningRate,
+        Optimizer = Optimizer ?? defaults.Optimizer,
+        Momentum = Momentum ?? defaults.Momentum,
+        Seed = Seed ?? defaults.Seed,
+        TargetSparsity = TargetSparsity ?? defaults.TargetSparsity,
+        Twt = Twt ?? defaults.Twt,
+        Pwe = Pwe ?? defaults.Pwe,
+        Growth = Growth ?? defaults.Growth,
+    };
+
+    /// <summary><c>--scope</c> as a parameter scope, or <paramref name="fallback"/> when it is not given.</summary>
+    public ParameterScope ParameterScopeOr(ParameterScope fallback) => Scope switch
+    {
+        null => fallback,
+        "weights" => ParameterScope.Weights,
+        _ => ParameterScope.WeightsAndBiases,
+    };
+
+    protected override IEnumerable<string?> Errors() =>
+    [
+        .. base.Errors(),
+        OneOf("--model", Model, ModelFamilies.Names.ToArray()),
+        Model is null || ModelFamilies.Names.Contains(Model) ? GivenOptions.Inapplicable(this, ModelName) : null,
+        Scope is null or "all" or "weights" ? null : $"--scope: unknown value '{Scope}' (expected all or weights)",
+        AtLeast("--subset", Subset, ModelDefaults.MinimumSubset(ModelName)),
+    ];
+}
