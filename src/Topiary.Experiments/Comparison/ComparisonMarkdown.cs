@@ -77,7 +77,7 @@ public static class ComparisonMarkdown
         if (report.Backend is { } b)
             sb.Append($"Backend: libtorch {b.TorchVersion}, {b.OneDnnNote ?? (b.OneDnnEnabled ? "oneDNN on" : "oneDNN off")}, {b.Threads} threads, conv self-check {b.SelfCheck}, CPU {b.Cpu ?? "unknown"}.\n\n");
         if (!report.Complete) sb.Append($"**Partial: {report.Runs.Count} of {report.Methods.Count * report.Seeds.Count} runs so far.**\n\n");
-        sb.Append($"Metric: test {metric.Name} ({metric.Direction}). ");
+        sb.Append($"Metric: test {metric.Name} ({metric.DirectionText}). ");
         sb.Append("Every method starts from the same dense model per seed and has the same pruning budget, bound and checkpoint selection ");
         sb.Append($"(the fewest remaining parameters whose validation {metric.Name} meets the {bound}). Test {metric.Name} and remaining parameters are mean ± sample std over the seeds; ");
         sb.Append("remaining counts every parameter of the model. \"Remaining vs relevance\" > 1 means the method keeps more parameters than the flagship. ");

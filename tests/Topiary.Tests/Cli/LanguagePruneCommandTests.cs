@@ -39,6 +39,15 @@ public class LanguagePruneCommandTests
         Assert.True(eval.ExitCode == 0, eval.StandardError);
         var finalTest = root.GetProperty("final").GetProperty("test").GetDouble();
         Assert.True(eval.StandardOutput.Contains($"test perplexity {finalTest.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)}"), eval.StandardOutput);
+
+        // The folder resumes as an image run's does, from its run.json and last checkpoint, to the same result.
+        Assert.True(File.Exists(Path.Combine(output, "run.json")));
+        var resumed = CliProcess.Run("prune", "--resume", output);
+        Assert.True(resumed.ExitCode == 0, $"exit {resumed.ExitCode}: {resumed.StandardError}");
+        Assert.Contains("resume: continuing from", resumed.StandardOutput);
+        using var again = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
+        foreach (var part in new[] { "dense", "final", "trajectory", "layers", "layer_groups" })
+            Assert.Equal(root.GetProperty(part).GetRawText(), again.RootElement.GetProperty(part).GetRawText());
     }
 
     [Theory]

@@ -9,10 +9,7 @@ public class ExamplesTests
 {
     private static string Example(string name)
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Topiary.slnx"))) root = root.Parent;
-        var dll = Path.Combine(root?.FullName ?? throw new InvalidOperationException("the repository root is not above the test binaries"),
-            "examples", name, "bin", "Release", "net10.0", name + ".dll");
+        var dll = Repository.Path("examples", name, "bin", "Release", "net10.0", name + ".dll");
         Assert.True(File.Exists(dll), $"{dll} is not built (the solution builds the examples)");
         return dll;
     }

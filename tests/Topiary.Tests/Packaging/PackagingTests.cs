@@ -125,7 +125,7 @@ public sealed class PackagingTests(PackagingTests.Packed packed) : IClassFixture
             try
             {
                 Directory.CreateDirectory(Path.Combine(created.Path, "tmp"));
-                var script = Path.Combine(RepositoryRoot(), "scripts", "pack.sh");
+                var script = Repository.Path("scripts", "pack.sh");
                 var pack = Run(created, "bash", [script, Path.Combine(created.Path, "packages")], TimeSpan.FromMinutes(8), []);
                 Assert.True(pack.ExitCode == 0, $"scripts/pack.sh exited with {pack.ExitCode}: {pack.Output}\n{pack.Error}");
                 return created;
@@ -166,14 +166,6 @@ public sealed class PackagingTests(PackagingTests.Packed packed) : IClassFixture
                 throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish in {timeout}");
             }
             return new Result(process.ExitCode, output.Result, error.Result);
-        }
-
-        private static string RepositoryRoot()
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-                if (System.IO.File.Exists(Path.Combine(dir.FullName, "Topiary.slnx")) && System.IO.File.Exists(Path.Combine(dir.FullName, "scripts", "pack.sh")))
-                    return dir.FullName;
-            throw new InvalidOperationException($"no Topiary.slnx with scripts/pack.sh above {AppContext.BaseDirectory}");
         }
 
         public void Dispose()
