@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Packs Topiary into OUTDIR (default artifacts/packages):
-#   Topiary.VERSION.nupkg                  the library (depends on TorchSharp and Microsoft.Extensions.Logging.Abstractions)
+#   Topiary.VERSION.nupkg                  the core library (depends on TorchSharp and Microsoft.Extensions.Logging.Abstractions)
+#   Topiary.Inference.VERSION.nupkg        sparse files, kernels and exporters (depends on Topiary)
+#   Topiary.Experiments.VERSION.nupkg      catalogue models, corpora, BLEU, the experiment pipeline and compare (depends on both)
 #   Topiary.Cli.VERSION.nupkg              the dotnet tool "topiary": a pointer to its RID-specific packages
 #   Topiary.Cli.linux-x64.VERSION.nupkg    the tool for linux-x64, with that platform's libtorch (about 130 MB)
 # Usage: scripts/pack.sh [OUTDIR] [dotnet pack options...], e.g. '-p:ToolPackageRuntimeIdentifiers="linux-x64;win-x64"'.
@@ -19,7 +21,7 @@ build="$(mktemp -d "${TMPDIR:-/tmp}/topiary-pack.XXXXXX")"
 trap 'rm -rf "$build"' EXIT
 touch "$build/started"
 
-for project in src/Topiary/Topiary.csproj src/Topiary.Cli/Topiary.Cli.csproj; do
+for project in src/Topiary/Topiary.csproj src/Topiary.Inference/Topiary.Inference.csproj src/Topiary.Experiments/Topiary.Experiments.csproj src/Topiary.Cli/Topiary.Cli.csproj; do
   # No build servers: nothing is left running after the script, which tests rely on.
   dotnet pack "$here/$project" -c Release -o "$out" -p:UseArtifactsOutput=true -p:ArtifactsPath="$build/" \
     --disable-build-servers --nologo -v quiet -clp:ErrorsOnly "$@"

@@ -38,6 +38,24 @@ public sealed class PackagingTests(PackagingTests.Packed packed) : IClassFixture
     }
 
     [PackagingFact]
+    public void The_inference_and_experiments_packages_hold_their_assembly_and_depend_on_the_ones_below()
+    {
+        foreach (var (id, below) in new[] { ("Topiary.Inference", new[] { "Topiary" }), ("Topiary.Experiments", new[] { "Topiary", "Topiary.Inference" }) })
+        {
+            using var package = ZipFile.OpenRead(packed.Package($"{id}.{Version}.nupkg"));
+            var entries = package.Entries.Select(e => e.FullName).ToList();
+            foreach (var expected in new[] { $"lib/net10.0/{id}.dll", $"lib/net10.0/{id}.xml" })
+                Assert.True(entries.Contains(expected), $"{id} lacks {expected}: {string.Join(", ", entries)}");
+            Assert.DoesNotContain(entries, e => e.EndsWith(".so", StringComparison.Ordinal) || (e.EndsWith(".dll", StringComparison.Ordinal) && e != $"lib/net10.0/{id}.dll"));
+            var nuspec = Nuspec(package, $"{id}.nuspec");
+            var ns = nuspec.Root!.Name.Namespace;
+            var dependencies = nuspec.Root.Element(ns + "metadata")!.Descendants(ns + "dependency").Select(d => (string)d.Attribute("id")!).Order(StringComparer.Ordinal);
+            Assert.Equal(below, dependencies);
+            Assert.All(nuspec.Root.Element(ns + "metadata")!.Descendants(ns + "dependency"), d => Assert.Equal(Version, (string?)d.Attribute("version")));
+        }
+    }
+
+    [PackagingFact]
     public void The_tool_installs_from_the_packages_alone_and_prunes()
     {
         using (var pointer = ZipFile.OpenRead(packed.Package($"Topiary.Cli.{Version}.nupkg")))
@@ -50,7 +68,7 @@ public sealed class PackagingTests(PackagingTests.Packed packed) : IClassFixture
         using (var tool = ZipFile.OpenRead(packed.Package($"Topiary.Cli.linux-x64.{Version}.nupkg")))
         {
             var files = tool.Entries.Select(e => e.FullName).ToHashSet();
-            foreach (var expected in new[] { "Topiary.Cli.dll", "Topiary.dll", "libtorch_cpu.so", "libLibTorchSharp.so" })
+            foreach (var expected in new[] { "Topiary.Cli.dll", "Topiary.dll", "Topiary.Inference.dll", "Topiary.Experiments.dll", "libtorch_cpu.so", "libLibTorchSharp.so" })
                 Assert.True(files.Contains($"tools/net10.0/linux-x64/{expected}"), $"the linux-x64 tool package lacks {expected}");
             Assert.DoesNotContain(files, f => f.Contains("/runtimes/", StringComparison.Ordinal) || f.EndsWith(".dylib", StringComparison.Ordinal)
                 || f.EndsWith("libtorch_python.so", StringComparison.Ordinal));
