@@ -9,6 +9,9 @@ internal sealed record TranslationOptions(string SourceModule, string TargetModu
     /// <summary>Short name of the language pair, e.g. <c>spaRV1909eb→engWEB2015eb</c>.</summary>
     public string Name => $"{ModuleName(SourceModule)}→{ModuleName(TargetModule)}";
 
+    /// <summary>Where the pairs come from and how they are held out, as a saved model records it.</summary>
+    public TranslationSource Source => new(SourceModule, TargetModule, ValidationPairs, TestPairs, Subset);
+
     /// <summary>The verse-aligned corpus, or a one-line error naming <c>--source</c> or <c>--target</c>.</summary>
     public ParallelCorpus LoadCorpus()
     {

@@ -45,7 +45,7 @@ internal sealed class TranslationRun(ILogger logger) : IModelRun
             + $"{data.Split.Train.Count:N0} / {data.Split.Validation.Count:N0} / {data.Split.Test.Count:N0} verse pairs (train / validation / test; {data.FittingPairs:N0} of {data.CorpusPairs:N0} fit the context), "
             + $"vocabulary {data.Vocabulary.Size}";
         var experiment = new TranslationSettings { CeilingRatio = settings.CeilingRatioOrDefault, BleuPairs = pairs.BleuPairs };
-        return new PreparedRun(new TranslationSubject(data, config, experiment, Logger), loaded is null ? null : new StartingPoint(loaded.Model, loaded.Masks),
+        return new PreparedRun(new TranslationSubject(data, config, experiment, pairs.Source, Logger), loaded is null ? null : new StartingPoint(loaded.Model, loaded.Masks),
             hyperparameters, description);
     }
 
@@ -68,7 +68,7 @@ internal sealed class TranslationRun(ILogger logger) : IModelRun
         // The seed's dense model is scored once per method otherwise; sample translations are not part of a comparison.
         var quiet = experiment with { ScoreDense = false, SampleCount = 0 };
         return new PreparedComparison(TransformerTranslationModel.ArchitectureName, first.Source,
-            seed => new TranslationSubject(splits[seed], config, quiet, Logger), recorded,
+            seed => new TranslationSubject(splits[seed], config, quiet, pairs.Source, Logger), recorded,
             $"transformer-mt (d_model {config.ModelDim}, {config.Layers} + {config.Layers} layers) on {first.Name}, {first.Split.Train.Count:N0} / {first.Split.Validation.Count:N0} / {first.Split.Test.Count:N0} verse pairs");
     }
 

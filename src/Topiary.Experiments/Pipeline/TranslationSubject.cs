@@ -19,12 +19,10 @@ namespace Topiary.Experiments;
 /// </summary>
 public sealed class TranslationSubject : TransformerSubject
 {
-    /// <summary>The settings that locate a model's held-out pairs, copied from the report into the model file for <c>eval</c>.</summary>
-    private static readonly string[] SplitSettings = ["subset", "validation_pairs", "test_pairs", "source", "target"];
-
     private readonly TranslationData data;
     private readonly TranslationSettings settings;
     private readonly TranslationTask task;
+    private readonly TranslationSource? origin;
     private readonly ILogger logger;
 
     /// <summary>
@@ -40,20 +38,23 @@ public sealed class TranslationSubject : TransformerSubject
     /// <param name="data">One seed's split of verse pairs.</param>
     /// <param name="config">The model's sizes; its vocabulary must be the data's.</param>
     /// <param name="settings">Ceiling ratio, BLEU pairs and samples.</param>
+    /// <param name="origin">Where the pairs came from, which the saved model records for <c>eval</c> (null: not recorded).</param>
     /// <param name="logger">Receives the BLEU scores as they are measured.</param>
     /// <exception cref="ArgumentException">The vocabularies differ.</exception>
-    public TranslationSubject(TranslationData data, TransformerConfig config, TranslationSettings settings, ILogger? logger = null)
-        : this(data, Matching(data, config), settings, new TranslationTask(data.Split, data.Vocabulary, config.ContextLength), logger)
+    public TranslationSubject(TranslationData data, TransformerConfig config, TranslationSettings settings, TranslationSource? origin = null, ILogger? logger = null)
+        : this(data, Matching(data, config), settings, new TranslationTask(data.Split, data.Vocabulary, config.ContextLength), origin, logger)
     {
     }
 
-    private TranslationSubject(TranslationData data, TransformerConfig config, TranslationSettings settings, TranslationTask task, ILogger? logger)
+    private TranslationSubject(TranslationData data, TransformerConfig config, TranslationSettings settings, TranslationTask task, TranslationSource? origin,
+        ILogger? logger)
         : base(TransformerTranslationModel.ArchitectureName, config, settings.CeilingRatio, TransformerTranslationModel.GroupOf, task,
             new DatasetInfo(data.Name, data.Source, data.Split.Train.Count, data.Split.Validation.Count, data.Split.Test.Count))
     {
         this.data = data;
         this.settings = settings;
         this.task = task;
+        this.origin = origin;
         this.logger = logger ?? NullLogger.Instance;
     }
 
@@ -75,13 +76,12 @@ public sealed class TranslationSubject : TransformerSubject
     {
         var metadata = new JsonObject();
         if (report.Translation is { } translation) metadata["test_bleu"] = translation.Pruned.Score;
-        // "subset" is recorded as "none" when unset; only numbers are sizes, only strings are modules.
-        foreach (var key in SplitSettings)
-        {
-            if (!report.Hyperparameters.TryGetValue(key, out var value)) continue;
-            if (value is int n) metadata[key] = n;
-            else if (value is string text && key is "source" or "target") metadata[key] = text;
-        }
+        if (origin is null) return metadata;
+        metadata["source"] = origin.SourceModule;
+        metadata["target"] = origin.TargetModule;
+        metadata["validation_pairs"] = origin.ValidationPairs;
+        metadata["test_pairs"] = origin.TestPairs;
+        if (origin.Subset is { } subset) metadata["subset"] = subset;
         return metadata;
     }
 
