@@ -46,6 +46,22 @@ public static class CheckpointFile
         return bytes;
     }
 
+    /// <summary>
+    /// The file <see cref="Write(string, JsonObject, IEnumerable{KeyValuePair{string, Tensor}})"/> would write, encoded now
+    /// into chunks of managed memory (any size), so that another thread can put it on disk without touching libtorch.
+    /// </summary>
+    internal static ChunkedBuffer Encode(JsonObject state, IEnumerable<KeyValuePair<string, Tensor>> tensors)
+    {
+        var items = Items(tensors);
+        var header = Header(state);
+        var buffer = new ChunkedBuffer();
+        TensorContainer.Write(buffer, Magic, header, items);
+        return buffer;
+    }
+
+    /// <summary>Writes what <see cref="Encode"/> produced, atomically (temporary file, flush to disk, rename).</summary>
+    internal static void Write(string path, ChunkedBuffer encoded) => AtomicFile.Write(path, encoded.CopyAllTo);
+
     /// <summary>Writes an encoded checkpoint atomically (temporary file, flush to disk, rename).</summary>
     public static void Write(string path, byte[] encoded) => AtomicFile.WriteAllBytes(path, encoded);
 

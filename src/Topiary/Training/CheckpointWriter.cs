@@ -2,17 +2,20 @@ using Topiary.Checkpoints;
 namespace Topiary.Training;
 
 /// <summary>
-/// Writes a run's checkpoints to disk on a background thread, so that training goes on while a file is encoded,
-/// flushed and renamed. Each file still appears atomically and whole. Writes coalesce: a checkpoint that waits behind
+/// Writes a run's checkpoints to disk on a background thread, so that training goes on while a file is flushed and
+/// renamed. The checkpoint is encoded on the calling thread (<see cref="Submit"/>), into managed memory: the writer
+/// thread makes no libtorch or TorchSharp call at all, because TorchSharp calls on a second thread, concurrent with
+/// training, corrupted scalars of the training thread under load (seen as "Unknown scalar type" and failed
+/// Scalar.toFloat checks in ResumeTests and a translation run). Each file still appears atomically and whole. Writes coalesce: a checkpoint that waits behind
 /// a running write is replaced by a newer one for the same file, so the disk is written at most as fast as it keeps
 /// up, and a killed run loses at most the work since the last checkpoint that reached the disk. A write that fails
 /// is thrown by the next <see cref="Submit"/> or by <see cref="Flush"/>.
 /// </summary>
 internal sealed class CheckpointWriter : IDisposable
 {
-    private sealed class Job(TrainingCheckpoint checkpoint, string? last, string? best)
+    private sealed class Job(IO.ChunkedBuffer encoded, string? last, string? best)
     {
-        public TrainingCheckpoint Checkpoint { get; } = checkpoint;
+        public IO.ChunkedBuffer Encoded { get; } = encoded;
         public string? Last { get; set; } = last;
         public string? Best { get; } = best;
     }
@@ -28,11 +31,13 @@ internal sealed class CheckpointWriter : IDisposable
     public TimeSpan Waited { get; private set; }
 
     /// <summary>
-    /// Queues <paramref name="checkpoint"/> (the writer owns it from now on) for <paramref name="lastPath"/> and, when
-    /// given, <paramref name="bestPath"/>. Waiting checkpoints whose files this one also writes are dropped.
+    /// Encodes <paramref name="checkpoint"/> on the calling thread, disposes it, and queues the bytes for
+    /// <paramref name="lastPath"/> and, when given, <paramref name="bestPath"/>. Waiting checkpoints whose files this
+    /// one also writes are dropped.
     /// </summary>
     public void Submit(TrainingCheckpoint checkpoint, string? lastPath, string? bestPath)
     {
+        var encoded = Encode(checkpoint);
         lock (gate)
         {
             ThrowIfFailed();
@@ -42,10 +47,9 @@ internal sealed class CheckpointWriter : IDisposable
                 if (job.Last is null && (job.Best is null || bestPath is not null))
                 {
                     pending.Remove(job);
-                    job.Checkpoint.Dispose();
                 }
             }
-            pending.Add(new Job(checkpoint, lastPath, bestPath));
+            pending.Add(new Job(encoded, lastPath, bestPath));
             if (worker is null)
             {
                 worker = new Thread(Work) { IsBackground = true, Name = "topiary-checkpoint-writer" };
@@ -91,8 +95,8 @@ internal sealed class CheckpointWriter : IDisposable
             }
             try
             {
-                if (job.Last is { } last) job.Checkpoint.Save(last);
-                if (job.Best is { } best) job.Checkpoint.Save(best);
+                if (job.Last is { } last) CheckpointFile.Write(last, job.Encoded);
+                if (job.Best is { } best) CheckpointFile.Write(best, job.Encoded);
             }
             catch (Exception e)
             {
@@ -100,7 +104,6 @@ internal sealed class CheckpointWriter : IDisposable
             }
             finally
             {
-                job.Checkpoint.Dispose();
                 lock (gate)
                 {
                     writing = false;
@@ -126,5 +129,11 @@ internal sealed class CheckpointWriter : IDisposable
             stopped = true;
             Monitor.PulseAll(gate);
         }
+    }
+
+    // Encoded here, on the training thread: the writer thread only copies bytes to disk.
+    private static IO.ChunkedBuffer Encode(TrainingCheckpoint checkpoint)
+    {
+        using (checkpoint) return checkpoint.EncodeChunks();
     }
 }

@@ -38,6 +38,10 @@ public sealed class TrainingCheckpoint : IDisposable
     public void Save(string path) =>
         CheckpointFile.Write(path, JsonSerializer.SerializeToNode(State, ReportJson.Options)!.AsObject(), Tensors);
 
+    /// <summary>The checkpoint's file encoded in managed memory (any size), for a writer on another thread (<see cref="CheckpointWriter"/>).</summary>
+    internal IO.ChunkedBuffer EncodeChunks() =>
+        CheckpointFile.Encode(JsonSerializer.SerializeToNode(State, ReportJson.Options)!.AsObject(), Tensors);
+
     /// <summary>The checkpoint as the bytes of a <see cref="CheckpointFile"/> (limited to one array, about 2 GB).</summary>
     public byte[] Encode() =>
         CheckpointFile.Serialize(JsonSerializer.SerializeToNode(State, ReportJson.Options)!.AsObject(), Tensors);
