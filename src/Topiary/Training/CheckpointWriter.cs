@@ -31,13 +31,14 @@ internal sealed class CheckpointWriter : IDisposable
     public TimeSpan Waited { get; private set; }
 
     /// <summary>
-    /// Encodes <paramref name="checkpoint"/> on the calling thread, disposes it, and queues the bytes for
+    /// Encodes <paramref name="checkpoint"/> on the calling thread (the caller keeps it) and queues the bytes for
     /// <paramref name="lastPath"/> and, when given, <paramref name="bestPath"/>. Waiting checkpoints whose files this
     /// one also writes are dropped.
     /// </summary>
     public void Submit(TrainingCheckpoint checkpoint, string? lastPath, string? bestPath)
     {
-        var encoded = Encode(checkpoint);
+        // Encoded here, on the training thread: the writer thread only copies bytes to disk.
+        var encoded = checkpoint.EncodeChunks();
         lock (gate)
         {
             ThrowIfFailed();
@@ -129,11 +130,5 @@ internal sealed class CheckpointWriter : IDisposable
             stopped = true;
             Monitor.PulseAll(gate);
         }
-    }
-
-    // Encoded here, on the training thread: the writer thread only copies bytes to disk.
-    private static IO.ChunkedBuffer Encode(TrainingCheckpoint checkpoint)
-    {
-        using (checkpoint) return checkpoint.EncodeChunks();
     }
 }

@@ -122,14 +122,14 @@ public sealed class PruningLoop
         var evaluationClock = new Stopwatch();
         var checkpointClock = new Stopwatch();
 
-        // Captures the state as the last good checkpoint: kept in memory for rollbacks, and handed to the background
-        // writer when a directory is configured (a second copy, which the writer owns).
+        // Captures the state as the last good checkpoint: kept in memory for rollbacks, and, when a directory is
+        // configured, encoded from that same capture for the background writer.
         void SaveCheckpoint(bool selectionImproved = false)
         {
             checkpointClock.Start();
             lastGood?.Dispose();
             lastGood = keeper.Capture();
-            if (Checkpoints.LastPath is { } last) writer.Submit(keeper.Capture(), last, selectionImproved ? Checkpoints.BestPath : null);
+            if (Checkpoints.LastPath is { } last) writer.Submit(lastGood, last, selectionImproved ? Checkpoints.BestPath : null);
             checkpointClock.Stop();
         }
 
