@@ -23,7 +23,7 @@ internal static class RunOutputs
         {
             var report = result.Report;
             WriteReports(report, staging);
-            if (report.Metric.Name == MetricKind.Accuracy.Name)
+            if (report.Metric == MetricKind.Accuracy)
                 RunPlots.WriteAccuracyVsRemaining(report, Path.Combine(staging, "accuracy-vs-remaining.png"));
             else
                 PerplexityPlot.Write(report, Path.Combine(staging, $"{report.Metric.Name}-vs-remaining.png"));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Spectre.Console;
 using Topiary.Cli.Console;
+using Topiary.Experiments;
 using Topiary.Reporting;
 
 namespace Topiary.Cli.Commands;
@@ -26,7 +27,7 @@ internal static class Summary
         table.AddRow("compression", "1.0×", report.Final.CompressionRatio.ToString("F1", Inv) + "×");
         var tables = new List<Table> { table };
         // Models with named parts (the Transformers) read best by part; the others layer by layer.
-        if (report.LayerGroups is { } groups && groups.Any(g => g.Group is not ("linear" or "convolution" or "embedding" or "other")))
+        if (report.LayerGroups is { } groups && groups.Any(g => !ModelParts.LayerTypes.Contains(g.Group)))
         {
             var parts = new Table().Title("per part").AddColumns("part", "total", "non-zero", "remaining");
             foreach (var g in groups)

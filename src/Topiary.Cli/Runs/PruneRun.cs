@@ -27,7 +27,6 @@ internal static class PruneRun
         options.Validate();
         var (outDirectory, threads) = (settings.OutDirectory, settings.ThreadCount);
         using var prepared = ModelRuns.For(settings.ModelName, logger).Prepare(settings, options);
-        Experiment.RequireSupported(prepared.Subject, options.Method);
         var backend = BackendSummary.Start(threads, logger);
 
         using var resume = RunCheckpoints.Prepare(outDirectory, resuming, settings, threads);

@@ -18,5 +18,5 @@ public static class ModelCatalog
     };
 
     /// <summary>Total number of scalar parameters.</summary>
-    public static long CountParameters(nn.Module module) => module.parameters().Sum(p => p.numel());
+    public static long CountParameters(nn.Module module) => Training.RunReportBuilder.Parameters(module);
 }
