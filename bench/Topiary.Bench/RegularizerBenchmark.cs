@@ -59,8 +59,7 @@ internal static class RegularizerBenchmark
             manual_seed(1);
             var model = ModelCatalog.Create(modelName);
             var masks = new PruningMasks(ParameterSelector.Select(model, ParameterScope.WeightsAndBiases));
-            var options = new PruningOptions { Optimizer = v.Optimizer, LearningRate = v.Optimizer == "adam" ? 1e-3 : 1e-2 };
-            var optimizer = OptimizerFactory.Create(options, model.parameters());
+            var optimizer = OptimizerOptions.Named(v.Optimizer, v.Optimizer == "adam" ? 1e-3 : 1e-2).Create(model.parameters());
             return new RegularizedStep(model, optimizer, v.Regularizer(), model.parameters().ToList(), masks);
         }).ToArray();
 

@@ -34,16 +34,11 @@ internal static class MethodLabel
         }
     }
 
-    /// <summary><paramref name="options"/> for the label: its method, and its extras appended to <c>--reg</c>.</summary>
-    public static PruningOptions Apply(string label, PruningOptions options)
+    /// <summary>A <c>--reg</c> list followed by a label's extras (either may be null).</summary>
+    public static string? Join(string? regularizers, string? extras) => (regularizers, extras) switch
     {
-        var (method, extras) = Split(label);
-        var regularizers = (options.Regularizers, extras) switch
-        {
-            (null, var e) => e,
-            (var r, null) => r,
-            var (r, e) => r + "," + e,
-        };
-        return options with { Method = method, Regularizers = regularizers };
-    }
+        (null, var e) => e,
+        (var r, null) => r,
+        var (r, e) => r + "," + e,
+    };
 }

@@ -12,12 +12,18 @@ internal static class OptionFlags
 {
     private static readonly Dictionary<string, string> ByProperty = new()
     {
-        [nameof(PruningOptions.Method)] = "--method",
-        [nameof(PruningOptions.Regularizers)] = "--reg",
-        [nameof(PruningOptions.Gamma)] = "--gamma",
+        [nameof(MethodSettings.Regularizers)] = "--reg",
+        [nameof(PruningMethod.Extra)] = "--reg",
+        [nameof(MethodSettings.Gamma)] = "--gamma",
         [nameof(LobsterPruning.Lambda)] = "--gamma",
-        [nameof(PruningOptions.Alpha)] = "--alpha",
-        [nameof(PruningOptions.CropFraction)] = "--crop-fraction",
+        [nameof(MethodSettings.Alpha)] = "--alpha",
+        [nameof(MethodSettings.GammaDecay)] = "--no-gamma-decay",
+        [nameof(MethodSettings.CropFraction)] = "--crop-fraction",
+        [nameof(MethodSettings.TargetSparsity)] = "--target-sparsity",
+        [nameof(MethodSettings.Twt)] = "--twt",
+        [nameof(MethodSettings.Pwe)] = "--pwe",
+        [nameof(MethodSettings.Growth)] = "--growth",
+        [nameof(PruningOptions.Method)] = "--method",
         [nameof(PruningOptions.Floor)] = "--floor",
         [nameof(PruningOptions.Ceiling)] = "--ceiling",
         [nameof(PruningOptions.EvalEvery)] = "--eval-every",
@@ -26,14 +32,9 @@ internal static class OptionFlags
         [nameof(PruningOptions.DenseEpochs)] = "--dense-epochs",
         [nameof(PruningOptions.Epochs)] = "--epochs",
         [nameof(PruningOptions.BatchSize)] = "--batch-size",
-        [nameof(PruningOptions.LearningRate)] = "--lr",
         [nameof(PruningOptions.Optimizer)] = "--optimizer",
-        [nameof(PruningOptions.Momentum)] = "--momentum",
-        [nameof(PruningOptions.TargetSparsity)] = "--target-sparsity",
-        [nameof(PruningOptions.Twt)] = "--twt",
-        [nameof(PruningOptions.Pwe)] = "--pwe",
-        [nameof(PruningOptions.Growth)] = "--growth",
-        [nameof(PruningMethod.Extra)] = "--reg",
+        [nameof(OptimizerOptions.LearningRate)] = "--lr",
+        [nameof(SgdOptions.Momentum)] = "--momentum",
     };
 
     /// <summary>The flag of <paramref name="property"/>, or the property's own name where the command line has no flag for it.</summary>

@@ -42,15 +42,14 @@ internal static class ComparisonRunner
             ["subset"] = compare.SubsetOrDefault is { } s ? s : "none",
             ["threads"] = compare.ThreadCount,
             ["dense_epochs"] = dense.DenseEpochs,
-            ["dense_optimizer"] = $"{dense.Optimizer} lr {dense.LearningRate.ToString(inv)}",
+            ["dense_optimizer"] = $"{dense.Optimizer.Name} lr {dense.Optimizer.LearningRate.ToString(inv)}",
             ["epochs"] = dense.Epochs,
             ["batch_size"] = dense.BatchSize,
             ["eval_every"] = dense.EvalEvery,
             ["patience"] = dense.Patience,
         };
         foreach (var (method, o) in perMethod)
-            settings[$"method.{method}"] = string.Create(inv,
-                $"method {o.Method}; reg {o.Regularizers ?? "none"}; optimizer {o.Optimizer} lr {o.LearningRate} momentum {o.Momentum}; gamma {o.Gamma} (decay {(o.GammaDecay ? "on" : "off")}), alpha {o.Alpha}; crop {o.CropFraction}; target sparsity {o.TargetSparsity}; twt {o.Twt}, pwe {o.Pwe}; growth {o.Growth}; patience {o.Patience}; scope {o.PrunedScope}");
+            settings[$"method.{method}"] = $"{o.Method.Describe().ToJsonString()}; optimizer {o.Optimizer.Describe().ToJsonString()}; patience {o.Patience}; scope {o.PrunedScope}";
         return settings;
     }
 

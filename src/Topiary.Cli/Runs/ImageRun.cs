@@ -21,10 +21,10 @@ internal sealed class ImageRun : IModelRun
         var dataDirectory = settings.DataDirectory;
         var (subset, from, threads) = (settings.Subset, settings.From, settings.ThreadCount);
         // A recipe's selector is checked on the architecture before any data is read or any epoch is trained.
-        if (options.Recipe is { } recipe)
+        if (options.Selector is { } selector)
         {
             using var probe = ModelCatalog.Create(modelName);
-            recipe.Selector.Select(probe);
+            selector.Select(probe);
         }
         var dataset = LoadDataset(dataDirectory, subset);
         StartingPoint? start = null;
@@ -88,11 +88,7 @@ internal sealed class ImageRun : IModelRun
     {
         var settings = new Dictionary<string, object> { ["preset"] = preset, ["model"] = model, ["floor"] = o.Floor };
         foreach (var (key, value) in TrainingRecord.Settings(o, subset, from, threads)) settings[key] = value;
-        settings["target_sparsity"] = o.TargetSparsity;
-        settings["twt"] = o.Twt;
-        settings["pwe"] = o.Pwe;
-        settings["growth"] = o.Growth;
-        settings["recipe"] = o.Recipe is null ? "none" : $"{o.Recipe.Schedule.Kind} schedule, selector {o.Recipe.Selector.NamePattern ?? "*"}";
+        settings["recipe"] = o.Method.Schedule is null ? "none" : $"{o.Method.Schedule.Kind} schedule, selector {o.Selector?.NamePattern ?? "*"}";
         return settings;
     }
 }

@@ -31,7 +31,7 @@ internal static class PruneRun
 
         using var resume = RunCheckpoints.Prepare(outDirectory, resuming, settings, threads);
         var checkpoints = new CheckpointOptions { Directory = RunCheckpoints.Directory(outDirectory), ResumeFrom = resume };
-        System.Console.WriteLine($"topiary {ToolInfo.Version}: {prepared.Description}, method {options.Method}, seed {options.Seed}");
+        System.Console.WriteLine($"topiary {ToolInfo.Version}: {prepared.Description}, method {options.Method.Name}, seed {options.Seed}");
         System.Console.WriteLine(BackendSummary.Line(backend, threads));
 
         ExperimentResult result;

@@ -34,11 +34,15 @@ internal sealed class CompareSettings : TranslationPairSettings
     public int? SubsetOrDefault => Subset ?? ModelDefaults.CompareSubset(ModelName);
 
     /// <summary>The options of the dense models, and the recorded budget.</summary>
-    public PruningOptions Dense() => Over(ModelDefaults.Compare(ModelName));
+    public PruningOptions Dense() => OverTraining(ModelDefaults.Compare(ModelName).Options);
 
     /// <summary>A method's options: its own defaults over the comparison's, then the flags over both, then the label's regularizers.</summary>
-    public PruningOptions ForMethod(string label) =>
-        MethodLabel.Apply(label, Over(PruningMethods.Defaults(MethodLabel.Split(label).Method, ModelDefaults.Compare(ModelName))));
+    public PruningOptions ForMethod(string label)
+    {
+        var (method, extras) = MethodLabel.Split(label);
+        var given = GivenMethodSettings;
+        return Over(ModelDefaults.Compare(ModelName), method, given with { Regularizers = MethodLabel.Join(given.Regularizers, extras) });
+    }
 
     protected override IEnumerable<string?> Errors() =>
     [
@@ -46,6 +50,7 @@ internal sealed class CompareSettings : TranslationPairSettings
         MethodsError(),
         Method is null ? null : "--method: compare takes --methods (a comma-separated list)",
         AtLeast("--seeds", Seeds, 1),
+        MethodsError() is null ? FlagNotTaken(MethodLabels.Select(ForMethod).ToList()) : null,
     ];
 
     private string? MethodsError()

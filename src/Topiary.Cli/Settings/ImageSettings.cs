@@ -21,5 +21,5 @@ internal abstract class ImageSettings : TrainingSettings
     /// <summary>The IDX folder to read: the flag, or Fashion-MNIST's.</summary>
     public string DataDirectory => Data ?? ModelDefaults.DataDirectory;
 
-    public override PruningOptions Over(PruningOptions defaults) => base.Over(defaults) with { Floor = Floor ?? defaults.Floor };
+    public override PruningOptions OverTraining(PruningOptions defaults) => base.OverTraining(defaults) with { Floor = Floor ?? defaults.Floor };
 }

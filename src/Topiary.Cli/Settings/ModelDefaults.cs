@@ -32,7 +32,8 @@ internal static class ModelDefaults
     /// every evaluation and the evaluation count decided how far they got). The floor suits LeNet-300-100, whose dense
     /// test accuracy after 3 epochs is about 87%; gmp and hypersparse aim at 98% sparsity.
     /// </summary>
-    private static readonly PruningOptions ImageComparison = new() { DenseEpochs = 3, Epochs = 12, Floor = 0.87, TargetSparsity = 0.98, Patience = 25 };
+    private static readonly PruningDefaults ImageComparison = new(
+        new PruningOptions { DenseEpochs = 3, Epochs = 12, Floor = 0.87, Patience = 25 }, PruningDefaults.Demo.Method with { TargetSparsity = 0.98 });
 
     /// <summary>
     /// The budget of a language-model comparison with no flags: the model's own defaults on the first
@@ -41,25 +42,31 @@ internal static class ModelDefaults
     /// methods. 4 methods × 2 seeds are 4,240 steps plus about 300 evaluations (each about 2.6 steps' worth): an
     /// estimate of 20 minutes on 2 idle cores (README).
     /// </summary>
-    private static readonly PruningOptions LanguageModelComparison = LanguageModelSubject.DefaultOptions with { DenseEpochs = 2, Epochs = 2, EvalEvery = 25 };
+    private static readonly PruningDefaults LanguageModelComparison = LanguageModelSubject.Defaults with
+    {
+        Options = LanguageModelSubject.Defaults.Options with { DenseEpochs = 2, Epochs = 2, EvalEvery = 25 },
+    };
 
     /// <summary>
     /// The budget of a translation comparison with no flags: the translation defaults on the first 8,000 fitting
     /// pairs (7,000 training pairs, 218 steps per epoch), three dense epochs per seed and one pruning epoch per method
     /// evaluated every 25 batches (README: measured time).
     /// </summary>
-    private static readonly PruningOptions TranslationComparison = TranslationSubject.DefaultOptions with { DenseEpochs = 3, Epochs = 1, EvalEvery = 25 };
+    private static readonly PruningDefaults TranslationComparison = TranslationSubject.Defaults with
+    {
+        Options = TranslationSubject.Defaults.Options with { DenseEpochs = 3, Epochs = 1, EvalEvery = 25 },
+    };
 
     /// <summary>The options <c>prune</c> starts from, before the method's own defaults and the flags.</summary>
-    public static PruningOptions Prune(string model, string preset) => ModelFamilies.Of(model) switch
+    public static PruningDefaults Prune(string model, string preset) => ModelFamilies.Of(model) switch
     {
-        ModelFamily.LanguageModel => LanguageModelSubject.DefaultOptions,
-        ModelFamily.Translation => TranslationSubject.DefaultOptions,
-        _ => preset == "paper" ? PruningOptions.Paper : new PruningOptions(),
+        ModelFamily.LanguageModel => LanguageModelSubject.Defaults,
+        ModelFamily.Translation => TranslationSubject.Defaults,
+        _ => preset == "paper" ? PruningDefaults.Paper : PruningDefaults.Demo,
     };
 
     /// <summary>The options <c>compare</c> starts every method from, before its own defaults and the flags.</summary>
-    public static PruningOptions Compare(string model) => ModelFamilies.Of(model) switch
+    public static PruningDefaults Compare(string model) => ModelFamilies.Of(model) switch
     {
         ModelFamily.LanguageModel => LanguageModelComparison,
         ModelFamily.Translation => TranslationComparison,

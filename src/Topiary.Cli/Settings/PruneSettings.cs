@@ -3,6 +3,7 @@ using Spectre.Console.Cli;
 using Topiary.Pruning.Toolkit;
 using Topiary.Training;
 using Topiary.Experiments;
+using Topiary.Cli;
 
 namespace Topiary.Cli.Settings;
 
@@ -38,12 +39,17 @@ internal sealed class PruneSettings : TranslationPairSettings
     /// </summary>
     public PruningOptions Options()
     {
-        var baseline = ModelDefaults.Prune(ModelName, PresetName);
-        if (Recipe is null) return Over(PruningMethods.Defaults(Method ?? baseline.Method, baseline));
-        var recipe = RecipeReader.Read(Recipe, PruningMethods.Names);
-        recipe = recipe with { Method = Method ?? recipe.Method };
-        if (Scope is not null) recipe = recipe with { Selector = recipe.Selector with { Scope = ParameterScopeOr(recipe.Selector.Scope) } };
-        return Over(RecipeOptions.Apply(recipe, baseline));
+        var defaults = ModelDefaults.Prune(ModelName, PresetName);
+        PruningOptions options;
+        if (Recipe is null) options = Over(defaults, Method ?? defaults.Options.Method.Name);
+        else
+        {
+            var recipe = RecipeReader.Read(Recipe, PruningMethods.Names);
+            recipe = recipe with { Method = Method ?? recipe.Method };
+            if (Scope is not null) recipe = recipe with { Selector = recipe.Selector with { Scope = ParameterScopeOr(recipe.Selector.Scope) } };
+            options = OverTraining(RecipeOptions.Apply(recipe, defaults, GivenMethodSettings));
+        }
+        return FlagNotTaken([options]) is { } error ? throw new CliUsageException(error) : options;
     }
 
     protected override IEnumerable<string?> Errors() =>

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using Spectre.Console.Cli;
 using Topiary.Pruning;
 using Topiary.Training;
+using Topiary.Cli.Commands;
 using Topiary.Experiments;
 
 namespace Topiary.Cli.Settings;
@@ -113,32 +114,53 @@ internal abstract class TrainingSettings : RunSettings
 
     protected abstract string DefaultModel { get; }
 
-    /// <summary><paramref name="defaults"/> with the given flags over them.</summary>
-    public virtual PruningOptions Over(PruningOptions defaults) => defaults with
+    /// <summary>The method settings the flags give (null where a flag is not given).</summary>
+    public MethodSettings GivenMethodSettings => new()
     {
-        Method = Method ?? defaults.Method,
-        Regularizers = Reg ?? defaults.Regularizers,
-        Gamma = Gamma ?? defaults.Gamma,
-        Alpha = Alpha ?? defaults.Alpha,
-        GammaDecay = !NoGammaDecay && defaults.GammaDecay,
+        Gamma = Gamma,
+        Alpha = Alpha,
+        GammaDecay = NoGammaDecay ? false : null,
+        CropFraction = CropFraction,
+        TargetSparsity = TargetSparsity,
+        Twt = Twt,
+        Pwe = Pwe,
+        Growth = Growth,
+        Regularizers = Reg,
+    };
+
+    /// <summary>A run of <paramref name="method"/> from <paramref name="defaults"/>, with the given flags over both.</summary>
+    public PruningOptions Over(PruningDefaults defaults, string method, MethodSettings? given = null) =>
+        OverTraining(defaults.For(method, given ?? GivenMethodSettings));
+
+    /// <summary><paramref name="defaults"/> with the given training flags (not the method's) over them.</summary>
+    public virtual PruningOptions OverTraining(PruningOptions defaults) => defaults with
+    {
         TestCurve = TestCurve || defaults.TestCurve,
         RegularizedScope = ParameterScopeOr(defaults.RegularizedScope),
         PrunedScope = ParameterScopeOr(defaults.PrunedScope),
-        CropFraction = CropFraction ?? defaults.CropFraction,
         EvalEvery = EvalEvery ?? defaults.EvalEvery,
         Patience = Patience ?? defaults.Patience,
         DenseEpochs = DenseEpochs ?? defaults.DenseEpochs,
         Epochs = Epochs ?? defaults.Epochs,
         BatchSize = BatchSize ?? defaults.BatchSize,
-        LearningRate = Lr ?? defaults.LearningRate,
-        Optimizer = Optimizer ?? defaults.Optimizer,
-        Momentum = Momentum ?? defaults.Momentum,
+        Optimizer = Optimizer is null && Lr is null && Momentum is null ? defaults.Optimizer
+            : OptimizerOptions.Named(Optimizer ?? defaults.Optimizer.Name, Lr ?? defaults.Optimizer.LearningRate, Momentum ?? defaults.Optimizer.MomentumOrNull),
         Seed = Seed ?? defaults.Seed,
-        TargetSparsity = TargetSparsity ?? defaults.TargetSparsity,
-        Twt = Twt ?? defaults.Twt,
-        Pwe = Pwe ?? defaults.Pwe,
-        Growth = Growth ?? defaults.Growth,
     };
+
+    /// <summary>
+    /// The first flag that none of the <paramref name="runs"/> takes, as a one-line error naming it, or null: a method
+    /// setting no run's method has (<c>--alpha</c> with <c>l2</c>), or <c>--momentum</c> where no optimizer takes one.
+    /// </summary>
+    public string? FlagNotTaken(IReadOnlyList<PruningOptions> runs)
+    {
+        var methods = string.Join(", ", runs.Select(r => r.Method.Name).Distinct());
+        var notTaken = runs.Select(r => GivenMethodSettings.NotTakenBy(r.Method)).Aggregate((a, b) => a.Intersect(b).ToList());
+        if (notTaken.Count > 0) return $"{OptionFlags.Of(notTaken[0])}: {methods} {(runs.Count == 1 ? "takes" : "take")} no such setting";
+        if (Momentum is not null && runs.All(r => r.Optimizer.MomentumOrNull is null))
+            return $"--momentum: {string.Join(", ", runs.Select(r => r.Optimizer.Name).Distinct())} takes no momentum (sgd and muon do)";
+        return null;
+    }
 
     /// <summary><c>--scope</c> as a parameter scope, or <paramref name="fallback"/> when it is not given.</summary>
     public ParameterScope ParameterScopeOr(ParameterScope fallback) => Scope switch

@@ -59,7 +59,7 @@ internal abstract class TransformerSettings : ImageSettings
     /// <summary>The model's sizes: the flags, or the defaults.</summary>
     public TransformerSizes Sizes => new(Context ?? 128, DModel ?? 128, Heads ?? 4, Layers ?? 2, Ffn ?? 512);
 
-    public override PruningOptions Over(PruningOptions defaults) => base.Over(defaults) with { Ceiling = Ceiling ?? defaults.Ceiling };
+    public override PruningOptions OverTraining(PruningOptions defaults) => base.OverTraining(defaults) with { Ceiling = Ceiling ?? defaults.Ceiling };
 
     protected override IEnumerable<string?> Errors()
     {

@@ -34,7 +34,7 @@ public static class Experiment
     {
         logger ??= NullLogger.Instance;
         options.Validate();
-        RequireSupported(subject, options.Method);
+        RequireSupported(subject, options.Method.Name);
         // Before the seed: a first self-check draws random tensors.
         var backend = TorchBackend.EnsureVerified(logger);
         var total = Stopwatch.StartNew();
@@ -61,11 +61,12 @@ public static class Experiment
 
         var recorded = new Dictionary<string, object>(hyperparameters);
         if (!task.Metric.HigherIsBetter) recorded["ceiling"] = options.Ceiling;
-        var report = RunReportBuilder.Build(subject.Architecture, subject.Dataset, options.Method, options.Seed, recorded, backend,
+        var report = RunReportBuilder.Build(subject.Architecture, subject.Dataset, options.Method.Name, options.Seed, recorded, backend,
             dense.Validation, dense.Test, dense.TotalParameters, outcome, model, loop.Masks, denseTimes, total.Elapsed.TotalSeconds, denseSeconds,
             task.Metric);
         report = report with
         {
+            Settings = options.Describe(),
             Cost = MeasureCost(model, task),
             LayerGroups = GroupSparsity.Summarize(report.Layers, subject.PartOf ?? ModelParts.ByLayerType(model)),
         };

@@ -1,3 +1,4 @@
+using Topiary.Methods;
 using System.Text.Json.Nodes;
 using Topiary.Language;
 using Topiary.Models;
@@ -27,11 +28,13 @@ public sealed class LanguageModelSubject : TransformerSubject
     /// epoch, then one pruning epoch with t = 0.15 every 50 batches, γ0 = 1e-3, α = 1 (the authors' LeNet values; not
     /// tuned for this model).
     /// </summary>
-    public static PruningOptions DefaultOptions { get; } = new()
-    {
-        Method = "relevance", Gamma = 1e-3, Alpha = 1, CropFraction = 0.15, EvalEvery = 50, Patience = 10,
-        DenseEpochs = 1, Epochs = 1, BatchSize = 32, LearningRate = 1e-3, Optimizer = "adam",
-    };
+    public static PruningDefaults Defaults { get; } = new(
+        new PruningOptions
+        {
+            Method = new RelevancePruning { Gamma = 1e-3, Alpha = 1, CropFraction = 0.15 }, EvalEvery = 50, Patience = 10,
+            DenseEpochs = 1, Epochs = 1, BatchSize = 32, Optimizer = new AdamOptions { LearningRate = 1e-3 },
+        },
+        PruningDefaults.Demo.Method with { CropFraction = 0.15 });
 
     /// <summary>
     /// The methods the Transformers run: the paper's relevance decay and its baselines, all with the iterative rule gated

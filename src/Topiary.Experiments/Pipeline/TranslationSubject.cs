@@ -32,7 +32,10 @@ public sealed class TranslationSubject : TransformerSubject
     /// lower training loss (1.89 against 2.00), but five ended at a higher validation perplexity (3.478 against 3.375
     /// after four at 1e-3), and after the first two crops the decayed model never came back under the ceiling.
     /// </summary>
-    public static PruningOptions DefaultOptions { get; } = LanguageModelSubject.DefaultOptions with { DenseEpochs = 5, Epochs = 2 };
+    public static PruningDefaults Defaults { get; } = LanguageModelSubject.Defaults with
+    {
+        Options = LanguageModelSubject.Defaults.Options with { DenseEpochs = 5, Epochs = 2 },
+    };
 
     /// <summary>Prunes a model of <paramref name="config"/> on <paramref name="data"/>.</summary>
     /// <param name="data">One seed's split of verse pairs.</param>

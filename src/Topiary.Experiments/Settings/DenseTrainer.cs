@@ -16,7 +16,7 @@ public static class DenseTrainer
         TorchBackend.EnsureVerified();
         var times = new List<double>();
         if (options.DenseEpochs == 0) return times;
-        using var optimizer = OptimizerFactory.Create(options, model.parameters());
+        using var optimizer = options.Optimizer.Create(model.parameters());
         var step = new RegularizedStep(model, optimizer, new NoRegularization(), Array.Empty<TorchSharp.Modules.Parameter>(), masks: null, task.Loss);
         var perEpoch = task.StepsPerEpoch(options.BatchSize);
         var total = (long)perEpoch * options.DenseEpochs;

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Topiary.Methods;
 using Topiary.Optimization;
 using Topiary.Pruning;
@@ -7,9 +8,8 @@ using Topiary.Training;
 namespace Topiary.Experiments;
 
 /// <summary>
-/// The bridge from the command line's flat <see cref="PruningOptions"/> to the method types: the method named by
-/// <see cref="PruningOptions.Method"/> (<see cref="PruningMethodRegistry"/>) with the settings that apply to it, the
-/// <c>--reg</c> terms, and a recipe's schedule, limits and ranking.
+/// Methods by name for experiments: each method's own defaults (<see cref="Defaults"/>), the options of a run of a
+/// named method (<see cref="Create"/>), and the bridge from <see cref="PruningOptions"/> to a <see cref="PruningLoop"/>.
 /// </summary>
 public static class PruningMethods
 {
@@ -20,41 +20,40 @@ public static class PruningMethods
     public static IReadOnlyList<string> Competing => PruningMethodRegistry.Competing;
 
     /// <summary>
-    /// The settings a method starts from on the command line when the user does not override them: LOBSTER's reference
-    /// defaults (SGD, lr 0.1, no momentum, constant λ = 1e-4); HyperSparse with a constant base strength λ0 that ART
-    /// multiplies, and a patience long enough for ART to finish; the others unchanged.
+    /// The settings a method starts from when the user does not override them: LOBSTER's reference defaults (SGD, lr
+    /// 0.1, no momentum, constant λ = 1e-4); HyperSparse with a constant base strength λ0 that ART multiplies, and a
+    /// patience long enough for ART to finish; gmp without a regularizer; the others unchanged. The method's settings
+    /// come out as <see cref="MethodSettings"/> over <paramref name="methodDefaults"/> (a model's or preset's), the
+    /// training settings as <paramref name="baseline"/> with the method's own.
     /// </summary>
-    public static PruningOptions Defaults(string method, PruningOptions baseline) => method switch
+    public static (PruningOptions Options, MethodSettings Settings) Defaults(string method, PruningOptions baseline, MethodSettings methodDefaults) => method switch
     {
-        "lobster" => baseline with { Method = method, Optimizer = "sgd", LearningRate = 0.1, Momentum = 0, Gamma = 1e-4, GammaDecay = false },
-        "hypersparse" => baseline with { Method = method, Gamma = 1e-4, GammaDecay = false, Patience = 1000 },
-        "gmp" => baseline with { Method = method, Gamma = 0, GammaDecay = false },
-        _ => baseline with { Method = method },
+        "lobster" => (baseline with { Optimizer = new SgdOptions { LearningRate = 0.1, Momentum = 0 } },
+            new MethodSettings { Gamma = 1e-4, GammaDecay = false }.Over(methodDefaults)),
+        "hypersparse" => (baseline with { Patience = 1000 }, new MethodSettings { Gamma = 1e-4, GammaDecay = false }.Over(methodDefaults)),
+        "gmp" => (baseline, new MethodSettings { Gamma = 0, GammaDecay = false }.Over(methodDefaults)),
+        _ => (baseline, methodDefaults),
     };
 
-    /// <summary>The method <paramref name="options"/> describe, as a type.</summary>
-    /// <exception cref="ArgumentException">The method name is unknown, or the <c>--reg</c> list does not parse.</exception>
-    public static PruningMethod FromOptions(PruningOptions options)
+    /// <summary>
+    /// The options of a run of <paramref name="method"/>: <paramref name="defaults"/>' training settings with the
+    /// method's own (<see cref="Defaults"/>), and the method built from its registered defaults with, from lowest to
+    /// highest, the defaults' method settings, the method's own, and <paramref name="given"/>.
+    /// </summary>
+    /// <exception cref="PruningOptionException">The method is not registered, or the <c>--reg</c> list does not parse.</exception>
+    public static PruningOptions Create(string method, PruningDefaults defaults, MethodSettings? given = null)
     {
-        var method = PruningMethodRegistry.Create(options.Method) switch
-        {
-            RelevancePruning r => r with { Gamma = options.Gamma, Alpha = options.Alpha, GammaDecay = options.GammaDecay, CropFraction = options.CropFraction },
-            MagnitudePruning m => m with { CropFraction = options.CropFraction },
-            IterativeCropPruning i => i with { Gamma = options.Gamma, GammaDecay = options.GammaDecay, CropFraction = options.CropFraction },
-            LobsterPruning l => l with { Lambda = options.Gamma, Twt = options.Twt, Pwe = options.Pwe },
-            HyperSparsePruning h => h with { Lambda = options.Gamma, TargetSparsity = options.TargetSparsity, Growth = options.Growth },
-            GradualMagnitudePruning g => g with { TargetSparsity = options.TargetSparsity },
-            var other => other,
-        };
-        if (options.Regularizers is { } spec) method = method with { Extra = ExtraRegularizer.Parse(spec) };
-        if (options.Recipe is { } recipe) method = method with { Schedule = recipe.Schedule, Limits = recipe.Limits, Ranking = recipe.Ranking };
-        return method;
+        if (!Names.Contains(method))
+            throw new PruningOptionException(nameof(PruningOptions.Method), $"unknown method '{method}' (expected one of: {string.Join(", ", Names)})");
+        var (options, settings) = Defaults(method, defaults.Options, defaults.Method);
+        if (given is not null) settings = given.Over(settings);
+        return options with { Method = settings.ApplyTo(PruningMethodRegistry.Create(method)) };
     }
 
     /// <summary>The settings the command line's <paramref name="options"/> describe, for a task whose metric goes the given way.</summary>
     public static PruningRunSettings Settings(PruningOptions options, bool higherIsBetter) => new()
     {
-        Method = FromOptions(options),
+        Method = options.Method,
         Bound = new MetricFloor(options.BoundFor(higherIsBetter), higherIsBetter),
         Epochs = options.Epochs,
         EvaluationInterval = options.EvalEvery,
@@ -63,32 +62,43 @@ public static class PruningMethods
         Seed = options.Seed,
         TestCurve = options.TestCurve,
         // A recipe's selector governs both what is pruned and what is regularized; without one, the two scopes of the options.
-        Prunable = options.Recipe?.Selector ?? new LayerSelector { Scope = options.PrunedScope },
-        Regularized = options.Recipe is null ? new LayerSelector { Scope = options.RegularizedScope } : null,
-        Optimizer = parameters => OptimizerAccess.Of(OptimizerFactory.Create(options, parameters), owns: true),
+        Prunable = options.Selector ?? new LayerSelector { Scope = options.PrunedScope },
+        Regularized = options.Selector is null ? new LayerSelector { Scope = options.RegularizedScope } : null,
+        Optimizer = parameters => OptimizerAccess.Of(options.Optimizer.Create(parameters), owns: true),
     };
 
-
     /// <summary>
-    /// The options as the JSON a <see cref="PruningLoop"/> records in its checkpoints, which a resumed run must match:
-    /// every field but the recipe (whose lists would compare by reference; the method as built records its parts).
+    /// Brings settings a checkpoint recorded to the canonical form of <see cref="PruningOptions.Describe"/>, so that a
+    /// resumed run compares with them: today's form is returned as it is; the flat layout of Topiary 0.1.0
+    /// (<see cref="PruningOptionsV1"/>) becomes today's options for the same run. That layout left the recipe out, so its
+    /// schedule and selector are taken from <paramref name="current"/>, as 0.1.0 compared them.
     /// </summary>
-    public static System.Text.Json.Nodes.JsonObject RunOptions(PruningOptions options) =>
-        System.Text.Json.JsonSerializer.SerializeToNode(options with { Recipe = null }, Reporting.ReportJson.Options)!.AsObject();
+    public static JsonObject UpgradeRecorded(JsonObject recorded, PruningOptions current)
+    {
+        if (!PruningOptionsV1.Holds(recorded)) return recorded;
+        var options = PruningOptionsV1.ToOptions(recorded);
+        return (options with
+        {
+            Method = options.Method with { Schedule = current.Method.Schedule, Limits = current.Method.Limits, Ranking = current.Method.Ranking },
+            Selector = current.Selector,
+        }).Describe();
+    }
 
     /// <summary>
-    /// A <see cref="PruningLoop"/> run with the flat options: validated, turned into settings for the task's metric, and
-    /// recorded in the loop's checkpoints (<see cref="RunOptions"/>).
+    /// A <see cref="PruningLoop"/> run with <paramref name="options"/>: validated, turned into settings for the task's
+    /// metric, and recorded in the loop's checkpoints in canonical form (<see cref="PruningOptions.Describe"/>).
     /// </summary>
     /// <exception cref="PruningOptionException">A value is out of range.</exception>
+    /// <exception cref="PruningMethodException">A setting of the method is out of range.</exception>
     public static PruningLoop Loop(TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> model, ITrainingTask task, PruningOptions options,
         Microsoft.Extensions.Logging.ILogger? logger = null, IReadOnlyDictionary<string, TorchSharp.torch.Tensor>? initialMasks = null,
         CheckpointOptions? checkpoints = null)
     {
         options.Validate();
-        return new PruningLoop(model, task, Settings(options, task.Metric.HigherIsBetter), logger, initialMasks, RunOptions(options))
+        return new PruningLoop(model, task, Settings(options, task.Metric.HigherIsBetter), logger, initialMasks, options.Describe())
         {
             Checkpoints = checkpoints ?? new CheckpointOptions(),
+            UpgradeRecordedOptions = recorded => UpgradeRecorded(recorded, options),
         };
     }
 }

@@ -2,29 +2,35 @@ using Topiary.Pruning.Toolkit;
 
 namespace Topiary.Experiments;
 
-/// <summary>Turns a <see cref="PruningRecipe"/> into run settings: the method's defaults, then the recipe's values.</summary>
+/// <summary>Turns a <see cref="PruningRecipe"/> into run options: the method's defaults, then the recipe's values.</summary>
 public static class RecipeOptions
 {
-    /// <summary>
-    /// <paramref name="baseline"/> with the recipe's method defaults (<see cref="PruningMethods.Defaults"/>), its
-    /// regularizer values (γ, α, decay and the <c>--reg</c> list) and its schedule's target sparsity, crop fraction, twt and pwe; the recipe itself is kept
-    /// in <see cref="PruningOptions.Recipe"/> so the loop uses its selector, schedule and limits.
-    /// </summary>
-    public static PruningOptions Apply(PruningRecipe recipe, PruningOptions baseline)
+    /// <summary>The recipe's values for the method's settings: γ, α, decay, the <c>--reg</c> list and its schedule's target sparsity, crop fraction, twt and pwe.</summary>
+    public static MethodSettings Settings(PruningRecipe recipe) => new()
     {
-        var o = PruningMethods.Defaults(recipe.Method, baseline);
-        var s = recipe.Schedule;
-        return o with
+        Gamma = recipe.Gamma,
+        Alpha = recipe.Alpha,
+        GammaDecay = recipe.GammaDecay,
+        Regularizers = recipe.Regularizers,
+        TargetSparsity = recipe.Schedule.TargetSparsity,
+        CropFraction = recipe.Schedule.CropFraction,
+        Twt = recipe.Schedule.Twt,
+        Pwe = recipe.Schedule.Pwe,
+    };
+
+    /// <summary>
+    /// A run of the recipe's method from <paramref name="defaults"/> (<see cref="PruningMethods.Create"/>) with the recipe's
+    /// values, and <paramref name="given"/> over them; the method takes the recipe's schedule, limits and ranking, and the
+    /// options its selector.
+    /// </summary>
+    public static PruningOptions Apply(PruningRecipe recipe, PruningDefaults defaults, MethodSettings? given = null)
+    {
+        var settings = given is null ? Settings(recipe) : given.Over(Settings(recipe));
+        var options = defaults.For(recipe.Method, settings);
+        return options with
         {
-            Gamma = recipe.Gamma ?? o.Gamma,
-            Alpha = recipe.Alpha ?? o.Alpha,
-            GammaDecay = recipe.GammaDecay ?? o.GammaDecay,
-            Regularizers = recipe.Regularizers ?? o.Regularizers,
-            TargetSparsity = s.TargetSparsity ?? o.TargetSparsity,
-            CropFraction = s.CropFraction ?? o.CropFraction,
-            Twt = s.Twt ?? o.Twt,
-            Pwe = s.Pwe ?? o.Pwe,
-            Recipe = recipe,
+            Method = options.Method with { Schedule = recipe.Schedule, Limits = recipe.Limits, Ranking = recipe.Ranking },
+            Selector = recipe.Selector,
         };
     }
 }

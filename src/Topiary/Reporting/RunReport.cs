@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Topiary.Backend;
 
@@ -31,6 +32,12 @@ public sealed record RunReport
     public required int Seed { get; init; }
     /// <summary>All settings of the run, by their CLI names.</summary>
     public required IReadOnlyDictionary<string, object> Hyperparameters { get; init; }
+    /// <summary>
+    /// The run's settings in the canonical, versioned form its checkpoints record and a resumed run must match (for
+    /// example <c>PruningOptions.Describe()</c> of Topiary.Experiments); null when the caller gives none and in older reports.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonObject? Settings { get; init; }
     /// <summary>The numeric backend as it was used (oneDNN state, threads, self-check outcome).</summary>
     public required BackendInfo Backend { get; init; }
     /// <summary>The dense starting point.</summary>

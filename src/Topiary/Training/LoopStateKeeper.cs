@@ -16,7 +16,7 @@ namespace Topiary.Training;
 /// </summary>
 internal sealed class LoopStateKeeper(
     PruningSession session, RunningMean recentLoss, List<TrajectoryPoint> trajectory, List<DivergenceEvent> divergences,
-    PrePruningTests tests, JsonObject? runOptions, string runIdentity, JsonObject annotations)
+    PrePruningTests tests, JsonObject? runOptions, string runIdentity, JsonObject annotations, Func<JsonObject, JsonObject>? upgradeRecorded)
 {
     /// <summary>Rollbacks since the last evaluation that passed.</summary>
     public int ConsecutiveFailures { get; set; }
@@ -57,10 +57,7 @@ internal sealed class LoopStateKeeper(
     public void Restore(TrainingCheckpoint checkpoint, string source)
     {
         var s = checkpoint.State;
-        // Compared as canonical text: records holding lists (a recipe's) compare lists by reference.
-        var same = s.RunIdentity is not null ? s.RunIdentity == runIdentity
-            : s.Options is not null && runOptions is not null && Identity(s.Options) == Identity(runOptions);
-        if (!same)
+        if (!SameRun(s))
             throw new CheckpointException(source, "the checkpoint was written by a run with other settings");
         if (!s.Selection.HasBest)
             throw new CheckpointException(source, "the checkpoint holds no selected model (every checkpoint is written after an evaluation)");
@@ -79,6 +76,20 @@ internal sealed class LoopStateKeeper(
         tests.LoadFrom(s.Annotations);
         ConsecutiveFailures = s.ConsecutiveFailures;
         StopReason = s.StopReason;
+    }
+
+    /// <summary>
+    /// Whether the checkpoint's run had this run's settings, compared as canonical text (records holding lists, a
+    /// recipe's, would compare lists by reference). The caller's recorded options are first brought to today's form:
+    /// older versions recorded them in another layout, and the identity begins with them.
+    /// </summary>
+    private bool SameRun(PruningLoopState s)
+    {
+        var recorded = s.Options is null || upgradeRecorded is null ? s.Options : upgradeRecorded((JsonObject)s.Options.DeepClone());
+        if (s.RunIdentity is null) return recorded is not null && runOptions is not null && Identity(recorded) == Identity(runOptions);
+        if (recorded is null) return s.RunIdentity == runIdentity;
+        var asRecorded = Identity(s.Options!);
+        return s.RunIdentity.StartsWith(asRecorded, StringComparison.Ordinal) && Identity(recorded) + s.RunIdentity[asRecorded.Length..] == runIdentity;
     }
 
     /// <summary>A caller's run options as canonical text.</summary>

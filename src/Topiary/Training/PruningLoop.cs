@@ -90,6 +90,13 @@ public sealed class PruningLoop
     public CheckpointOptions Checkpoints { get; init; } = new();
 
     /// <summary>
+    /// Brings the caller's settings recorded by a checkpoint of an older version to the form of today's run options
+    /// before they are compared (returns them unchanged when they are already in that form); null compares them as
+    /// they are.
+    /// </summary>
+    public Func<JsonObject, JsonObject>? UpgradeRecordedOptions { get; init; }
+
+    /// <summary>
     /// Runs the pruning phase and leaves the model in the selected checkpoint's state. At every
     /// evaluation the whole state is checkpointed (and written atomically when
     /// <see cref="Checkpoints"/> names a directory). A non-finite loss or gradient rolls the run back
@@ -116,7 +123,7 @@ public sealed class PruningLoop
         double? lastMetric = null;
         var tests = new PrePruningTests(model, Masks, task, settings.TestCurve);
         session.AroundPruning = tests.Around;
-        var keeper = new LoopStateKeeper(session, recentLoss, trajectory, divergences, tests, runOptions, runIdentity, Checkpoints.Annotations);
+        var keeper = new LoopStateKeeper(session, recentLoss, trajectory, divergences, tests, runOptions, runIdentity, Checkpoints.Annotations, UpgradeRecordedOptions);
         using var writer = new CheckpointWriter();
         TrainingCheckpoint? lastGood = null;
         var evaluationClock = new Stopwatch();

@@ -1,3 +1,4 @@
+using Topiary.Methods;
 using Topiary.Backend;
 using Topiary.Checkpoints;
 using Topiary.Data;
@@ -13,10 +14,10 @@ public class ResumeTests
 {
     private static PruningOptions Quick(string optimizer, string? regularizers = null) => new()
     {
-        Regularizers = regularizers,
+        Method = new MethodSettings { CropFraction = 0.2, Regularizers = regularizers }.ApplyTo(new RelevancePruning()),
         TestCurve = true,
-        DenseEpochs = 0, Epochs = 2, EvalEvery = 5, CropFraction = 0.2, Floor = 0.5, BatchSize = 50, Patience = 50, Seed = 3,
-        Optimizer = optimizer, LearningRate = optimizer switch { "sgd" => 0.05, "muon" => 0.02, "steepest" => 0.01, _ => 1e-3 },
+        DenseEpochs = 0, Epochs = 2, EvalEvery = 5, Floor = 0.5, BatchSize = 50, Patience = 50, Seed = 3,
+        Optimizer = OptimizerOptions.Named(optimizer, optimizer switch { "sgd" => 0.05, "muon" => 0.02, "steepest" => 0.01, _ => 1e-3 }),
     };
 
     private static (PruningOutcome Outcome, Dictionary<string, Tensor> Final) Run(ITrainingTask task, PruningOptions options,
@@ -137,7 +138,7 @@ public class ResumeTests
         Run(task, Quick("adam") with { Epochs = 1 }, new CheckpointOptions { Directory = dir.Path });
         using var saved = TrainingCheckpoint.Load(dir.File(CheckpointOptions.LastFileName));
         var error = Assert.Throws<CheckpointException>(() =>
-            Run(task, Quick("adam") with { Epochs = 1, LearningRate = 0.01 }, new CheckpointOptions { ResumeFrom = saved }));
+            Run(task, Quick("adam") with { Epochs = 1, Optimizer = new AdamOptions { LearningRate = 0.01 } }, new CheckpointOptions { ResumeFrom = saved }));
         Assert.Contains("other settings", error.Message);
     }
 
@@ -156,7 +157,7 @@ public class ResumeTests
               "select": { "module_types": ["Linear"], "name_pattern": "fc*" },
               "limits": { "default": { "max": 0.9 }, "layers": { "fc3.*": { "max": 0.5 } } } }
             """;
-        PruningOptions Options() => RecipeOptions.Apply(Topiary.Pruning.Toolkit.RecipeReader.Parse(Json, "r.json", PruningMethods.Names), Quick("adam"));
+        PruningOptions Options() => RecipeOptions.Apply(Topiary.Pruning.Toolkit.RecipeReader.Parse(Json, "r.json", PruningMethods.Names), new PruningDefaults(Quick("adam"), new MethodSettings()));
         manual_seed(1);
         using var model = new LeNet300();
         var poisoned = new PoisonedTask(new ImageClassificationTask(data), call => call == 13);

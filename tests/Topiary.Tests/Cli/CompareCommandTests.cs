@@ -96,8 +96,9 @@ public class CompareCommandTests
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "comparison.json")));
         var root = json.RootElement;
         Assert.Equal(new[] { "none", "none+so:1e-2+l2:1e-3" }, root.GetProperty("summaries").EnumerateArray().Select(s => s.GetProperty("method").GetString()));
-        Assert.Contains("method none; reg so:1e-2,l2:1e-3;", root.GetProperty("settings").GetProperty("method.none+so:1e-2+l2:1e-3").GetString());
-        Assert.Contains("method none; reg none;", root.GetProperty("settings").GetProperty("method.none").GetString());
+        Assert.Contains("\"extra\":\"so:1e-2,l2:1e-3\"", root.GetProperty("settings").GetProperty("method.none+so:1e-2+l2:1e-3").GetString());
+        Assert.StartsWith("{\"method\":\"none\",", root.GetProperty("settings").GetProperty("method.none").GetString());
+        Assert.DoesNotContain("extra", root.GetProperty("settings").GetProperty("method.none").GetString());
         // The same dense start for both rows: only the regularizers differ.
         var runs = root.GetProperty("runs").EnumerateArray().ToList();
         Assert.Equal(runs[0].GetProperty("dense_test_metric").GetDouble(), runs[1].GetProperty("dense_test_metric").GetDouble());

@@ -1,3 +1,4 @@
+using Topiary.Methods;
 using System.ComponentModel;
 using System.Globalization;
 using System.Reflection;
@@ -19,7 +20,7 @@ public class HelpDefaultsTests
         { nameof(TrainingSettings.DenseEpochs), nameof(PruningOptions.DenseEpochs) },
         { nameof(TrainingSettings.Epochs), nameof(PruningOptions.Epochs) },
         { nameof(TrainingSettings.EvalEvery), nameof(PruningOptions.EvalEvery) },
-        { nameof(TrainingSettings.CropFraction), nameof(PruningOptions.CropFraction) },
+        { nameof(TrainingSettings.CropFraction), nameof(RelevancePruning.CropFraction) },
         { nameof(TrainingSettings.BatchSize), nameof(PruningOptions.BatchSize) },
         { nameof(TrainingSettings.Patience), nameof(PruningOptions.Patience) },
     };
@@ -29,7 +30,7 @@ public class HelpDefaultsTests
     public void The_help_names_the_default_every_model_gets(string setting, string option)
     {
         var description = typeof(TrainingSettings).GetProperty(setting)!.GetCustomAttribute<DescriptionAttribute>()!.Description;
-        string Value(PruningOptions o) => Convert.ToString(typeof(PruningOptions).GetProperty(option)!.GetValue(o), Inv)!;
+        string Value(PruningDefaults d) => Of(d, option);
         string Prune(string model) => Value(ModelDefaults.Prune(model, "demo"));
 
         Assert.Contains($"lenet5, lenet300 {Prune("lenet5")}", description);
@@ -48,7 +49,15 @@ public class HelpDefaultsTests
     public void The_help_names_compares_own_budget(string setting, string option)
     {
         var description = typeof(TrainingSettings).GetProperty(setting)!.GetCustomAttribute<DescriptionAttribute>()!.Description;
-        string Compare(string model) => Convert.ToString(typeof(PruningOptions).GetProperty(option)!.GetValue(ModelDefaults.Compare(model)), Inv)!;
+        string Compare(string model) => Of(ModelDefaults.Compare(model), option);
         Assert.Contains($"compare: {Compare("lenet300")}, {Compare("transformer-lm")}, {Compare("transformer-mt")}", description);
+    }
+
+    /// <summary>A setting of the default method's run from <paramref name="defaults"/>: of the options, or of the method.</summary>
+    private static string Of(PruningDefaults defaults, string property)
+    {
+        var run = defaults.For("relevance");
+        var value = typeof(PruningOptions).GetProperty(property) is { } own ? own.GetValue(run) : run.Method.GetType().GetProperty(property)!.GetValue(run.Method);
+        return Convert.ToString(value, Inv)!;
     }
 }

@@ -58,6 +58,19 @@ public class PruneCommandTests
         Assert.DoesNotContain("   at ", result.StandardError);
     }
 
+    [Theory]
+    [InlineData("l2", "--alpha", "0.1", "--alpha: l2 takes no such setting")]
+    [InlineData("gmp", "--gamma", "1e-3", "--gamma: gmp takes no such setting")]
+    [InlineData("relevance", "--twt", "0.1", "--twt: relevance takes no such setting")]
+    [InlineData("lobster", "--crop-fraction", "0.1", "--crop-fraction: lobster takes no such setting")]
+    [InlineData("relevance", "--momentum", "0.5", "--momentum: adam takes no momentum")]
+    public void A_setting_the_method_or_optimizer_does_not_take_is_refused_before_any_training(string method, string flag, string value, string message)
+    {
+        var result = CliProcess.Run("prune", "--method", method, flag, value, "--data", "/nonexistent");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
     [Fact]
     public void A_damaged_data_set_exits_2_naming_the_file()
     {

@@ -1,3 +1,5 @@
+using Topiary.Experiments;
+using Topiary.Methods;
 using Topiary.Cli.Settings;
 using Topiary.Pruning;
 using Topiary.Tests.Support;
@@ -17,13 +19,13 @@ public class RecipeFlagTests
         var file = dir.File("r.json");
         File.WriteAllText(file, Recipe);
         var options = new PruneSettings { Method = "lobster", Recipe = file }.Options();
-        Assert.Equal("lobster", options.Method);
-        Assert.Equal(("sgd", 0.1, 0.0), (options.Optimizer, options.LearningRate, options.Momentum));
-        Assert.Equal(0.1, options.Recipe!.Schedule.CropFraction);
+        Assert.IsType<LobsterPruning>(options.Method);
+        Assert.Equal(new SgdOptions { LearningRate = 0.1, Momentum = 0 }, options.Optimizer);
+        Assert.Equal(0.1, options.Method.Schedule!.CropFraction);
         // Without --scope a recipe's selector takes weights and biases, as a run without a recipe does.
-        Assert.Equal(ParameterScope.WeightsAndBiases, options.Recipe.Selector.Scope);
+        Assert.Equal(ParameterScope.WeightsAndBiases, options.Selector!.Scope);
         var weightsOnly = new PruneSettings { Scope = "weights", Recipe = file }.Options();
-        Assert.Equal(ParameterScope.Weights, weightsOnly.Recipe!.Selector.Scope);
-        Assert.Equal(("adam", 1e-3), (new PruneSettings { Recipe = file }.Options().Optimizer, 1e-3));
+        Assert.Equal(ParameterScope.Weights, weightsOnly.Selector!.Scope);
+        Assert.Equal(new AdamOptions { LearningRate = 1e-3 }, new PruneSettings { Recipe = file }.Options().Optimizer);
     }
 }

@@ -1,3 +1,4 @@
+using Topiary.Methods;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -169,8 +170,9 @@ public class FixtureWriter
     /// <summary>The settings of the run that wrote <c>training.ckpt</c>; a resume must use the same.</summary>
     internal static PruningOptions TrainingOptions => new()
     {
-        DenseEpochs = 0, Epochs = 1, EvalEvery = 5, CropFraction = 0.2, Floor = 0.0, BatchSize = 50, Patience = 50, Seed = 3,
-        Optimizer = "adam", LearningRate = 1e-2,
+        Method = new RelevancePruning { CropFraction = 0.2 },
+        DenseEpochs = 0, Epochs = 1, EvalEvery = 5, Floor = 0.0, BatchSize = 50, Patience = 50, Seed = 3,
+        Optimizer = new AdamOptions { LearningRate = 1e-2 },
     };
 
     private static void WriteTrainingCheckpoint(string folder, string commit)

@@ -1,3 +1,4 @@
+using Topiary.Methods;
 using Topiary.Experiments;
 using Topiary.Backend;
 using Topiary.Language;
@@ -58,9 +59,10 @@ public class TranslationTaskTests
         using var threads = TorchThreads.Use(1);
         manual_seed(8);
         var (task, model) = Tiny();
-        var options = LanguageModelSubject.DefaultOptions with
+        var options = LanguageModelSubject.Defaults.Options with
         {
-            DenseEpochs = 250, Epochs = 40, BatchSize = 4, LearningRate = 0.01, EvalEvery = 4, CropFraction = 0.2, Ceiling = 1.1, Patience = 40, Seed = 8,
+            Method = new RelevancePruning { CropFraction = 0.2 }, Optimizer = new AdamOptions { LearningRate = 0.01 },
+            DenseEpochs = 250, Epochs = 40, BatchSize = 4, EvalEvery = 4, Ceiling = 1.1, Patience = 40, Seed = 8,
         };
         var before = task.Validate(model).Metric;
         DenseTrainer.Train(model, task, options);

@@ -77,8 +77,7 @@ public class GlobalMagnitudePrunerTests
     {
         manual_seed(2);
         using var model = new LeNet300();
-        var options = new PruningOptions { Optimizer = optimizerName, LearningRate = optimizerName == "sgd" ? 0.05 : 1e-2 };
-        using var optimizer = OptimizerFactory.Create(options, model.parameters());
+        using var optimizer = OptimizerOptions.Named(optimizerName, optimizerName == "sgd" ? 0.05 : 1e-2).Create(model.parameters());
         using var masks = new PruningMasks(ParameterSelector.Select(model, ParameterScope.WeightsAndBiases));
         var step = new RegularizedStep(model, optimizer, new RelevanceWeightDecay(), model.parameters().ToList(), masks);
         var generator = new Generator(6);

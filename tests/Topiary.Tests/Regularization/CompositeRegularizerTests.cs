@@ -1,3 +1,4 @@
+using Topiary.Methods;
 using TorchSharp;
 using Topiary.Optimization;
 using Topiary.Regularization;
@@ -64,9 +65,8 @@ public class CompositeRegularizerTests
         Assert.Contains("finite number", Assert.Throws<FormatException>(() => RegularizerSpec.Parse("so:-1")).Message);
         Assert.Contains("empty item", Assert.Throws<FormatException>(() => RegularizerSpec.Parse("so,,l2")).Message);
         Assert.Contains("at most one", Assert.Throws<FormatException>(() => RegularizerSpec.Parse("sam,fgr")).Message);
-        var options = new PruningOptions { Regularizers = "so:abc" };
-        var error = Assert.Throws<PruningOptionException>(options.Validate);
-        Assert.Equal(nameof(PruningOptions.Regularizers), error.Property);
+        var error = Assert.Throws<PruningOptionException>(() => new MethodSettings { Regularizers = "so:abc" }.ApplyTo(new RelevancePruning()));
+        Assert.Equal(nameof(MethodSettings.Regularizers), error.Property);
     }
 
     [Fact]

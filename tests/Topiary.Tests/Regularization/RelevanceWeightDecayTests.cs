@@ -70,7 +70,7 @@ public class RelevanceWeightDecayTests
     [InlineData("sgd")]
     public void One_backward_pass_gives_the_same_update_as_the_authors_two_passes_on_LeNet5(string optimizerName)
     {
-        var options = new PruningOptions { Optimizer = optimizerName, LearningRate = optimizerName == "sgd" ? 0.05 : 1e-3 };
+        var options = OptimizerOptions.Named(optimizerName, optimizerName == "sgd" ? 0.05 : 1e-3);
         var generator = new Generator(8);
         // float64, so that the comparison measures the formulations and not float32 rounding amplified by Adam's ε.
         var images = randn(64, 1, 28, 28, dtype: float64, generator: generator);
@@ -83,7 +83,7 @@ public class RelevanceWeightDecayTests
             model.to(float64);
             using var masks = new PruningMasks(ParameterSelector.Select(model, ParameterScope.WeightsAndBiases));
             GlobalMagnitudePruner.PruneFraction(masks, 0.3);
-            var optimizer = OptimizerFactory.Create(options, model.parameters());
+            var optimizer = options.Create(model.parameters());
             var regularized = model.parameters().ToList();
             var step = new RegularizedStep(model, optimizer, new RelevanceWeightDecay(1.0), regularized, masks);
             var twoPassStep = new TwoPassStep(model, optimizer, new RelevanceWeightDecay(1.0), regularized, masks);

@@ -1,3 +1,4 @@
+using Topiary.Methods;
 using System.Diagnostics;
 using Topiary.Backend;
 using Topiary.Models;
@@ -20,7 +21,7 @@ public class MemoryTests(ITestOutputHelper output)
         // 1,080 training images in batches of 16: 68 steps per epoch, 30 epochs, an evaluation and an (in-memory) checkpoint every 100 steps.
         var options = new PruningOptions
         {
-            DenseEpochs = 0, Epochs = 30, BatchSize = 16, EvalEvery = 100, CropFraction = 0.1, Floor = 0.5, Patience = 1000, Seed = 5,
+            Method = new RelevancePruning { CropFraction = 0.1 }, DenseEpochs = 0, Epochs = 30, BatchSize = 16, EvalEvery = 100, Floor = 0.5, Patience = 1000, Seed = 5,
         };
         var samples = new List<(long Step, long Bytes)>();
         var progress = new SyncProgress<TrainingProgress>(p =>

@@ -12,7 +12,7 @@ namespace Topiary.Tests.Support;
 internal static class TinyRunResume
 {
     /// <summary>
-    /// Resumes the run with the checkpoint's own options from a model of another seed, and asserts that it ends with the
+    /// Resumes the run with the checkpoint's own options (recorded in the flat layout of Topiary 0.1.0) from a model of another seed, and asserts that it ends with the
     /// checkpoint's trajectory, selection and selected model.
     /// </summary>
     public static void AssertEndsAsRecorded(TrainingCheckpoint checkpoint)
@@ -22,7 +22,7 @@ internal static class TinyRunResume
         using var data = TinyData.Split();
         manual_seed(99);
         using var model = new TinyPoolNet();
-        var options = checkpoint.State.Options!.Deserialize<PruningOptions>(ReportJson.Options)!;
+        var options = PruningOptionsV1.ToOptions(checkpoint.State.Options!);
         var outcome = PruningMethods.Loop(model, new ImageClassificationTask(data), options, checkpoints: new CheckpointOptions { ResumeFrom = checkpoint }).Run();
         Assert.Equal(checkpoint.State.Trajectory, outcome.Trajectory);
         Assert.Equal(checkpoint.State.Selection.Step, outcome.SelectedStep);

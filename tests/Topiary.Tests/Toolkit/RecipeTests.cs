@@ -1,3 +1,5 @@
+using Topiary.Pruning;
+using Topiary.Methods;
 using Topiary.Pruning.Schedules;
 using Topiary.Pruning.Toolkit;
 using Topiary.Regularization;
@@ -56,13 +58,25 @@ public class RecipeTests
         var recipe = RecipeReader.Parse($$"""
             { "method": "relevance", "regularizer": { "reg": "{{spec}}" }, "schedule": { "kind": "iterative", "crop_fraction": 0.1 } }
             """, "r.json", Methods);
-        var fromRecipe = RecipeOptions.Apply(recipe, new PruningOptions());
-        var fromFlag = new PruningOptions { Regularizers = spec };
-        Assert.Equal(Describe(fromFlag.BuildRegularizer()), Describe(fromRecipe.BuildRegularizer()));
-        Assert.Equal(["relevance", "spectral", "gor", "scad"], ((CompositeRegularizer)fromRecipe.BuildRegularizer()).Terms.Select(t => t.Regularizer.Name));
-        // The recipe's list replaces the baseline's; a recipe without one keeps it (PruneCommand then applies --reg over both).
-        Assert.Equal(spec, RecipeOptions.Apply(recipe, new PruningOptions { Regularizers = "so" }).Regularizers);
-        Assert.Equal("so", RecipeOptions.Apply(recipe with { Regularizers = null }, new PruningOptions { Regularizers = "so" }).Regularizers);
+        var fromRecipe = RecipeOptions.Apply(recipe, PruningDefaults.Demo).Method;
+        var fromFlag = PruningDefaults.Demo.For("relevance", new MethodSettings { Regularizers = spec }).Method;
+        Assert.Equal(Describe(Regularizer(fromFlag)), Describe(Regularizer(fromRecipe)));
+        Assert.Equal(["relevance", "spectral", "gor", "scad"], ((CompositeRegularizer)Regularizer(fromRecipe)).Terms.Select(t => t.Regularizer.Name));
+        // The recipe's list replaces the defaults'; a recipe without one keeps them; the flags' list wins over both.
+        var withSo = PruningDefaults.Demo with { Method = PruningDefaults.Demo.Method with { Regularizers = "so" } };
+        Assert.Equal(spec, Extra(RecipeOptions.Apply(recipe, withSo)));
+        Assert.Equal("so", Extra(RecipeOptions.Apply(recipe with { Regularizers = null }, withSo)));
+        Assert.Equal("l2:0.1", Extra(RecipeOptions.Apply(recipe, withSo, new MethodSettings { Regularizers = "l2:0.1" })));
+    }
+
+    private static string Extra(PruningOptions options) => string.Join(",", options.Method.Extra.Select(e => e.ToString()));
+
+    // The regularizer a session of the method trains with (its own and the extra terms), on a small model's masks.
+    private static GradientRegularizer Regularizer(PruningMethod method)
+    {
+        using var model = new Topiary.Models.LeNet300();
+        using var masks = new PruningMasks(ParameterSelector.Select(model, ParameterScope.WeightsAndBiases));
+        return method.Build(masks, new PruningPlan(10, 100, 5, HigherIsBetter: true)).Regularizer;
     }
 
     // Each term's type, strength, schedule flag and settings, as text.

@@ -1,3 +1,4 @@
+using Topiary.Methods;
 using Topiary.Backend;
 using Topiary.Models;
 using Topiary.Pruning;
@@ -12,7 +13,7 @@ public class PruningLoopTests
 {
     private static PruningOptions Quick => new()
     {
-        DenseEpochs = 1, Epochs = 2, EvalEvery = 5, CropFraction = 0.2, Floor = 0.5, BatchSize = 50, Patience = 50, Seed = 3,
+        Method = new RelevancePruning { CropFraction = 0.2 }, DenseEpochs = 1, Epochs = 2, EvalEvery = 5, Floor = 0.5, BatchSize = 50, Patience = 50, Seed = 3,
     };
 
     [Fact]
@@ -74,22 +75,40 @@ public class PruningLoopTests
     }
 
     [Theory]
-    [InlineData("CropFraction")]
     [InlineData("Floor")]
-    [InlineData("Gamma")]
-    [InlineData("Method")]
+    [InlineData("Patience")]
+    [InlineData("LearningRate")]
+    [InlineData("Momentum")]
     public void Out_of_range_options_name_their_property_not_a_flag(string property)
     {
         var options = property switch
         {
-            "CropFraction" => Quick with { CropFraction = 1.5 },
             "Floor" => Quick with { Floor = -0.1 },
-            "Gamma" => Quick with { Gamma = -1 },
-            _ => Quick with { Method = "l3" },
+            "Patience" => Quick with { Patience = 0 },
+            "LearningRate" => Quick with { Optimizer = new AdamOptions { LearningRate = 0 } },
+            _ => Quick with { Optimizer = new SgdOptions { Momentum = 1 } },
         };
         var error = Assert.Throws<PruningOptionException>(options.Validate);
         Assert.Equal(property, error.Property);
         Assert.StartsWith($"PruningOptions.{property}:", error.Message);
+        Assert.DoesNotContain("--", error.Message);
+    }
+
+    [Theory]
+    [InlineData("CropFraction")]
+    [InlineData("Gamma")]
+    [InlineData("Alpha")]
+    public void Out_of_range_method_settings_name_the_method_and_property(string property)
+    {
+        var method = property switch
+        {
+            "CropFraction" => new RelevancePruning { CropFraction = 1.5 },
+            "Gamma" => new RelevancePruning { Gamma = -1 },
+            _ => new RelevancePruning { Alpha = 0 },
+        };
+        var error = Assert.Throws<PruningMethodException>((Quick with { Method = method }).Validate);
+        Assert.Equal(property, error.Property);
+        Assert.Contains(nameof(RelevancePruning), error.Message);
         Assert.DoesNotContain("--", error.Message);
     }
 }

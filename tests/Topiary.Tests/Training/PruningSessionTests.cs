@@ -266,12 +266,12 @@ public class PruningSessionTests
         Assert.Equal(1, ((L2Pruning)PruningMethodRegistry.Create("test-heavy-l2")).Gamma);
         Assert.Contains("unknown method 'nope'", Assert.Throws<ArgumentException>(() => PruningMethodRegistry.Create("nope")).Message);
 
-        var fromOptions = PruningMethods.FromOptions(new PruningOptions { Method = "relevance", Alpha = 0.01, Regularizers = "spectral:1e-3" });
+        var fromOptions = new MethodSettings { Alpha = 0.01, Regularizers = "spectral:1e-3" }.ApplyTo(PruningMethodRegistry.Create("relevance"));
         var relevance = Assert.IsType<RelevancePruning>(fromOptions);
         Assert.Equal(0.01, relevance.Alpha);
         Assert.Equal("spectral:1e-3", Assert.Single(relevance.Extra).ToString());
         // Equal settings describe alike, whatever instances hold them; a different value does not.
-        Assert.Equal(fromOptions.Describe().ToJsonString(), PruningMethods.FromOptions(new PruningOptions { Alpha = 0.01, Regularizers = "spectral:1e-3" }).Describe().ToJsonString());
+        Assert.Equal(fromOptions.Describe().ToJsonString(), new MethodSettings { Alpha = 0.01, Regularizers = "spectral:1e-3" }.ApplyTo(new RelevancePruning()).Describe().ToJsonString());
         Assert.NotEqual(fromOptions.Describe().ToJsonString(), (relevance with { Alpha = 0.02 }).Describe().ToJsonString());
     }
 

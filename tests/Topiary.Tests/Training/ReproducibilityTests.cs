@@ -1,3 +1,4 @@
+using Topiary.Methods;
 using Topiary.Experiments;
 using Topiary.Reporting;
 using Topiary.Tests.Support;
@@ -10,7 +11,7 @@ public class ReproducibilityTests
     [Fact]
     public void The_same_seed_gives_the_same_report_numbers_and_another_seed_does_not()
     {
-        var options = new PruningOptions { DenseEpochs = 1, Epochs = 1, EvalEvery = 4, CropFraction = 0.1, Floor = 0.3, BatchSize = 40, Seed = 77 };
+        var options = new PruningOptions { Method = new RelevancePruning { CropFraction = 0.1 }, DenseEpochs = 1, Epochs = 1, EvalEvery = 4, Floor = 0.3, BatchSize = 40, Seed = 77 };
         string Numbers(PruningOptions o)
         {
             using var subject = new ImageSubject("lenet300", TinyData.Split(o.Seed));

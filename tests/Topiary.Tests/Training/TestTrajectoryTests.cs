@@ -1,3 +1,4 @@
+using Topiary.Methods;
 using Topiary.Experiments;
 using Topiary.Backend;
 using Topiary.Reporting;
@@ -10,7 +11,7 @@ public class TestTrajectoryTests
 {
     private static PruningOptions Quick => new()
     {
-        DenseEpochs = 1, Epochs = 2, EvalEvery = 5, CropFraction = 0.2, Floor = 0.5, BatchSize = 50, Patience = 50, Seed = 3, TargetSparsity = 0.8,
+        Method = new RelevancePruning { CropFraction = 0.2 }, DenseEpochs = 1, Epochs = 2, EvalEvery = 5, Floor = 0.5, BatchSize = 50, Patience = 50, Seed = 3,
         TestCurve = true,
     };
 
@@ -41,6 +42,9 @@ public class TestTrajectoryTests
     {
         var report = Run(Quick);
         AssertPathToResult(report);
+        // The report records the settings in the canonical form the checkpoints compare, and it reads back.
+        Assert.Equal(Quick.Describe().ToJsonString(), report.Settings!.ToJsonString());
+        Assert.Equal(Quick.Describe().ToJsonString(), ReportJson.Deserialize(ReportJson.Serialize(report)).Settings!.ToJsonString());
         // The first crop happens at step 0: measured before it, the point is the dense model itself.
         Assert.Equal(0, report.TestTrajectory[0].Step);
         Assert.Equal(1.0, report.TestTrajectory[0].RemainingFraction);
@@ -52,7 +56,7 @@ public class TestTrajectoryTests
     [Fact]
     public void Pruning_after_a_step_gmp_is_measured_before_the_pruning_too()
     {
-        var report = Run(PruningMethods.Defaults("gmp", Quick));
+        var report = Run(new PruningDefaults(Quick, new MethodSettings { TargetSparsity = 0.8 }).For("gmp"));
         AssertPathToResult(report);
         Assert.Equal(1.0, report.TestTrajectory[0].RemainingFraction);
         Assert.True(report.TestTrajectory[0].Step > 0, "GMP's first pruning step comes after training");

@@ -1,0 +1,90 @@
+using Topiary.Methods;
+
+namespace Topiary.Experiments;
+
+/// <summary>
+/// Values for the settings of whichever method a run ends up with, before the method is known: what a command line's
+/// flags, a recipe, a preset or a model's defaults say. Each is null unless given. <see cref="ApplyTo"/> writes the given
+/// ones into a <see cref="PruningMethod"/>'s own settings (γ becomes LOBSTER's and HyperSparse's λ), and
+/// <see cref="NotTakenBy"/> names the ones a method has no place for, so a command line can refuse them.
+/// </summary>
+public sealed record MethodSettings
+{
+    /// <summary>γ0 of the iterative methods, λ of <c>lobster</c> and <c>hypersparse</c>.</summary>
+    public double? Gamma { get; init; }
+    /// <summary>α of <c>relevance</c>.</summary>
+    public double? Alpha { get; init; }
+    /// <summary>Whether γ decays after each crop (iterative methods).</summary>
+    public bool? GammaDecay { get; init; }
+    /// <summary>t, the fraction removed per crop (iterative methods).</summary>
+    public double? CropFraction { get; init; }
+    /// <summary>Target sparsity of <c>gmp</c> (s_f) and <c>hypersparse</c> (κ).</summary>
+    public double? TargetSparsity { get; init; }
+    /// <summary>LOBSTER's twt.</summary>
+    public double? Twt { get; init; }
+    /// <summary>LOBSTER's pwe.</summary>
+    public int? Pwe { get; init; }
+    /// <summary>HyperSparse's growth factor η.</summary>
+    public double? Growth { get; init; }
+    /// <summary>Further regularizers at constant strengths, as a <c>--reg</c> list (<see cref="ExtraRegularizer.Parse"/>).</summary>
+    public string? Regularizers { get; init; }
+
+    /// <summary>These values, with <paramref name="lower"/>'s where these give none.</summary>
+    public MethodSettings Over(MethodSettings lower) => new()
+    {
+        Gamma = Gamma ?? lower.Gamma,
+        Alpha = Alpha ?? lower.Alpha,
+        GammaDecay = GammaDecay ?? lower.GammaDecay,
+        CropFraction = CropFraction ?? lower.CropFraction,
+        TargetSparsity = TargetSparsity ?? lower.TargetSparsity,
+        Twt = Twt ?? lower.Twt,
+        Pwe = Pwe ?? lower.Pwe,
+        Growth = Growth ?? lower.Growth,
+        Regularizers = Regularizers ?? lower.Regularizers,
+    };
+
+    /// <summary><paramref name="method"/> with every given value it has a place for; the others are left out.</summary>
+    /// <exception cref="PruningOptionException"><see cref="Regularizers"/> does not parse.</exception>
+    public PruningMethod ApplyTo(PruningMethod method)
+    {
+        method = method switch
+        {
+            RelevancePruning r => r with { Alpha = Alpha ?? r.Alpha, Gamma = Gamma ?? r.Gamma, GammaDecay = GammaDecay ?? r.GammaDecay, CropFraction = CropFraction ?? r.CropFraction },
+            IterativeCropPruning i => i with { Gamma = Gamma ?? i.Gamma, GammaDecay = GammaDecay ?? i.GammaDecay, CropFraction = CropFraction ?? i.CropFraction },
+            LobsterPruning l => l with { Lambda = Gamma ?? l.Lambda, Twt = Twt ?? l.Twt, Pwe = Pwe ?? l.Pwe },
+            HyperSparsePruning h => h with { Lambda = Gamma ?? h.Lambda, TargetSparsity = TargetSparsity ?? h.TargetSparsity, Growth = Growth ?? h.Growth },
+            GradualMagnitudePruning g => g with { TargetSparsity = TargetSparsity ?? g.TargetSparsity },
+            _ => method,
+        };
+        if (Regularizers is null) return method;
+        try
+        {
+            return method with { Extra = ExtraRegularizer.Parse(Regularizers) };
+        }
+        catch (FormatException e)
+        {
+            throw new PruningOptionException(nameof(Regularizers), e.Message);
+        }
+    }
+
+    /// <summary>The given values <paramref name="method"/> has no place for, by property name (empty when all apply).</summary>
+    public IReadOnlyList<string> NotTakenBy(PruningMethod method)
+    {
+        var (iterative, relevance) = (method is IterativeCropPruning, method is RelevancePruning);
+        var (lobster, hyperSparse, gmp) = (method is LobsterPruning, method is HyperSparsePruning, method is GradualMagnitudePruning);
+        var misplaced = new List<string>();
+        void Check(bool given, bool taken, string name)
+        {
+            if (given && !taken) misplaced.Add(name);
+        }
+        Check(Gamma is not null, iterative || lobster || hyperSparse, nameof(Gamma));
+        Check(Alpha is not null, relevance, nameof(Alpha));
+        Check(GammaDecay is not null, iterative, nameof(GammaDecay));
+        Check(CropFraction is not null, iterative, nameof(CropFraction));
+        Check(TargetSparsity is not null, gmp || hyperSparse, nameof(TargetSparsity));
+        Check(Twt is not null, lobster, nameof(Twt));
+        Check(Pwe is not null, lobster, nameof(Pwe));
+        Check(Growth is not null, hyperSparse, nameof(Growth));
+        return misplaced;
+    }
+}

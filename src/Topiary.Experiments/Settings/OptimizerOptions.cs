@@ -1,0 +1,136 @@
+using System.Text.Json.Nodes;
+using TorchSharp.Modules;
+using Topiary.Optimization;
+
+namespace Topiary.Experiments;
+
+/// <summary>
+/// The optimizer of an experiment, as a type with only the settings it takes: <see cref="AdamOptions"/>,
+/// <see cref="SgdOptions"/>, <see cref="MuonOptions"/> or <see cref="SteepestOptions"/>. A value: <see cref="Create"/>
+/// builds a fresh optimizer for each training.
+/// </summary>
+public abstract record OptimizerOptions
+{
+    /// <summary>The names <see cref="Named"/> accepts, as the command line spells them.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["adam", "sgd", "muon", "steepest"];
+
+    /// <summary>Learning rate η, a finite number &gt; 0 (default 1e-3).</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>The optimizer's name in reports and on the command line.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>A fresh optimizer over <paramref name="parameters"/>.</summary>
+    public abstract MaskableOptimizer Create(IEnumerable<Parameter> parameters);
+
+    /// <summary>
+    /// The optimizer called <paramref name="name"/> at <paramref name="learningRate"/>, with <paramref name="momentum"/>
+    /// where it takes one (SGD, Muon; null: 0.9).
+    /// </summary>
+    /// <exception cref="PruningOptionException">No optimizer has that name.</exception>
+    public static OptimizerOptions Named(string name, double learningRate, double? momentum = null) => name switch
+    {
+        "adam" => new AdamOptions { LearningRate = learningRate },
+        "sgd" => new SgdOptions { LearningRate = learningRate, Momentum = momentum ?? SgdOptions.DefaultMomentum },
+        "muon" => new MuonOptions { LearningRate = learningRate, Momentum = momentum ?? SgdOptions.DefaultMomentum },
+        "steepest" => new SteepestOptions { LearningRate = learningRate },
+        _ => throw new PruningOptionException(nameof(PruningOptions.Optimizer), $"unknown optimizer '{name}' (expected one of: {string.Join(", ", Names)})"),
+    };
+
+    /// <summary>The momentum, for the optimizers that take one; null for the others.</summary>
+    public virtual double? MomentumOrNull => null;
+
+    /// <summary>Checks every setting.</summary>
+    /// <exception cref="PruningOptionException">A value is out of range; the property names it.</exception>
+    public virtual void Validate()
+    {
+        if (!(LearningRate > 0 && double.IsFinite(LearningRate)))
+            throw new PruningOptionException(nameof(LearningRate), $"must be a finite number > 0, got {LearningRate}");
+    }
+
+    /// <summary>The settings as JSON, in a fixed order: what reports record and what a resumed run must match.</summary>
+    public JsonObject Describe()
+    {
+        var settings = new JsonObject { ["name"] = Name, ["lr"] = LearningRate };
+        if (MomentumOrNull is { } momentum) settings["momentum"] = momentum;
+        return settings;
+    }
+}
+
+/// <summary>Adam (Kingma and Ba) with β = (0.9, 0.999), ε = 1e-8 (<see cref="AdamOptimizer"/>).</summary>
+public sealed record AdamOptions : OptimizerOptions
+{
+    /// <inheritdoc />
+    public override string Name => "adam";
+
+    /// <inheritdoc />
+    public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) => new AdamOptimizer(parameters, LearningRate);
+}
+
+/// <summary>SGD with heavy-ball momentum μ (<see cref="SgdOptimizer"/>).</summary>
+public sealed record SgdOptions : OptimizerOptions
+{
+    /// <summary>μ when none is given.</summary>
+    public const double DefaultMomentum = 0.9;
+
+    /// <summary>Momentum μ in [0, 1) (default 0.9).</summary>
+    public double Momentum { get; init; } = DefaultMomentum;
+
+    /// <inheritdoc />
+    public override string Name => "sgd";
+
+    /// <inheritdoc />
+    public override double? MomentumOrNull => Momentum;
+
+    /// <inheritdoc />
+    public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) => new SgdOptimizer(parameters, LearningRate, Momentum);
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        MomentumRange.Require(Momentum);
+    }
+}
+
+/// <summary>Muon (Jordan et al.): momentum β, orthogonalized updates of matrices (<see cref="MuonOptimizer"/>).</summary>
+public sealed record MuonOptions : OptimizerOptions
+{
+    /// <summary>Momentum β in [0, 1) (default 0.9).</summary>
+    public double Momentum { get; init; } = SgdOptions.DefaultMomentum;
+
+    /// <inheritdoc />
+    public override string Name => "muon";
+
+    /// <inheritdoc />
+    public override double? MomentumOrNull => Momentum;
+
+    /// <inheritdoc />
+    public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) => new MuonOptimizer(parameters, LearningRate, momentum: Momentum);
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        MomentumRange.Require(Momentum);
+    }
+}
+
+/// <summary>Steepest descent under per-tensor norms (<see cref="SteepestDescentOptimizer"/>).</summary>
+public sealed record SteepestOptions : OptimizerOptions
+{
+    /// <inheritdoc />
+    public override string Name => "steepest";
+
+    /// <inheritdoc />
+    public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) => new SteepestDescentOptimizer(parameters, LearningRate);
+}
+
+internal static class MomentumRange
+{
+    public static void Require(double momentum)
+    {
+        if (!(momentum >= 0 && momentum < 1))
+            throw new PruningOptionException("Momentum", $"must lie in [0, 1), got {momentum}");
+    }
+}
