@@ -15,6 +15,8 @@ internal sealed class EvalCommand(ILogger logger) : Command<EvalSettings>
     {
         var loaded = ModelFile.Load(settings.File);
         System.Console.WriteLine(BackendSummary.Line(TorchBackend.EnsureVerified(logger), get_num_threads()));
-        return ModelRuns.For(loaded.Architecture).Eval(loaded, settings);
+        using var prepared = ModelRuns.For(loaded.Architecture).Prepare(loaded, settings);
+        EvalRun.Print(settings.File, loaded, prepared);
+        return 0;
     }
 }

@@ -17,8 +17,8 @@ internal interface IModelRun
     /// <summary>Reads the data of a comparison: a subject per seed, with what the comparison records and prints.</summary>
     PreparedComparison Prepare(CompareSettings settings, PruningOptions dense);
 
-    /// <summary>Measures a loaded model file of this kind on its test data.</summary>
-    int Eval(LoadedModel loaded, EvalSettings settings);
+    /// <summary>Reads the test data of a loaded model file of this kind (<see cref="EvalRun"/> measures it).</summary>
+    PreparedEval Prepare(LoadedModel loaded, EvalSettings settings);
 }
 
 /// <summary>A <c>prune</c> run ready to start.</summary>
@@ -40,3 +40,14 @@ internal sealed record PreparedRun(IExperimentSubject Subject, StartingPoint? St
 /// <param name="Description">The comparison's first line after the version.</param>
 internal sealed record PreparedComparison(string Architecture, string Dataset, Func<int, IExperimentSubject> SubjectFor,
     IReadOnlyDictionary<string, object> Settings, string Description);
+
+/// <summary>An <c>eval</c> ready to measure: the task whose test split measures the model, and what the line says about it.</summary>
+/// <param name="Task">The test data and metric.</param>
+/// <param name="Data">The test data in words (how many images, characters or pairs of what, and the seed of the split).</param>
+/// <param name="Owner">What holds the data, disposed with this.</param>
+/// <param name="Extra">Further measurements of the model for the same line (BLEU), or null.</param>
+internal sealed record PreparedEval(Topiary.Training.ITrainingTask Task, string Data, IDisposable? Owner,
+    Func<TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>, string>? Extra = null) : IDisposable
+{
+    public void Dispose() => Owner?.Dispose();
+}

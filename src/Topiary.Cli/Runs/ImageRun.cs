@@ -60,28 +60,18 @@ internal sealed class ImageRun : IModelRun
         return dataset;
     }
 
-    public int Eval(LoadedModel loaded, EvalSettings settings)
+    public PreparedEval Prepare(LoadedModel loaded, EvalSettings settings)
     {
         var (file, dataDirectory) = (settings.File, settings.Data);
         if (settings.BleuPairs is not null) throw new CliUsageException($"--bleu-pairs: {file} holds a {loaded.Architecture} model, not a translation model");
         if (settings.Corpus is not null) throw new CliUsageException($"--corpus: {file} holds a {loaded.Architecture} image model");
-        using var data = ImageClassificationData.From(IdxReader.LoadDataset(dataDirectory), seed: 0);
+        var data = ImageClassificationData.From(IdxReader.LoadDataset(dataDirectory), seed: 0);
         if (data.ImageSize != loaded.ImageSize)
+        {
+            data.Dispose();
             throw new CliUsageException($"--data: {dataDirectory} has {data.ImageSize}×{data.ImageSize} images but the model expects {loaded.ImageSize}×{loaded.ImageSize}");
-        using var masks = new PruningMasks(loaded.Model.named_parameters().Where(p => loaded.Masks.ContainsKey(p.name)));
-        masks.CopyFrom(loaded.Masks);
-        masks.ApplyToWeights();
-
-        var test = Evaluation.Classify(loaded.Model, data.TestImages, data.TestLabels);
-        var (total, nonzero) = SparsityStatistics.Model(loaded.Model);
-        AnsiConsole.WriteLine($"{file}: {loaded.Architecture}, test accuracy {Summary.Percent(test.Metric)} on {data.TestImages.shape[0]} images of {data.Name}");
-        AnsiConsole.WriteLine($"parameters {total.ToString("N0", CultureInfo.InvariantCulture)}, non-zero {nonzero.ToString("N0", CultureInfo.InvariantCulture)} ({Summary.Percent((double)nonzero / total)}), compression {((double)total / Math.Max(1, nonzero)).ToString("F1", CultureInfo.InvariantCulture)}×");
-        var layers = new Table().AddColumns("tensor", "shape", "total", "non-zero", "remaining");
-        foreach (var layer in SparsityStatistics.PerLayer(masks))
-            layers.AddRow(layer.Name, string.Join("×", layer.Shape), layer.Total.ToString("N0", CultureInfo.InvariantCulture),
-                layer.Nonzero.ToString("N0", CultureInfo.InvariantCulture), Summary.Percent(layer.RemainingFraction));
-        AnsiConsole.Write(layers);
-        return 0;
+        }
+        return new PreparedEval(new ImageClassificationTask(data), $"{data.TestImages.shape[0]} images of {data.Name}", data);
     }
 
     private static Dictionary<string, object> Hyperparameters(PruningOptions o, string preset, string model, int? subset, string? from, int threads)

@@ -68,7 +68,7 @@ internal sealed class LanguageModelRun : IModelRun
     }
 
     /// <summary>Test perplexity on the split the run held out: the corpus, seed and subset stored in the file's metadata (<c>--corpus</c> overrides the corpus).</summary>
-    public int Eval(LoadedModel loaded, EvalSettings settings)
+    public PreparedEval Prepare(LoadedModel loaded, EvalSettings settings)
     {
         var file = settings.File;
         var metadata = loaded.Metadata;
@@ -78,13 +78,7 @@ internal sealed class LanguageModelRun : IModelRun
         var tokenizer = LanguageModelFile.Tokenizer(file, loaded);
         var config = LanguageModelFile.Config(file, loaded.ArchitectureConfig);
         var corpus = LanguageCorpus.Load(corpusName);
-        using var data = LanguageModelingData.From(corpus, seed, config.ContextLength, subset, tokenizer);
-        loaded.ApplyMasks();
-
-        var test = new LanguageModelingTask(data, config.ContextLength).Test(loaded.Model);
-        var (total, nonzero) = SparsityStatistics.Model(loaded.Model);
-        System.Console.WriteLine($"{file}: transformer-lm, test perplexity {test.Metric.ToString("F3", CultureInfo.InvariantCulture)} on {data.Test.shape[0]:N0} characters of {corpus.Name} (seed {seed})");
-        System.Console.WriteLine($"parameters {total.ToString("N0", CultureInfo.InvariantCulture)}, non-zero {nonzero.ToString("N0", CultureInfo.InvariantCulture)} ({Summary.Percent((double)nonzero / total)})");
-        return 0;
+        var data = LanguageModelingData.From(corpus, seed, config.ContextLength, subset, tokenizer);
+        return new PreparedEval(new LanguageModelingTask(data, config.ContextLength), $"{data.Test.shape[0]:N0} characters of {corpus.Name} (seed {seed})", data);
     }
 }

@@ -73,7 +73,7 @@ internal sealed class TranslationRun(ILogger logger) : IModelRun
     }
 
     /// <summary>Test perplexity and BLEU on the verse pairs the run held out (the modules, seed, held-out sizes and subset stored in the file's metadata).</summary>
-    public int Eval(LoadedModel loaded, EvalSettings settings)
+    public PreparedEval Prepare(LoadedModel loaded, EvalSettings settings)
     {
         var file = settings.File;
         if (settings.Corpus is not null) throw new CliUsageException($"--corpus: {file} holds a translation model; it reads the modules named in its metadata");
@@ -87,17 +87,9 @@ internal sealed class TranslationRun(ILogger logger) : IModelRun
         var vocabulary = LanguageModelFile.TranslationVocabulary(file, loaded);
         var config = LanguageModelFile.Config(file, loaded.ArchitectureConfig);
         var data = options.Data(options.LoadCorpus(), seed, config.ContextLength, vocabulary);
-        loaded.ApplyMasks();
-
         var task = new TranslationTask(data.Split, vocabulary, config.ContextLength);
-        var test = task.Test(loaded.Model);
         var scored = data.Split.Test.Take(options.BleuPairs!.Value).ToList();
-        var (bleu, _) = task.Bleu((TransformerTranslationModel)loaded.Model, scored);
-        var (total, nonzero) = SparsityStatistics.Model(loaded.Model);
-        var inv = CultureInfo.InvariantCulture;
-        System.Console.WriteLine($"{file}: transformer-mt, test perplexity {test.Metric.ToString("F3", inv)} on {data.Split.Test.Count:N0} verse pairs of {data.Name} (seed {seed}), "
-            + $"BLEU {bleu.Score.ToString("F2", inv)} on the first {scored.Count:N0}");
-        System.Console.WriteLine($"parameters {total.ToString("N0", inv)}, non-zero {nonzero.ToString("N0", inv)} ({Summary.Percent((double)nonzero / total)})");
-        return 0;
+        return new PreparedEval(task, $"{data.Split.Test.Count:N0} verse pairs of {data.Name} (seed {seed})", Owner: null,
+            model => $", BLEU {task.Bleu((TransformerTranslationModel)model, scored).Bleu.Score.ToString("F2", CultureInfo.InvariantCulture)} on the first {scored.Count:N0}");
     }
 }
