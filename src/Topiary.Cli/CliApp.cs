@@ -103,6 +103,7 @@ internal static class CliApp
             CommandRuntimeException spectre => (Usage, ParseErrors.Message(spectre, args, SettingsOf)),
             PruningOptionException or Topiary.Methods.PruningMethodException => (Usage, OptionFlags.Message(e)),
             IdxFormatException or ModelFileException or CheckpointException or CorpusFormatException => (Usage, e.Message),
+            Topiary.Comparison.ComparisonStoreException => (Usage, e.Message),
             Topiary.Backend.BackendConfigurationException => (Usage, e.Message),
             Topiary.Pruning.Toolkit.PruningSelectionException or Topiary.Pruning.Toolkit.RecipeException => (Usage, e.Message),
             DivergenceLimitException => (1, $"{e.Message} (--lr, --gamma)"),

@@ -19,6 +19,7 @@ internal static class ComparisonRunner
     /// <summary><c>topiary compare</c> for every model: each method's options, the model's subjects, then the plan.</summary>
     public static int Run(CompareSettings settings, ILogger logger, CancellationToken cancellationToken)
     {
+        if (settings.Resume is { } directory) settings = RunConfiguration.Resumed(settings, directory, "compare");
         var perMethod = settings.MethodLabels.ToDictionary(m => m, settings.ForMethod);
         var dense = settings.Dense();
         foreach (var options in perMethod.Values) options.Validate();
@@ -62,16 +63,28 @@ internal static class ComparisonRunner
         System.Console.WriteLine(BackendSummary.Line(backend, compare.ThreadCount));
         var total = methods.Count * seeds.Count;
         var done = 0;
-        var finished = new SynchronousProgress<(ComparisonRun Run, ComparisonReport SoFar)>(update =>
+        // The folder keeps every finished run and dense model: the same comparison run into it again (or --resume) continues.
+        var store = new ComparisonStore(outDirectory);
+        if (compare.Resume is null) RunConfiguration.From(GivenOptions.Text(compare), compare.ThreadCount, "compare").Write(outDirectory);
+        var finished = new SynchronousProgress<ComparisonUpdate>(update =>
         {
             var (run, metric) = (update.Run, update.SoFar.Metric);
-            System.Console.WriteLine($"[{++done}/{total}] {run.Method,-11} seed {run.Seed}: test {metric.Name} {metric.Format(run.TestMetric)}, remaining {Summary.Percent(run.RemainingFraction)}{(run.MetBound ? "" : " (bound not met)")}, {run.Seconds:F0} s");
+            var how = update.Kept ? "kept from an earlier run" : $"{run.Seconds:F0} s";
+            System.Console.WriteLine($"[{++done}/{total}] {run.Method,-11} seed {run.Seed}: test {metric.Name} {metric.Format(run.TestMetric)}, remaining {Summary.Percent(run.RemainingFraction)}{(run.MetBound ? "" : " (bound not met)")}, {how}");
             // Keep what is done on disk, so an interrupted comparison still leaves its finished runs.
             Directory.CreateDirectory(outDirectory);
             ComparisonJson.Write(update.SoFar, Path.Combine(outDirectory, "comparison.json"));
             ComparisonMarkdown.Write(update.SoFar, Path.Combine(outDirectory, "comparison.md"));
         });
-        var report = ComparisonExperiment.Run(plan, settings, new QuietProgress(), finished, logger, cancellationToken);
+        ComparisonReport report;
+        try
+        {
+            report = ComparisonExperiment.Run(plan, settings, new QuietProgress(), finished, logger, cancellationToken, store);
+        }
+        catch (OperationCanceledException e)
+        {
+            throw new RunInterruptedException($"stopped after {done} of {total} runs, which are kept in {outDirectory}; continue with: topiary compare --resume {outDirectory}", e);
+        }
 
         Directory.CreateDirectory(outDirectory);
         var files = new[] { "comparison.json", "comparison.md", "comparison.png" }.Select(f => Path.Combine(outDirectory, f)).ToArray();

@@ -18,10 +18,7 @@ internal static class PruneRun
         var resuming = settings.Resume is not null;
         if (settings.Resume is { } directory)
         {
-            // The run's own settings come from its folder; any other option would make it a different run.
-            if (GivenOptions.Of(settings).Select(o => o.Flag).FirstOrDefault(f => f != "--resume") is { } other)
-                throw new CliUsageException($"{other}: cannot be combined with --resume (the run keeps the settings it was started with)");
-            settings = RunConfiguration.Read(directory).Settings(directory);
+            settings = RunConfiguration.Resumed(settings, directory, "prune");
         }
         var options = settings.Options();
         options.Validate();

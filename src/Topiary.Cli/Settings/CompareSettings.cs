@@ -15,6 +15,10 @@ internal sealed class CompareSettings : TranslationPairSettings
     [Description("comma-separated methods (default relevance,l2,l1,none,lobster,gmp,hypersparse; transformers: relevance,l2,l1,none); METHOD+REG+REG… adds regularizers to a method, e.g. none+spectral:1e-3+so:1e-4")]
     public string? Methods { get; init; }
 
+    [CommandOption("--resume <DIR>")]
+    [Description("continue the comparison in DIR (killed, interrupted or cut short) with the settings its run.json recorded: finished runs and dense models are kept, the rest runs; takes no other flag. Running the same comparison again with --out DIR does the same")]
+    public string? Resume { get; init; }
+
     [CommandOption("--seeds <N>")]
     [Description("seeds per method: S, S+1, … from --seed; each seed trains one dense model every method starts from (default 3; transformers: 2)")]
     public int? Seeds { get; init; }

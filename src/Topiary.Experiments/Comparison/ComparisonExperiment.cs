@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Topiary.Backend;
@@ -32,11 +34,15 @@ public static class ComparisonExperiment
 {
     /// <summary>
     /// Runs the plan; <paramref name="finished"/> hears about each run as it ends, with the report so far
-    /// (<see cref="ComparisonReport.Complete"/> false), so a caller can keep partial results on disk.
+    /// (<see cref="ComparisonReport.Complete"/> false), so a caller can keep partial results on disk. With a
+    /// <paramref name="store"/>, every finished run and every seed's dense model is kept there as soon as it exists, and
+    /// the runs and dense models it already holds for the same settings are taken instead of run again (a seed whose
+    /// methods are all finished trains nothing).
     /// </summary>
+    /// <exception cref="ComparisonStoreException">A file of the store is damaged.</exception>
     public static ComparisonReport Run(ComparisonPlan plan, IReadOnlyDictionary<string, object> settings,
-        IProgress<TrainingProgress>? progress = null, IProgress<(ComparisonRun Run, ComparisonReport SoFar)>? finished = null, ILogger? logger = null,
-        CancellationToken cancellationToken = default)
+        IProgress<TrainingProgress>? progress = null, IProgress<ComparisonUpdate>? finished = null, ILogger? logger = null,
+        CancellationToken cancellationToken = default, ComparisonStore? store = null)
     {
         logger ??= NullLogger.Instance;
         if (plan.Methods.Count == 0) throw new ArgumentException("no method to compare", nameof(plan));
@@ -44,22 +50,72 @@ public static class ComparisonExperiment
         foreach (var method in plan.Methods) (plan.OptionsFor(method) with { Seed = plan.Seeds[0] }).Validate();
         var clock = Stopwatch.StartNew();
         var runs = new List<ComparisonRun>();
+        var shared = SharedIdentity(plan, settings);
         MetricKind? metric = null;
         foreach (var seed in plan.Seeds)
         {
             using var subject = plan.SubjectFor(seed);
             metric ??= subject.Task.Metric;
-            using var dense = TrainDense(plan, subject, seed, progress, cancellationToken);
-            var denseTest = subject.Task.Test(dense).Metric;
+            var pending = new List<(string Method, PruningOptions Options, JsonObject Identity)>();
             foreach (var method in plan.Methods)
             {
+                var options = plan.OptionsFor(method) with { Seed = seed, TestCurve = true };
+                var identity = RunIdentity(shared, method, seed, plan.Dense with { Seed = seed }, options);
+                if (store?.FinishedRun(identity) is { } kept)
+                {
+                    runs.Add(kept);
+                    finished?.Report(new ComparisonUpdate(kept, Report(plan, metric, settings, runs, clock.Elapsed.TotalSeconds) with { Complete = false }, Kept: true));
+                }
+                else pending.Add((method, options, identity));
+            }
+            if (pending.Count == 0) continue;
+            var denseIdentity = RunIdentity(shared, label: null, seed, plan.Dense with { Seed = seed }, options: null);
+            manual_seed(seed);
+            using var dense = subject.CreateModel();
+            var denseTest = store?.LoadDense(denseIdentity, dense) ?? TrainDense(plan, subject, dense, seed, denseIdentity, store, progress, cancellationToken);
+            foreach (var (method, options, identity) in pending)
+            {
                 cancellationToken.ThrowIfCancellationRequested();
-                var run = RunMethod(subject, dense, denseTest, method, seed, plan.OptionsFor(method) with { Seed = seed, TestCurve = true }, progress, logger, cancellationToken);
+                var run = RunMethod(subject, dense, denseTest, method, seed, options, progress, logger, cancellationToken);
+                store?.Save(identity, run);
                 runs.Add(run);
-                finished?.Report((run, Report(plan, metric, settings, runs, clock.Elapsed.TotalSeconds) with { Complete = false }));
+                finished?.Report(new ComparisonUpdate(run, Report(plan, metric, settings, runs, clock.Elapsed.TotalSeconds) with { Complete = false }, Kept: false));
             }
         }
-        return Report(plan, metric!, settings, runs, clock.Elapsed.TotalSeconds);
+        // Kept runs come in seed order with the new ones; the report lists them as the plan does.
+        var ordered = plan.Seeds.SelectMany(seed => plan.Methods.Select(method => runs.First(r => r.Seed == seed && r.Method == method))).ToList();
+        return Report(plan, metric!, settings, ordered, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// What every run of the comparison shares and its outcome depends on: the model, the data, the threads, the tool's
+    /// version and the caller's settings, except the seed list and the other methods' settings, which do not change a run.
+    /// </summary>
+    private static JsonObject SharedIdentity(ComparisonPlan plan, IReadOnlyDictionary<string, object> settings)
+    {
+        var recorded = JsonSerializer.SerializeToNode(settings, ReportJson.Options)!.AsObject();
+        foreach (var key in recorded.Select(p => p.Key).Where(k => k == "seeds" || k.StartsWith("method.", StringComparison.Ordinal)).ToList())
+            recorded.Remove(key);
+        return new JsonObject
+        {
+            ["tool_version"] = ToolInfo.Version,
+            ["model"] = plan.ModelName,
+            ["dataset"] = plan.Dataset,
+            ["threads"] = get_num_threads(),
+            ["settings"] = recorded,
+        };
+    }
+
+    /// <summary>The identity of one run (or, without a label and options, of a seed's dense model) in a <see cref="ComparisonStore"/>.</summary>
+    private static JsonObject RunIdentity(JsonObject shared, string? label, int seed, PruningOptions dense, PruningOptions? options)
+    {
+        var identity = new JsonObject();
+        if (label is not null) identity["label"] = label;
+        identity["seed"] = seed;
+        foreach (var (key, value) in shared) identity[key] = value?.DeepClone();
+        identity["dense"] = dense.Describe();
+        if (options is not null) identity["options"] = options.Describe();
+        return identity;
     }
 
     private static ComparisonRun RunMethod(IExperimentSubject subject, nn.Module<Tensor, Tensor> dense, double denseTest, string method, int seed,
@@ -111,12 +167,14 @@ public static class ComparisonExperiment
         SecondsTotal = seconds,
     };
 
-    private static nn.Module<Tensor, Tensor> TrainDense(ComparisonPlan plan, IExperimentSubject subject, int seed, IProgress<TrainingProgress>? progress, CancellationToken token)
+    /// <summary>Trains the seed's dense model, <paramref name="model"/> as initialized right after the seed was set, and keeps it in the store; returns its test metric.</summary>
+    private static double TrainDense(ComparisonPlan plan, IExperimentSubject subject, nn.Module<Tensor, Tensor> model, int seed, JsonObject identity,
+        ComparisonStore? store, IProgress<TrainingProgress>? progress, CancellationToken token)
     {
-        manual_seed(seed);
-        var model = subject.CreateModel();
         DenseTrainer.Train(model, subject.Task, plan.Dense with { Seed = seed }, progress, token);
-        return model;
+        var test = subject.Task.Test(model).Metric;
+        store?.SaveDense(identity, model, test);
+        return test;
     }
 
     /// <summary>The seed's dense model into a method's fresh model: every method starts from the same weights.</summary>

@@ -36,6 +36,48 @@ public class CompareCommandTests
     }
 
     [Fact]
+    public void A_comparison_cut_short_continues_from_the_runs_it_finished_and_ends_with_the_same_numbers()
+    {
+        using var dir = new TestDirectory();
+        var data = Path.Combine(dir.Path, "data");
+        SyntheticIdx.Write(data, trainCount: 600, testCount: 200);
+        var output = Path.Combine(dir.Path, "cmp");
+        string[] flags = ["compare", "--methods", "none,gmp", "--seeds", "1", "--model", "lenet300", "--data", data,
+            "--dense-epochs", "1", "--epochs", "1", "--eval-every", "2", "--floor", "0.3", "--threads", "1", "--out", output];
+        var first = CliProcess.Run(flags);
+        Assert.True(first.ExitCode == 0, $"exit {first.ExitCode}: {first.StandardError}\n{first.StandardOutput}");
+        var complete = File.ReadAllText(Path.Combine(output, "comparison.json"));
+        var runs = Directory.GetFiles(Path.Combine(output, "runs"));
+        Assert.Equal(2, runs.Length);
+        Assert.Single(Directory.GetFiles(Path.Combine(output, "dense")));
+
+        // As if the comparison had been killed during its second run: that run's file and the results are missing.
+        File.Delete(runs.Single(f => Path.GetFileName(f).StartsWith("gmp-", StringComparison.Ordinal)));
+        File.Delete(Path.Combine(output, "comparison.json"));
+        var resumed = CliProcess.Run("compare", "--resume", output);
+        Assert.True(resumed.ExitCode == 0, $"exit {resumed.ExitCode}: {resumed.StandardError}\n{resumed.StandardOutput}");
+        Assert.Contains("none        seed 1234: ", resumed.StandardOutput);
+        Assert.Contains("kept from an earlier run", resumed.StandardOutput.Split('\n').Single(l => l.Contains("] none ")));
+        Assert.DoesNotContain("kept from an earlier run", resumed.StandardOutput.Split('\n').Single(l => l.Contains("] gmp ")));
+        // The dense model came from the folder, and the run made again gives the numbers it gave the first time.
+        using var before = JsonDocument.Parse(complete);
+        using var after = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "comparison.json")));
+        Assert.True(after.RootElement.GetProperty("complete").GetBoolean());
+        static string Numbers(JsonElement run) => string.Join(" ", new[] { "method", "seed", "dense_test_metric", "val_metric", "test_metric", "remaining_fraction" }
+            .Select(k => run.GetProperty(k).ToString())) + " " + run.GetProperty("test_trajectory");
+        Assert.Equal(before.RootElement.GetProperty("runs").EnumerateArray().Select(Numbers), after.RootElement.GetProperty("runs").EnumerateArray().Select(Numbers));
+
+        // Everything finished: nothing runs again; a damaged kept run is refused in one line naming its file.
+        var again = CliProcess.Run(flags);
+        Assert.Equal(2, again.StandardOutput.Split('\n').Count(l => l.Contains("kept from an earlier run")));
+        var kept = Directory.GetFiles(Path.Combine(output, "runs"))[0];
+        File.WriteAllText(kept, "{ not json");
+        var damaged = CliProcess.Run(flags);
+        Assert.Equal(2, damaged.ExitCode);
+        Assert.Contains(Path.GetFileName(kept), Assert.Single(damaged.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
     public void A_tiny_language_model_comparison_reports_perplexity_with_trajectories_and_a_plot()
     {
         using var dir = new TestDirectory();
