@@ -5,15 +5,22 @@ namespace Topiary.Tests.Cli;
 
 public class CompareCommandTests
 {
+    /// <summary>none and gmp on LeNet-300-100 over small synthetic images, one epoch each, into DIR/cmp.</summary>
+    private static (string[] Flags, string Output) SmallComparison(TestDirectory dir, int seeds)
+    {
+        var data = Path.Combine(dir.Path, "data");
+        SyntheticIdx.Write(data, trainCount: 600, testCount: 200);
+        var output = Path.Combine(dir.Path, "cmp");
+        return (["compare", "--methods", "none,gmp", "--seeds", seeds.ToString(System.Globalization.CultureInfo.InvariantCulture), "--model", "lenet300",
+            "--data", data, "--dense-epochs", "1", "--epochs", "1", "--eval-every", "2", "--floor", "0.3", "--threads", "1", "--out", output], output);
+    }
+
     [Fact]
     public void A_small_comparison_writes_json_markdown_and_plot_with_every_run()
     {
         using var dir = new TestDirectory();
-        var data = Path.Combine(dir.Path, "data");
-        SyntheticIdx.Write(data, trainCount: 600, testCount: 200);
-        var output = Path.Combine(dir.Path, "cmp");
-        var result = CliProcess.Run("compare", "--methods", "none,gmp", "--seeds", "2", "--model", "lenet300", "--data", data,
-            "--dense-epochs", "1", "--epochs", "1", "--eval-every", "2", "--floor", "0.3", "--threads", "1", "--out", output);
+        var (flags, output) = SmallComparison(dir, seeds: 2);
+        var result = CliProcess.Run(flags);
         Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.StandardError}\n{result.StandardOutput}");
         foreach (var file in new[] { "comparison.json", "comparison.md", "comparison.png" })
             Assert.True(File.Exists(Path.Combine(output, file)), $"{file} is missing");
@@ -39,11 +46,7 @@ public class CompareCommandTests
     public void A_comparison_cut_short_continues_from_the_runs_it_finished_and_ends_with_the_same_numbers()
     {
         using var dir = new TestDirectory();
-        var data = Path.Combine(dir.Path, "data");
-        SyntheticIdx.Write(data, trainCount: 600, testCount: 200);
-        var output = Path.Combine(dir.Path, "cmp");
-        string[] flags = ["compare", "--methods", "none,gmp", "--seeds", "1", "--model", "lenet300", "--data", data,
-            "--dense-epochs", "1", "--epochs", "1", "--eval-every", "2", "--floor", "0.3", "--threads", "1", "--out", output];
+        var (flags, output) = SmallComparison(dir, seeds: 1);
         var first = CliProcess.Run(flags);
         Assert.True(first.ExitCode == 0, $"exit {first.ExitCode}: {first.StandardError}\n{first.StandardOutput}");
         var complete = File.ReadAllText(Path.Combine(output, "comparison.json"));
