@@ -32,6 +32,12 @@ switch (command)
         UseThreads();
         return InferenceBenchmark.Run(Option("--rounds", 31), model);
     }
+    case "stages":
+    {
+        string Text(string name, string fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+        UseThreads();
+        return StageBenchmark.Run(Option("--rounds", 31), Text("--model", "lenet5"), double.Parse(Text("--sparsity", "0.95"), CultureInfo.InvariantCulture), Option("--batch", 1));
+    }
     case "crossover":
     {
         UseThreads();

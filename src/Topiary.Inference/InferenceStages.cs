@@ -87,8 +87,9 @@ internal abstract class WeightedStage : InferenceStage
     public string Name { get; }
     public CsrMatrix Weight { get; }
     public bool Relu { get; }
-    // The choice per batch size, worked out once: at batch 1 a whole sparse layer takes microseconds.
-    private readonly Dictionary<int, bool> choices = new();
+    // The choice per batch size, worked out once: at batch 1 a whole sparse layer takes microseconds. Concurrent
+    // forward calls fill it; calibration, which changes the choices, runs alone (the model's lock).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> choices = new();
     private IReadOnlyList<SparseCrossover> crossover = SparseCrossover.Default;
 
     public IReadOnlyList<SparseCrossover> Crossover
@@ -117,6 +118,14 @@ internal abstract class WeightedStage : InferenceStage
     public void SetCalibrated(int batch, bool sparse)
     {
         calibrated[batch] = sparse;
+        choices.Clear();
+    }
+
+    /// <summary>Puts back a choice saved before calibration tried others: a value, or none (null).</summary>
+    public void RestoreCalibrated(int batch, bool? sparse)
+    {
+        if (sparse is { } value) calibrated[batch] = value;
+        else calibrated.Remove(batch);
         choices.Clear();
     }
 
