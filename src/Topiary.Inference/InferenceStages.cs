@@ -192,9 +192,11 @@ internal sealed class ConvStage : WeightedStage
     {
         var window = layer.Window;
         if (offsets is not null)
-            SparseConvKernel.Forward(Weight, offsets, layer.Bias, window.KernelHeight, window.KernelWidth, layer.InChannels, Input.Height, Input.Width, input, output, batch);
-        else
-            StridedSparseConvKernel.Forward(Weight, taps!, layer.Bias, window, layer.InChannels, Input.Height, Input.Width, input, output, batch);
+        {
+            SparseConvKernel.Forward(Weight, offsets, layer.Bias, window.KernelHeight, window.KernelWidth, layer.InChannels, Input.Height, Input.Width, input, output, batch, Relu);
+            return;
+        }
+        StridedSparseConvKernel.Forward(Weight, taps!, layer.Bias, window, layer.InChannels, Input.Height, Input.Width, input, output, batch);
         if (Relu) ReluStage.Apply(output[..checked((int)(batch * Output.Size))]);
     }
 
