@@ -20,7 +20,7 @@ internal static class InferenceBenchmark
 {
     private static readonly double[] Sparsities = { 0.90, 0.95, 0.98, 0.99 };
     private static readonly int[] Batches = { 1, 32, 256 };
-    private static readonly string[] Models = { "lenet300", "lenet5", "linear4096" };
+    private static readonly string[] Models = { "lenet300", "lenet5", "cnn", "linear4096" };
 
     public static int Run(int rounds, string? only)
     {
@@ -117,6 +117,7 @@ internal static class InferenceBenchmark
     internal static SequentialNetwork PrunedNetwork(string model, double sparsity)
     {
         manual_seed(7);
+        if (model == "cnn") return UserStyleCnn(sparsity);
         using var module = model == "linear4096" ? (nn.Module)nn.Linear(4096, 4096) : ModelCatalog.Create(model);
         var parameters = model == "linear4096"
             ? module.named_parameters().Select(p => (p.name, p.parameter)).ToList()
@@ -129,6 +130,40 @@ internal static class InferenceBenchmark
         if (model != "linear4096") return CatalogNetworks.FromModel(model, 28, (nn.Module<Tensor, Tensor>)module);
         var values = parameters.ToDictionary(p => p.Item1, p => p.Item2.detach().contiguous().data<float>().ToArray());
         return new SequentialNetwork(4096, 1, 1, new NetworkLayer[] { new FlattenLayer(), new LinearLayer("fc", 4096, 4096, values["weight"], values["bias"]) });
+    }
+
+    /// <summary>
+    /// A CNN as a user writes one, on 1×28×28: conv 3×3 padding 1 (1→16), BatchNorm, ReLU; conv 3×3 stride 2 padding 1
+    /// (16→32), BatchNorm, ReLU; conv 3×3 padding 1 (32→32), BatchNorm, ReLU; max-pool 2; Flatten; Linear 1568→128,
+    /// ReLU, Dropout; Linear 128→10. Every weight tensor is pruned by magnitude to the sparsity, the BatchNorm running
+    /// statistics are moved by three training-mode forwards, and <see cref="SequentialNetworks.FromSequential"/> folds
+    /// each BatchNorm into the convolution before it.
+    /// </summary>
+    private static SequentialNetwork UserStyleCnn(double sparsity)
+    {
+        using var scope = NewDisposeScope();
+        using var model = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding: 1), nn.BatchNorm2d(16), nn.ReLU(),
+            nn.Conv2d(16, 32, 3, stride: 2, padding: 1), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, padding: 1), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(1568, 128), nn.ReLU(), nn.Dropout(0.2),
+            nn.Linear(128, 10));
+        using (no_grad())
+        {
+            foreach (var (name, parameter) in model.named_parameters().ToList())
+            {
+                if (!name.EndsWith(".weight", StringComparison.Ordinal) || parameter.dim() < 2) continue;
+                using var masks = new PruningMasks(new[] { (name, parameter) });
+                GlobalMagnitudePruner.PruneCount(masks, (long)Math.Round(sparsity * masks.Total));
+            }
+            model.train();
+            var generator = new Generator(11);
+            for (var i = 0; i < 3; i++) model.forward(randn(new long[] { 32, 1, 28, 28 }, generator: generator).mul(2).add(0.5));
+            model.eval();
+        }
+        return SequentialNetworks.FromSequential(model, 1, 28, 28);
     }
 
     private static string F(double value, string format = "F2") => value.ToString(format, CultureInfo.InvariantCulture);

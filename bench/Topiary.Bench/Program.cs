@@ -2,7 +2,8 @@ using System.Globalization;
 using Topiary.Bench;
 
 // topiary-bench step [--rounds R] [--steps S]
-// topiary-bench inference [--rounds R] [--threads N] [--model lenet300|lenet5|linear4096]
+// topiary-bench inference [--rounds R] [--threads N] [--model lenet300|lenet5|cnn|linear4096] [--callers]
+// topiary-bench stages [--rounds R] [--threads N] [--model M] [--sparsity S] [--batch B]
 // topiary-bench crossover [--rounds R] [--threads N]
 // topiary-bench fallback [--rounds R] [--threads N]
 // topiary-bench size

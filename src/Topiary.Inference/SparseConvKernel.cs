@@ -9,7 +9,7 @@ namespace Topiary.Inference;
 /// and every stored w[o, (i, dy, dx)] adds w · x[i, y+dy, dx .. dx+W′) to each output row y of channel o, so the
 /// work is non-zeros × output pixels and the inner loop is contiguous over the output width (8 lanes at a time).
 /// Input [batch, in, H, W], output [batch, out, H−kh+1, W−kw+1], both row-major. (batch, out-channel) planes are
-/// split across threads when the work is large enough. Other strides and paddings: <see cref="StridedSparseConvKernel"/>.
+/// split across threads when the work is large enough. Other strides and paddings run on it through a <see cref="PhaseLayout"/>.
 /// </summary>
 public static class SparseConvKernel
 {
@@ -25,18 +25,32 @@ public static class SparseConvKernel
     internal static void Forward(CsrMatrix weight, int[] offsets, float[] bias, int kernelHeight, int kernelWidth, int inChannels, int height, int width,
         ReadOnlySpan<float> input, Span<float> output, int batch, bool relu)
     {
-        int outHeight = height - kernelHeight + 1, outWidth = width - kernelWidth + 1, planes = batch * weight.Rows;
-        if (input.Length < (long)batch * inChannels * height * width || output.Length < (long)planes * outHeight * outWidth || bias.Length != weight.Rows)
-            throw new ArgumentException("input, output or bias has the wrong length");
+        Forward(weight, offsets, bias, inChannels * height * width, width, height - kernelHeight + 1, width - kernelWidth + 1, input, output, batch, relu);
+    }
+
+    /// <summary>
+    /// The convolution on samples of <paramref name="sampleSize"/> values whose rows are <paramref name="width"/>
+    /// apart, into <paramref name="outHeight"/>×<paramref name="outWidth"/> planes: output (y, x) of weight k is
+    /// input[offsets[k] + y·width + x]. For other windows the input is first put in a <see cref="PhaseLayout"/>.
+    /// </summary>
+    internal static void Forward(CsrMatrix weight, int[] offsets, float[] bias, int sampleSize, int width, int outHeight, int outWidth,
+        ReadOnlySpan<float> input, Span<float> output, int batch, bool relu)
+    {
+        var planes = batch * weight.Rows;
+        if (input.Length < (long)batch * sampleSize || output.Length < (long)planes * outHeight * outWidth || bias.Length != weight.Rows || offsets.Length != weight.Nonzero)
+            throw new ArgumentException("input, output, bias or offsets has the wrong length");
         var work = (long)weight.Nonzero * batch * outHeight * outWidth;
-        var geometry = new Geometry(inChannels * height * width, width, outHeight, outWidth, relu);
+        var geometry = new Geometry(sampleSize, width, outHeight, outWidth, relu);
         // Rows at least 8 wide run on the register tiles; narrower ones on the row-by-row form.
-        var tiles = outWidth >= 8 ? OutputTiles.For(width, outHeight, outWidth) : null;
+        var tiles = outWidth >= 8 ? Tiles.GetOrAdd((width, outHeight, outWidth), key => OutputTiles.For(key.Width, key.OutHeight, key.OutWidth)) : null;
         if (KernelIsa.Avx2Fma) Planes<FusedMultiplyAdd>(weight, offsets, bias, geometry, tiles, input, output, planes, work);
         else Planes<SeparateMultiplyAdd>(weight, offsets, bias, geometry, tiles, input, output, planes, work);
     }
 
     private readonly record struct Geometry(int SampleSize, int Width, int OutHeight, int OutWidth, bool Relu);
+
+    // Worked out once per shape: a network has a handful.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int Width, int OutHeight, int OutWidth), OutputTiles> Tiles = new();
 
     private static unsafe void Planes<TMultiplyAdd>(CsrMatrix weight, int[] offsets, float[] bias, Geometry g, OutputTiles? tiles,
         ReadOnlySpan<float> input, Span<float> output, int planes, long work)

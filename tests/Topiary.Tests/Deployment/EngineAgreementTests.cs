@@ -103,4 +103,34 @@ public class EngineAgreementTests
         model.Forward(input.contiguous().data<float>().ToArray(), output, batch);
         return tensor(output).reshape(batch, -1);
     }
+
+    [Fact]
+    public void Padded_and_strided_convolutions_split_across_kernel_threads_agree_with_libtorch()
+    {
+        var random = new Random(7);
+        var previous = KernelThreads.Count;
+        KernelThreads.Count = 2;
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            var network = new SequentialNetwork(16, 28, 28, new NetworkLayer[]
+            {
+                new Conv2dLayer("strided", 16, 32, Window2d.Square(3, stride: 2, padding: 1), Values(random, 32 * 16 * 9, 0.5), Values(random, 32, 1)),
+                new ReluLayer(),
+                new Conv2dLayer("padded", 32, 8, new Window2d(3, 5, 1, 1, 1, 2), Values(random, 8 * 32 * 15, 0.5), Values(random, 8, 1)),
+                new FlattenLayer(),
+            });
+            using var torch = new TorchNetwork(network);
+            using var sparse = new SparseInferenceModel(network, EverySparse);
+            var input = randn(new long[] { 32, 16, 28, 28 }, generator: new Generator(3));
+            var reference = torch.forward(input);
+            var difference = reference.sub(sparse.Forward(input)).abs().max().item<float>();
+            Assert.True(difference <= 1e-4 * Math.Max(1.0, reference.abs().max().item<float>()), $"differs from libtorch by {difference:E2}");
+        }
+        finally
+        {
+            KernelThreads.Count = previous;
+        }
+    }
 }
