@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Topiary.Inference;
 
@@ -57,6 +59,7 @@ internal sealed class PhaseLayout
         int plane = PhaseHeight * PhaseWidth, inputPlane = height * width, phaseWidth = PhaseWidth;
         if (input.Length < (long)batch * channels * inputPlane || target.Length < (long)batch * SampleSize)
             throw new ArgumentException("input or target is too small");
+        var deinterleave = Avx2.IsSupported && KernelIsa.Avx2Fma;
         fixed (float* ip = input, tp = target)
         {
             for (var image = 0; image < batch * channels; image++)
@@ -81,10 +84,25 @@ internal sealed class PhaseLayout
                             }
                             var from = source + r * width + px - pw;
                             for (var j = 0; j < first; j++) row[j] = 0f;
+                            var k = first;
                             if (sw == 1)
-                                for (var j = first; j < end; j++) row[j] = from[j];
+                            {
+                                for (; k + 8 <= end; k += 8) Vector256.Load(from + k).Store(row + k);
+                                for (; k < end; k++) row[k] = from[k];
+                            }
                             else
-                                for (var j = first; j < end; j++) row[j] = from[j * sw];
+                            {
+                                if (sw == 2 && deinterleave)
+                                    // 8 outputs from 16 inputs: the even lanes of two vectors, then the 128-bit halves back in order.
+                                    // Column 2(k + 8) is still inside the row, so the second load stays in the image.
+                                    for (; k + 9 <= end; k += 8)
+                                    {
+                                        var a = Vector256.Load(from + 2 * k);
+                                        var b = Vector256.Load(from + 2 * k + 8);
+                                        Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle().Store(row + k);
+                                    }
+                                for (; k < end; k++) row[k] = from[k * sw];
+                            }
                             for (var j = end; j < phaseWidth; j++) row[j] = 0f;
                         }
                     }
