@@ -36,8 +36,8 @@ public sealed class OnnxRuntimeNetwork : IDisposable
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            // Warnings only: ONNX Runtime otherwise writes to the console, which a library must not do.
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            // Fatal only: ONNX Runtime's log goes to the console, which a library must not write to; errors come back as exceptions.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
         };
         // One thread: no spinning helpers that would take the core from Topiary's kernels or the caller.
         if (intraOpThreads == 1) sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");

@@ -7,7 +7,7 @@ namespace Topiary.Inference;
 /// <param name="Name">Layer name (e.g. fc1).</param>
 /// <param name="Kind">linear or conv2d.</param>
 /// <param name="Density">Non-zero fraction of its weight.</param>
-/// <param name="SparseAtBatch">For the batch sizes asked about, whether the sparse kernel runs (false: libtorch dense).</param>
+/// <param name="SparseAtBatch">For the batch sizes asked about, whether the sparse kernel runs (false: a dense engine, libtorch or, for the whole network, ONNX Runtime; see <see cref="SparseInferenceModel.EngineAt"/>).</param>
 public sealed record InferenceLayerPlan(string Name, string Kind, double Density, IReadOnlyDictionary<int, bool> SparseAtBatch);
 
 /// <summary>
