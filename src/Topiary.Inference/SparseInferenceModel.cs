@@ -149,7 +149,8 @@ public sealed class SparseInferenceModel : IDisposable
     /// Times, at <paramref name="batch"/>, every weighted layer's sparse kernel (on managed buffers) against libtorch's
     /// dense operator (on a tensor, as it runs when it falls back), on random inputs; then whole calls of Topiary's
     /// plan as <see cref="CalibrationDecision.LayerRunsSparse"/> makes it from those layer timings, of libtorch alone,
-    /// and of ONNX Runtime with 1 and with <see cref="KernelThreads.Count"/> intra-op threads. All are medians of
+    /// and of ONNX Runtime with 1 and with <see cref="KernelThreads.Count"/> intra-op threads (left out where ONNX
+    /// Runtime's native library does not load on this platform). All are medians of
     /// <paramref name="repeats"/> interleaved multi-call samples (<see cref="InterleavedTiming"/>). Leaves the plan
     /// as it was; <see cref="Apply"/> the choice to use it.
     /// </summary>
@@ -204,7 +205,7 @@ public sealed class SparseInferenceModel : IDisposable
         engines.Add((InferenceEngine.LibTorch, TorchSharp.torch.get_num_threads(), () => ForwardUnlocked(input).Dispose()));
         foreach (var threads in new[] { 1, KernelThreads.Count }.Distinct())
         {
-            var session = OnnxRuntime(threads);
+            if (TryOnnxRuntime(threads) is not { } session) break;
             engines.Add((InferenceEngine.OnnxRuntime, threads, () => session.Forward(values, output, batch)));
         }
         void Use(int engine)
@@ -253,6 +254,22 @@ public sealed class SparseInferenceModel : IDisposable
         finally
         {
             gate.ExitWriteLock();
+        }
+    }
+
+    /// <summary>
+    /// The session, or null where ONNX Runtime cannot run here (its package has no native library for this platform):
+    /// calibration then chooses between Topiary's plan and libtorch, as before ONNX Runtime was an engine.
+    /// </summary>
+    private OnnxRuntimeNetwork? TryOnnxRuntime(int threads)
+    {
+        try
+        {
+            return OnnxRuntime(threads);
+        }
+        catch (Exception exception) when (exception is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException or TypeInitializationException)
+        {
+            return null;
         }
     }
 
