@@ -28,7 +28,7 @@ internal sealed class CooNetwork : IDisposable
                     break;
                 case Conv2dLayer c:
                     // Cloned into libtorch's own aligned memory, as a user's nn.Conv2d holds it (tensor(float[]) wraps the array).
-                    weights[i] = tensor(c.Weight).reshape(c.OutChannels, c.InChannels, c.KernelSize, c.KernelSize).clone().DetachFromDisposeScope();
+                    weights[i] = tensor(c.Weight).reshape(c.WeightShape).clone().DetachFromDisposeScope();
                     biases[i] = tensor(c.Bias).DetachFromDisposeScope();
                     break;
             }
@@ -45,11 +45,8 @@ internal sealed class CooNetwork : IDisposable
             x = network.Layers[i] switch
             {
                 LinearLayer => weights[i]!.matmul(x.t()).add(biases[i]!).t(),
-                Conv2dLayer => nn.functional.conv2d(x, weights[i]!, biases[i]),
-                MaxPool2dLayer p => nn.functional.max_pool2d(x, p.KernelSize),
-                FlattenLayer => x.flatten(1),
-                ReluLayer => nn.functional.relu(x),
-                var other => throw new InvalidOperationException(other.Kind),
+                Conv2dLayer c => TorchLayers.Conv(x, c, weights[i]!, biases[i]!),
+                var other => TorchLayers.Parameterless(x, other),
             };
         }
         return x.contiguous().MoveToOuterDisposeScope();

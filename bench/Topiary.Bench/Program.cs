@@ -2,7 +2,9 @@ using System.Globalization;
 using Topiary.Bench;
 
 // topiary-bench step [--rounds R] [--steps S]
-// topiary-bench inference [--rounds R] [--threads N] [--model lenet300|lenet5|linear4096]
+// topiary-bench inference [--rounds R] [--threads N] [--model lenet300|lenet5|cnn|linear4096]
+// topiary-bench throughput [--rounds R] [--threads N] [--model lenet300|lenet5|cnn]
+// topiary-bench stages [--rounds R] [--threads N] [--model M] [--sparsity S] [--batch B]
 // topiary-bench crossover [--rounds R] [--threads N]
 // topiary-bench fallback [--rounds R] [--threads N]
 // topiary-bench size
@@ -32,6 +34,18 @@ switch (command)
         UseThreads();
         return InferenceBenchmark.Run(Option("--rounds", 31), model);
     }
+    case "throughput":
+    {
+        var model = Array.IndexOf(args, "--model") is var m and >= 0 && m + 1 < args.Length ? args[m + 1] : null;
+        UseThreads();
+        return ThroughputBenchmark.Run(Option("--rounds", 5), model, 0.5);
+    }
+    case "stages":
+    {
+        string Text(string name, string fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+        UseThreads();
+        return StageBenchmark.Run(Option("--rounds", 31), Text("--model", "lenet5"), double.Parse(Text("--sparsity", "0.95"), CultureInfo.InvariantCulture), Option("--batch", 1));
+    }
     case "crossover":
     {
         UseThreads();
@@ -49,6 +63,6 @@ switch (command)
         var models = modelIndex >= 0 && modelIndex + 1 < args.Length ? new[] { args[modelIndex + 1] } : new[] { "lenet5", "lenet300" };
         return RegularizerBenchmark.Run(Option("--rounds", 5), Option("--steps", 6), models);
     default:
-        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step, inference, crossover, fallback, size, regularizers)");
+        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step, inference, throughput, stages, crossover, fallback, size, regularizers)");
         return 2;
 }

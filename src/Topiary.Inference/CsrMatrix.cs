@@ -22,10 +22,18 @@ public sealed class CsrMatrix
     /// kernel: it then runs whole 8-lane gathers only, where a scalar tail of 1–7 entries per row cost as much as
     /// the gathers of a short row. Built on first use.
     /// </summary>
-    internal CsrMatrix PaddedToEight => paddedToEight ??= PadRows(8);
+    internal CsrMatrix PaddedToEight => Volatile.Read(ref paddedToEight) ?? Publish(ref paddedToEight, PadRows(8));
 
-    private bool laneBlocksChosen;
-    private LaneBlockMatrix? laneBlocks;
+    // A matrix is immutable once built, so two threads building the same one at once waste work but never disagree.
+    private static CsrMatrix Publish(ref CsrMatrix? field, CsrMatrix built)
+    {
+        Volatile.Write(ref field, built);
+        return built;
+    }
+
+    // One reference, published whole: concurrent forward calls may ask at once (both then build the same layout).
+    private sealed record LaneBlockChoice(LaneBlockMatrix? Matrix);
+    private LaneBlockChoice? laneBlocks;
 
     /// <summary>
     /// The one-sample layout of <see cref="LaneBlockKernel"/> where the CPU has AVX-512 and the layout is expected to
@@ -35,10 +43,10 @@ public sealed class CsrMatrix
     {
         get
         {
-            if (laneBlocksChosen) return laneBlocks;
-            if (LaneBlockKernel.IsSupported && Rows > 0 && Columns > 0) laneBlocks = LaneBlockMatrix.IfFasterThanGathers(this);
-            laneBlocksChosen = true;
-            return laneBlocks;
+            if (Volatile.Read(ref laneBlocks) is { } chosen) return chosen.Matrix;
+            var matrix = LaneBlockKernel.IsSupported && Rows > 0 && Columns > 0 ? LaneBlockMatrix.IfFasterThanGathers(this) : null;
+            Volatile.Write(ref laneBlocks, new LaneBlockChoice(matrix));
+            return matrix;
         }
     }
 

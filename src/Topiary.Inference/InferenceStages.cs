@@ -87,8 +87,9 @@ internal abstract class WeightedStage : InferenceStage
     public string Name { get; }
     public CsrMatrix Weight { get; }
     public bool Relu { get; }
-    // The choice per batch size, worked out once: at batch 1 a whole sparse layer takes microseconds.
-    private readonly Dictionary<int, bool> choices = new();
+    // The choice per batch size, worked out once: at batch 1 a whole sparse layer takes microseconds. Concurrent
+    // forward calls fill it; calibration, which changes the choices, runs alone (the model's lock).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> choices = new();
     private IReadOnlyList<SparseCrossover> crossover = SparseCrossover.Default;
 
     public IReadOnlyList<SparseCrossover> Crossover
@@ -117,6 +118,14 @@ internal abstract class WeightedStage : InferenceStage
     public void SetCalibrated(int batch, bool sparse)
     {
         calibrated[batch] = sparse;
+        choices.Clear();
+    }
+
+    /// <summary>Puts back a choice saved before calibration tried others: a value, or none (null).</summary>
+    public void RestoreCalibrated(int batch, bool? sparse)
+    {
+        if (sparse is { } value) calibrated[batch] = value;
+        else calibrated.Remove(batch);
         choices.Clear();
     }
 
@@ -160,33 +169,54 @@ internal sealed class LinearStage : WeightedStage
 }
 
 /// <summary>
-/// A convolution: stride 1 without padding on <see cref="SparseConvKernel"/> (its fastest form), any other window on
-/// <see cref="StridedSparseConvKernel"/>.
+/// A convolution on <see cref="SparseConvKernel"/>: stride 1 without padding straight on its input, any other window
+/// on the input put in a <see cref="PhaseLayout"/> first (zero-padded and split by stride phase).
 /// </summary>
 internal sealed class ConvStage : WeightedStage
 {
     private readonly Conv2dLayer layer;
-    private readonly int[]? offsets;
-    private readonly StridedSparseConvKernel.Tap[]? taps;
+    private readonly int[] offsets;
+    private readonly PhaseLayout? phases;
+    // One rearranged sample per thread: concurrent calls and the kernel's helper threads each have their own.
+    [ThreadStatic] private static float[]? rearranged;
 
     public ConvStage(Conv2dLayer layer, ActivationShape input, ActivationShape output, bool relu)
         : base(layer, input, output, relu)
     {
         this.layer = layer;
         var window = layer.Window;
-        if (window.IsUnitStrideUnpadded) offsets = SparseConvKernel.InputOffsets(Weight, window.KernelHeight, window.KernelWidth, input.Height, input.Width);
-        else taps = StridedSparseConvKernel.Taps(Weight, window, input.Height, input.Width);
+        if (window.IsUnitStrideUnpadded)
+        {
+            offsets = SparseConvKernel.InputOffsets(Weight, window.KernelHeight, window.KernelWidth, input.Height, input.Width);
+            return;
+        }
+        phases = new PhaseLayout(window, layer.InChannels, input.Height, input.Width);
+        offsets = phases.Offsets(Weight);
     }
 
     /// <summary>The sparse kernel (the dense choice runs through <see cref="WeightedStage.RunTorch"/>).</summary>
-    public override void Run(ReadOnlySpan<float> input, Span<float> output, int batch)
+    public override unsafe void Run(ReadOnlySpan<float> input, Span<float> output, int batch)
     {
-        var window = layer.Window;
-        if (offsets is not null)
-            SparseConvKernel.Forward(Weight, offsets, layer.Bias, window.KernelHeight, window.KernelWidth, layer.InChannels, Input.Height, Input.Width, input, output, batch);
-        else
-            StridedSparseConvKernel.Forward(Weight, taps!, layer.Bias, window, layer.InChannels, Input.Height, Input.Width, input, output, batch);
-        if (Relu) ReluStage.Apply(output[..checked((int)(batch * Output.Size))]);
+        if (phases is null)
+        {
+            SparseConvKernel.Forward(Weight, offsets, layer.Bias, (int)Input.Size, Input.Width, Output.Height, Output.Width, input, output, batch, Relu);
+            return;
+        }
+        // Sample by sample, so that the rearranged input is still in the core's cache when the kernel reads it (a batch
+        // of 32 of it would not be); samples go to the kernel threads when the work pays for it.
+        int inputSize = (int)Input.Size, outputSize = (int)Output.Size;
+        if (input.Length < (long)batch * inputSize || output.Length < (long)batch * outputSize) throw new ArgumentException("input or output is too small");
+        fixed (float* ip = input, op = output)
+        {
+            nint source = (nint)ip, target = (nint)op;
+            SparseConvKernel.ForEachPlane(batch, (long)Weight.Nonzero * batch * outputSize / Math.Max(1, layer.OutChannels), sample =>
+            {
+                var buffer = rearranged is { } kept && kept.Length >= phases.SampleSize ? kept : rearranged = new float[phases.SampleSize];
+                phases.Rearrange(new ReadOnlySpan<float>((float*)source + (long)sample * inputSize, inputSize), buffer, 1);
+                SparseConvKernel.Forward(Weight, offsets, layer.Bias, phases.SampleSize, phases.PhaseWidth, Output.Height, Output.Width, buffer,
+                    new Span<float>((float*)target + (long)sample * outputSize, outputSize), 1, Relu);
+            });
+        }
     }
 
     protected override Tensor DenseForward(Tensor input) => TorchLayers.Conv(input, layer, DenseWeight, DenseBias);

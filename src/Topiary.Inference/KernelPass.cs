@@ -6,7 +6,8 @@ namespace Topiary.Inference;
 /// <c>destination</c> (written in place: it may be the output tensor's storage), with two scratch buffers in
 /// between that are kept from call to call. The last step that writes writes straight into the destination when
 /// its output is row-major; ReLUs run in place, a flatten not at all; activations are transposed only where a
-/// step needs the other layout. Not thread-safe: the model serializes calls.
+/// step needs the other layout. Thread-safe: each call takes a pair of scratch buffers from a pool and gives it back,
+/// so concurrent callers never share activations and a server's threads reuse as many pairs as run at once.
 /// </summary>
 internal sealed class KernelPass(List<InferenceStage> stages, long maxActivation)
 {
@@ -18,14 +19,35 @@ internal sealed class KernelPass(List<InferenceStage> stages, long maxActivation
         Destination,
     }
 
-    private float[] front = Array.Empty<float>(), back = Array.Empty<float>();
+    /// <summary>Two activation buffers for one call at a time.</summary>
+    private sealed class Scratch
+    {
+        public float[] Front = Array.Empty<float>(), Back = Array.Empty<float>();
+    }
+
+    // ConcurrentBag keeps a list per thread, so a thread that calls again takes back its own pair without contention.
+    private readonly System.Collections.Concurrent.ConcurrentBag<Scratch> pool = new();
 
     /// <summary>Runs steps [<paramref name="first"/>, <paramref name="end"/>) on <paramref name="batch"/> samples.</summary>
     public void Run(int first, int end, ReadOnlySpan<float> source, Span<float> destination, int batch)
     {
         if (source.Overlaps(destination)) throw new ArgumentException("the input and output memory overlap");
-        EnsureBuffers(batch);
-        Span<float> a = front, b = back;
+        if (!pool.TryTake(out var scratch)) scratch = new Scratch();
+        try
+        {
+            Run(first, end, source, destination, batch, scratch);
+        }
+        finally
+        {
+            pool.Add(scratch);
+        }
+    }
+
+    private void Run(int first, int end, ReadOnlySpan<float> source, Span<float> destination, int batch, Scratch scratch)
+    {
+        var activations = checked((int)(batch * maxActivation));
+        if (scratch.Front.Length < activations) (scratch.Front, scratch.Back) = (new float[activations], new float[activations]);
+        Span<float> a = scratch.Front, b = scratch.Back;
         var at = Place.Source;
         var layout = ActivationLayout.RowMajor;
         var features = stages[first].Input.Size;
@@ -57,15 +79,6 @@ internal sealed class KernelPass(List<InferenceStage> stages, long maxActivation
         var current = at == Place.Source ? source : Pick(at, a, b, destination);
         if (batch > 1 && layout == ActivationLayout.FeatureMajor) Relayout(current, destination, batch, features, layout);
         else current[..checked((int)(batch * features))].CopyTo(destination);
-    }
-
-    /// <summary>The largest batch the scratch buffers hold without growing.</summary>
-    public void EnsureBuffers(int batch)
-    {
-        var activations = checked((int)(batch * maxActivation));
-        if (front.Length >= activations) return;
-        front = new float[activations];
-        back = new float[activations];
     }
 
     /// <summary>
