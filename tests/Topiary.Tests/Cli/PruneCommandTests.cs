@@ -17,7 +17,7 @@ public class PruneCommandTests
             "--eval-every", "6", "--floor", "0.5", "--crop-fraction", "0.2", "--out", output);
 
         Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.StandardError}\n{result.StandardOutput}");
-        foreach (var file in new[] { "report.json", "report.md", "trajectory.csv", "accuracy-vs-remaining.png", "layer-sparsity.png", "model.topiary" })
+        foreach (var file in new[] { "report.json", "report.md", "trajectory.csv", "accuracy-vs-remaining.png", "layer-sparsity.png", "gate.png", "model.topiary" })
             Assert.True(File.Exists(Path.Combine(output, file)), $"{file} is missing");
         using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
         var root = report.RootElement;
@@ -32,6 +32,11 @@ public class PruneCommandTests
             Assert.True(root.GetProperty("backend").TryGetProperty(key, out _), $"backend lacks {key}");
         Assert.StartsWith("backend: libtorch ", result.StandardOutput.Split('\n')[1]);
         Assert.True(root.GetProperty("trajectory").GetArrayLength() >= 2);
+        // The default method is relevance: every evaluation after the first step records its gate, per prunable tensor.
+        var gate = root.GetProperty("gate");
+        Assert.Equal(root.GetProperty("trajectory").GetArrayLength() - 1, gate.GetProperty("evaluations").GetArrayLength());
+        Assert.Equal(root.GetProperty("layers").GetArrayLength(), gate.GetProperty("evaluations")[0].GetProperty("layers").GetArrayLength());
+        Assert.Contains("## Relevance gate", File.ReadAllText(Path.Combine(output, "report.md")));
         Assert.Equal(1800, root.GetProperty("dataset").GetProperty("train_count").GetInt32());
 
         var eval = CliProcess.Run("eval", "--model-file", Path.Combine(output, "model.topiary"), "--data", data);
