@@ -107,7 +107,11 @@ public sealed record RelevancePruning : IterativeCropPruning
     }
 
     /// <inheritdoc />
-    protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks) => new RelevanceWeightDecay(Gate, masks);
+    protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks)
+    {
+        var byParameter = masks.Entries.ToDictionary(e => e.Parameter.Handle, e => e.Mask);
+        return new RelevanceWeightDecay(Gate, parameter => byParameter.GetValueOrDefault(parameter.Handle));
+    }
 
     private static JsonNode SnakeCase(string name) => JsonValue.Create(System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(name));
 }

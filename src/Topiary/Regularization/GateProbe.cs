@@ -1,5 +1,3 @@
-using Topiary.Pruning;
-using Topiary.Reporting;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -16,7 +14,7 @@ public static class GateProbe
     /// One forward and backward pass of <paramref name="loss"/> on the batch, then, per tensor of
     /// <paramref name="parameters"/>, α and the quantiles of |g| and of the gate over its unpruned entries. With
     /// <see cref="RelevanceGate.AlphaQuantile"/> set, α is that quantile of this batch's |g| (one batch: nothing to average).
-    /// The parameters' gradients are cleared afterwards; the weights are not changed, except that entries masked 0 are set to 0, as they are in a saved model.
+    /// The parameters' gradients are cleared afterwards; the weights are not changed (a saved model's pruned weights are zeros already).
     /// </summary>
     /// <param name="model">The model, in the mode to measure it in (usually <c>eval()</c>).</param>
     /// <param name="inputs">The batch.</param>
@@ -31,9 +29,9 @@ public static class GateProbe
         IReadOnlyList<(string Name, Parameter Parameter)> parameters, RelevanceGate gate, IReadOnlyDictionary<string, Tensor>? masks = null,
         IReadOnlyList<double>? levels = null)
     {
-        using var pruning = new PruningMasks(parameters);
-        if (masks is not null) pruning.RestoreMatching(masks);
-        var regularizer = new RelevanceWeightDecay(gate with { Signal = RelevanceSignal.Minibatch, AlphaSmoothing = 0 }, pruning);
+        var byParameter = parameters.Where(p => masks?.ContainsKey(p.Name) == true).ToDictionary(p => p.Parameter.Handle, p => masks![p.Name]);
+        var regularizer = new RelevanceWeightDecay(gate with { Signal = RelevanceSignal.Minibatch, AlphaSmoothing = 0 },
+            parameter => byParameter.GetValueOrDefault(parameter.Handle));
         using var scope = NewDisposeScope();
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
         try

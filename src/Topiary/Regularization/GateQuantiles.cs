@@ -1,4 +1,3 @@
-using Topiary.Reporting;
 using static TorchSharp.torch;
 
 namespace Topiary.Regularization;

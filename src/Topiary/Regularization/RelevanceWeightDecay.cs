@@ -1,5 +1,3 @@
-using Topiary.Pruning;
-using Topiary.Reporting;
 using static TorchSharp.torch;
 
 namespace Topiary.Regularization;
@@ -20,12 +18,11 @@ public sealed class RelevanceWeightDecay : GradientRegularizer
     // Below this α the gate is a step function anyway; the floor keeps a quantile of 0 (dead units) from dividing by 0.
     private const double AlphaFloor = 1e-12;
 
-    private readonly PruningMasks? masks;
+    private readonly Func<Tensor, Tensor?>? maskOf;
     private readonly PerParameterTensors average = new("/relevance_average", p => p.shape);
     private readonly PerParameterTensors alphas = new("/relevance_alpha", _ => []);
     // The minibatch |g| of the last step; not checkpointed (the next step sets it again).
     private readonly PerParameterTensors lastSignal = new("/relevance_signal", p => p.shape);
-    private Dictionary<IntPtr, Tensor>? maskByParameter;
 
     /// <summary>Creates the regularizer with the fixed relevance scale α (the authors use 1) and the paper's other settings.</summary>
     public RelevanceWeightDecay(double alpha = 1.0) : this(new RelevanceGate { Alpha = alpha })
@@ -34,13 +31,16 @@ public sealed class RelevanceWeightDecay : GradientRegularizer
 
     /// <summary>Creates the regularizer with the gate <paramref name="gate"/>.</summary>
     /// <param name="gate">How the gate is computed and the decay applied.</param>
-    /// <param name="masks">The pruning masks: a per-layer quantile α and <see cref="GateStatistics"/> look at unpruned entries only.</param>
+    /// <param name="maskOf">
+    /// The pruning mask of a parameter (1 kept, 0 pruned), or null for one that is not pruned: a per-layer quantile α and
+    /// <see cref="GateStatistics"/> look at unpruned entries only. Null: every entry counts.
+    /// </param>
     /// <exception cref="ArgumentOutOfRangeException">A setting of <paramref name="gate"/> is out of range.</exception>
-    public RelevanceWeightDecay(RelevanceGate gate, PruningMasks? masks = null)
+    public RelevanceWeightDecay(RelevanceGate gate, Func<Tensor, Tensor?>? maskOf = null)
     {
         foreach (var (property, reason) in gate.Problems()) throw new ArgumentOutOfRangeException(nameof(gate), $"{property} {reason}");
         Gate = gate;
-        this.masks = masks;
+        this.maskOf = maskOf;
     }
 
     /// <summary>The gate's settings.</summary>
@@ -144,10 +144,5 @@ public sealed class RelevanceWeightDecay : GradientRegularizer
             ? signal.div(alpha.to(signal.dtype)).neg_().exp_()
             : signal.div(-Gate.Alpha).exp_();
 
-    private Tensor? MaskOf(Tensor parameter)
-    {
-        if (masks is null) return null;
-        maskByParameter ??= masks.Entries.ToDictionary(e => e.Parameter.Handle, e => e.Mask);
-        return maskByParameter.GetValueOrDefault(parameter.Handle);
-    }
+    private Tensor? MaskOf(Tensor parameter) => maskOf?.Invoke(parameter);
 }

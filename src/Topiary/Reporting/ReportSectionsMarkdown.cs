@@ -1,4 +1,5 @@
 using Topiary.Reporting;
+using Topiary.Regularization;
 using System.Globalization;
 using System.Text;
 

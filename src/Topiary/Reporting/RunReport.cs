@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Topiary.Backend;
+using Topiary.Regularization;
 
 namespace Topiary.Reporting;
 

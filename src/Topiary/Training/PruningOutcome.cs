@@ -1,3 +1,4 @@
+using Topiary.Regularization;
 using Topiary.Reporting;
 using Topiary.Pruning;
 

@@ -194,7 +194,7 @@ public sealed partial class PruningSession : IDisposable
     /// running average) and of the gate, over the unpruned entries. It reads what the step kept: no extra backward pass.
     /// Empty when the method has no relevance regularizer or before the first step.
     /// </summary>
-    public IReadOnlyList<Topiary.Reporting.LayerGate> GateStatistics(IReadOnlyList<double>? levels = null)
+    public IReadOnlyList<LayerGate> GateStatistics(IReadOnlyList<double>? levels = null)
     {
         var relevance = Regularizer as RelevanceWeightDecay
             ?? (Regularizer as CompositeRegularizer)?.Terms.Select(t => t.Regularizer).OfType<RelevanceWeightDecay>().FirstOrDefault();

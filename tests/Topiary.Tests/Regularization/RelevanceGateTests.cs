@@ -58,12 +58,13 @@ public class RelevanceGateTests
         using var scope = NewDisposeScope();
         var generator = new Generator(6);
         var parameter = new Parameter(randn(50, 20, dtype: float64, generator: generator).add_(3));
-        using var masks = new PruningMasks([("w", parameter)]);
-        using (no_grad()) masks.Entries[0].Mask.flatten().narrow(0, 0, 400).zero_();  // the first 400 entries are pruned
+        var mask = ones(50, 20, dtype: float64);
+        mask.flatten().narrow(0, 0, 400).zero_();                                      // the first 400 entries are pruned
         var first = randn(50, 20, dtype: float64, generator: generator);
         first.flatten().narrow(0, 0, 400).mul_(1e3);                                    // large, and ignored because pruned
         var second = randn(50, 20, dtype: float64, generator: generator).mul_(4);
-        var regularizer = new RelevanceWeightDecay(new RelevanceGate { AlphaQuantile = 0.5, AlphaSmoothing = 0.9 }, masks);
+        var regularizer = new RelevanceWeightDecay(new RelevanceGate { AlphaQuantile = 0.5, AlphaSmoothing = 0.9 },
+            p => p.Handle == parameter.Handle ? mask : null);
 
         double AliveQuantile(Tensor g) => LowerQuantile(g.abs().flatten().narrow(0, 400, 600).data<double>().ToArray(), 0.5);
         using var _ = no_grad();

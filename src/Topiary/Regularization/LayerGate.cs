@@ -1,4 +1,4 @@
-namespace Topiary.Reporting;
+namespace Topiary.Regularization;
 
 /// <summary>
 /// The relevance gate exp(−s/α) of Bonetta et al.'s regularizer (arXiv 2204.04977) on one prunable tensor, over its
@@ -6,7 +6,7 @@ namespace Topiary.Reporting;
 /// </summary>
 /// <param name="Name">The parameter's name.</param>
 /// <param name="Alpha">The α in use.</param>
-/// <param name="Signal">Quantiles of s at the levels of the enclosing <see cref="GateTrace"/> (or <see cref="Regularization.GateQuantiles.Levels"/>).</param>
+/// <param name="Signal">Quantiles of s at the levels of the enclosing <see cref="GateTrace"/>.</param>
 /// <param name="Gate">Quantiles of exp(−s/α) at the same levels.</param>
 /// <param name="BelowHalf">The share of entries whose gate is below ½.</param>
 public sealed record LayerGate(string Name, double Alpha, IReadOnlyList<double> Signal, IReadOnlyList<double> Gate, double BelowHalf);
