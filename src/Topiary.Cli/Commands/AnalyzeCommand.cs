@@ -4,6 +4,8 @@ using Spectre.Console.Cli;
 using Topiary.Cli.Settings;
 using Topiary.Analysis;
 using Topiary.Backend;
+using Topiary.Data;
+using Topiary.Regularization;
 using Topiary.Pruning;
 using Topiary.Serialization;
 using static TorchSharp.torch;
@@ -12,7 +14,7 @@ using Topiary.Experiments;
 
 namespace Topiary.Cli.Commands;
 
-/// <summary><c>topiary analyze</c>: Lipschitz bounds by Gram iteration and path-norms of a saved model.</summary>
+/// <summary><c>topiary analyze</c>: Lipschitz bounds by Gram iteration and path-norms of a saved model, and with <c>--gate</c> its relevance gate on a batch.</summary>
 internal sealed class AnalyzeCommand(Microsoft.Extensions.Logging.ILogger logger) : Command<AnalyzeSettings>
 {
     public override int Execute(CommandContext context, AnalyzeSettings settings, CancellationToken cancellationToken)
@@ -32,8 +34,40 @@ internal sealed class AnalyzeCommand(Microsoft.Extensions.Logging.ILogger logger
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine($"Lipschitz upper bound (product of layer bounds): {F(LipschitzAnalysis.Product(layers))}");
         AnsiConsole.WriteLine($"path-norms: L1 {F(PathNorm.Compute(loaded.Model, 1, loaded.ImageSize))}, L2 {F(PathNorm.Compute(loaded.Model, 2, loaded.ImageSize))}");
+        if (settings.Gate) ShowGate(loaded, settings);
         return 0;
     }
+
+    // The relevance gate on one batch of training images (issue 16): does this α select anything on this model?
+    private static void ShowGate(LoadedModel loaded, AnalyzeSettings settings)
+    {
+        using var data = ImageClassificationData.From(IdxReader.LoadDataset(settings.Data), seed: 0);
+        if (data.ImageSize != loaded.ImageSize)
+            throw new CliUsageException($"--data: {settings.Data} has {data.ImageSize}×{data.ImageSize} images but the model expects {loaded.ImageSize}×{loaded.ImageSize}");
+        using var scope = NewDisposeScope();
+        var count = Math.Min(AnalyzeSettings.GateBatch, data.TrainCount);
+        var parameters = loaded.Model.named_parameters().Where(p => loaded.Masks.Count == 0 || loaded.Masks.ContainsKey(p.name))
+            .Select(p => (p.name, p.parameter)).ToList();
+        var gate = settings.RelevanceGate;
+        var layers = GateProbe.Measure(loaded.Model, data.TrainImages.narrow(0, 0, count), data.TrainLabels.narrow(0, 0, count),
+            (output, target) => nn.functional.cross_entropy(output, target), parameters, gate, loaded.Masks);
+        string Level(double level) => (100 * level).ToString("0.#", CultureInfo.InvariantCulture) + "%";
+        // Two narrow tables rather than one wide one, so that an 80-column terminal does not wrap the numbers.
+        var signal = new Table().Collapse().AddColumns(["tensor", "alpha", .. GateQuantiles.Levels.Select(l => "|g| " + Level(l))]);
+        var gates = new Table().Collapse().AddColumns(["tensor", .. GateQuantiles.Levels.Select(l => "gate " + Level(l)), "gate < 1/2"]);
+        foreach (var layer in layers)
+        {
+            signal.AddRow([layer.Name, G3(layer.Alpha), .. layer.Signal.Select(G3)]);
+            gates.AddRow([layer.Name, .. layer.Gate.Select(G3), Summary.Percent(layer.BelowHalf)]);
+        }
+        var alpha = gate.AlphaQuantile is { } q ? $"auto:{q.ToString(CultureInfo.InvariantCulture)} (the {Level(q)} quantile of each tensor's |g|)" : G3(gate.Alpha);
+        AnsiConsole.WriteLine($"relevance gate exp(-|g|/alpha) on the first {count} training images of {data.Name}");
+        AnsiConsole.WriteLine($"(mean cross-entropy), over unpruned weights; alpha {alpha}:");
+        AnsiConsole.Write(signal);
+        AnsiConsole.Write(gates);
+    }
+
+    private static string G3(double value) => value.ToString("G3", CultureInfo.InvariantCulture);
 
     private static string F(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
 }

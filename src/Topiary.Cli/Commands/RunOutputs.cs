@@ -39,13 +39,14 @@ internal static class RunOutputs
             subject.SaveModel(Path.Combine(staging, ModelFileName), result.Model, result.Masks, metadata);
         });
 
-    /// <summary>The files every run writes, whatever its task: report.json, report.md, trajectory.csv, layer-sparsity.png.</summary>
+    /// <summary>The files every run writes, whatever its task: report.json, report.md, trajectory.csv, layer-sparsity.png; and gate.png for relevance runs.</summary>
     public static void WriteReports(RunReport report, string directory)
     {
         ReportJson.Write(report, Path.Combine(directory, "report.json"));
         ReportMarkdown.Write(report, Path.Combine(directory, "report.md"));
         TrajectoryCsv.Write(report.Trajectory, report.Metric, Path.Combine(directory, "trajectory.csv"));
         RunPlots.WriteLayerSparsity(report, Path.Combine(directory, "layer-sparsity.png"));
+        if (report.Gate is { Evaluations.Count: > 0 }) GatePlot.Write(report, Path.Combine(directory, "gate.png"));
     }
 
     /// <summary>

@@ -98,6 +98,11 @@ internal static class ComparisonRunner
             System.Console.WriteLine($"test {report.Metric.Name} at equal size (seed means, from the test trajectories):");
             System.Console.WriteLine(matched);
         }
+        if (ComparisonMarkdown.PairedTable(report) is { } paired)
+        {
+            System.Console.WriteLine($"final test {report.Metric.Name} paired by seed against {string.Join(" and ", report.Paired.Select(d => d.Baseline).Distinct())} (95% Student-t interval):");
+            System.Console.WriteLine(paired);
+        }
         System.Console.WriteLine($"time: {report.SecondsTotal:F0} s");
         System.Console.WriteLine($"wrote {outDirectory}/: {string.Join(", ", files.Select(Path.GetFileName))}");
         return 0;

@@ -1,16 +1,35 @@
 using System.ComponentModel;
 using Spectre.Console.Cli;
+using Topiary.Regularization;
 
 namespace Topiary.Cli.Settings;
 
 /// <summary>The flags of <c>topiary analyze</c>.</summary>
-internal sealed class AnalyzeSettings : ModelFileSettings
+internal sealed class AnalyzeSettings : DataFileSettings
 {
+    /// <summary>Images in the batch <c>--gate</c> measures on (the authors' batch size).</summary>
+    public const int GateBatch = 100;
+
     [CommandOption("--iterations <N>")]
     [Description("Gram iterations per layer, 1 to 30")]
     [DefaultValue(8)]
     public int Iterations { get; init; } = 8;
 
-    protected override IEnumerable<string?> Errors() =>
-        [.. base.Errors(), Iterations is < 1 or > 30 ? $"--iterations: must lie in 1..30, got {Iterations}" : null];
+    [CommandOption("--gate")]
+    [Description("also show the relevance gate exp(-|g|/alpha) per prunable tensor on the first 100 training images of --data")]
+    public bool Gate { get; init; }
+
+    [CommandOption("--alpha <ALPHA>")]
+    [Description("with --gate: the gate's alpha, a number (the paper's 1) or auto:q, the q-quantile of each layer's |g|")]
+    [DefaultValue("1")]
+    public string Alpha { get; init; } = "1";
+
+    /// <summary>The gate <see cref="Alpha"/> describes; valid after validation.</summary>
+    public RelevanceGate RelevanceGate => AlphaArgument.Parse("--alpha", Alpha, RelevanceGate.Paper, out _)!;
+
+    protected override IEnumerable<string?> Errors()
+    {
+        AlphaArgument.Parse("--alpha", Alpha, RelevanceGate.Paper, out var alphaError);
+        return [.. base.Errors(), Iterations is < 1 or > 30 ? $"--iterations: must lie in 1..30, got {Iterations}" : null, alphaError];
+    }
 }

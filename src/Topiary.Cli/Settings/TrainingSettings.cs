@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Spectre.Console.Cli;
 using Topiary.Pruning;
+using Topiary.Regularization;
 using Topiary.Training;
 using Topiary.Cli.Commands;
 using Topiary.Experiments;
@@ -31,8 +32,16 @@ internal abstract class TrainingSettings : RunSettings
     public double? Gamma { get; init; }
 
     [CommandOption("--alpha <A>")]
-    [Description("α of exp(-|∂L/∂w|/α) (default 1)")]
-    public double? Alpha { get; init; }
+    [Description("relevance: α of exp(-|∂L/∂w|/α): a number (default 1, the paper's) or auto:q, per layer the q-quantile of the relevance signal over the unpruned weights, tracked over steps (docs/method.md)")]
+    public string? Alpha { get; init; }
+
+    [CommandOption("--signal <S>")]
+    [Description("relevance: what the gate reads: minibatch (default, the paper: this step's |∂L/∂w|) or average (a running average of |∂L/∂w|, β = 0.9)")]
+    public string? Signal { get; init; }
+
+    [CommandOption("--decay <D>")]
+    [Description("relevance: coupled (default, the paper: the decay joins the gradient, through the optimizer) or decoupled (applied to the weights after the step, as AdamW does)")]
+    public string? Decay { get; init; }
 
     [CommandOption("--no-gamma-decay")]
     [Description("keep γ constant instead of decaying it over an epoch after each crop")]
@@ -118,7 +127,10 @@ internal abstract class TrainingSettings : RunSettings
     public MethodSettings GivenMethodSettings => new()
     {
         Gamma = Gamma,
-        Alpha = Alpha,
+        Alpha = Gate?.AlphaQuantile is null ? Gate?.Alpha : null,
+        AlphaQuantile = Gate?.AlphaQuantile,
+        Signal = Signal switch { "minibatch" => RelevanceSignal.Minibatch, "average" => RelevanceSignal.RunningAverage, _ => null },
+        Decay = Decay switch { "coupled" => DecayCoupling.Coupled, "decoupled" => DecayCoupling.Decoupled, _ => null },
         GammaDecay = NoGammaDecay ? false : null,
         CropFraction = CropFraction,
         TargetSparsity = TargetSparsity,
@@ -127,6 +139,9 @@ internal abstract class TrainingSettings : RunSettings
         Growth = Growth,
         Regularizers = Reg,
     };
+
+    /// <summary>The gate <c>--alpha</c> gives (null when it is not given or not valid: <see cref="Errors"/> says why).</summary>
+    private RelevanceGate? Gate => Alpha is null ? null : AlphaArgument.Parse("--alpha", Alpha, RelevanceGate.Paper, out _);
 
     /// <summary>A run of <paramref name="method"/> from <paramref name="defaults"/>, with the given flags over both.</summary>
     public PruningOptions Over(PruningDefaults defaults, string method, MethodSettings? given = null) =>
@@ -162,6 +177,12 @@ internal abstract class TrainingSettings : RunSettings
         return null;
     }
 
+    private string? AlphaError()
+    {
+        AlphaArgument.Parse("--alpha", Alpha!, RelevanceGate.Paper, out var error);
+        return error;
+    }
+
     /// <summary><c>--scope</c> as a parameter scope, or <paramref name="fallback"/> when it is not given.</summary>
     public ParameterScope ParameterScopeOr(ParameterScope fallback) => Scope switch
     {
@@ -176,6 +197,9 @@ internal abstract class TrainingSettings : RunSettings
         OneOf("--model", Model, ModelFamilies.Names.ToArray()),
         Model is null || ModelFamilies.Names.Contains(Model) ? GivenOptions.Inapplicable(this, ModelName) : null,
         Scope is null or "all" or "weights" ? null : $"--scope: unknown value '{Scope}' (expected all or weights)",
+        Alpha is null ? null : AlphaError(),
+        OneOf("--signal", Signal, ["minibatch", "average"]),
+        OneOf("--decay", Decay, ["coupled", "decoupled"]),
         AtLeast("--subset", Subset, ModelDefaults.MinimumSubset(ModelName)),
     ];
 }

@@ -87,6 +87,14 @@ public static class ComparisonExperiment
         return Report(plan, metric!, settings, ordered, clock.Elapsed.TotalSeconds);
     }
 
+    /// <summary>The baselines every method is paired with, where the comparison has them.</summary>
+    public static IReadOnlyList<string> Baselines { get; } = ["none", "l2"];
+
+    private static List<PairedDifference> PairedAgainstBaselines(IReadOnlyList<string> methods, IReadOnlyList<ComparisonRun> runs) =>
+        Baselines.Where(methods.Contains)
+            .SelectMany(baseline => methods.Where(m => m != baseline).Select(m => PairedDifference.OfTestMetric(m, baseline, runs)))
+            .Where(d => d.Pairs > 0).ToList();
+
     /// <summary>
     /// What every run of the comparison shares and its outcome depends on: the model, the data, the threads, the tool's
     /// version and the caller's settings, except the seed list and the other methods' settings, which do not change a run.
@@ -164,6 +172,7 @@ public static class ComparisonExperiment
         Settings = settings,
         Runs = runs.ToList(),
         Summaries = MethodStatistics.Summarize(plan.Methods, runs),
+        Paired = PairedAgainstBaselines(plan.Methods, runs),
         SecondsTotal = seconds,
     };
 

@@ -89,11 +89,32 @@ public static class ComparisonMarkdown
             sb.Append("these are the models each method had trained at that size, whether or not it went on to prune further.\n\n");
             sb.Append(matched).Append('\n');
         }
+        if (PairedTable(report) is { } paired)
+        {
+            sb.Append($"## Paired by seed\n\nEach method's final test {metric.Name} minus the baseline's on the same seed (the same dense model and batches), ");
+            sb.Append("mean and 95 % Student-t interval over the seeds; \"resolved\" when the interval excludes 0. The final models differ in size: ");
+            sb.Append("read this beside the remaining parameters above. Runs are paired within this comparison, on one CPU (`backend.cpu`).\n\n");
+            sb.Append(paired).Append('\n');
+        }
         sb.Append($"## Runs\n\n| Method | Seed | Dense test | Validation | Test | Remaining | Validation {bound} | Met | Seconds |\n|---|---:|---:|---:|---:|---:|---:|---|---:|\n");
         foreach (var r in report.Runs)
             sb.Append($"| {r.Method} | {r.Seed} | {metric.Format(r.DenseTestMetric)} | {metric.Format(r.ValMetric)} | {metric.Format(r.TestMetric)} | {Pct(r.RemainingFraction)} | {metric.Format(r.Bound)} | {(r.MetBound ? "yes" : "no")} | {r.Seconds.ToString("F0", Inv)} |\n");
         sb.Append("\n## Settings\n\n| Setting | Value |\n|---|---|\n");
         foreach (var (key, value) in report.Settings) sb.Append($"| `{key}` | {Convert.ToString(value, Inv)} |\n");
+        return sb.ToString();
+    }
+
+    /// <summary>The paired differences against the baselines as a Markdown table, or null when there are none.</summary>
+    public static string? PairedTable(ComparisonReport report)
+    {
+        if (report.Paired.Count == 0) return null;
+        var metric = report.Metric;
+        var sb = new StringBuilder("| Method | Baseline | Seeds | Mean difference | 95 % interval | Resolved |\n|---|---|---:|---:|---|---|\n");
+        foreach (var d in report.Paired)
+        {
+            var interval = d.Pairs < 2 ? "n/a (one seed)" : $"{metric.FormatDifference(d.Low)} … {metric.FormatDifference(d.High)}";
+            sb.Append($"| {d.Method} | {d.Baseline} | {d.Pairs} | {metric.FormatDifference(d.Mean)} | {interval} | {(d.ExcludesZero ? "yes" : "no")} |\n");
+        }
         return sb.ToString();
     }
 

@@ -69,6 +69,11 @@ public sealed record ComparisonReport
     public required IReadOnlyList<ComparisonRun> Runs { get; init; }
     /// <summary>Per-method mean ± std, in method order.</summary>
     public required IReadOnlyList<MethodSummary> Summaries { get; init; }
+    /// <summary>
+    /// Each method's final test metric against <c>none</c> and against <c>l2</c> (where the comparison has them), paired by
+    /// seed, with a 95 % Student-t interval (<see cref="PairedDifference"/>); empty in older reports.
+    /// </summary>
+    public IReadOnlyList<PairedDifference> Paired { get; init; } = [];
     /// <summary>Wall-clock time of the whole comparison (so far, when not <see cref="Complete"/>).</summary>
     public required double SecondsTotal { get; init; }
     /// <summary>False while the comparison is still running (a partial report written after each run).</summary>

@@ -1,4 +1,5 @@
 using Topiary.Methods;
+using Topiary.Regularization;
 
 namespace Topiary.Experiments;
 
@@ -14,6 +15,12 @@ public sealed record MethodSettings
     public double? Gamma { get; init; }
     /// <summary>α of <c>relevance</c>.</summary>
     public double? Alpha { get; init; }
+    /// <summary><c>relevance</c>: per layer, α = this quantile of the relevance signal (<see cref="RelevancePruning.AlphaQuantile"/>).</summary>
+    public double? AlphaQuantile { get; init; }
+    /// <summary><c>relevance</c>: what the gate reads (<see cref="RelevancePruning.Signal"/>).</summary>
+    public RelevanceSignal? Signal { get; init; }
+    /// <summary><c>relevance</c>: coupled or decoupled decay (<see cref="RelevancePruning.Decay"/>).</summary>
+    public DecayCoupling? Decay { get; init; }
     /// <summary>Whether γ decays after each crop (iterative methods).</summary>
     public bool? GammaDecay { get; init; }
     /// <summary>t, the fraction removed per crop (iterative methods).</summary>
@@ -34,6 +41,9 @@ public sealed record MethodSettings
     {
         Gamma = Gamma ?? lower.Gamma,
         Alpha = Alpha ?? lower.Alpha,
+        AlphaQuantile = AlphaQuantile ?? lower.AlphaQuantile,
+        Signal = Signal ?? lower.Signal,
+        Decay = Decay ?? lower.Decay,
         GammaDecay = GammaDecay ?? lower.GammaDecay,
         CropFraction = CropFraction ?? lower.CropFraction,
         TargetSparsity = TargetSparsity ?? lower.TargetSparsity,
@@ -49,7 +59,11 @@ public sealed record MethodSettings
     {
         method = method switch
         {
-            RelevancePruning r => r with { Alpha = Alpha ?? r.Alpha, Gamma = Gamma ?? r.Gamma, GammaDecay = GammaDecay ?? r.GammaDecay, CropFraction = CropFraction ?? r.CropFraction },
+            RelevancePruning r => r with
+            {
+                Alpha = Alpha ?? r.Alpha, AlphaQuantile = AlphaQuantile ?? r.AlphaQuantile, Signal = Signal ?? r.Signal, Decay = Decay ?? r.Decay,
+                Gamma = Gamma ?? r.Gamma, GammaDecay = GammaDecay ?? r.GammaDecay, CropFraction = CropFraction ?? r.CropFraction,
+            },
             IterativeCropPruning i => i with { Gamma = Gamma ?? i.Gamma, GammaDecay = GammaDecay ?? i.GammaDecay, CropFraction = CropFraction ?? i.CropFraction },
             LobsterPruning l => l with { Lambda = Gamma ?? l.Lambda, Twt = Twt ?? l.Twt, Pwe = Pwe ?? l.Pwe },
             HyperSparsePruning h => h with { Lambda = Gamma ?? h.Lambda, TargetSparsity = TargetSparsity ?? h.TargetSparsity, Growth = Growth ?? h.Growth },
@@ -78,7 +92,9 @@ public sealed record MethodSettings
             if (given && !taken) misplaced.Add(name);
         }
         Check(Gamma is not null, iterative || lobster || hyperSparse, nameof(Gamma));
-        Check(Alpha is not null, relevance, nameof(Alpha));
+        Check(Alpha is not null || AlphaQuantile is not null, relevance, nameof(Alpha));
+        Check(Signal is not null, relevance, nameof(Signal));
+        Check(Decay is not null, relevance, nameof(Decay));
         Check(GammaDecay is not null, iterative, nameof(GammaDecay));
         Check(CropFraction is not null, iterative, nameof(CropFraction));
         Check(TargetSparsity is not null, gmp || hyperSparse, nameof(TargetSparsity));

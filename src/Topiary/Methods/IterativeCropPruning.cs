@@ -47,12 +47,38 @@ public abstract record IterativeCropPruning : PruningMethod
 /// The flagship: "Regularization-based Pruning of Irrelevant Weights in Deep Neural Architectures" (Bonetta,
 /// Ribero, Cancelliere; arXiv 2204.04977). R = γ·Σ exp(−|∂L/∂w|/α)·w² with the loss gradient held constant
 /// (<see cref="RelevanceWeightDecay"/>), so weights the loss does not depend on decay like plain L2 and relevant
-/// ones hardly at all, with the iterative crop of <see cref="IterativeCropPruning"/>.
+/// ones hardly at all, with the iterative crop of <see cref="IterativeCropPruning"/>. The defaults are the authors';
+/// <see cref="AlphaQuantile"/>, <see cref="Signal"/> and <see cref="Decay"/> calibrate the gate (<see cref="RelevanceGate"/>).
 /// </summary>
 public sealed record RelevancePruning : IterativeCropPruning
 {
-    /// <summary>α, the scale of the relevance gate exp(−|g|/α), &gt; 0 (default 1, the authors' value).</summary>
-    public double Alpha { get; init; } = 1.0;
+    /// <summary>α, the scale of the relevance gate exp(−|g|/α), &gt; 0 (default 1, the authors' value); not used when <see cref="AlphaQuantile"/> is set.</summary>
+    public double Alpha { get; init; } = RelevanceGate.Paper.Alpha;
+
+    /// <summary>
+    /// When set, q in (0, 1]: α per layer is the q-quantile of that layer's signal over its unpruned weights, tracked by an
+    /// exponential moving average (<see cref="AlphaSmoothing"/>), so that the gate of that quantile is 1/e (<c>--alpha auto:q</c>).
+    /// Null (the default) keeps the fixed <see cref="Alpha"/>. See <see cref="RelevanceGate.AlphaQuantile"/>.
+    /// </summary>
+    public double? AlphaQuantile { get; init; }
+
+    /// <summary>ρ in [0, 1) of the moving average of the per-layer α (default 0.99); see <see cref="RelevanceGate.AlphaSmoothing"/>.</summary>
+    public double AlphaSmoothing { get; init; } = RelevanceGate.DefaultAlphaSmoothing;
+
+    /// <summary>What the gate reads: the minibatch |g| (default, the paper's) or its running average.</summary>
+    public RelevanceSignal Signal { get; init; } = RelevanceGate.Paper.Signal;
+
+    /// <summary>β in [0, 1) of the running average of |g| (default 0.9); see <see cref="RelevanceGate.SignalDecay"/>.</summary>
+    public double SignalDecay { get; init; } = RelevanceGate.DefaultSignalDecay;
+
+    /// <summary>Coupled decay through the optimizer (default, the paper's) or decoupled after its step, as AdamW.</summary>
+    public DecayCoupling Decay { get; init; } = RelevanceGate.Paper.Decay;
+
+    /// <summary>The gate these settings describe.</summary>
+    public RelevanceGate Gate => new()
+    {
+        Alpha = Alpha, AlphaQuantile = AlphaQuantile, AlphaSmoothing = AlphaSmoothing, Signal = Signal, SignalDecay = SignalDecay, Decay = Decay,
+    };
 
     /// <inheritdoc />
     public override string Name => "relevance";
@@ -60,15 +86,34 @@ public sealed record RelevancePruning : IterativeCropPruning
     /// <inheritdoc />
     public override void Validate()
     {
-        Require(Alpha > 0 && double.IsFinite(Alpha), nameof(Alpha), $"must be a finite number > 0, got {Alpha}");
+        foreach (var (property, reason) in Gate.Problems()) Require(false, property, reason);
         base.Validate();
     }
 
-    /// <inheritdoc />
-    protected override IEnumerable<(string Key, JsonNode? Value)> Settings() => base.Settings().Append(("alpha", Number(Alpha)));
+    /// <summary>
+    /// The crop's settings and α, then each calibration only where it differs from the paper's default, so that the
+    /// description (and the checkpoint identity) of a run with the paper's gate is what it always was.
+    /// </summary>
+    protected override IEnumerable<(string Key, JsonNode? Value)> Settings()
+    {
+        var settings = base.Settings().Append(("alpha", Number(Alpha)));
+        var paper = RelevanceGate.Paper;
+        if (AlphaQuantile is { } q) settings = settings.Append(("alpha_quantile", Number(q)));
+        if (AlphaSmoothing != paper.AlphaSmoothing) settings = settings.Append(("alpha_smoothing", Number(AlphaSmoothing)));
+        if (Signal != paper.Signal) settings = settings.Append(("signal", SnakeCase(Signal.ToString())));
+        if (SignalDecay != paper.SignalDecay) settings = settings.Append(("signal_decay", Number(SignalDecay)));
+        if (Decay != paper.Decay) settings = settings.Append(("decay", SnakeCase(Decay.ToString())));
+        return settings;
+    }
 
     /// <inheritdoc />
-    protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks) => new RelevanceWeightDecay(Alpha);
+    protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks)
+    {
+        var byParameter = masks.Entries.ToDictionary(e => e.Parameter.Handle, e => e.Mask);
+        return new RelevanceWeightDecay(Gate, parameter => byParameter.GetValueOrDefault(parameter.Handle));
+    }
+
+    private static JsonNode SnakeCase(string name) => JsonValue.Create(System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(name));
 }
 
 /// <summary>The L2 baseline: R = γ·Σw² (<see cref="L2WeightDecay"/>) with the iterative crop.</summary>

@@ -1,10 +1,11 @@
 using Topiary.Reporting;
+using Topiary.Regularization;
 using System.Globalization;
 using System.Text;
 
 namespace Topiary.Reporting;
 
-/// <summary>The optional sections of <c>report.md</c>, present when the run has them: sparsity per part of the model, generated samples, and BLEU with sample translations.</summary>
+/// <summary>The optional sections of <c>report.md</c>, present when the run has them: sparsity per part of the model, generated samples, BLEU with sample translations, and the relevance gate.</summary>
 internal static class ReportSectionsMarkdown
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
@@ -32,6 +33,43 @@ internal static class ReportSectionsMarkdown
             }
         }
         if (report.Translation is { } translation) AppendTranslation(sb, translation);
+        if (report.Gate is { Evaluations.Count: > 0 } gate) AppendGate(sb, gate);
+    }
+
+    // The relevance gate (issue 16): its spread at the last evaluation, then how each layer's median gate moved.
+    private static void AppendGate(StringBuilder sb, GateTrace trace)
+    {
+        static string Level(double level) => (100 * level).ToString("0.#", Inv) + "%";
+        static string Number(double value) => double.IsNaN(value) ? "—" : value.ToString("G3", Inv);
+        var last = trace.Evaluations[^1];
+        sb.Append("## Relevance gate\n\nAt the last evaluation (step ").Append(last.Step.ToString("N0", Inv))
+          .Append("), over the unpruned weights of each layer: quantiles of the relevance signal s = |∂L/∂w| (or its running average) and of the gate exp(−s/α). ")
+          .Append("A gate near 1 means the full decay 2γw; only gates well below 1 spare a weight.\n\n| Layer | α | ")
+          .Append(string.Join(" | ", trace.Levels.Select(l => "s " + Level(l)))).Append(" | ")
+          .Append(string.Join(" | ", trace.Levels.Select(l => "gate " + Level(l)))).Append(" | gate < ½ |\n|---|")
+          .Append(string.Concat(Enumerable.Repeat("---:|", 2 * trace.Levels.Count + 2))).Append('\n');
+        foreach (var layer in last.Layers)
+            sb.Append("| `").Append(layer.Name).Append("` | ").Append(Number(layer.Alpha)).Append(" | ")
+              .Append(string.Join(" | ", layer.Signal.Select(Number))).Append(" | ").Append(string.Join(" | ", layer.Gate.Select(Number)))
+              .Append(" | ").Append(double.IsNaN(layer.BelowHalf) ? "—" : (100 * layer.BelowHalf).ToString("F1", Inv) + "%").Append(" |\n");
+        var median = trace.Levels.ToList().IndexOf(0.5);
+        if (median < 0)
+        {
+            sb.Append('\n');
+            return;
+        }
+        var first = trace.Evaluations[0];
+        sb.Append("\nThe median gate per layer over the run (").Append(trace.Evaluations.Count.ToString(Inv)).Append(" evaluations):\n\n")
+          .Append("| Layer | First (step ").Append(first.Step.ToString("N0", Inv)).Append(") | Lowest | Highest | Last (step ")
+          .Append(last.Step.ToString("N0", Inv)).Append(") |\n|---|---:|---:|---:|---:|\n");
+        foreach (var layer in last.Layers)
+        {
+            var medians = trace.Evaluations.SelectMany(e => e.Layers.Where(l => l.Name == layer.Name)).Select(l => l.Gate[median]).Where(v => !double.IsNaN(v)).ToList();
+            if (medians.Count == 0) continue;
+            sb.Append("| `").Append(layer.Name).Append("` | ").Append(Number(medians[0])).Append(" | ").Append(Number(medians.Min()))
+              .Append(" | ").Append(Number(medians.Max())).Append(" | ").Append(Number(medians[^1])).Append(" |\n");
+        }
+        sb.Append('\n');
     }
 
     private static void AppendTranslation(StringBuilder sb, TranslationScores t)

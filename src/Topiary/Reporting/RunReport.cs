@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Topiary.Backend;
+using Topiary.Regularization;
 
 namespace Topiary.Reporting;
 
@@ -77,6 +78,12 @@ public sealed record RunReport
     /// <summary>Translation runs only: dense and pruned BLEU on held-out pairs, with sample translations.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public TranslationScores? Translation { get; init; }
+    /// <summary>
+    /// Relevance runs only: quantiles of |∂L/∂w| and of the gate exp(−|g|/α) per prunable tensor at each evaluation
+    /// (Bonetta et al.'s regularizer; issue 16). Absent in older reports and for other methods.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public GateTrace? Gate { get; init; }
 }
 
 /// <summary>Where the data came from and how it was split.</summary>

@@ -123,7 +123,8 @@ public sealed class PruningLoop
         double? lastMetric = null;
         var tests = new PrePruningTests(model, Masks, task, settings.TestCurve);
         session.AroundPruning = tests.Around;
-        var keeper = new LoopStateKeeper(session, recentLoss, trajectory, divergences, tests, runOptions, runIdentity, Checkpoints.Annotations, UpgradeRecordedOptions);
+        var gates = new GateRecorder(session);
+        var keeper = new LoopStateKeeper(session, recentLoss, trajectory, divergences, tests, gates, runOptions, runIdentity, Checkpoints.Annotations, UpgradeRecordedOptions);
         using var writer = new CheckpointWriter();
         TrainingCheckpoint? lastGood = null;
         var evaluationClock = new Stopwatch();
@@ -154,6 +155,7 @@ public sealed class PruningLoop
             evaluationClock.Start();
             var validation = task.Validate(model);
             evaluationClock.Stop();
+            gates.Record();
             lastMetric = validation.Metric;
             var outcome = session.Evaluate(validation);
             trajectory.Add(new TrajectoryPoint(outcome.Step, (double)outcome.Step / stepsPerEpoch, outcome.RemainingBefore, validation.Metric,
@@ -258,6 +260,7 @@ public sealed class PruningLoop
             TestTrajectorySeconds = tests.Seconds,
             EvaluationSeconds = evaluationClock.Elapsed.TotalSeconds,
             CheckpointSeconds = checkpointClock.Elapsed.TotalSeconds,
+            Gate = gates.Trace,
         };
     }
 }

@@ -1,3 +1,4 @@
+using Topiary.Regularization;
 using Topiary.Reporting;
 using Topiary.Pruning;
 
@@ -37,4 +38,7 @@ public sealed record PruningOutcome(
 
     /// <summary>Wall-clock time training waited for checkpoints: capturing the state, and waiting for the disk where it had to.</summary>
     public double CheckpointSeconds { get; init; }
+
+    /// <summary>The relevance gate per prunable tensor at each evaluation; null for methods without it.</summary>
+    public GateTrace? Gate { get; init; }
 }

@@ -188,6 +188,20 @@ public sealed partial class PruningSession : IDisposable
         return new EvaluationOutcome(context.Step, remaining, pruned ? Masks.Density : remaining, strength, pruned, selected, ShouldStop);
     }
 
+    /// <summary>
+    /// The relevance gate exp(−s/α) of Bonetta et al. (arXiv 2204.04977) on every prunable tensor as of the last step:
+    /// α and the quantiles at <paramref name="levels"/> (default <see cref="GateQuantiles.Levels"/>) of s = |∂L/∂w| (or its
+    /// running average) and of the gate, over the unpruned entries. It reads what the step kept: no extra backward pass.
+    /// Empty when the method has no relevance regularizer or before the first step.
+    /// </summary>
+    public IReadOnlyList<LayerGate> GateStatistics(IReadOnlyList<double>? levels = null)
+    {
+        var relevance = Regularizer as RelevanceWeightDecay
+            ?? (Regularizer as CompositeRegularizer)?.Terms.Select(t => t.Regularizer).OfType<RelevanceWeightDecay>().FirstOrDefault();
+        return relevance is null ? []
+            : relevance.GateStatistics(Masks.Entries.Select(e => (e.Name, (Tensor)e.Parameter)), levels ?? GateQuantiles.Levels);
+    }
+
     /// <summary>Puts the selected model (parameters, buffers and masks) back.</summary>
     /// <exception cref="InvalidOperationException">Nothing was evaluated yet.</exception>
     public void RestoreBest() => selection.RestoreBest(model, Masks);

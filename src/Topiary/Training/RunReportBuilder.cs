@@ -52,6 +52,7 @@ public static class RunReportBuilder
                 CheckpointSeconds = outcome.CheckpointSeconds,
             },
             Metric = metric,
+            Gate = outcome.Gate,
         };
     }
 

@@ -1,5 +1,8 @@
-using Topiary.Methods;
+using System.Text.Json;
 using Topiary.Backend;
+using Topiary.Methods;
+using Topiary.Regularization;
+using Topiary.Reporting;
 using Topiary.Checkpoints;
 using Topiary.Data;
 using Topiary.Models;
@@ -21,11 +24,11 @@ public class ResumeTests
     };
 
     private static (PruningOutcome Outcome, Dictionary<string, Tensor> Final) Run(ITrainingTask task, PruningOptions options,
-        CheckpointOptions checkpoints, int initSeed = 1, CancellationToken token = default)
+        CheckpointOptions checkpoints, int initSeed = 1, CancellationToken token = default, PruningMethod? method = null)
     {
         manual_seed(initSeed);
         using var model = new LeNet300();
-        var loop = PruningMethods.Loop(model, task, options, checkpoints: checkpoints);
+        var loop = PruningMethods.Loop(model, task, method is null ? options : options with { Method = method }, checkpoints: checkpoints);
         var outcome = loop.Run(cancellationToken: token);
         return (outcome, model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone()));
     }
@@ -39,15 +42,20 @@ public class ResumeTests
     // Optimizers whose state could not be restored before (rollback and resume threw NotSupportedException).
     [InlineData("muon", null)]
     [InlineData("steepest", null)]
-    public void A_cancelled_and_resumed_run_ends_exactly_as_an_uninterrupted_one(string optimizer, string? regularizers)
+    // The calibrated relevance gate keeps a running average of |g| and a tracked α per tensor (issue 16).
+    [InlineData("adam", null, true)]
+    public void A_cancelled_and_resumed_run_ends_exactly_as_an_uninterrupted_one(string optimizer, string? regularizers, bool calibrated = false)
     {
+        var method = calibrated
+            ? new RelevancePruning { CropFraction = 0.2, AlphaQuantile = 0.5, Signal = RelevanceSignal.RunningAverage, Decay = DecayCoupling.Decoupled }
+            : null;
         TorchBackend.EnsureVerified();
         using var threads = TorchThreads.Use(1);
         using var data = TinyData.Split();
         using var dir = new TestDirectory();
         var options = Quick(optimizer, regularizers);
         var task = new ImageClassificationTask(data);
-        var (whole, wholeFinal) = Run(task, options, new CheckpointOptions { Directory = dir.File("whole") });
+        var (whole, wholeFinal) = Run(task, options, new CheckpointOptions { Directory = dir.File("whole") }, method: method);
 
         // Cancelled during step 23, between evaluations (every 5 steps): the checkpoint is taken mid-interval.
         using var cancel = new CancellationTokenSource();
@@ -57,14 +65,14 @@ public class ResumeTests
             return false;
         });
         var interrupted = Assert.Throws<TrainingInterruptedException>(() =>
-            Run(cancelling, options, new CheckpointOptions { Directory = dir.File("cut") }, token: cancel.Token));
+            Run(cancelling, options, new CheckpointOptions { Directory = dir.File("cut") }, token: cancel.Token, method: method));
         Assert.Equal(23, interrupted.Step);
         Assert.Equal(Path.Combine(dir.File("cut"), CheckpointOptions.LastFileName), interrupted.CheckpointPath);
 
         using var saved = TrainingCheckpoint.Load(interrupted.CheckpointPath!);
         Assert.Equal(3, saved.State.LossCount);
         // A different initialization proves that everything comes from the checkpoint.
-        var (resumed, resumedFinal) = Run(task, options, new CheckpointOptions { Directory = dir.File("cut"), ResumeFrom = saved }, initSeed: 99);
+        var (resumed, resumedFinal) = Run(task, options, new CheckpointOptions { Directory = dir.File("cut"), ResumeFrom = saved }, initSeed: 99, method: method);
 
         Assert.Equal(whole.Trajectory, resumed.Trajectory);
         Assert.True(whole.TestTrajectory.Count >= 3, "the run should crop several times");
@@ -72,6 +80,8 @@ public class ResumeTests
         Assert.Equal(whole.SelectedStep, resumed.SelectedStep);
         Assert.Equal(whole.SelectedValidation, resumed.SelectedValidation);
         Assert.Equal(whole.StopReason, resumed.StopReason);
+        if (regularizers is null) Assert.NotNull(whole.Gate);                     // relevance runs record their gate, and keep it over a resume
+        Assert.Equal(JsonSerializer.Serialize(whole.Gate, ReportJson.Options), JsonSerializer.Serialize(resumed.Gate, ReportJson.Options));
         foreach (var (name, t) in wholeFinal) Assert.True(TensorAssert.Same(t, resumedFinal[name]), $"{name} differs after resume");
     }
 

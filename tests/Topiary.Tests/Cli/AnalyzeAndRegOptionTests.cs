@@ -13,6 +13,9 @@ public class AnalyzeAndRegOptionTests
     [InlineData("prune", "--reg", "gor:1e-4:cross=-1")]
     [InlineData("prune", "--optimizer", "lion")]
     [InlineData("analyze", "--iterations", "0")]
+    [InlineData("analyze", "--alpha", "auto:2")]
+    [InlineData("analyze", "--alpha", "-1")]
+    [InlineData("analyze", "--alpha", "often")]
     public void Bad_values_exit_2_with_one_line_naming_the_flag(string command, string flag, string value)
     {
         var result = command == "analyze" ? CliProcess.Run(command, flag, value, "--model-file", "unused.topiary") : CliProcess.Run(command, flag, value);
@@ -47,5 +50,23 @@ public class AnalyzeAndRegOptionTests
             Assert.Contains(layer, result.StandardOutput);
         Assert.True(result.StandardOutput.Contains("28×28"), result.StandardOutput);
         Assert.Contains("12×12", result.StandardOutput);
+    }
+
+    [Theory]
+    [InlineData("1", "alpha 1:")]
+    [InlineData("auto:0.5", "alpha auto:0.5 (the 50% quantile of each tensor's |g|)")]
+    public void Analyze_with_gate_prints_the_gate_quantiles_per_prunable_tensor_on_a_batch(string alpha, string heading)
+    {
+        using var dir = new TestDirectory();
+        var data = Path.Combine(dir.Path, "data");
+        SyntheticIdx.Write(data, trainCount: 200, testCount: 50);
+        var file = Path.Combine(dir.Path, "model.topiary");
+        manual_seed(1);
+        ModelFile.Save(file, "lenet5", 28, 10, new LeNet5(), masks: null);
+        var result = CliProcess.Run("analyze", "--model-file", file, "--data", data, "--gate", "--alpha", alpha);
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        var output = System.Text.RegularExpressions.Regex.Replace(result.StandardOutput, @"\s+", " ");
+        foreach (var text in new[] { heading, "on the first 100 training images", "|g| 50%", "gate 99%", "conv1.weight", "fc2.bias" })
+            Assert.True(output.Contains(text), $"'{text}' is missing from:\n{result.StandardOutput}");
     }
 }

@@ -37,6 +37,13 @@ public class CompareCommandTests
         Assert.Equal("gmp", gmp.GetProperty("method").GetString());
         Assert.Equal(2, gmp.GetProperty("runs").GetInt32());
         Assert.Contains("| gmp | 2 |", File.ReadAllText(Path.Combine(output, "comparison.md")));
+        // gmp against none, paired by seed: the mean of the per-seed differences of the runs above.
+        var paired = Assert.Single(root.GetProperty("paired").EnumerateArray());
+        Assert.Equal(("gmp", "none", 2), (paired.GetProperty("method").GetString(), paired.GetProperty("baseline").GetString(), paired.GetProperty("pairs").GetInt32()));
+        double Test(string method, int seed) => root.GetProperty("runs").EnumerateArray()
+            .Single(r => r.GetProperty("method").GetString() == method && r.GetProperty("seed").GetInt32() == seed).GetProperty("test_metric").GetDouble();
+        Assert.Equal((Test("gmp", 1234) - Test("none", 1234) + Test("gmp", 1235) - Test("none", 1235)) / 2, paired.GetProperty("mean").GetDouble(), 12);
+        Assert.Contains("## Paired by seed", File.ReadAllText(Path.Combine(output, "comparison.md")));
         Assert.Equal("accuracy", root.GetProperty("metric").GetProperty("name").GetString());
         Assert.Equal("higher_is_better", root.GetProperty("metric").GetProperty("direction").GetString());
         foreach (var run in root.GetProperty("runs").EnumerateArray()) AssertTrajectoryEndsAtResult(run);

@@ -1,3 +1,6 @@
+using Topiary.Cli.Settings;
+using Topiary.Regularization;
+using Topiary.Methods;
 using System.Text.Json;
 using Topiary.Tests.Support;
 
@@ -17,7 +20,7 @@ public class PruneCommandTests
             "--eval-every", "6", "--floor", "0.5", "--crop-fraction", "0.2", "--out", output);
 
         Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.StandardError}\n{result.StandardOutput}");
-        foreach (var file in new[] { "report.json", "report.md", "trajectory.csv", "accuracy-vs-remaining.png", "layer-sparsity.png", "model.topiary" })
+        foreach (var file in new[] { "report.json", "report.md", "trajectory.csv", "accuracy-vs-remaining.png", "layer-sparsity.png", "gate.png", "model.topiary" })
             Assert.True(File.Exists(Path.Combine(output, file)), $"{file} is missing");
         using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
         var root = report.RootElement;
@@ -32,6 +35,11 @@ public class PruneCommandTests
             Assert.True(root.GetProperty("backend").TryGetProperty(key, out _), $"backend lacks {key}");
         Assert.StartsWith("backend: libtorch ", result.StandardOutput.Split('\n')[1]);
         Assert.True(root.GetProperty("trajectory").GetArrayLength() >= 2);
+        // The default method is relevance: every evaluation after the first step records its gate, per prunable tensor.
+        var gate = root.GetProperty("gate");
+        Assert.Equal(root.GetProperty("trajectory").GetArrayLength() - 1, gate.GetProperty("evaluations").GetArrayLength());
+        Assert.Equal(root.GetProperty("layers").GetArrayLength(), gate.GetProperty("evaluations")[0].GetProperty("layers").GetArrayLength());
+        Assert.Contains("## Relevance gate", File.ReadAllText(Path.Combine(output, "report.md")));
         Assert.Equal(1800, root.GetProperty("dataset").GetProperty("train_count").GetInt32());
 
         var eval = CliProcess.Run("eval", "--model-file", Path.Combine(output, "model.topiary"), "--data", data);
@@ -64,11 +72,25 @@ public class PruneCommandTests
     [InlineData("relevance", "--twt", "0.1", "--twt: relevance takes no such setting")]
     [InlineData("lobster", "--crop-fraction", "0.1", "--crop-fraction: lobster takes no such setting")]
     [InlineData("relevance", "--momentum", "0.5", "--momentum: adam takes no momentum")]
+    [InlineData("l2", "--decay", "decoupled", "--decay: l2 takes no such setting")]
+    [InlineData("none", "--alpha", "auto:0.5", "--alpha: none takes no such setting")]
+    [InlineData("relevance", "--alpha", "auto:2", "--alpha: expected a number > 0 or auto:q with q in (0, 1]")]
+    [InlineData("relevance", "--signal", "smooth", "--signal")]
     public void A_setting_the_method_or_optimizer_does_not_take_is_refused_before_any_training(string method, string flag, string value, string message)
     {
         var result = CliProcess.Run("prune", "--method", method, flag, value, "--data", "/nonexistent");
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(message, Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
+    public void The_calibrated_relevance_flags_reach_the_methods_own_settings()
+    {
+        var calibrated = Assert.IsType<RelevancePruning>(new PruneSettings { Alpha = "auto:0.5", Signal = "average", Decay = "decoupled" }.Options().Method);
+        Assert.Equal((0.5, RelevanceSignal.RunningAverage, DecayCoupling.Decoupled), (calibrated.AlphaQuantile, calibrated.Signal, calibrated.Decay));
+        var paper = Assert.IsType<RelevancePruning>(new PruneSettings { Alpha = "0.01" }.Options().Method);
+        Assert.Equal((0.01, (double?)null, RelevanceSignal.Minibatch, DecayCoupling.Coupled), (paper.Alpha, paper.AlphaQuantile, paper.Signal, paper.Decay));
+        Assert.Equal(new RelevancePruning().Describe().ToJsonString(), new PruneSettings().Options().Method.Describe().ToJsonString());
     }
 
     [Fact]
