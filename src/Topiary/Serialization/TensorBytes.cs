@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Topiary.Serialization;
@@ -32,8 +33,12 @@ internal static class TensorBytes
     {
         using var scope = NewDisposeScope();
         var packed = new byte[ChunkBytes / 8];
+        // A Scalar of our own, alive until the end of this method: TorchSharp passes an implicit Scalar's handle to native
+        // code without keeping the object alive, so under GC pressure (encoding allocates) its finalizer could free it
+        // during the call ("Unknown scalar type", seen in a resumed-run test under load).
+        using var zero = 0.ToScalar();
         // ChunkBytes elements per chunk, a multiple of 8: only the last byte of the whole tensor is partial.
-        ForEachChunk(Flat(tensor.ne(0)), ChunkBytes, bools =>
+        ForEachChunk(Flat(tensor.ne(zero)), ChunkBytes, bools =>
         {
             var length = (bools.Length + 7) / 8;
             Array.Clear(packed, 0, length);
