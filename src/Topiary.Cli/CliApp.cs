@@ -73,6 +73,24 @@ internal static class CliApp
             Add<CompareCommand, Settings.CompareSettings>(config, "compare")
                 .WithDescription("several pruning methods × seeds side by side (comparison.json/.md/.png)")
                 .WithExample("compare").WithExample("compare", "--model", "transformer-lm", "--methods", "relevance,none");
+            config.AddBranch("sweep", sweep =>
+            {
+                sweep.SetDescription("a comparison (and a grid of settings) as independent cells for Slurm job arrays or local processes: plan, run-cell, run, collect, slurm");
+                AddTo<SweepPlanCommand, Settings.SweepPlanSettings>(sweep, "plan")
+                    .WithDescription("write sweep.json: the cells of a comparison (compare's flags) over --grid axes, dense models as cells of their own")
+                    .WithExample("sweep", "plan", "--grid", "alpha=1,auto:0.5", "--grid", "gamma=1e-4,1e-3", "--out", "runs/sweep");
+                AddTo<SweepRunCellCommand, Settings.SweepRunCellSettings>(sweep, "run-cell")
+                    .WithDescription("run one cell into its folder: skipped when finished, continued from its checkpoint when interrupted, refused while another runner holds it (exit 75)")
+                    .WithExample("sweep", "run-cell", "runs/sweep/sweep.json", "--index", "3");
+                AddTo<SweepRunCommand, Settings.SweepRunSettings>(sweep, "run")
+                    .WithDescription("run every unfinished cell in local processes, then collect")
+                    .WithExample("sweep", "run", "runs/sweep/sweep.json", "--local-jobs", "2");
+                AddTo<SweepCollectCommand, Settings.SweepCollectSettings>(sweep, "collect")
+                    .WithDescription("merge the finished cells into comparison.json, comparison.md and comparison.png; list the cells that have not finished (exit 1)");
+                AddTo<SweepSlurmCommand, Settings.SweepSlurmSettings>(sweep, "slurm")
+                    .WithDescription("write sbatch scripts: a job array of the dense cells, a dependent one (afterok) of the rest, and submit.sh")
+                    .WithExample("sweep", "slurm", "runs/sweep/sweep.json", "--max-running", "8", "--mem", "3G", "--submit");
+            });
             Add<EvalCommand, Settings.EvalSettings>(config, "eval").WithDescription("test accuracy (or perplexity, BLEU) and sparsity of a saved model");
             Add<ExportCommand, Settings.ExportSettings>(config, "export").WithDescription("compact sparse file, ONNX or PyTorch state dict of a saved model");
             Add<SimplifyCommand, Settings.SimplifySettings>(config, "simplify").WithDescription("physically remove dead neurons and filters");
@@ -95,6 +113,14 @@ internal static class CliApp
         return config.AddCommand<TCommand>(name);
     }
 
+    private static ICommandConfigurator AddTo<TCommand, TSettings>(IConfigurator<CommandSettings> branch, string name)
+        where TCommand : Command<TSettings>
+        where TSettings : CommandSettings
+    {
+        SettingsOf[name] = typeof(TSettings);
+        return branch.AddCommand<TCommand>(name);
+    }
+
     private static int Fail(Exception e, string[] args, TextWriter stderr)
     {
         var (code, message) = e switch
@@ -107,6 +133,8 @@ internal static class CliApp
             Topiary.Backend.BackendConfigurationException => (Usage, e.Message),
             Topiary.Pruning.Toolkit.PruningSelectionException or Topiary.Pruning.Toolkit.RecipeException => (Usage, e.Message),
             DivergenceLimitException => (1, $"{e.Message} (--lr, --gamma)"),
+            Sweeps.CellBusyException => (75, e.Message),
+            Sweeps.SweepIncompleteException => (1, e.Message),
             OperationCanceledException => (130, "cancelled"),
             _ => (1, $"{e.GetType().Name}: {e.Message}"),
         };

@@ -10,7 +10,7 @@ namespace Topiary.Cli;
 /// </summary>
 internal static partial class ParseErrors
 {
-    private const string Commands = "prune, compare, eval, export, simplify, analyze, trim or backend";
+    private const string Commands = "prune, compare, sweep, eval, export, simplify, analyze, trim or backend";
 
     public static string Message(CommandRuntimeException e, string[] args, IReadOnlyDictionary<string, Type> settingsOf)
     {

@@ -1,4 +1,5 @@
 using Spectre.Console.Cli;
+using Topiary.Cli.Settings;
 
 namespace Topiary.Cli;
 
@@ -17,7 +18,9 @@ internal sealed class StrictOptions : ICommandInterceptor
         if (context.Remaining.Raw.Count > 0)
             throw new CliUsageException($"unexpected argument '{context.Remaining.Raw[0]}' (options start with --)");
         // Values never start with "--" (Spectre reads such a word as the next option), so these are the options given.
+        // A list option (--grid) is given once per value.
         var repeated = context.Arguments.Where(a => a.StartsWith("--", StringComparison.Ordinal)).Select(a => a.Split('=', ':')[0])
+            .Where(name => GivenOptions.TypeOf(settings.GetType(), name) is not { IsArray: true })
             .GroupBy(name => name).FirstOrDefault(g => g.Count() > 1);
         if (repeated is not null) throw new CliUsageException($"{repeated.Key}: given more than once");
     }

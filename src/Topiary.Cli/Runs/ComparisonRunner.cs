@@ -4,7 +4,9 @@ using Topiary.Backend;
 using Topiary.Cli.Commands;
 using Topiary.Cli.Plots;
 using Topiary.Cli.Settings;
+using Topiary.Cli.Sweeps;
 using Topiary.Comparison;
+using Topiary.Reporting;
 using Topiary.Training;
 using Topiary.Experiments;
 
@@ -20,6 +22,14 @@ internal static class ComparisonRunner
     public static int Run(CompareSettings settings, ILogger logger, CancellationToken cancellationToken)
     {
         if (settings.Resume is { } directory) settings = RunConfiguration.Resumed(settings, directory, "compare");
+        if (settings.LocalJobs is { } jobs) return LocalSweepRunner.Compare(settings, jobs, logger, cancellationToken);
+        var prepared = Prepare(settings, logger);
+        return Execute(settings, prepared.Plan, prepared.Settings, prepared.Description, logger, cancellationToken);
+    }
+
+    /// <summary>A comparison's plan from its settings (data read, threads set), with the settings it records and its first line.</summary>
+    public static (ComparisonPlan Plan, Dictionary<string, object> Settings, string Description) Prepare(CompareSettings settings, ILogger logger)
+    {
         var perMethod = settings.MethodLabels.ToDictionary(m => m, settings.ForMethod);
         var dense = settings.Dense();
         foreach (var options in perMethod.Values) options.Validate();
@@ -29,7 +39,7 @@ internal static class ComparisonRunner
         foreach (var (key, value) in prepared.Settings) recorded[key] = value;
         var plan = new ComparisonPlan(prepared.Architecture, prepared.Dataset, settings.MethodLabels, settings.SeedList, dense, m => perMethod[m],
             prepared.SubjectFor);
-        return Execute(settings, plan, recorded, prepared.Description, logger, cancellationToken);
+        return (plan, recorded, prepared.Description);
     }
 
     /// <summary>The settings every comparison records: model, seeds, budget, and each method's own options.</summary>
@@ -69,8 +79,7 @@ internal static class ComparisonRunner
         var finished = new SynchronousProgress<ComparisonUpdate>(update =>
         {
             var (run, metric) = (update.Run, update.SoFar.Metric);
-            var how = update.Kept ? "kept from an earlier run" : $"{run.Seconds:F0} s";
-            System.Console.WriteLine($"[{++done}/{total}] {run.Method,-11} seed {run.Seed}: test {metric.Name} {metric.Format(run.TestMetric)}, remaining {Summary.Percent(run.RemainingFraction)}{(run.MetBound ? "" : " (bound not met)")}, {how}");
+            System.Console.WriteLine(RunLine(++done, total, run, metric, update.Kept ? "kept from an earlier run" : $"{run.Seconds:F0} s"));
             // Keep what is done on disk, so an interrupted comparison still leaves its finished runs.
             Directory.CreateDirectory(outDirectory);
             ComparisonJson.Write(update.SoFar, Path.Combine(outDirectory, "comparison.json"));
@@ -86,6 +95,18 @@ internal static class ComparisonRunner
             throw new RunInterruptedException($"stopped after {done} of {total} runs, which are kept in {outDirectory}; continue with: topiary compare --resume {outDirectory}", e);
         }
 
+        WriteResults(report, outDirectory);
+        return 0;
+    }
+
+    /// <summary>The line a comparison prints when a run ends.</summary>
+    public static string RunLine(int done, int total, ComparisonRun run, MetricKind metric, string how) =>
+        run.Failure is { } failure ? $"[{done}/{total}] {run.Method,-11} seed {run.Seed}: failed: {failure}, {how}"
+            : $"[{done}/{total}] {run.Method,-11} seed {run.Seed}: test {metric.Name} {metric.Format(run.TestMetric)}, remaining {Summary.Percent(run.RemainingFraction)}{(run.MetBound ? "" : " (bound not met)")}, {how}";
+
+    /// <summary>Writes comparison.json, comparison.md and comparison.png into <paramref name="outDirectory"/> and prints the tables.</summary>
+    public static void WriteResults(ComparisonReport report, string outDirectory)
+    {
         Directory.CreateDirectory(outDirectory);
         var files = new[] { "comparison.json", "comparison.md", "comparison.png" }.Select(f => Path.Combine(outDirectory, f)).ToArray();
         ComparisonJson.Write(report, files[0]);
@@ -105,7 +126,6 @@ internal static class ComparisonRunner
         }
         System.Console.WriteLine($"time: {report.SecondsTotal:F0} s");
         System.Console.WriteLine($"wrote {outDirectory}/: {string.Join(", ", files.Select(Path.GetFileName))}");
-        return 0;
     }
 
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and reorder lines).</summary>
@@ -115,7 +135,7 @@ internal static class ComparisonRunner
     }
 
     /// <summary>Per-step progress is dropped: a comparison prints one line per finished run.</summary>
-    private sealed class QuietProgress : IProgress<TrainingProgress>
+    internal sealed class QuietProgress : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value) { }
     }

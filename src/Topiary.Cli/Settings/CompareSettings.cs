@@ -9,7 +9,7 @@ using Topiary.Models;
 namespace Topiary.Cli.Settings;
 
 /// <summary>The flags of <c>topiary compare</c>: the methods and seeds, and the training flags applied to every method.</summary>
-internal sealed class CompareSettings : TranslationPairSettings
+internal class CompareSettings : TranslationPairSettings
 {
     [CommandOption("--methods <LIST>")]
     [Description("comma-separated methods (default relevance,l2,l1,none,lobster,gmp,hypersparse; transformers: relevance,l2,l1,none); METHOD+REG+REG… adds regularizers to a method, e.g. none+spectral:1e-3+so:1e-4")]
@@ -18,6 +18,10 @@ internal sealed class CompareSettings : TranslationPairSettings
     [CommandOption("--resume <DIR>")]
     [Description("continue the comparison in DIR (killed, interrupted or cut short) with the settings its run.json recorded: finished runs and dense models are kept, the rest runs; takes no other flag. Running the same comparison again with --out DIR does the same")]
     public string? Resume { get; init; }
+
+    [CommandOption("--local-jobs <K>")]
+    [Description("run the comparison as a sweep of independent cells (one per dense model and per method × seed) in K local processes, --threads divided among them (default: one process, every run in turn); the folder then holds sweep.json and cells/, and its numbers equal a serial compare run with --threads of one process")]
+    public int? LocalJobs { get; init; }
 
     [CommandOption("--seeds <N>")]
     [Description("seeds per method: S, S+1, … from --seed; each seed trains one dense model every method starts from (default 3; transformers: 2)")]
@@ -54,6 +58,7 @@ internal sealed class CompareSettings : TranslationPairSettings
         MethodsError(),
         Method is null ? null : "--method: compare takes --methods (a comma-separated list)",
         AtLeast("--seeds", Seeds, 1),
+        AtLeast("--local-jobs", LocalJobs, 1),
         MethodsError() is null ? FlagNotTaken(MethodLabels.Select(ForMethod).ToList()) : null,
     ];
 

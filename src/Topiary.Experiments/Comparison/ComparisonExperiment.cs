@@ -69,22 +69,100 @@ public static class ComparisonExperiment
                 else pending.Add((method, options, identity));
             }
             if (pending.Count == 0) continue;
-            var denseIdentity = RunIdentity(shared, label: null, seed, plan.Dense with { Seed = seed }, options: null);
+            var denseIdentity = DenseIdentity(shared, plan, seed);
             manual_seed(seed);
             using var dense = subject.CreateModel();
             var denseTest = store?.LoadDense(denseIdentity, dense) ?? TrainDense(plan, subject, dense, seed, denseIdentity, store, progress, cancellationToken);
             foreach (var (method, options, identity) in pending)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var run = RunMethod(subject, dense, denseTest, method, seed, options, progress, logger, cancellationToken);
+                var run = RunMethod(subject, dense, denseTest, method, seed, options, checkpoints: null, progress, logger, cancellationToken);
                 store?.Save(identity, run);
                 runs.Add(run);
                 finished?.Report(new ComparisonUpdate(run, Report(plan, metric, settings, runs, clock.Elapsed.TotalSeconds) with { Complete = false }, Kept: false));
             }
         }
-        // Kept runs come in seed order with the new ones; the report lists them as the plan does.
-        var ordered = plan.Seeds.SelectMany(seed => plan.Methods.Select(method => runs.First(r => r.Seed == seed && r.Method == method))).ToList();
-        return Report(plan, metric!, settings, ordered, clock.Elapsed.TotalSeconds);
+        // The report lists the runs as the plan does (seed by seed, methods in order), kept ones among the new.
+        return Report(plan, metric!, settings, runs, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// One cell of a comparison split into independent runs (a sweep): trains the dense model of <paramref name="seed"/>
+    /// exactly as <see cref="Run"/> would and keeps it in <paramref name="store"/>, or finds it kept there already.
+    /// The runs of the same plan in other processes start from it (<see cref="RunMethodCell"/>).
+    /// </summary>
+    /// <returns>The dense model's test metric, and the metric's kind.</returns>
+    /// <exception cref="ComparisonStoreException">The store's file is damaged.</exception>
+    public static (double TestMetric, MetricKind Metric) TrainDenseCell(ComparisonPlan plan, IReadOnlyDictionary<string, object> settings, int seed,
+        ComparisonStore store, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var identity = DenseIdentity(SharedIdentity(plan, settings), plan, seed);
+        using var subject = plan.SubjectFor(seed);
+        manual_seed(seed);
+        using var dense = subject.CreateModel();
+        var test = store.LoadDense(identity, dense) ?? TrainDense(plan, subject, dense, seed, identity, store, progress, cancellationToken);
+        return (test, subject.Task.Metric);
+    }
+
+    /// <summary>
+    /// One cell of a comparison split into independent runs (a sweep): runs <paramref name="method"/> on
+    /// <paramref name="seed"/> from the dense model that <see cref="TrainDenseCell"/> kept in <paramref name="denseStore"/>,
+    /// with the numbers <see cref="Run"/> gives for the same run at the same thread count. With a checkpoint directory the
+    /// run is checkpointed there and, when <see cref="CheckpointOptions.ResumeFrom"/> is set, continues from it.
+    /// </summary>
+    /// <returns>The run (failed, not thrown, when it diverged beyond recovery) and the metric's kind.</returns>
+    /// <exception cref="ComparisonStoreException">The store holds no dense model of these settings, or its file is damaged.</exception>
+    /// <exception cref="TrainingInterruptedException">Cancelled; the run's checkpoint was written.</exception>
+    public static (ComparisonRun Run, MetricKind Metric) RunMethodCell(ComparisonPlan plan, IReadOnlyDictionary<string, object> settings, string method,
+        int seed, ComparisonStore denseStore, CheckpointOptions? checkpoints = null, IProgress<TrainingProgress>? progress = null, ILogger? logger = null,
+        CancellationToken cancellationToken = default)
+    {
+        var options = plan.OptionsFor(method) with { Seed = seed, TestCurve = true };
+        options.Validate();
+        var identity = DenseIdentity(SharedIdentity(plan, settings), plan, seed);
+        using var subject = plan.SubjectFor(seed);
+        manual_seed(seed);
+        using var dense = subject.CreateModel();
+        var denseTest = denseStore.LoadDense(identity, dense)
+            ?? throw new ComparisonStoreException(denseStore.Directory, $"holds no dense model of seed {seed} trained with these settings; run its dense cell first");
+        var run = RunMethod(subject, dense, denseTest, method, seed, options, checkpoints, progress, logger ?? NullLogger.Instance, cancellationToken);
+        return (run, subject.Task.Metric);
+    }
+
+    /// <summary>
+    /// The report of a comparison whose runs were made elsewhere (the cells of a sweep), in the form <see cref="Run"/> gives:
+    /// per-method summaries, paired differences and the runs in method order within each seed.
+    /// </summary>
+    /// <param name="model">Architecture.</param>
+    /// <param name="dataset">Data directory or corpus.</param>
+    /// <param name="metric">The metric of every run.</param>
+    /// <param name="methods">Method labels in report order.</param>
+    /// <param name="seeds">Seeds.</param>
+    /// <param name="settings">The shared settings and each method's own, by CLI name.</param>
+    /// <param name="runs">The runs found (a subset of methods × seeds when <paramref name="complete"/> is false).</param>
+    /// <param name="backend">The backend the runs used.</param>
+    /// <param name="seconds">Wall-clock time from the first run's start to the last one's end.</param>
+    /// <param name="complete">Whether every run of methods × seeds is there.</param>
+    public static ComparisonReport Merge(string model, string dataset, MetricKind metric, IReadOnlyList<string> methods, IReadOnlyList<int> seeds,
+        IReadOnlyDictionary<string, object> settings, IReadOnlyList<ComparisonRun> runs, BackendInfo? backend, double seconds, bool complete)
+    {
+        var ordered = seeds.SelectMany(seed => methods.SelectMany(method => runs.Where(r => r.Seed == seed && r.Method == method).Take(1))).ToList();
+        return new ComparisonReport
+        {
+            ToolVersion = ToolInfo.Version,
+            Backend = backend,
+            Model = model,
+            Dataset = dataset,
+            Metric = metric,
+            Methods = methods,
+            Seeds = seeds,
+            Settings = settings,
+            Runs = ordered,
+            Summaries = MethodStatistics.Summarize(methods, ordered),
+            Paired = PairedAgainstBaselines(methods, ordered),
+            SecondsTotal = seconds,
+            Complete = complete,
+        };
     }
 
     /// <summary>The baselines every method is paired with, where the comparison has them.</summary>
@@ -114,6 +192,9 @@ public static class ComparisonExperiment
         };
     }
 
+    private static JsonObject DenseIdentity(JsonObject shared, ComparisonPlan plan, int seed) =>
+        RunIdentity(shared, label: null, seed, plan.Dense with { Seed = seed }, options: null);
+
     /// <summary>The identity of one run (or, without a label and options, of a seed's dense model) in a <see cref="ComparisonStore"/>.</summary>
     private static JsonObject RunIdentity(JsonObject shared, string? label, int seed, PruningOptions dense, PruningOptions? options)
     {
@@ -127,7 +208,7 @@ public static class ComparisonExperiment
     }
 
     private static ComparisonRun RunMethod(IExperimentSubject subject, nn.Module<Tensor, Tensor> dense, double denseTest, string method, int seed,
-        PruningOptions options, IProgress<TrainingProgress>? progress, ILogger logger, CancellationToken cancellationToken)
+        PruningOptions options, CheckpointOptions? checkpoints, IProgress<TrainingProgress>? progress, ILogger logger, CancellationToken cancellationToken)
     {
         using var start = subject.CreateModel();
         CopyParameters(dense, start);
@@ -135,8 +216,7 @@ public static class ComparisonExperiment
         var clock = Stopwatch.StartNew();
         try
         {
-            var result = Experiment.Run(subject, options, hyper, new StartingPoint(start, null), progress: progress, logger: logger,
-                cancellationToken: cancellationToken);
+            var result = Experiment.Run(subject, options, hyper, new StartingPoint(start, null), checkpoints, progress, logger, cancellationToken);
             // The run's masks are not needed beyond its report.
             result.Masks.Dispose();
             var (report, bound) = (result.Report, result.Options.BoundFor(subject.Task.Metric.HigherIsBetter));
@@ -160,21 +240,9 @@ public static class ComparisonExperiment
     }
 
     private static ComparisonReport Report(ComparisonPlan plan, MetricKind metric, IReadOnlyDictionary<string, object> settings,
-        IReadOnlyList<ComparisonRun> runs, double seconds) => new()
-    {
-        ToolVersion = ToolInfo.Version,
-        Backend = BackendInfo.From(TorchBackend.EnsureVerified(), get_num_threads()),
-        Model = plan.ModelName,
-        Dataset = plan.Dataset,
-        Metric = metric,
-        Methods = plan.Methods,
-        Seeds = plan.Seeds,
-        Settings = settings,
-        Runs = runs.ToList(),
-        Summaries = MethodStatistics.Summarize(plan.Methods, runs),
-        Paired = PairedAgainstBaselines(plan.Methods, runs),
-        SecondsTotal = seconds,
-    };
+        IReadOnlyList<ComparisonRun> runs, double seconds) =>
+        Merge(plan.ModelName, plan.Dataset, metric, plan.Methods, plan.Seeds, settings, runs,
+            BackendInfo.From(TorchBackend.EnsureVerified(), get_num_threads()), seconds, complete: true);
 
     /// <summary>Trains the seed's dense model, <paramref name="model"/> as initialized right after the seed was set, and keeps it in the store; returns its test metric.</summary>
     private static double TrainDense(ComparisonPlan plan, IExperimentSubject subject, nn.Module<Tensor, Tensor> model, int seed, JsonObject identity,
