@@ -9,6 +9,7 @@ using Topiary.Bench;
 // topiary-bench fallback [--rounds R] [--threads N]
 // topiary-bench size
 // topiary-bench regularizers [--rounds R] [--steps S] [--model lenet5|lenet300]
+// topiary-bench sweep [--jobs K] [-- compare flags]
 Topiary.Experiments.CatalogArchitectures.Register();
 var command = args.FirstOrDefault() ?? "step";
 int Option(string name, int fallback)
@@ -62,7 +63,12 @@ switch (command)
         var modelIndex = Array.IndexOf(args, "--model");
         var models = modelIndex >= 0 && modelIndex + 1 < args.Length ? new[] { args[modelIndex + 1] } : new[] { "lenet5", "lenet300" };
         return RegularizerBenchmark.Run(Option("--rounds", 5), Option("--steps", 6), models);
+    case "sweep":
+    {
+        var rest = Array.IndexOf(args, "--");
+        return SweepBenchmark.Run(Option("--jobs", 2), rest >= 0 ? args[(rest + 1)..] : []);
+    }
     default:
-        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step, inference, throughput, stages, crossover, fallback, size, regularizers)");
+        Console.Error.WriteLine($"topiary-bench: error: unknown benchmark '{command}' (available: step, inference, throughput, stages, crossover, fallback, size, regularizers, sweep)");
         return 2;
 }

@@ -8,7 +8,7 @@ namespace Topiary.Cli.Settings;
 internal abstract class RunSettings : ThreadSettings
 {
     [CommandOption("--out <DIR>")]
-    [Description("output folder (default runs/<timestamp>, compare: runs/compare-<timestamp>); prune keeps checkpoints in DIR/checkpoint")]
+    [Description("output folder (default runs/<timestamp>, compare: runs/compare-<timestamp>, sweep plan: runs/sweep-<timestamp>); prune keeps checkpoints in DIR/checkpoint")]
     public string? Out { get; init; }
 
     /// <summary>The folder's name before its timestamp when <c>--out</c> is not given.</summary>

@@ -7,7 +7,7 @@ namespace Topiary.Cli.Settings;
 internal abstract class ThreadSettings : CliSettings
 {
     [CommandOption("--threads <N>")]
-    [Description("libtorch threads (default: all cores)")]
+    [Description("libtorch threads (default: all cores; sweep plan: 1 per cell, which is also its Slurm --cpus-per-task)")]
     public int? Threads { get; init; }
 
     /// <summary>Threads to use: the flag, or all cores.</summary>

@@ -30,6 +30,9 @@ internal sealed record CellRecord(string Identity, CellStatus Status)
 
     public string? Host { get; init; }
     public int? ProcessId { get; init; }
+    /// <summary>When the cell's process started: the time before <see cref="Started"/> went to starting .NET, reading the data and checking the backend.</summary>
+    public DateTimeOffset? ProcessStarted { get; init; }
+    /// <summary>When the cell's work started (its data read and backend checked).</summary>
     public DateTimeOffset Started { get; init; }
     public DateTimeOffset? Ended { get; init; }
     public string? Failure { get; init; }
@@ -67,6 +70,7 @@ internal sealed record CellRecord(string Identity, CellStatus Status)
             {
                 Host = root["host"]?.GetValue<string>(),
                 ProcessId = root["pid"]?.GetValue<int>(),
+                ProcessStarted = root["process_started"]?.GetValue<DateTimeOffset>(),
                 Started = root["started"]?.GetValue<DateTimeOffset>() ?? default,
                 Ended = root["ended"]?.GetValue<DateTimeOffset>(),
                 Failure = root["failure"]?.GetValue<string>(),
@@ -96,6 +100,7 @@ internal sealed record CellRecord(string Identity, CellStatus Status)
             ["identity"] = JsonNode.Parse(Identity),
             ["host"] = Host,
             ["pid"] = ProcessId,
+            ["process_started"] = ProcessStarted,
             ["started"] = Started,
             ["ended"] = Ended,
             ["failure"] = Failure,

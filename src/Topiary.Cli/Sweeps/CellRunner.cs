@@ -50,6 +50,7 @@ internal static class CellRunner
         {
             Host = Environment.MachineName,
             ProcessId = Environment.ProcessId,
+            ProcessStarted = ProcessStartTime(),
             Started = DateTimeOffset.Now,
             Model = prepared.Plan.ModelName,
             Dataset = prepared.Plan.Dataset,
@@ -79,6 +80,12 @@ internal static class CellRunner
             (started with { Status = CellStatus.Failed, Ended = DateTimeOffset.Now, Failure = $"{e.GetType().Name}: {e.Message.Split('\n')[0]}" }).Write(folder);
             throw;
         }
+    }
+
+    private static DateTimeOffset ProcessStartTime()
+    {
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return new DateTimeOffset(self.StartTime);
     }
 
     private static CellRecord Dense((ComparisonPlan Plan, Dictionary<string, object> Settings, string Description) prepared, SweepCell cell,

@@ -40,7 +40,8 @@ internal static class SlurmScripts
             set -euo pipefail
             here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
             dense=$(sbatch --parsable "$@" "$here/dense.sbatch")
-            cells=$(sbatch --parsable "$@" --dependency=afterok:"${dense%%;*}" "$here/cells.sbatch")
+            # If a dense cell fails, the run cells can never start: Slurm cancels them instead of keeping them pending.
+            cells=$(sbatch --parsable "$@" --dependency=afterok:"${dense%%;*}" --kill-on-invalid-dep=yes "$here/cells.sbatch")
             echo "submitted dense cells as job ${dense%%;*} and run cells as job ${cells%%;*}"
             echo "when they have ended: topiary sweep collect {{SelfCommand.Quote(manifest.Path)}}"
 

@@ -1,0 +1,16 @@
+namespace Topiary.Tests.Support;
+
+/// <summary>
+/// A fact that runs once per <c>./topiary.sh test</c>, in the machine leg (topiary.sh sets TOPIARY_TEST_LEG), and is
+/// skipped, with the reason, in the other leg: for tests of orchestration (processes, files, locks) whose outcome does
+/// not depend on the kernel paths the legs differ in, and which cost too much to run twice.
+/// </summary>
+internal sealed class MachineLegFactAttribute : FactAttribute
+{
+    public MachineLegFactAttribute(string what)
+    {
+        var leg = Environment.GetEnvironmentVariable("TOPIARY_TEST_LEG");
+        if (!string.IsNullOrEmpty(leg) && leg != "machine")
+            Skip = $"{what} is tested once per run, in the machine leg, and this is the {leg} leg";
+    }
+}
