@@ -29,6 +29,8 @@ internal static class SweepPlanner
     {
         var baseOptions = RunConfiguration.From(GivenOptions.Text(compare), threads, "compare").Options
             .Where(o => !NotCellOptions.Contains(o.Key)).ToDictionary(o => o.Key, o => o.Value);
+        // The data is named in the manifest even when it is the default, so that every node reads the same files.
+        if (compare.Family == ModelFamily.Image && !baseOptions.ContainsKey("data")) baseOptions["data"] = Path.GetFullPath(compare.DataDirectory);
         var labels = compare.MethodLabels;
         var seeds = compare.SeedList;
         var denseAxes = grid.Where(a => !MethodFlags.Contains(a.Flag)).ToList();
