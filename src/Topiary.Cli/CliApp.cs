@@ -133,7 +133,7 @@ internal static class CliApp
             Topiary.Backend.BackendConfigurationException => (Usage, e.Message),
             Topiary.Pruning.Toolkit.PruningSelectionException or Topiary.Pruning.Toolkit.RecipeException => (Usage, e.Message),
             DivergenceLimitException => (1, $"{e.Message} (--lr, --gamma)"),
-            Sweeps.CellBusyException => (75, e.Message),
+            Sweeps.CellBusyException => (Sweeps.CellBusyException.ExitCode, e.Message),
             Sweeps.SweepIncompleteException => (1, e.Message),
             OperationCanceledException => (130, "cancelled"),
             _ => (1, $"{e.GetType().Name}: {e.Message}"),

@@ -117,4 +117,8 @@ internal static class CellRunner
 
 /// <summary>Another runner holds the cell; the message says who.</summary>
 internal sealed class CellBusyException(SweepCell cell, string owner)
-    : Exception($"{cell.Name} is being run by another runner ({owner}); left to it");
+    : Exception($"{cell.Name} is being run by another runner ({owner}); left to it")
+{
+    /// <summary>The exit code of <c>run-cell</c> for a cell left to another runner: EX_TEMPFAIL of sysexits.h, "try again later".</summary>
+    public const int ExitCode = 75;
+}

@@ -64,10 +64,11 @@ internal static class LocalSweepRunner
             {
                 foreach (var cell in cells.Where(c => state[c.Index] == Outcome.Pending))
                 {
-                    if (cell.DependsOn.Any(d => state[d] is Outcome.Failed or Outcome.Skipped))
+                    if (cell.DependsOn.Where(d => state[d] is Outcome.Failed or Outcome.Skipped or Outcome.Busy).Select(d => (int?)d).FirstOrDefault() is { } blocker)
                     {
                         state[cell.Index] = Outcome.Skipped;
-                        System.Console.WriteLine($"[{++done}/{cells.Count}] {cell.Name}: skipped, it starts from a cell that failed");
+                        var why = state[blocker] == Outcome.Busy ? "is run by another runner" : "did not finish";
+                        System.Console.WriteLine($"[{++done}/{cells.Count}] {cell.Name}: skipped, it starts from {cells[blocker].Name}, which {why}");
                     }
                 }
                 foreach (var cell in cells.Where(c => state[c.Index] == Outcome.Pending && c.DependsOn.All(d => state[d] == Outcome.Finished)))
@@ -82,7 +83,7 @@ internal static class LocalSweepRunner
                 running.Remove(ended.Cell.Index);
                 var record = CellRecord.Read(manifest.FolderOf(ended.Cell));
                 var ok = ended.ExitCode == 0 && record is { Status: CellStatus.Finished };
-                state[ended.Cell.Index] = ok ? Outcome.Finished : Outcome.Failed;
+                state[ended.Cell.Index] = ok ? Outcome.Finished : ended.ExitCode == CellBusyException.ExitCode ? Outcome.Busy : Outcome.Failed;
                 System.Console.WriteLine(Line(++done, cells.Count, ended, record, ok, manifest));
                 ended.Dispose();
             }
@@ -108,6 +109,7 @@ internal static class LocalSweepRunner
     {
         var cell = worker.Cell;
         var seconds = (DateTime.Now - worker.Started).TotalSeconds.ToString("F0", CultureInfo.InvariantCulture);
+        if (worker.ExitCode == CellBusyException.ExitCode) return $"[{done}/{total}] {cell.Name}: left to another runner ({worker.LastError})";
         if (!ok)
         {
             var log = Path.GetRelativePath(manifest.Directory, worker.LogPath);
@@ -120,7 +122,7 @@ internal static class LocalSweepRunner
     private static string Ranges(IReadOnlyList<int> indices) =>
         string.Join(",", indices.Take(8)) + (indices.Count > 8 ? $",… ({indices.Count} in all)" : "");
 
-    private enum Outcome { Pending, Running, Finished, Failed, Skipped }
+    private enum Outcome { Pending, Running, Finished, Failed, Skipped, Busy }
 
     /// <summary>One <c>topiary sweep run-cell</c> process, its output appended to the cell's log.</summary>
     private sealed class Worker : IDisposable

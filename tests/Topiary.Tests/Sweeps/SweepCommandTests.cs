@@ -64,6 +64,13 @@ public class SweepCommandTests
             Assert.Equal(75, loser.ExitCode);
             Assert.Contains("cell 1 (none seed 1234) is being run by another runner", Assert.Single(loser.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
             Assert.False(File.Exists(Path.Combine(folder, "cell.json")), "the loser wrote into the cell");
+
+            // A local runner leaves it too, runs the rest, and its collect names the held cell.
+            var runner = CliProcess.Run("sweep", "run", manifest, "--local-jobs", "1");
+            Assert.Equal(1, runner.ExitCode);
+            Assert.Contains("cell 1 (none seed 1234): left to another runner", runner.StandardOutput);
+            Assert.Contains("cell 1 (none seed 1234): running", runner.StandardOutput);
+            Assert.Contains("] gmp ", runner.StandardOutput);
         }
         Ok(CliProcess.Run("sweep", "run-cell", manifest, "--index", "1"), "run cell once the lock is free");
     }
