@@ -1,0 +1,21 @@
+using static TorchSharp.torch;
+
+namespace Topiary.Analysis;
+
+/// <summary>A model's outputs over many inputs, batch by batch without gradients, on the CPU in float64.</summary>
+internal static class Predictions
+{
+    /// <summary>The logits of <paramref name="model"/> on <paramref name="inputs"/> (N × C), in the caller's dispose scope.</summary>
+    public static Tensor Logits(nn.Module<Tensor, Tensor> model, Tensor inputs, int batchSize)
+    {
+        using var _ = no_grad();
+        var parts = new List<Tensor>();
+        for (long start = 0; start < inputs.shape[0]; start += batchSize)
+            parts.Add(model.forward(inputs.narrow(0, start, Math.Min(batchSize, inputs.shape[0] - start))).detach().cpu().to(float64));
+        return cat(parts, 0);
+    }
+
+    /// <summary>The softmax of <see cref="Logits"/>.</summary>
+    public static Tensor Probabilities(nn.Module<Tensor, Tensor> model, Tensor inputs, int batchSize) =>
+        nn.functional.softmax(Logits(model, inputs, batchSize), 1);
+}
