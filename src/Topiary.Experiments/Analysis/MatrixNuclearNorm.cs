@@ -1,4 +1,5 @@
 using Topiary.Backend;
+using Topiary.Reporting;
 using static TorchSharp.torch;
 
 namespace Topiary.Analysis;
@@ -43,7 +44,6 @@ public static class MatrixNuclearNorm
     public static NuclearNormMetric Measure(nn.Module<Tensor, Tensor> model, Tensor inputs, int batchSize = 1000)
     {
         TorchBackend.EnsureVerified();
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be ≥ 1");
         using var scope = NewDisposeScope();
         var probabilities = Predictions.Probabilities(model, inputs, batchSize);
         return new NuclearNormMetric(Exact(probabilities), Approximation(probabilities), probabilities.shape[0], probabilities.shape[1]);

@@ -39,11 +39,11 @@ public sealed record ImageCorruption(CorruptionKind Kind, int Severity)
     public static IReadOnlyList<ImageCorruption> All { get; } =
         [.. Enum.GetValues<CorruptionKind>().SelectMany(k => Enumerable.Range(1, MaxSeverity).Select(s => new ImageCorruption(k, s)))];
 
-    /// <summary>The kind's name on the command line and in tables: gaussian-noise, gaussian-blur, contrast.</summary>
+    /// <summary>The kind's short name in tables: noise (Gaussian), blur (Gaussian), contrast.</summary>
     public static string NameOf(CorruptionKind kind) => kind switch
     {
-        CorruptionKind.GaussianNoise => "gaussian-noise",
-        CorruptionKind.GaussianBlur => "gaussian-blur",
+        CorruptionKind.GaussianNoise => "noise",
+        CorruptionKind.GaussianBlur => "blur",
         _ => "contrast",
     };
 

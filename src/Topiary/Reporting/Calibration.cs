@@ -30,6 +30,13 @@ public static class Calibration
         return Measure(logProbabilities, labels, bins);
     }
 
+    /// <summary>ECE, NLL and accuracy of <paramref name="model"/> (in evaluation mode) on <paramref name="inputs"/>, batch by batch.</summary>
+    public static CalibrationResult Evaluate(nn.Module<Tensor, Tensor> model, Tensor inputs, Tensor labels, int bins = DefaultBins, int batchSize = 1000)
+    {
+        using var scope = NewDisposeScope();
+        return FromLogits(Predictions.Logits(model, inputs, batchSize), labels, bins);
+    }
+
     /// <summary>ECE, NLL and accuracy of class probabilities <paramref name="probabilities"/> (n × C, rows summing to 1).</summary>
     public static CalibrationResult FromProbabilities(Tensor probabilities, Tensor labels, int bins = DefaultBins)
     {
