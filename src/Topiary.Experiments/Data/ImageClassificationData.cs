@@ -11,13 +11,15 @@ public sealed class ImageClassificationData : IDisposable
     /// <summary>Validation images held out of the full training set, as the authors do.</summary>
     public const int DefaultValidationCount = 5000;
 
-    private ImageClassificationData(string name, string directory, int imageSize, int classes,
+    private ImageClassificationData(string name, string directory, int imageSize, int classes, float pixelMean, float pixelStd,
         Tensor trainImages, Tensor trainLabels, Tensor valImages, Tensor valLabels, Tensor testImages, Tensor testLabels)
     {
         Name = name;
         Directory = directory;
         ImageSize = imageSize;
         Classes = classes;
+        PixelMean = pixelMean;
+        PixelStd = pixelStd;
         TrainImages = trainImages;
         TrainLabels = trainLabels;
         ValidationImages = valImages;
@@ -34,6 +36,10 @@ public sealed class ImageClassificationData : IDisposable
     public int ImageSize { get; }
     /// <summary>Number of classes.</summary>
     public int Classes { get; }
+    /// <summary>The mean of the training file's pixels in [0, 1], subtracted by the standardization.</summary>
+    public float PixelMean { get; }
+    /// <summary>The deviation of the training file's pixels in [0, 1], divided by the standardization.</summary>
+    public float PixelStd { get; }
     /// <summary>Training images, shape (N, 1, S, S), float32, standardized.</summary>
     public Tensor TrainImages { get; }
     /// <summary>Training labels, int64.</summary>
@@ -83,12 +89,23 @@ public sealed class ImageClassificationData : IDisposable
 
         var test = dataset.Test.Images;
         var result = new ImageClassificationData(
-            Path.GetFileName(Path.TrimEndingDirectorySeparator(dataset.Directory)), dataset.Directory, images.Rows, classes,
+            Path.GetFileName(Path.TrimEndingDirectorySeparator(dataset.Directory)), dataset.Directory, images.Rows, classes, mean, std,
             Normalize(trainImages), labels.index_select(0, trainIndex),
             Normalize(all.index_select(0, valIndex)), labels.index_select(0, valIndex),
             Normalize(PixelsToTensor(test.Pixels, test.Count, test.Rows)), tensor(dataset.Test.Labels, dtype: int64));
         foreach (var t in result.AllTensors()) t.MoveToOuterDisposeScope();
         return result;
+    }
+
+    /// <summary>
+    /// The test images with <paramref name="corruption"/> applied to their pixels in [0, 1] (undoing and redoing the
+    /// standardization), drawn by <paramref name="seed"/>: the same seed gives the same images.
+    /// </summary>
+    public Tensor CorruptedTestImages(ImageCorruption corruption, ulong seed)
+    {
+        using var scope = NewDisposeScope();
+        var pixels = TestImages.mul(PixelStd).add(PixelMean);
+        return corruption.Apply(pixels, seed).sub(PixelMean).div(PixelStd).contiguous().MoveToOuterDisposeScope();
     }
 
     /// <summary>
