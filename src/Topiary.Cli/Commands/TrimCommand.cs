@@ -1,6 +1,7 @@
 using System.Globalization;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using TorchSharp;
 using Topiary.Cli.Settings;
 using Topiary.Backend;
 using Topiary.Data;
@@ -43,7 +44,11 @@ internal sealed class TrimCommand(Microsoft.Extensions.Logging.ILogger logger) :
 
         using var masks = new PruningMasks(ParameterSelector.Select(loaded.Model, ParameterScope.WeightsAndBiases));
         using (no_grad())
-            foreach (var entry in masks.Entries) entry.Mask.copy_(entry.Parameter.ne(0).to(entry.Mask.dtype));
+        {
+            // Held through the calls: TorchSharp does not keep an implicit Scalar alive while libtorch reads it.
+            using var zero = 0.ToScalar();
+            foreach (var entry in masks.Entries) entry.Mask.copy_(entry.Parameter.ne(zero).to(entry.Mask.dtype));
+        }
         ModelFile.Save(output, loaded.Architecture, loaded.ImageSize, data.Classes, loaded.Model, masks);
         AnsiConsole.WriteLine($"wrote {output}");
         return 0;

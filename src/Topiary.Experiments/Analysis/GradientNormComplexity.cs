@@ -56,7 +56,7 @@ public static class GradientNormComplexity
                 sum[j].add_(g64);
             }
         }
-        var squaredNormOfMean = sum.Sum(s => s.div(n).square().sum().item<double>());
+        var squaredNormOfMean = sum.Sum(s => s.div(HeldScalar.Of(n)).square().sum().item<double>());
         return new GradientNormMeasure(meanSquared / n, squaredNormOfMean, n, (long)count);
     }
 }

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Analysis;
 
@@ -32,14 +33,14 @@ public static class GramIteration
         var logScale = zeros(batch.shape[0], dtype: float64, device: batch.device);
         for (var t = 0; t < iterations; t++)
         {
-            var norms = g.square().sum(new long[] { 1, 2 }).sqrt().clamp_min(1e-300);
+            var norms = g.square().sum(new long[] { 1, 2 }).sqrt().clamp_min(HeldScalar.Of(1e-300));
             g = g.div(norms.reshape(-1, 1, 1));
-            logScale = logScale.add(norms.log()).mul(2);
+            logScale = logScale.add(norms.log()).mul(HeldScalar.Of(2));
             g = g.transpose(1, 2).bmm(g);
         }
         var power = Math.Pow(0.5, iterations);
-        var final = g.square().sum(new long[] { 1, 2 }).sqrt().clamp_min(1e-300).log();
-        return final.add(logScale).mul(power).exp().MoveToOuterDisposeScope();
+        var final = g.square().sum(new long[] { 1, 2 }).sqrt().clamp_min(HeldScalar.Of(1e-300)).log();
+        return final.add(logScale).mul(HeldScalar.Of(power)).exp().MoveToOuterDisposeScope();
     }
 
     /// <summary>

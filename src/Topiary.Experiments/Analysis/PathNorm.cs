@@ -37,7 +37,7 @@ public static class PathNorm
     }
 
     // Computed on the CPU in float64, wherever the model lives: a diagnostic, not a training step.
-    private static Tensor Power(Tensor? t, double q) => t is null ? zeros(1, dtype: float64) : t.detach().cpu().to(float64).abs().pow(q);
+    private static Tensor Power(Tensor? t, double q) => t is null ? zeros(1, dtype: float64) : t.detach().cpu().to(float64).abs().pow(HeldScalar.Of(q));
 
     private static Tensor Linear(Linear layer, Tensor x, double q) =>
         nn.functional.linear(x, Power(layer.weight, q), layer.bias is null ? null : Power(layer.bias, q));
@@ -56,7 +56,7 @@ public static class PathNorm
         foreach (var conv in convs)
         {
             x = nn.functional.conv2d(x, Power(conv.weight, q), conv.bias is null ? null : Power(conv.bias, q));
-            x = nn.functional.avg_pool2d(x, 2).mul(4);   // max-pool 2×2 → sum-pool
+            x = nn.functional.avg_pool2d(x, 2).mul(HeldScalar.Of(4));   // max-pool 2×2 → sum-pool
         }
         return Chain(linears, q, x.flatten(1));
     }

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Data;
 
@@ -85,7 +86,7 @@ public sealed class ImageClassificationData : IDisposable
         var trainImages = all.index_select(0, trainIndex);
         var mean = full.mean().item<float>();
         var std = full.std().item<float>();
-        Tensor Normalize(Tensor t) => t.sub(mean).div_(std).contiguous();
+        Tensor Normalize(Tensor t) => t.sub(HeldScalar.Of(mean)).div_(HeldScalar.Of(std)).contiguous();
 
         var test = dataset.Test.Images;
         var result = new ImageClassificationData(
@@ -104,8 +105,8 @@ public sealed class ImageClassificationData : IDisposable
     public Tensor CorruptedTestImages(ImageCorruption corruption, ulong seed)
     {
         using var scope = NewDisposeScope();
-        var pixels = TestImages.mul(PixelStd).add(PixelMean);
-        return corruption.Apply(pixels, seed).sub(PixelMean).div(PixelStd).contiguous().MoveToOuterDisposeScope();
+        var pixels = TestImages.mul(HeldScalar.Of(PixelStd)).add(HeldScalar.Of(PixelMean));
+        return corruption.Apply(pixels, seed).sub(HeldScalar.Of(PixelMean)).div(HeldScalar.Of(PixelStd)).contiguous().MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -130,7 +131,7 @@ public sealed class ImageClassificationData : IDisposable
     public int StepsPerEpoch(int batchSize) => (TrainCount + batchSize - 1) / batchSize;
 
     private static Tensor PixelsToTensor(byte[] pixels, int count, int size) =>
-        tensor(pixels, dtype: uint8).reshape(count, 1, size, size).to(float32).div_(255f);
+        tensor(pixels, dtype: uint8).reshape(count, 1, size, size).to(float32).div_(HeldScalar.Of(255f));
 
     private IEnumerable<Tensor> AllTensors() => new[] { TrainImages, TrainLabels, ValidationImages, ValidationLabels, TestImages, TestLabels };
 

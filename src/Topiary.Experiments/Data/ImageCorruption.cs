@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Data;
 
@@ -60,25 +61,25 @@ public sealed record ImageCorruption(CorruptionKind Kind, int Severity)
         using var scope = NewDisposeScope();
         var result = Kind switch
         {
-            CorruptionKind.GaussianNoise => pixels.add(randn(pixels.shape, dtype: pixels.dtype, generator: new Generator(seed)).to(pixels.device).mul(c)),
+            CorruptionKind.GaussianNoise => pixels.add(randn(pixels.shape, dtype: pixels.dtype, generator: new Generator(seed)).to(pixels.device).mul(HeldScalar.Of(c))),
             CorruptionKind.GaussianBlur => Blur(pixels, c),
             _ => Contrast(pixels, c),
         };
-        return result.clamp(0, 1).MoveToOuterDisposeScope();
+        return result.clamp(HeldScalar.Of(0), HeldScalar.Of(1)).MoveToOuterDisposeScope();
     }
 
     private static Tensor Contrast(Tensor pixels, double c)
     {
         var means = pixels.mean([1, 2, 3], keepdim: true);
-        return pixels.sub(means).mul(c).add(means);
+        return pixels.sub(means).mul(HeldScalar.Of(c)).add(means);
     }
 
     // Separable Gaussian of radius ⌈3σ⌉, normalized to sum 1, edges replicated.
     private static Tensor Blur(Tensor pixels, double sigma)
     {
         var radius = (int)Math.Ceiling(3 * sigma);
-        var offsets = arange(-radius, radius + 1, dtype: float64);
-        var kernel = offsets.square().div(-2 * sigma * sigma).exp();
+        var offsets = arange(HeldScalar.Of(-radius), HeldScalar.Of(radius + 1), dtype: float64);
+        var kernel = offsets.square().div(HeldScalar.Of(-2 * sigma * sigma)).exp();
         kernel = kernel.div(kernel.sum()).to(pixels.dtype).to(pixels.device);
         var channels = pixels.shape[1];
         var padded = nn.functional.pad(pixels, [radius, radius, radius, radius], PaddingModes.Replicate);

@@ -2,6 +2,7 @@ using Topiary.Reporting;
 using Topiary.Training;
 using static TorchSharp.torch;
 using Topiary.Pruning;
+using Topiary.Backend;
 
 namespace Topiary.Language;
 
@@ -52,7 +53,7 @@ public sealed class LanguageModelingTask(LanguageModelingData data, int contextL
     private (Tensor Inputs, Tensor Targets) Windows(Tensor stream, long[] starts)
     {
         using var scope = NewDisposeScope();
-        var index = tensor(starts).unsqueeze(1) + arange(ContextLength + 1, dtype: int64).unsqueeze(0);
+        var index = tensor(starts).unsqueeze(1) + arange(HeldScalar.Of(ContextLength + 1), dtype: int64).unsqueeze(0);
         var windows = stream.index_select(0, index.flatten()).view(starts.Length, ContextLength + 1);
         var inputs = windows.narrow(1, 0, ContextLength).contiguous();
         var targets = windows.narrow(1, 1, ContextLength).contiguous();

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Language;
 
@@ -30,7 +31,7 @@ public static class TextSampler
                 using var scope = NewDisposeScope();
                 var context = tokens.Skip(Math.Max(0, tokens.Count - contextLength)).ToArray();
                 var logits = model.forward(tensor(context, dtype: int64).unsqueeze(0)).select(1, -1).squeeze(0).to(float64);
-                tokens.Add(temperature == 0 ? logits.argmax().item<long>() : Draw(logits.div(temperature).softmax(0).data<double>().ToArray(), random));
+                tokens.Add(temperature == 0 ? logits.argmax().item<long>() : Draw(logits.div(HeldScalar.Of(temperature)).softmax(0).data<double>().ToArray(), random));
             }
         }
         finally

@@ -3,6 +3,7 @@ using Topiary.Models;
 using Topiary.Training;
 using static TorchSharp.torch;
 using Topiary.Pruning;
+using Topiary.Backend;
 
 namespace Topiary.Language;
 
@@ -75,7 +76,7 @@ public sealed class TranslationTask(ParallelSplit split, TranslationVocabulary v
                 var logits = model.forward(inputs);
                 lossSum += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1),
                     ignore_index: TranslationBatch.IgnoredLabel, reduction: nn.Reduction.Sum).to(float64).item<double>();
-                labels += targets.ne(TranslationBatch.IgnoredLabel).sum().item<long>();
+                labels += targets.ne(HeldScalar.Of(TranslationBatch.IgnoredLabel)).sum().item<long>();
             }
             var meanLoss = lossSum / labels;
             return new EvaluationResult(Math.Exp(meanLoss), meanLoss);

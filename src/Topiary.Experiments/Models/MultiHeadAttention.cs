@@ -1,6 +1,7 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using Topiary.Backend;
 
 namespace Topiary.Models;
 
@@ -44,9 +45,9 @@ public sealed class MultiHeadAttention : Module<Tensor, Tensor, Tensor?, Tensor>
         var keys = memory.shape[1];
         var headDim = width / heads;
         Tensor Heads(Tensor t) => t.view(batch, t.shape[1], heads, headDim).transpose(1, 2);
-        var scores = Heads(query.forward(x)).matmul(Heads(key.forward(memory)).transpose(-2, -1)).div_(Math.Sqrt(headDim));
-        if (causal) scores.masked_fill_(ones(queries, keys, dtype: ScalarType.Bool, device: x.device).triu_(1), float.NegativeInfinity);
-        if (memoryPadding is not null) scores.masked_fill_(memoryPadding.view(batch, 1, 1, keys), float.NegativeInfinity);
+        var scores = Heads(query.forward(x)).matmul(Heads(key.forward(memory)).transpose(-2, -1)).div_(HeldScalar.Of(Math.Sqrt(headDim)));
+        if (causal) scores.masked_fill_(ones(queries, keys, dtype: ScalarType.Bool, device: x.device).triu_(1), HeldScalar.Of(float.NegativeInfinity));
+        if (memoryPadding is not null) scores.masked_fill_(memoryPadding.view(batch, 1, 1, keys), HeldScalar.Of(float.NegativeInfinity));
         var mixed = functional.softmax(scores, -1).matmul(Heads(value.forward(memory))).transpose(1, 2).reshape(batch, queries, width);
         return output.forward(mixed).MoveToOuterDisposeScope();
     }

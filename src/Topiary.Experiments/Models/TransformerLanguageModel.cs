@@ -53,7 +53,7 @@ public sealed class TransformerLanguageModel : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var time = tokens.shape[1];
         if (time > Config.ContextLength) throw new ArgumentException($"input of {time} tokens is longer than the context length {Config.ContextLength}", nameof(tokens));
-        using var positions = arange(time, dtype: int64, device: tokens.device);
+        using var positions = arange(HeldScalar.Of(time), dtype: int64, device: tokens.device);
         var x = tokenEmbedding.forward(tokens) + positionEmbedding.forward(positions);
         foreach (var block in blocks) x = block.forward(x);
         return functional.linear(finalNorm.forward(x), OutputHeadWeight).MoveToOuterDisposeScope();

@@ -62,9 +62,9 @@ public sealed class TransformerTranslationModel : Module<Tensor, Tensor>
             throw new ArgumentException($"a packed input has shape (batch, {2 * context}), got ({string.Join(", ", packed.shape)})", nameof(packed));
         using var scope = NewDisposeScope();
         var source = packed.narrow(1, 0, context);
-        var isEnd = source.eq(Config.VocabularySize - 1).to(int64);
+        var isEnd = source.eq(HeldScalar.Of(Config.VocabularySize - 1)).to(int64);
         // Padding is every position after the first end id (the end id itself is seen).
-        var padding = isEnd.cumsum(1).sub(isEnd).gt(0);
+        var padding = isEnd.cumsum(1).sub(isEnd).gt(HeldScalar.Of(0));
         return Forward(source, padding, packed.narrow(1, context, context)).MoveToOuterDisposeScope();
     }
 
@@ -110,7 +110,7 @@ public sealed class TransformerTranslationModel : Module<Tensor, Tensor>
     {
         var time = ids.shape[1];
         if (time > Config.ContextLength) throw new ArgumentException($"input of {time} ids is longer than the context length {Config.ContextLength}", nameof(ids));
-        using var position = arange(time, dtype: int64, device: ids.device);
+        using var position = arange(HeldScalar.Of(time), dtype: int64, device: ids.device);
         return tokenEmbedding.forward(ids) + positions.forward(position);
     }
 
@@ -128,7 +128,7 @@ public sealed class TransformerTranslationModel : Module<Tensor, Tensor>
         var rows = (int)source.shape[0];
         var output = Enumerable.Range(0, rows).Select(_ => new List<long>()).ToArray();
         var finished = new bool[rows];
-        var input = full(rows, 1, begin, dtype: int64, device: source.device);
+        var input = full(rows, 1, HeldScalar.Of(begin), dtype: int64, device: source.device);
         // Re-decoding the whole prefix each step (no key/value cache) keeps the decoder one code path.
         for (var step = 0; step < steps && finished.Contains(false); step++)
         {

@@ -42,7 +42,7 @@ public static class ConvGradientCheck
         var generator = new Generator((ulong)seed);
         var fanIn = convolution.WeightShape.Skip(1).Aggregate(1L, (a, b) => a * b);
         var x64 = randn(convolution.InputShape, dtype: float64, generator: generator);
-        var w64 = randn(convolution.WeightShape, dtype: float64, generator: generator).div_(Math.Sqrt(fanIn));
+        var w64 = randn(convolution.WeightShape, dtype: float64, generator: generator).div_(HeldScalar.Of(Math.Sqrt(fanIn)));
 
         var (y32, gw32, gx32) = Differentiate(x64.to(float32), w64.to(float32), conv);
         var (y64, gw64, gx64) = Differentiate(x64.clone(), w64.clone(), (x, w) => Reference(convolution, x, w));
@@ -60,7 +60,7 @@ public static class ConvGradientCheck
         x.requires_grad = true;
         w.requires_grad = true;
         var y = conv(x, w);
-        y.pow(2).sum().backward();
+        y.pow(HeldScalar.Of(2)).sum().backward();
         return (y.detach(), w.grad!.clone(), x.grad!.clone());
     }
 

@@ -1,5 +1,6 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Optimization;
 
@@ -42,10 +43,10 @@ public sealed class AdamOptimizer : MaskableOptimizer
         {
             var grad = Parameters[i].grad;
             if (grad is null) continue;
-            firstMoments[i].mul_(Beta1).add_(grad, alpha: 1 - Beta1);
-            secondMoments[i].mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
-            var denominator = secondMoments[i].sqrt().div_(biasCorrection2Sqrt).add_(Epsilon);
-            Parameters[i].addcdiv_(firstMoments[i], denominator, value: -LearningRate / biasCorrection1);
+            firstMoments[i].mul_(HeldScalar.Of(Beta1)).add_(grad, alpha: HeldScalar.Of(1 - Beta1));
+            secondMoments[i].mul_(HeldScalar.Of(Beta2)).addcmul_(grad, grad, value: HeldScalar.Of(1 - Beta2));
+            var denominator = secondMoments[i].sqrt().div_(HeldScalar.Of(biasCorrection2Sqrt)).add_(HeldScalar.Of(Epsilon));
+            Parameters[i].addcdiv_(firstMoments[i], denominator, value: HeldScalar.Of(-LearningRate / biasCorrection1));
         }
     }
 

@@ -1,5 +1,6 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Optimization;
 
@@ -44,7 +45,7 @@ public sealed class MuonOptimizer : MaskableOptimizer
         var matrix = direction.dim() >= 2 ? direction.reshape(direction.shape[0], -1) : direction.reshape(1, -1);
         var polar = ExactPolar ? NewtonSchulz.Exact(matrix) : NewtonSchulz.Approximate(matrix);
         var scale = Math.Sqrt(Math.Max(1.0, (double)matrix.shape[0] / matrix.shape[1]));
-        return polar.mul(scale).reshape(direction.shape).MoveToOuterDisposeScope();
+        return polar.mul(HeldScalar.Of(scale)).reshape(direction.shape).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
@@ -59,10 +60,10 @@ public sealed class MuonOptimizer : MaskableOptimizer
             if (grad is null) continue;
             // The buffer outlives the caller's dispose scope.
             momenta[i] ??= zeros_like(grad).DetachFromDisposeScope();
-            momenta[i]!.mul_(Momentum).add_(grad);
-            var direction = Nesterov ? grad.add(momenta[i]!, alpha: Momentum) : momenta[i]!;
-            if (WeightDecay > 0) Parameters[i].mul_(1 - LearningRate * WeightDecay);
-            Parameters[i].sub_(Direction(direction).mul_(LearningRate));
+            momenta[i]!.mul_(HeldScalar.Of(Momentum)).add_(grad);
+            var direction = Nesterov ? grad.add(momenta[i]!, alpha: HeldScalar.Of(Momentum)) : momenta[i]!;
+            if (WeightDecay > 0) Parameters[i].mul_(HeldScalar.Of(1 - LearningRate * WeightDecay));
+            Parameters[i].sub_(Direction(direction).mul_(HeldScalar.Of(LearningRate)));
         }
     }
 

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Optimization;
 
@@ -18,12 +19,12 @@ public static class NewtonSchulz
         using var scope = NewDisposeScope();
         var tall = matrix.shape[0] > matrix.shape[1];
         var x = tall ? matrix.t() : matrix;
-        x = x.div(x.norm().add(1e-7));
+        x = x.div(x.norm().add(HeldScalar.Of(1e-7)));
         for (var i = 0; i < steps; i++)
         {
             var a = x.matmul(x.t());
-            var b = a.mul(B).add(a.matmul(a).mul(C));
-            x = x.mul(A).add(b.matmul(x));
+            var b = a.mul(HeldScalar.Of(B)).add(a.matmul(a).mul(HeldScalar.Of(C)));
+            x = x.mul(HeldScalar.Of(A)).add(b.matmul(x));
         }
         return (tall ? x.t() : x).contiguous().MoveToOuterDisposeScope();
     }

@@ -1,5 +1,6 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Optimization;
 
@@ -33,13 +34,13 @@ public sealed class SgdOptimizer : MaskableOptimizer
             if (grad is null) continue;
             if (Momentum == 0)
             {
-                Parameters[i].add_(grad, alpha: -LearningRate);
+                Parameters[i].add_(grad, alpha: HeldScalar.Of(-LearningRate));
                 continue;
             }
             // The buffer outlives the caller's dispose scope.
             if (buffers[i] is null) buffers[i] = grad.detach().clone().DetachFromDisposeScope();
-            else buffers[i]!.mul_(Momentum).add_(grad);
-            Parameters[i].add_(buffers[i]!, alpha: -LearningRate);
+            else buffers[i]!.mul_(HeldScalar.Of(Momentum)).add_(grad);
+            Parameters[i].add_(buffers[i]!, alpha: HeldScalar.Of(-LearningRate));
         }
     }
 

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Optimization;
 
@@ -28,7 +29,7 @@ public static class DualityMap
         {
             SteepestDescentNorm.Spectral => NewtonSchulz.Exact(MatrixView(gradient)).reshape(gradient.shape),
             SteepestDescentNorm.Infinity => gradient.sign(),
-            SteepestDescentNorm.Euclidean => gradient.div(gradient.norm().clamp_min(1e-30)),
+            SteepestDescentNorm.Euclidean => gradient.div(gradient.norm().clamp_min(HeldScalar.Of(1e-30))),
             _ => throw new ArgumentOutOfRangeException(nameof(norm), norm, null),
         };
         return result.MoveToOuterDisposeScope();

@@ -1,5 +1,6 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Optimization;
 
@@ -43,7 +44,7 @@ public sealed class SteepestDescentOptimizer : MaskableOptimizer
             if (parameter.grad is not { } grad) continue;
             var norm = normOf(parameter);
             var scale = ScaleByDualNorm ? DualityMap.DualNorm(grad, norm) : 1.0;
-            parameter.sub_(DualityMap.Direction(grad, norm).mul_(LearningRate * scale));
+            parameter.sub_(DualityMap.Direction(grad, norm).mul_(HeldScalar.Of(LearningRate * scale)));
         }
     }
 

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Pruning;
 
@@ -57,8 +58,8 @@ public static class NetTrimLayer
         var x = inputs.to(float64);
         if (withBias) x = cat(new[] { x, ones(x.shape[0], 1, dtype: float64, device: x.device) }, 1);
         var z = targetPreActivations.to(float64);
-        var y = relu ? z.clamp_min(0) : z;
-        var active = relu ? z.gt(0) : ones_like(z, dtype: ScalarType.Bool);
+        var y = relu ? z.clamp_min(HeldScalar.Of(0)) : z;
+        var active = relu ? z.gt(HeldScalar.Of(0)) : ones_like(z, dtype: ScalarType.Bool);
         var epsilon = relativeEpsilon * y.mul(active).norm().item<double>();
 
         var system = linalg.inv(x.t().matmul(x).add(eye(x.shape[1], dtype: float64, device: x.device)));
@@ -76,7 +77,7 @@ public static class NetTrimLayer
             var xu = x.matmul(u.t());
             v.copy_(Project(xu.add(dual1), y, active, epsilon));
             var shifted = u.add(dual2);
-            sparse.copy_(shifted.abs().sub(1 / rho).clamp_min(0).mul(shifted.sign()));
+            sparse.copy_(shifted.abs().sub(HeldScalar.Of(1 / rho)).clamp_min(HeldScalar.Of(0)).mul(shifted.sign()));
             var primal = xu.sub(v);
             dual1.add_(primal);
             dual2.add_(u.sub(sparse));
@@ -85,7 +86,7 @@ public static class NetTrimLayer
 
         var response = x.matmul(sparse.t());
         var error = response.sub(y).mul(active).norm().item<double>() / Math.Max(y.mul(active).norm().item<double>(), 1e-300);
-        var violation = relu ? response.masked_fill(active, 0).clamp_min(0).max().item<double>() : 0;
+        var violation = relu ? response.masked_fill(active, HeldScalar.Of(0)).clamp_min(HeldScalar.Of(0)).max().item<double>() : 0;
         var trimmedWeight = sparse.narrow(1, 0, inputFeatures).to(dtype).contiguous();
         var trimmedBias = withBias ? sparse[.., -1].to(dtype).contiguous() : null;
         trimmedWeight.MoveToOuterDisposeScope();
@@ -98,7 +99,7 @@ public static class NetTrimLayer
     {
         var offset = point.sub(y).mul(active);
         var norm = offset.norm().item<double>();
-        var onActive = y.add(norm > epsilon ? offset.mul(epsilon / norm) : offset);
-        return where(active, onActive, point.clamp_max(0));
+        var onActive = y.add(norm > epsilon ? offset.mul(HeldScalar.Of(epsilon / norm)) : offset);
+        return where(active, onActive, point.clamp_max(HeldScalar.Of(0)));
     }
 }

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -25,7 +26,7 @@ internal sealed class AcceleratedProximalStep
         {
             double t = tTensor.item<float>();
             var next = Next(t);
-            weight.add_(x.sub(last), alpha: (t - 1) / next);
+            weight.add_(x.sub(last), alpha: HeldScalar.Of((t - 1) / next));
             momentum.Set(weight, tensor(next, dtype: float32, device: weight.device));
         }
         else

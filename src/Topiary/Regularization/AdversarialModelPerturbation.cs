@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -52,9 +53,9 @@ public class AdversarialModelPerturbation : GradientRegularizer
             var gradient = perturbation.Gradients();
             var gradientNorm = ParameterPerturbation.Norm(gradient);
             if (gradientNorm == 0) break;
-            for (var i = 0; i < delta.Count; i++) delta[i].add_(gradient[i], alpha: step / gradientNorm);
+            for (var i = 0; i < delta.Count; i++) delta[i].add_(gradient[i], alpha: HeldScalar.Of(step / gradientNorm));
             var deltaNorm = ParameterPerturbation.Norm(delta);
-            if (deltaNorm > radius) foreach (var d in delta) d.mul_(radius / deltaNorm);
+            if (deltaNorm > radius) foreach (var d in delta) d.mul_(HeldScalar.Of(radius / deltaNorm));
             LastPerturbationNorm = Math.Min(deltaNorm, radius);
             perturbation.MoveTo(delta);
             objective.Backward();

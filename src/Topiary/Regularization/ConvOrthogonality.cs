@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -41,6 +42,6 @@ public sealed class ConvOrthogonality : GradientRegularizer
         var channels = kernel.shape[0];
         using (no_grad())
             for (var c = 0; c < channels; c++) target[c, c, height - 1, width - 1] = 1;
-        return selfConvolution.sub(target).square().sum().mul(strength);
+        return selfConvolution.sub(target).square().sum().mul(HeldScalar.Of(strength));
     }
 }

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -25,7 +26,7 @@ public sealed class ElasticNet : GradientRegularizer
     /// <inheritdoc />
     public override void AddGradient(Tensor weight, Tensor grad, double strength)
     {
-        if (strength != 0) grad.add_(weight.detach(), alpha: 2 * strength * (1 - L1Ratio));
+        if (strength != 0) grad.add_(weight.detach(), alpha: HeldScalar.Of(2 * strength * (1 - L1Ratio)));
     }
 
     /// <inheritdoc />
@@ -34,5 +35,5 @@ public sealed class ElasticNet : GradientRegularizer
 
     /// <inheritdoc />
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength) =>
-        weight.abs().sum().mul(L1Ratio).add(weight.square().sum().mul(1 - L1Ratio)).mul(strength);
+        weight.abs().sum().mul(HeldScalar.Of(L1Ratio)).add(weight.square().sum().mul(HeldScalar.Of(1 - L1Ratio))).mul(HeldScalar.Of(strength));
 }

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -37,13 +38,13 @@ public sealed class FiniteDifferenceGradientRegularization : GradientRegularizer
         using var perturbation = new ParameterPerturbation(objective.Parameters);
         using var scope = NewDisposeScope();
         var first = perturbation.Gradients();
-        perturbation.MoveTo(first.Select(g => g.mul(AscentStep)).ToList());
+        perturbation.MoveTo(first.Select(g => g.mul(HeldScalar.Of(AscentStep))).ToList());
         objective.Backward();
         perturbation.Restore();
         var ratio = strength / AscentStep;
         using (no_grad())
             for (var i = 0; i < first.Count; i++)
-                objective.Parameters[i].grad?.mul_(ratio).add_(first[i], alpha: 1 - ratio);
+                objective.Parameters[i].grad?.mul_(HeldScalar.Of(ratio)).add_(first[i], alpha: HeldScalar.Of(1 - ratio));
         return loss;
     }
 

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -29,7 +30,7 @@ public sealed class FlopsRegularizer : GradientRegularizer
             throw new InvalidOperationException("the FLOPs regularizer saw no hidden activation: the model needs a linear or convolution layer after the first, invoked through Module.call so that forward hooks run");
         var total = Flops(context.Activations[0]);
         foreach (var activation in context.Activations.Skip(1)) total = total.add(Flops(activation));
-        return total.mul(strength);
+        return total.mul(HeldScalar.Of(strength));
     }
 
     /// <summary>Acts on activations, not on weights: zero.</summary>

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -28,8 +29,8 @@ public static class GateQuantiles
         }
         if (n > MaxQuantileInput) alive = alive.slice(0, 0, n, (n + MaxQuantileInput - 1) / MaxQuantileInput);
         var q = tensor(levels.ToArray(), dtype: float64);
-        var gate = alive.div(-alpha).exp_();
-        return new LayerGate(name, alpha, Values(alive.quantile(q)), Values(gate.quantile(q)), gate.lt(0.5).to(float64).mean().item<double>());
+        var gate = alive.div(HeldScalar.Of(-alpha)).exp_();
+        return new LayerGate(name, alpha, Values(alive.quantile(q)), Values(gate.quantile(q)), gate.lt(HeldScalar.Of(0.5)).to(float64).mean().item<double>());
     }
 
     /// <summary>The ⌊q·(n − 1)⌋ + 1-th smallest of the n entries of the 1-D <paramref name="values"/> (linear time, no interpolation).</summary>
@@ -41,7 +42,7 @@ public static class GateQuantiles
 
     /// <summary>The entries of <paramref name="values"/> whose <paramref name="mask"/> is not 0, flattened (all of them when null).</summary>
     internal static Tensor Alive(Tensor values, Tensor? mask) =>
-        mask is null ? values.flatten() : values.flatten().masked_select(mask.flatten().ne(0));
+        mask is null ? values.flatten() : values.flatten().masked_select(mask.flatten().ne(HeldScalar.Of(0)));
 
     private static IReadOnlyList<double> Values(Tensor t) => t.data<double>().ToArray();
 }

@@ -1,5 +1,6 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -31,7 +32,7 @@ public sealed class GradientNormClipping : GradientRegularizer
         {
             var norm = Math.Sqrt(group.Sum(g => g.square().sum().to(float64).item<double>()));
             if (norm <= strength) continue;
-            foreach (var g in group) g.mul_(strength / norm);
+            foreach (var g in group) g.mul_(HeldScalar.Of(strength / norm));
         }
     }
 

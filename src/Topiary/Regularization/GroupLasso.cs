@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -26,7 +27,7 @@ public sealed class GroupLasso : GradientRegularizer
         var rows = WeightMatrix.Rows(weight);
         var threshold = stepSize * strength * Math.Sqrt(rows.shape[1]);
         var norms = rows.square().sum(1, keepdim: true).sqrt();
-        var factor = norms.clamp_min(1e-30).reciprocal().mul_(-threshold).add_(1).clamp_min_(0);
+        var factor = norms.clamp_min(HeldScalar.Of(1e-30)).reciprocal().mul_(HeldScalar.Of(-threshold)).add_(HeldScalar.Of(1)).clamp_min_(HeldScalar.Of(0));
         weight.copy_(rows.mul(factor).reshape(weight.shape));
     }
 
@@ -34,6 +35,6 @@ public sealed class GroupLasso : GradientRegularizer
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength)
     {
         var rows = WeightMatrix.Rows(weight);
-        return rows.square().sum(1).sqrt().sum().mul(strength * Math.Sqrt(rows.shape[1]));
+        return rows.square().sum(1).sqrt().sum().mul(HeldScalar.Of(strength * Math.Sqrt(rows.shape[1])));
     }
 }

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -51,8 +52,8 @@ public class GroupOrthogonality : GradientRegularizer
         using var scope = NewDisposeScope();
         var rows = WeightMatrix.Rows(weight.detach());
         var gradient = cat(Split(rows).Select(SetGradient).ToList(), 0);
-        if (CrossWeight > 0) gradient.add_(CrossGradient(rows), alpha: CrossWeight);
-        grad.add_(gradient.reshape(weight.shape), alpha: 4 * strength);
+        if (CrossWeight > 0) gradient.add_(CrossGradient(rows), alpha: HeldScalar.Of(CrossWeight));
+        grad.add_(gradient.reshape(weight.shape), alpha: HeldScalar.Of(4 * strength));
     }
 
     /// <inheritdoc />
@@ -61,8 +62,8 @@ public class GroupOrthogonality : GradientRegularizer
         var rows = WeightMatrix.Rows(weight);
         var total = zeros(1, dtype: weight.dtype, device: weight.device).sum();
         foreach (var group in Split(rows)) total = total.add(SetPenalty(group));
-        if (CrossWeight > 0) total = total.add(SetPenalty(CrossSets(rows)).mul(CrossWeight));
-        return total.mul(strength);
+        if (CrossWeight > 0) total = total.add(SetPenalty(CrossSets(rows)).mul(HeldScalar.Of(CrossWeight)));
+        return total.mul(HeldScalar.Of(strength));
     }
 
     private IEnumerable<Tensor> Split(Tensor rows)

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -54,8 +55,8 @@ public sealed class HyperSparsePenalty : GradientRegularizer
         using var scope = NewDisposeScope();
         if (weight.Handle == weights[0].Handle || t == 0) Refresh();
         var w = weight.detach();
-        var sech2 = w.abs().mul(s).tanh().square().neg_().add_(1);
-        grad.add_(w.sign().mul_(sech2), alpha: lambda * l1 * s / t);
+        var sech2 = w.abs().mul(HeldScalar.Of(s)).tanh().square().neg_().add_(HeldScalar.Of(1));
+        grad.add_(w.sign().mul_(sech2), alpha: HeldScalar.Of(lambda * l1 * s / t));
     }
 
     /// <summary>This tensor's share of HS: ‖w_tensor‖₁·T/sg(T) − ‖w_tensor‖₁ with the global T; the shares sum to HS.</summary>
@@ -65,7 +66,7 @@ public sealed class HyperSparsePenalty : GradientRegularizer
         var all = cat(weights.Select(x => x.flatten()).ToArray()).abs();
         var tanhSum = all.mul(Scale(all.detach(), PruneRate)).tanh().sum();
         var own = weight.abs().sum();
-        return own.mul(tanhSum).div(tanhSum.detach()).sub(own).mul(strength * Multiplier);
+        return own.mul(tanhSum).div(tanhSum.detach()).sub(own).mul(HeldScalar.Of(strength * Multiplier));
     }
 
     private void Refresh()
@@ -74,7 +75,7 @@ public sealed class HyperSparsePenalty : GradientRegularizer
         var w = cat(weights.Select(x => x.detach().flatten()).ToArray()).abs();
         s = Scale(w, PruneRate).to(float64).item<double>();
         l1 = w.sum(type: float64).item<double>();
-        t = Math.Max(w.mul(s).tanh().sum(type: float64).item<double>(), double.Epsilon);
+        t = Math.Max(w.mul(HeldScalar.Of(s)).tanh().sum(type: float64).item<double>(), double.Epsilon);
     }
 
     /// <summary>s = 0.6585/|w|_(κ): tanh(0.6585) ≈ 0.577, so the κ-quantile sits where sech² has fallen to 2/3.</summary>
@@ -83,6 +84,6 @@ public sealed class HyperSparsePenalty : GradientRegularizer
         var n = magnitudes.shape[0];
         var k = Math.Min(n - 1, (long)Math.Floor(pruneRate * n));
         // kthvalue is 1-based and linear-time; a full sort of every weight each step would dominate the step.
-        return magnitudes.kthvalue(k + 1, 0).values.clamp_min(1e-12).reciprocal().mul(0.6585);
+        return magnitudes.kthvalue(k + 1, 0).values.clamp_min(HeldScalar.Of(1e-12)).reciprocal().mul(HeldScalar.Of(0.6585));
     }
 }

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -20,10 +21,10 @@ public sealed class L1ProximalDecay : GradientRegularizer
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var threshold = strength * stepSize;
-        var shrunk = weight.abs().sub_(threshold).clamp_min_(0).mul_(weight.sign());
+        var shrunk = weight.abs().sub_(HeldScalar.Of(threshold)).clamp_min_(HeldScalar.Of(0)).mul_(weight.sign());
         weight.copy_(shrunk);
     }
 
     /// <inheritdoc />
-    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => weight.abs().sum().mul(strength);
+    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => weight.abs().sum().mul(HeldScalar.Of(strength));
 }

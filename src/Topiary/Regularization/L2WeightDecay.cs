@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -14,9 +15,9 @@ public sealed class L2WeightDecay : GradientRegularizer
     /// <inheritdoc />
     public override void AddGradient(Tensor weight, Tensor grad, double strength)
     {
-        if (strength != 0) grad.add_(weight.detach(), alpha: 2 * strength);
+        if (strength != 0) grad.add_(weight.detach(), alpha: HeldScalar.Of(2 * strength));
     }
 
     /// <inheritdoc />
-    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => weight.square().sum().mul(strength);
+    public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => weight.square().sum().mul(HeldScalar.Of(strength));
 }

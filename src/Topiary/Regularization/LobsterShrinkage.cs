@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -19,8 +20,8 @@ public sealed class LobsterShrinkage : GradientRegularizer
     {
         if (strength == 0 || grad is null) return;
         using var scope = NewDisposeScope();
-        var insensitivity = grad.abs().neg_().add_(1).relu_();
-        weight.sub_(insensitivity.mul_(weight.detach()).mul_(strength));
+        var insensitivity = grad.abs().neg_().add_(HeldScalar.Of(1)).relu_();
+        weight.sub_(insensitivity.mul_(weight.detach()).mul_(HeldScalar.Of(strength)));
     }
 
     /// <summary>
@@ -28,5 +29,5 @@ public sealed class LobsterShrinkage : GradientRegularizer
     /// (LOBSTER applies it as a step after the optimizer rather than through the loss.)
     /// </summary>
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength) =>
-        grad.detach().abs().neg().add(1).relu().mul(weight.square()).sum().mul(strength / 2);
+        grad.detach().abs().neg().add(HeldScalar.Of(1)).relu().mul(weight.square()).sum().mul(HeldScalar.Of(strength / 2));
 }

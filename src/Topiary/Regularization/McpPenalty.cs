@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -32,15 +33,15 @@ public sealed class McpPenalty : ProximalPenalty
         using var _ = no_grad();
         var z = weight.detach();
         var magnitude = z.abs();
-        var firm = magnitude.sub(stepSize * strength).clamp_min(0).div(1 - stepSize / B).mul(z.sign());
-        weight.copy_(where(magnitude.le(B * strength), firm, z));
+        var firm = magnitude.sub(HeldScalar.Of(stepSize * strength)).clamp_min(HeldScalar.Of(0)).div(HeldScalar.Of(1 - stepSize / B)).mul(z.sign());
+        weight.copy_(where(magnitude.le(HeldScalar.Of(B * strength)), firm, z));
     }
 
     /// <inheritdoc />
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength)
     {
         var x = weight.abs();
-        var inner = x.mul(strength).sub(x.square().div(2 * B));
-        return where(x.le(B * strength), inner, ones_like(x).mul(B * strength * strength / 2)).sum();
+        var inner = x.mul(HeldScalar.Of(strength)).sub(x.square().div(HeldScalar.Of(2 * B)));
+        return where(x.le(HeldScalar.Of(B * strength)), inner, ones_like(x).mul(HeldScalar.Of(B * strength * strength / 2))).sum();
     }
 }

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -22,12 +23,12 @@ public sealed class NormLoss : GradientRegularizer
         if (strength == 0) return;
         using var scope = NewDisposeScope();
         var rows = WeightMatrix.Rows(weight.detach());
-        var norms = rows.square().sum(1, keepdim: true).sqrt().clamp_min(1e-12);
-        var gradient = rows.div(norms).mul(norms.neg().add(1)).mul(-2 * strength);
+        var norms = rows.square().sum(1, keepdim: true).sqrt().clamp_min(HeldScalar.Of(1e-12));
+        var gradient = rows.div(norms).mul(norms.neg().add(HeldScalar.Of(1))).mul(HeldScalar.Of(-2 * strength));
         grad.add_(gradient.reshape(weight.shape));
     }
 
     /// <inheritdoc />
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength) =>
-        WeightMatrix.Rows(weight).square().sum(1).sqrt().neg().add(1).square().sum().mul(strength);
+        WeightMatrix.Rows(weight).square().sum(1).sqrt().neg().add(HeldScalar.Of(1)).square().sum().mul(HeldScalar.Of(strength));
 }

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -63,7 +64,7 @@ public sealed class RelevanceWeightDecay : GradientRegularizer
         var signal = UpdateSignal(weight, grad);
         if (Gate.AlphaQuantile is { } q) UpdateAlpha(weight, signal, q);
         if (strength == 0 || Gate.Decay != DecayCoupling.Coupled) return;
-        grad.add_(GateOf(weight, signal).mul_(weight.detach()), alpha: 2 * strength);
+        grad.add_(GateOf(weight, signal).mul_(weight.detach()), alpha: HeldScalar.Of(2 * strength));
     }
 
     /// <summary>Decoupled decay only: w ← w − 2ηγ·exp(−s/α)·w, with s and α from this step's <see cref="AddGradient"/> and η = <paramref name="stepSize"/>.</summary>
@@ -71,7 +72,7 @@ public sealed class RelevanceWeightDecay : GradientRegularizer
     {
         if (strength == 0 || Gate.Decay != DecayCoupling.Decoupled || !TryGetSignal(weight, out var signal)) return;
         using var scope = NewDisposeScope();
-        weight.add_(GateOf(weight, signal).mul_(weight.detach()), alpha: -2 * strength * stepSize);
+        weight.add_(GateOf(weight, signal).mul_(weight.detach()), alpha: HeldScalar.Of(-2 * strength * stepSize));
     }
 
     /// <summary>
@@ -81,7 +82,7 @@ public sealed class RelevanceWeightDecay : GradientRegularizer
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength)
     {
         var signal = Gate.Signal == RelevanceSignal.RunningAverage && average.TryGet(weight, out var kept) ? kept : grad.detach().abs();
-        return GateOf(weight, signal).mul(weight.square()).sum().mul(strength);
+        return GateOf(weight, signal).mul(weight.square()).sum().mul(HeldScalar.Of(strength));
     }
 
     /// <summary>
@@ -121,7 +122,7 @@ public sealed class RelevanceWeightDecay : GradientRegularizer
     {
         var magnitude = grad.detach().abs();
         if (Gate.Signal == RelevanceSignal.Minibatch) lastSignal.Set(weight, magnitude);
-        else if (average.TryGet(weight, out var previous)) return previous.mul_(Gate.SignalDecay).add_(magnitude, alpha: 1 - Gate.SignalDecay);
+        else if (average.TryGet(weight, out var previous)) return previous.mul_(HeldScalar.Of(Gate.SignalDecay)).add_(magnitude, alpha: HeldScalar.Of(1 - Gate.SignalDecay));
         else average.Set(weight, magnitude);
         return magnitude;
     }
@@ -135,14 +136,14 @@ public sealed class RelevanceWeightDecay : GradientRegularizer
         var alive = GateQuantiles.Alive(signal, MaskOf(weight));
         if (alive.numel() == 0) return;
         var quantile = GateQuantiles.Lower(alive, q).to(float64);
-        if (alphas.TryGet(weight, out var previous)) previous.mul_(Gate.AlphaSmoothing).add_(quantile, alpha: 1 - Gate.AlphaSmoothing).clamp_min_(AlphaFloor);
-        else alphas.Set(weight, quantile.clamp_min(AlphaFloor));
+        if (alphas.TryGet(weight, out var previous)) previous.mul_(HeldScalar.Of(Gate.AlphaSmoothing)).add_(quantile, alpha: HeldScalar.Of(1 - Gate.AlphaSmoothing)).clamp_min_(HeldScalar.Of(AlphaFloor));
+        else alphas.Set(weight, quantile.clamp_min(HeldScalar.Of(AlphaFloor)));
     }
 
     private Tensor GateOf(Tensor weight, Tensor signal) =>
         Gate.AlphaQuantile is not null && alphas.TryGet(weight, out var alpha)
             ? signal.div(alpha.to(signal.dtype)).neg_().exp_()
-            : signal.div(-Gate.Alpha).exp_();
+            : signal.div(HeldScalar.Of(-Gate.Alpha)).exp_();
 
     private Tensor? MaskOf(Tensor parameter) => maskOf?.Invoke(parameter);
 }

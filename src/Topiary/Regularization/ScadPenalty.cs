@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -37,9 +38,9 @@ public sealed class ScadPenalty : ProximalPenalty
         var z = weight.detach();
         var magnitude = z.abs();
         var sign = z.sign();
-        var soft = magnitude.sub(stepSize * strength).clamp_min(0).mul(sign);
-        var middle = z.mul(A - 1).sub(sign.mul(A * stepSize * strength)).div(A - 1 - stepSize);
-        var result = where(magnitude.le((1 + stepSize) * strength), soft, where(magnitude.le(A * strength), middle, z));
+        var soft = magnitude.sub(HeldScalar.Of(stepSize * strength)).clamp_min(HeldScalar.Of(0)).mul(sign);
+        var middle = z.mul(HeldScalar.Of(A - 1)).sub(sign.mul(HeldScalar.Of(A * stepSize * strength))).div(HeldScalar.Of(A - 1 - stepSize));
+        var result = where(magnitude.le(HeldScalar.Of((1 + stepSize) * strength)), soft, where(magnitude.le(HeldScalar.Of(A * strength)), middle, z));
         weight.copy_(result);
     }
 
@@ -48,9 +49,9 @@ public sealed class ScadPenalty : ProximalPenalty
     {
         var x = weight.abs();
         var lambda = strength;
-        var linear = x.mul(lambda);
-        var quadratic = x.mul(2 * A * lambda).sub(x.square()).sub(lambda * lambda).div(2 * (A - 1));
-        var flat = ones_like(x).mul(lambda * lambda * (A + 1) / 2);
-        return where(x.le(lambda), linear, where(x.le(A * lambda), quadratic, flat)).sum();
+        var linear = x.mul(HeldScalar.Of(lambda));
+        var quadratic = x.mul(HeldScalar.Of(2 * A * lambda)).sub(x.square()).sub(HeldScalar.Of(lambda * lambda)).div(HeldScalar.Of(2 * (A - 1)));
+        var flat = ones_like(x).mul(HeldScalar.Of(lambda * lambda * (A + 1) / 2));
+        return where(x.le(HeldScalar.Of(lambda)), linear, where(x.le(HeldScalar.Of(A * lambda)), quadratic, flat)).sum();
     }
 }

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -51,13 +52,13 @@ public sealed class SpectralRegularization : GradientRegularizer
         for (var i = 0; i < Iterations; i++)
         {
             u = matrix.mv(v);
-            u = u.div(u.norm().clamp_min(1e-30));
+            u = u.div(u.norm().clamp_min(HeldScalar.Of(1e-30)));
             var next = matrix.t().mv(u);
-            v.copy_(next.div(next.norm().clamp_min(1e-30)));
+            v.copy_(next.div(next.norm().clamp_min(HeldScalar.Of(1e-30))));
         }
         u = matrix.mv(v);
         var sigma = u.norm().to(float64).item<double>();
-        return (sigma, u.div(Math.Max(sigma, 1e-30)), v.clone());
+        return (sigma, u.div(HeldScalar.Of(Math.Max(sigma, 1e-30))), v.clone());
     }
 
     /// <inheritdoc />
@@ -67,7 +68,7 @@ public sealed class SpectralRegularization : GradientRegularizer
         using var scope = NewDisposeScope();
         var (sigma, u, v) = TopSingular(weight);
         var scale = 2 * strength * Power * Math.Pow(sigma, Power - 1) * (Math.Pow(sigma, Power) - 1);
-        grad.add_(u.outer(v).reshape(weight.shape), alpha: scale);
+        grad.add_(u.outer(v).reshape(weight.shape), alpha: HeldScalar.Of(scale));
     }
 
     /// <inheritdoc />
@@ -80,5 +81,5 @@ public sealed class SpectralRegularization : GradientRegularizer
 
     /// <summary>R(W) with the exact σ_max (from the singular values), for reports and checks.</summary>
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength) =>
-        linalg.svdvals(WeightMatrix.Rows(weight)).max().pow(Power).sub(1).square().mul(strength);
+        linalg.svdvals(WeightMatrix.Rows(weight)).max().pow(HeldScalar.Of(Power)).sub(HeldScalar.Of(1)).square().mul(HeldScalar.Of(strength));
 }

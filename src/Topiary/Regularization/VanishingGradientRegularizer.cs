@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -41,16 +42,16 @@ public sealed class VanishingGradientRegularizer : GradientRegularizer
             var term = Term(pulled, delta.detach());
             total = total is null ? term : total.add(term);
         }
-        return total?.mul(strength);
+        return total?.mul(HeldScalar.Of(strength));
     }
 
     /// <summary>mean_i (‖v_i‖/‖δ_i‖ − 1)² over the examples with δ_i ≠ 0, for v = δᵀJ.</summary>
     public static Tensor Term(Tensor pulled, Tensor delta)
     {
         var deltaNorms = delta.flatten(1).norm(1);
-        var alive = deltaNorms.gt(0);
+        var alive = deltaNorms.gt(HeldScalar.Of(0));
         var ratios = pulled.flatten(1).norm(1).index(alive).div(deltaNorms.index(alive));
-        return ratios.sub(1).square().mean();
+        return ratios.sub(HeldScalar.Of(1)).square().mean();
     }
 
     /// <summary>Acts through the loss, not on single weights: zero.</summary>

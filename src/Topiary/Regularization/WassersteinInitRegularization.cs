@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Regularization;
 
@@ -31,14 +32,14 @@ public sealed class WassersteinInitRegularization : GradientRegularizer
         using var scope = NewDisposeScope();
         var initial = Initial(weight);
         var (values, order) = weight.detach().flatten().sort();
-        var difference = values.sub(initial).mul(2 * strength);
+        var difference = values.sub(initial).mul(HeldScalar.Of(2 * strength));
         var gradient = zeros_like(difference).index_put_(difference, order);
         grad.add_(gradient.reshape(weight.shape));
     }
 
     /// <inheritdoc />
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength) =>
-        weight.flatten().sort().Values.sub(Initial(weight)).square().sum().mul(strength);
+        weight.flatten().sort().Values.sub(Initial(weight)).square().sum().mul(HeldScalar.Of(strength));
 
     /// <inheritdoc />
     public override IReadOnlyDictionary<string, Tensor> SaveState(IReadOnlyList<(string Name, Tensor Parameter)> parameters) =>

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Reporting;
 
@@ -56,7 +57,7 @@ public static class Calibration
         var confidence = top.exp();
         var correct = predicted.eq(y).to(float64);
         // Bin b holds confidences in ((b−1)/M, b/M]: ceil(c·M) − 1, with c = 0 put in the first bin.
-        var bin = confidence.mul(bins).ceil().sub(1).clamp(0, bins - 1).to(int64);
+        var bin = confidence.mul(HeldScalar.Of(bins)).ceil().sub(HeldScalar.Of(1)).clamp(HeldScalar.Of(0), HeldScalar.Of(bins - 1)).to(int64);
         var confidenceSums = bin.bincount(confidence, bins);
         var correctSums = bin.bincount(correct, bins);
         var ece = correctSums.sub(confidenceSums).abs().sum().item<double>() / n;

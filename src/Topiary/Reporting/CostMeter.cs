@@ -1,5 +1,6 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Reporting;
 
@@ -44,7 +45,7 @@ public static class CostMeter
                 nonzero += p.count_nonzero().item<long>();
             }
             var units = weight.shape[0];
-            var alive = weight.detach().reshape(weight.shape[0], -1).ne(0).any(1).count_nonzero().item<long>();
+            var alive = weight.detach().reshape(weight.shape[0], -1).ne(HeldScalar.Of(0)).any(1).count_nonzero().item<long>();
             var at = module is Embedding ? 0 : positions.GetValueOrDefault(module, 1);
             var denseMacs = weight.numel() * at;
             var leftMacs = weight.count_nonzero().item<long>() * at;

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Topiary.Checkpoints;
 using Topiary.Reporting;
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Training;
 
@@ -81,13 +82,13 @@ public sealed partial class PruningSession
             using var module = ModuleState.Of(model);
             foreach (var (name, t) in module.Tensors) tensors[$"model/{name}"] = t.clone().DetachFromDisposeScope();
             // Masks travel as booleans (stored as bits), whatever dtype the model computes in.
-            foreach (var e in Masks.Entries) tensors[$"mask/{e.Name}"] = e.Mask.ne(0).DetachFromDisposeScope();
+            foreach (var e in Masks.Entries) tensors[$"mask/{e.Name}"] = e.Mask.ne(HeldScalar.Of(0)).DetachFromDisposeScope();
             foreach (var (name, t) in attached.SaveState()) tensors[$"optimizer/{name}"] = t;
             foreach (var (name, t) in Regularizer.SaveState(NamedParameters())) tensors[$"regularizer/{name}"] = t.DetachFromDisposeScope();
             if (selection.Best is { } best)
             {
                 foreach (var (name, t) in best.Tensors) tensors[$"best/model/{name}"] = t.clone().DetachFromDisposeScope();
-                foreach (var (name, t) in best.Masks) tensors[$"best/mask/{name}"] = t.ne(0).DetachFromDisposeScope();
+                foreach (var (name, t) in best.Masks) tensors[$"best/mask/{name}"] = t.ne(HeldScalar.Of(0)).DetachFromDisposeScope();
             }
         }
         return tensors;

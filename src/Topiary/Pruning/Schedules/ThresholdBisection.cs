@@ -1,5 +1,6 @@
 using Topiary.Pruning.Toolkit;
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Pruning.Schedules;
 
@@ -57,7 +58,7 @@ public static class ThresholdBisection
     private static double KthMagnitude(PruningMasks masks, long k)
     {
         using var scope = NewDisposeScope();
-        var magnitudes = cat(masks.Entries.Select(e => e.Parameter.detach().abs().flatten().to(float64).masked_select(e.Mask.flatten().ne(0))).ToArray());
+        var magnitudes = cat(masks.Entries.Select(e => e.Parameter.detach().abs().flatten().to(float64).masked_select(e.Mask.flatten().ne(HeldScalar.Of(0)))).ToArray());
         return magnitudes.kthvalue(k, 0).values.item<double>();
     }
 }

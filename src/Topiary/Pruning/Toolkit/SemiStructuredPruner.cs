@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Pruning.Toolkit;
 
@@ -24,7 +25,7 @@ public static class SemiStructuredPruner
             if (rowLength % m != 0) throw new PruningSelectionException($"'{e.Name}' has rows of {rowLength} entries, not a multiple of M = {m}");
             var rows = e.Mask.shape[0];
             var scores = importance(e).to(float32).reshape(rows, rowLength / m, m).clone();
-            scores.masked_fill_(e.Mask.reshape(rows, rowLength / m, m).eq(0), float.NegativeInfinity);
+            scores.masked_fill_(e.Mask.reshape(rows, rowLength / m, m).eq(HeldScalar.Of(0)), HeldScalar.Of(float.NegativeInfinity));
             var (_, order) = scores.sort(2, descending: true, stable: true);
             var chosen = order.narrow(2, 0, n);
             var keep = zeros_like(scores).scatter_(2, chosen, ones_like(chosen, dtype: scores.dtype));

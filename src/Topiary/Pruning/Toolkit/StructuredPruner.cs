@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Pruning.Toolkit;
 
@@ -30,13 +31,13 @@ public static class StructuredPruner
                 throw new PruningSelectionException($"'{e.Name}' has {e.Mask.dim()} dimension(s), so it cannot be pruned along dim {dim}");
             var slices = e.Mask.shape[dim];
             var weights = e.Parameter.detach().mul(e.Mask).transpose(0, dim).reshape(slices, -1).to(float64).abs();
-            var norms = double.IsPositiveInfinity(n) ? weights.amax(new long[] { 1 }) : weights.pow(n).sum(1).pow(1 / n);
-            var alive = e.Mask.transpose(0, dim).reshape(slices, -1).sum(1).gt(0);
-            norms.masked_fill_(alive.logical_not(), double.PositiveInfinity);
+            var norms = double.IsPositiveInfinity(n) ? weights.amax(new long[] { 1 }) : weights.pow(HeldScalar.Of(n)).sum(1).pow(HeldScalar.Of(1 / n));
+            var alive = e.Mask.transpose(0, dim).reshape(slices, -1).sum(1).gt(HeldScalar.Of(0));
+            norms.masked_fill_(alive.logical_not(), HeldScalar.Of(double.PositiveInfinity));
             var k = amount.Resolve(alive.count_nonzero().item<long>());
             if (k == 0) continue;
             var (_, order) = norms.sort(0, descending: false, stable: true);
-            e.Mask.index_fill_(dim, order.narrow(0, 0, k), 0);
+            e.Mask.index_fill_(dim, order.narrow(0, 0, k), HeldScalar.Of(0));
             removed += k;
         }
         masks.ApplyToWeights();

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Topiary.Backend;
 
 namespace Topiary.Pruning.Toolkit;
 
@@ -78,11 +79,11 @@ public static class UnstructuredPruner
         if (count <= 0) return 0;
         var flatMask = cat(entries.Select(e => e.Mask.flatten()).ToArray());
         var scores = cat(entries.Select(e => importance(e).flatten().to(float32)).ToArray());
-        scores.masked_fill_(flatMask.eq(0), float.PositiveInfinity);
-        var layerOf = cat(entries.Select((e, i) => full(e.Mask.numel(), i, dtype: int64, device: e.Mask.device)).ToArray());
+        scores.masked_fill_(flatMask.eq(HeldScalar.Of(0)), HeldScalar.Of(float.PositiveInfinity));
+        var layerOf = cat(entries.Select((e, i) => full(e.Mask.numel(), HeldScalar.Of(i), dtype: int64, device: e.Mask.device)).ToArray());
         var (_, order) = scores.sort(0, descending: false, stable: true);
         var sortedLayer = layerOf.index_select(0, order);
-        var sortedAlive = flatMask.index_select(0, order).ne(0);
+        var sortedAlive = flatMask.index_select(0, order).ne(HeldScalar.Of(0));
         // An entry is eligible while its tensor's running count stays below the tensor's remaining capacity.
         var eligible = sortedAlive.clone();
         for (var i = 0; i < entries.Count; i++)
@@ -90,14 +91,14 @@ public static class UnstructuredPruner
             var e = entries[i];
             var pruned = e.Mask.numel() - e.Mask.count_nonzero().item<long>();
             var capacity = (long)Math.Floor(limits.For(e.Name).Max * e.Mask.numel() + 1e-9) - pruned;
-            var inLayer = sortedLayer.eq(i).logical_and(sortedAlive);
+            var inLayer = sortedLayer.eq(HeldScalar.Of(i)).logical_and(sortedAlive);
             var rank = inLayer.to(int64).cumsum(0);
-            eligible = eligible.logical_and(inLayer.logical_not().logical_or(rank.le(capacity)));
+            eligible = eligible.logical_and(inLayer.logical_not().logical_or(rank.le(HeldScalar.Of(capacity))));
         }
         var candidates = order.masked_select(eligible);
         count = Math.Min(count, candidates.shape[0]);
         if (count == 0) return 0;
-        flatMask.index_fill_(0, candidates.narrow(0, 0, count), 0);
+        flatMask.index_fill_(0, candidates.narrow(0, 0, count), HeldScalar.Of(0));
         FlatMasks.Scatter(entries, flatMask);
         return count;
     }
