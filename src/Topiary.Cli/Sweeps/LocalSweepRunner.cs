@@ -57,6 +57,8 @@ internal static class LocalSweepRunner
         var logs = Path.Combine(manifest.Directory, "logs");
         Directory.CreateDirectory(logs);
         var running = new Dictionary<int, Worker>();
+        // Any worker's exit wakes the loop (WaitHandle.WaitAny would cap the workers at 63).
+        using var anyExited = new AutoResetEvent(false);
         var done = kept;
         try
         {
@@ -75,11 +77,16 @@ internal static class LocalSweepRunner
                 {
                     if (running.Count >= jobs) break;
                     state[cell.Index] = Outcome.Running;
-                    running[cell.Index] = Worker.Start(manifest, cell, Path.Combine(logs, $"cell-{cell.Index}.log"));
+                    running[cell.Index] = Worker.Start(manifest, cell, Path.Combine(logs, $"cell-{cell.Index}.log"), anyExited);
                 }
                 if (running.Count == 0) break;
-                var ended = running.Values.FirstOrDefault(w => w.HasExited) ?? Wait(running.Values, cancellationToken);
-                if (ended is null) continue;
+                var ended = running.Values.FirstOrDefault(w => w.HasExited);
+                if (ended is null)
+                {
+                    WaitHandle.WaitAny([anyExited, cancellationToken.WaitHandle]);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    continue;
+                }
                 running.Remove(ended.Cell.Index);
                 var record = CellRecord.Read(manifest.FolderOf(ended.Cell));
                 var ok = ended.ExitCode == 0 && record is { Status: CellStatus.Finished };
@@ -95,14 +102,6 @@ internal static class LocalSweepRunner
             throw new RunInterruptedException($"stopped; finished cells are kept and interrupted ones checkpointed; continue with: topiary sweep run {manifest.Path} --local-jobs {jobs}", e);
         }
         return SweepCollector.Run(manifest);
-    }
-
-    private static Worker? Wait(IEnumerable<Worker> workers, CancellationToken token)
-    {
-        var handles = workers.Select(w => w.Exited).Append(token.WaitHandle).ToArray();
-        var which = WaitHandle.WaitAny(handles, TimeSpan.FromSeconds(5));
-        token.ThrowIfCancellationRequested();
-        return which == WaitHandle.WaitTimeout || which >= handles.Length - 1 ? null : workers.ElementAt(which);
     }
 
     private static string Line(int done, int total, Worker worker, CellRecord? record, bool ok, SweepManifest manifest)
@@ -130,21 +129,21 @@ internal static class LocalSweepRunner
         private readonly Process _process;
         private readonly StreamWriter _log;
         private readonly ManualResetEvent _exited = new(false);
+        private readonly AutoResetEvent _anyExited;
 
-        private Worker(SweepCell cell, Process process, StreamWriter log, string logPath)
+        private Worker(SweepCell cell, Process process, StreamWriter log, string logPath, AutoResetEvent anyExited)
         {
-            (Cell, _process, _log, LogPath) = (cell, process, log, logPath);
+            (Cell, _process, _log, LogPath, _anyExited) = (cell, process, log, logPath, anyExited);
         }
 
         public SweepCell Cell { get; }
         public string LogPath { get; }
         public DateTime Started { get; } = DateTime.Now;
         public string? LastError { get; private set; }
-        public WaitHandle Exited => _exited;
         public bool HasExited => _exited.WaitOne(0);
         public int ExitCode => _process.ExitCode;
 
-        public static Worker Start(SweepManifest manifest, SweepCell cell, string logPath)
+        public static Worker Start(SweepManifest manifest, SweepCell cell, string logPath, AutoResetEvent anyExited)
         {
             var (program, prefix) = SelfCommand.Resolve();
             var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -152,7 +151,7 @@ internal static class LocalSweepRunner
                 start.ArgumentList.Add(word);
             var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
             var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-            var worker = new Worker(cell, process, log, logPath);
+            var worker = new Worker(cell, process, log, logPath, anyExited);
             process.OutputDataReceived += (_, e) => worker.Append(e.Data, error: false);
             process.ErrorDataReceived += (_, e) => worker.Append(e.Data, error: true);
             process.Exited += (_, _) => worker.OnExit();
@@ -173,6 +172,8 @@ internal static class LocalSweepRunner
         {
             // The output streams may still hold lines after the process ended; WaitForExit() drains them.
             _process.WaitForExit();
+            // The shared signal first: whoever waits for _exited may then dispose it.
+            _anyExited.Set();
             _exited.Set();
         }
 
