@@ -22,8 +22,8 @@ internal static class CellRunner
     /// <summary>Runs cell <paramref name="index"/>; returns the exit code.</summary>
     public static int Run(SweepManifest manifest, int index, ILogger logger, CancellationToken cancellationToken)
     {
-        manifest.RequireUnchanged();
         var cell = manifest.Cell(index);
+        manifest.RequireUnchanged([cell, .. cell.DependsOn.Select(manifest.Cell)]);
         var folder = manifest.FolderOf(cell);
         var identity = cell.Identity(manifest.Threads);
         if (CellRecord.Read(folder) is { Status: CellStatus.Finished })

@@ -112,13 +112,16 @@ internal sealed record SweepManifest(string Path, int Threads, IReadOnlyDictiona
     /// The cells that have run (their folder keeps what they ran with) under other settings than this manifest now gives
     /// them: a manifest edited after cells ran would mix results of two different sweeps.
     /// </summary>
-    public IReadOnlyList<SweepCell> Changed() =>
-        Cells.Where(c => CellRecord.Read(FolderOf(c)) is { } record && record.Identity != c.Identity(Threads)).ToList();
+    public IReadOnlyList<SweepCell> Changed(IEnumerable<SweepCell>? among = null) =>
+        (among ?? Cells).Where(c => CellRecord.Read(FolderOf(c)) is { } record && record.Identity != c.Identity(Threads)).ToList();
 
-    /// <summary>Refuses a manifest with <see cref="Changed"/> cells, naming them.</summary>
-    public SweepManifest RequireUnchanged()
+    /// <summary>
+    /// Refuses a manifest with <see cref="Changed"/> cells, naming them; <paramref name="among"/> limits the check to the
+    /// cells a command uses (a cell and its dense cell, for one runner of thousands on a shared file system).
+    /// </summary>
+    public SweepManifest RequireUnchanged(IEnumerable<SweepCell>? among = null)
     {
-        var changed = Changed();
+        var changed = Changed(among);
         if (changed.Count == 0) return this;
         throw new CliUsageException($"MANIFEST: {Path} was edited after {(changed.Count == 1 ? "this cell" : "these cells")} ran with other settings: " +
             $"{string.Join(", ", changed.Select(c => c.Name))}; restore the manifest, or plan the new sweep into another folder");
