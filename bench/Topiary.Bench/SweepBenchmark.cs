@@ -39,6 +39,12 @@ internal static class SweepBenchmark
                 $"beside the run (the seed's split, the dense model, the record) median {Median(after):F2} s; together {before.Sum() + after.Sum():F0} s of {jobs} × {swept.Seconds:F0} s of process time");
             return same == total ? 0 : 1;
         }
+        catch (InvalidOperationException e)
+        {
+            // A compare that failed: its own one-line error and where its cells' logs were, not a stack trace.
+            Console.Error.WriteLine($"topiary-bench: error: {e.Message.Split('\n')[0]}");
+            return 1;
+        }
         finally
         {
             directory.Delete(recursive: true);

@@ -37,7 +37,7 @@ public class ResumeCommandTests
             // Drained so that a full pipe never blocks the child.
             _ = process.StandardOutput.ReadToEndAsync();
             _ = process.StandardError.ReadToEndAsync();
-            WaitForCheckpoint(process, killed, minimumStep: 6);
+            CheckpointWait.Until(process, Path.Combine(killed, "checkpoint", CheckpointOptions.LastFileName), minimumStep: 6);
             process.Kill();
             process.WaitForExit();
         }
@@ -53,7 +53,7 @@ public class ResumeCommandTests
         {
             var stderr = process.StandardError.ReadToEndAsync();
             _ = process.StandardOutput.ReadToEndAsync();
-            WaitForCheckpoint(process, terminated, minimumStep: 6);
+            CheckpointWait.Until(process, Path.Combine(terminated, "checkpoint", CheckpointOptions.LastFileName), minimumStep: 6);
             using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()])) kill.WaitForExit();
             Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "SIGTERM did not end the run");
             Assert.Equal(143, process.ExitCode);
@@ -93,23 +93,6 @@ public class ResumeCommandTests
             Assert.Single(r.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
             Assert.DoesNotContain("   at ", r.StandardError);
         }
-    }
-
-    private static void WaitForCheckpoint(Process process, string output, long minimumStep)
-    {
-        var last = Path.Combine(output, "checkpoint", CheckpointOptions.LastFileName);
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromMinutes(3))
-        {
-            Assert.False(process.HasExited, $"the run exited (code {(process.HasExited ? process.ExitCode : 0)}) before its checkpoint reached step {minimumStep}");
-            if (File.Exists(last))
-            {
-                using var checkpoint = TrainingCheckpoint.Load(last);
-                if (checkpoint.State.Step >= minimumStep) return;
-            }
-            Thread.Sleep(20);
-        }
-        throw new TimeoutException($"no checkpoint at step {minimumStep} in 3 minutes");
     }
 
     private static string ReportWithoutTiming(string output)

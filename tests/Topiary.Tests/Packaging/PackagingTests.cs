@@ -203,11 +203,10 @@ internal sealed class PackagingFactAttribute : FactAttribute
 {
     public PackagingFactAttribute()
     {
-        var leg = Environment.GetEnvironmentVariable("TOPIARY_TEST_LEG");
         if (Environment.GetEnvironmentVariable("TOPIARY_SKIP_PACKAGING") is { Length: > 0 } skip && skip != "0")
             Skip = "TOPIARY_SKIP_PACKAGING is set, so the packages are not built and installed";
-        else if (!string.IsNullOrEmpty(leg) && leg != "machine")
-            Skip = $"packaging is tested once per run, in the machine leg, and this is the {leg} leg";
+        else if (MachineLegFactAttribute.OutsideMachineLeg("packaging") is { } leg)
+            Skip = leg;
         else if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
             Skip = "the tool is packed for linux-x64 only";
     }

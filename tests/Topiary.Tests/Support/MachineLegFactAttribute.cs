@@ -7,10 +7,11 @@ namespace Topiary.Tests.Support;
 /// </summary>
 internal sealed class MachineLegFactAttribute : FactAttribute
 {
-    public MachineLegFactAttribute(string what)
-    {
-        var leg = Environment.GetEnvironmentVariable("TOPIARY_TEST_LEG");
-        if (!string.IsNullOrEmpty(leg) && leg != "machine")
-            Skip = $"{what} is tested once per run, in the machine leg, and this is the {leg} leg";
-    }
+    public MachineLegFactAttribute(string what) => Skip = OutsideMachineLeg(what);
+
+    /// <summary>Why a test of <paramref name="what"/> is skipped in this leg, or null in the machine leg (or outside topiary.sh).</summary>
+    public static string? OutsideMachineLeg(string what) =>
+        Environment.GetEnvironmentVariable("TOPIARY_TEST_LEG") is { Length: > 0 } leg && leg != "machine"
+            ? $"{what} is tested once per run, in the machine leg, and this is the {leg} leg"
+            : null;
 }

@@ -12,11 +12,10 @@ internal sealed class SlurmFactAttribute : FactAttribute
 {
     public SlurmFactAttribute()
     {
-        var leg = Environment.GetEnvironmentVariable("TOPIARY_TEST_LEG");
         if (Environment.GetEnvironmentVariable("TOPIARY_SKIP_SLURM") is { Length: > 0 } skip && skip != "0")
             Skip = "TOPIARY_SKIP_SLURM is set";
-        else if (!string.IsNullOrEmpty(leg) && leg != "machine")
-            Skip = $"Slurm sweeps are tested once per run, in the machine leg, and this is the {leg} leg";
+        else if (MachineLegFactAttribute.OutsideMachineLeg("Slurm") is { } leg)
+            Skip = leg;
         else if (!OperatingSystem.IsLinux())
             Skip = "scripts/slurm-local.sh starts Slurm on Linux only";
         else if (LocalSlurm.Start() is { } reason)

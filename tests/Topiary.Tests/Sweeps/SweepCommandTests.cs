@@ -139,7 +139,7 @@ public class SweepCommandTests
         var folder = Path.Combine(sweep, Cells(manifest)[1]!["folder"]!.GetValue<string>());
         using (var process = CliProcess.Start("sweep", "run-cell", manifest, "--index", "1"))
         {
-            WaitForCheckpoint(process, Path.Combine(folder, "checkpoint", CheckpointOptions.LastFileName), minimumStep: 6);
+            CheckpointWait.Until(process, Path.Combine(folder, "checkpoint", CheckpointOptions.LastFileName), minimumStep: 6);
             using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill!.WaitForExit();
             Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "SIGTERM did not end the cell");
             Assert.Equal(143, process.ExitCode);
@@ -254,25 +254,5 @@ public class SweepCommandTests
         var badMemory = CliProcess.Run("sweep", "slurm", manifest, "--mem", "lots");
         Assert.Equal(2, badMemory.ExitCode);
         Assert.Contains("--mem: expected a size such as 3G", badMemory.StandardError);
-    }
-
-    private static void WaitForCheckpoint(Process process, string last, long minimumStep)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromMinutes(3))
-        {
-            Assert.False(process.HasExited, $"the cell exited (code {(process.HasExited ? process.ExitCode : 0)}) before its checkpoint reached step {minimumStep}");
-            if (File.Exists(last))
-            {
-                try
-                {
-                    using var checkpoint = TrainingCheckpoint.Load(last);
-                    if (checkpoint.State.Step >= minimumStep) return;
-                }
-                catch (CheckpointException) { }
-            }
-            Thread.Sleep(20);
-        }
-        throw new TimeoutException($"no checkpoint at step {minimumStep} in 3 minutes");
     }
 }
