@@ -13,7 +13,7 @@ internal sealed class SweepPlanCommand : Command<SweepPlanSettings>
     {
         var path = Path.Combine(settings.OutDirectory, SweepManifest.FileName);
         var manifest = SweepPlanner.Plan(settings, settings.Axes(), settings.CellThreads, path);
-        LocalSweepRunner.PlanInto(manifest, "--out");
+        manifest.WriteOrKeep("--out");
         var (dense, runs) = (manifest.DenseCells, manifest.RunCells);
         System.Console.WriteLine($"wrote {path}: {manifest.Cells.Count} cells, {manifest.Threads} thread{(manifest.Threads == 1 ? "" : "s")} each: " +
             $"dense cells {dense[0].Index}-{dense[^1].Index}, run cells {runs[0].Index}-{runs[^1].Index} (each starts from its seed's dense cell)");

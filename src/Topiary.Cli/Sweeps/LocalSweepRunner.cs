@@ -22,27 +22,9 @@ internal static class LocalSweepRunner
         var threads = Math.Max(1, settings.ThreadCount / jobs);
         var path = Path.Combine(settings.OutDirectory, SweepManifest.FileName);
         var manifest = SweepPlanner.Plan(settings, [], threads, path);
-        PlanInto(manifest, "--out");
+        manifest.WriteOrKeep("--out");
         if (settings.Resume is null) RunConfiguration.From(GivenOptions.Text(settings), settings.ThreadCount, "compare").Write(settings.OutDirectory);
         return Run(manifest, jobs, cancellationToken);
-    }
-
-    /// <summary>
-    /// Writes <paramref name="manifest"/>, or keeps the one already in its place when it plans the same cells (the sweep is
-    /// being continued); a different plan in the same folder is refused, naming <paramref name="flag"/>.
-    /// </summary>
-    public static void PlanInto(SweepManifest manifest, string flag)
-    {
-        if (File.Exists(manifest.Path))
-        {
-            var existing = SweepManifest.Read(manifest.Path);
-            var differ = manifest.Cells.Count != existing.Cells.Count || existing.Threads != manifest.Threads
-                ? manifest.Cells.Select(c => c.Index).ToList()
-                : manifest.Cells.Where(c => c.Identity(manifest.Threads) != existing.Cells[c.Index].Identity(existing.Threads)).Select(c => c.Index).ToList();
-            if (differ.Count == 0) return;
-            throw new CliUsageException($"{flag}: {manifest.Directory} holds a sweep planned with other settings (cells {Ranges(differ)} differ); choose another {flag}");
-        }
-        manifest.Write();
     }
 
     /// <summary>Runs every unfinished cell in <paramref name="jobs"/> processes, then collects; returns the exit code.</summary>
@@ -57,8 +39,9 @@ internal static class LocalSweepRunner
         var logs = Path.Combine(manifest.Directory, "logs");
         Directory.CreateDirectory(logs);
         var running = new Dictionary<int, Worker>();
-        // Any worker's exit wakes the loop (WaitHandle.WaitAny would cap the workers at 63).
-        using var anyExited = new AutoResetEvent(false);
+        // Any worker's exit wakes the loop (WaitHandle.WaitAny would cap the workers at 63). Not disposed: a worker still
+        // exiting after an interruption may set it late.
+        var anyExited = new AutoResetEvent(false);
         var done = kept;
         try
         {
@@ -118,9 +101,6 @@ internal static class LocalSweepRunner
         return $"[{done}/{total}] dense       seed {cell.Seed}: test {record.Metric!.Name} {record.Metric.Format(record.DenseTestMetric ?? double.NaN)}, {seconds} s";
     }
 
-    private static string Ranges(IReadOnlyList<int> indices) =>
-        string.Join(",", indices.Take(8)) + (indices.Count > 8 ? $",… ({indices.Count} in all)" : "");
-
     private enum Outcome { Pending, Running, Finished, Failed, Skipped, Busy }
 
     /// <summary>One <c>topiary sweep run-cell</c> process, its output appended to the cell's log.</summary>
@@ -172,9 +152,9 @@ internal static class LocalSweepRunner
         {
             // The output streams may still hold lines after the process ended; WaitForExit() drains them.
             _process.WaitForExit();
-            // The shared signal first: whoever waits for _exited may then dispose it.
-            _anyExited.Set();
+            // Its own signal first: the loop, woken by the shared one, must find this worker exited.
             _exited.Set();
+            _anyExited.Set();
         }
 
         /// <summary>SIGTERM: the worker checkpoints and exits (Process.Kill would send SIGKILL and lose the step).</summary>

@@ -67,6 +67,27 @@ internal sealed record SweepManifest(string Path, int Threads, IReadOnlyDictiona
         AtomicFile.WriteAllText(Path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
+    /// <summary>
+    /// Writes the manifest, or keeps the one already in its place when it plans the same cells (the sweep is
+    /// being continued); a different plan in the same folder is refused, naming <paramref name="flag"/>.
+    /// </summary>
+    public void WriteOrKeep(string flag)
+    {
+        if (File.Exists(Path))
+        {
+            var existing = Read(Path);
+            var differ = Cells.Count != existing.Cells.Count || existing.Threads != Threads
+                ? Cells.Select(c => c.Index).ToList()
+                : Cells.Where(c => c.Identity(Threads) != existing.Cells[c.Index].Identity(existing.Threads)).Select(c => c.Index).ToList();
+            if (differ.Count == 0) return;
+            throw new CliUsageException($"{flag}: {Directory} holds a sweep planned with other settings (cells {Ranges(differ)} differ); choose another {flag}");
+        }
+        Write();
+    }
+
+    private static string Ranges(IReadOnlyList<int> indices) =>
+        string.Join(",", indices.Take(8)) + (indices.Count > 8 ? $",… ({indices.Count} in all)" : "");
+
     /// <summary>Reads a manifest; every error names the file and what is wrong.</summary>
     public static SweepManifest Read(string path)
     {

@@ -124,7 +124,7 @@ public static class ComparisonExperiment
         manual_seed(seed);
         using var dense = subject.CreateModel();
         var denseTest = denseStore.LoadDense(identity, dense)
-            ?? throw new ComparisonStoreException(denseStore.Directory, $"holds no dense model of seed {seed} trained with these settings; run its dense cell first");
+            ?? throw new ComparisonStoreException(denseStore.Directory, $"holds no dense model of seed {seed} trained with these settings (TrainDenseCell keeps it there)");
         var run = RunMethod(subject, dense, denseTest, method, seed, options, checkpoints, progress, logger ?? NullLogger.Instance, cancellationToken);
         return (run, subject.Task.Metric);
     }

@@ -189,7 +189,7 @@ public class SweepCommandTests
     [InlineData("--grid", "alpha", "--grid: expected FLAG=VALUE,VALUE,…, got 'alpha'")]
     [InlineData("--grid", "seed=1,2", "--grid: seed cannot be an axis")]
     [InlineData("--grid", "alpha=1,", "--grid: expected FLAG=VALUE,VALUE,…, got 'alpha=1,'")]
-    [InlineData("--grid", "alpha=1,banana", "alpha")]
+    [InlineData("--grid", "alpha=1,banana", "(relevance[alpha=banana] seed 1234): --alpha: expected a number > 0 or auto:q")]
     [InlineData("--local-jobs", "2", "--local-jobs: sweep plan only writes the manifest")]
     public void Bad_sweep_plans_give_one_line_and_exit_2(string flag, string value, string expected)
     {
