@@ -23,6 +23,14 @@ internal class CompareSettings : TranslationPairSettings
     [Description("run the comparison as a sweep of independent cells (one per dense model and per method × seed) in K local processes, --threads divided among them (default: one process, every run in turn); the folder then holds sweep.json and cells/, and its numbers equal a serial compare run with --threads of one process")]
     public int? LocalJobs { get; init; }
 
+    [CommandOption("--sizes <LIST>")]
+    [Description("the size-for-size protocol: at each remaining fraction of LIST (largest first, e.g. 0.1,0.05,0.02,0.01,0.005, which 'default' gives) that a run's pruning crosses, its model is cropped to exactly that size, fine-tuned for --fine-tune-steps with the regularizer off and the mask fixed, and measured; the bound is lifted (--floor 0 unless given) and gmp and hypersparse aim at the smallest size")]
+    public string? Sizes { get; init; }
+
+    [CommandOption("--fine-tune-steps <N>")]
+    [Description("with --sizes: fine-tuning steps at each size, the same for every method (default 500)")]
+    public int? FineTuneSteps { get; init; }
+
     [CommandOption("--seeds <N>")]
     [Description("seeds per method: S, S+1, … from --seed; each seed trains one dense model every method starts from (default 3; transformers: 2)")]
     public int? Seeds { get; init; }
@@ -44,12 +52,53 @@ internal class CompareSettings : TranslationPairSettings
     /// <summary>The options of the dense models, and the recorded budget.</summary>
     public PruningOptions Dense() => OverTraining(ModelDefaults.Compare(ModelName).Options);
 
-    /// <summary>A method's options: its own defaults over the comparison's, then the flags over both, then the label's regularizers.</summary>
+    /// <summary>
+    /// A method's options: its own defaults over the comparison's, then the flags over both, then the label's regularizers;
+    /// with <c>--sizes</c>, the protocol, the bound lifted (unless given) and gmp's and hypersparse's target at the smallest size.
+    /// </summary>
     public PruningOptions ForMethod(string label)
     {
         var (method, extras) = MethodLabel.Split(label);
         var given = GivenMethodSettings;
-        return Over(ModelDefaults.Compare(ModelName), method, given with { Regularizers = MethodLabel.Join(given.Regularizers, extras) });
+        if (Protocol is not { } protocol)
+            return Over(ModelDefaults.Compare(ModelName), method, given with { Regularizers = MethodLabel.Join(given.Regularizers, extras) });
+        var options = Over(ModelDefaults.Compare(ModelName), method, given with
+        {
+            Regularizers = MethodLabel.Join(given.Regularizers, extras),
+            TargetSparsity = given.TargetSparsity ?? 1 - protocol.Sizes[^1],
+        });
+        return options with { Sizes = protocol };
+    }
+
+    /// <summary>With <c>--sizes</c> the bound is out of the way (unless given): the floor at 0, the ceiling where no perplexity reaches.</summary>
+    public override PruningOptions OverTraining(PruningOptions defaults)
+    {
+        var options = base.OverTraining(defaults);
+        return Protocol is null ? options : options with { Floor = Floor ?? 0, Ceiling = Ceiling ?? LiftedCeiling };
+    }
+
+    /// <summary>The ceiling of the protocol when none is given.</summary>
+    public const double LiftedCeiling = 1e12;
+
+    /// <summary>The size-for-size protocol of <c>--sizes</c> and <c>--fine-tune-steps</c>, or null without <c>--sizes</c>.</summary>
+    public SizeProtocol? Protocol => Sizes is null || SizesError() is not null ? null
+        : new SizeProtocol(Sizes == "default" ? SizeProtocol.DefaultSizes : ParseSizes(Sizes), FineTuneSteps ?? DefaultFineTuneSteps);
+
+    /// <summary>Fine-tuning steps per size when <c>--fine-tune-steps</c> is not given.</summary>
+    public const int DefaultFineTuneSteps = 500;
+
+    private static List<double> ParseSizes(string text) =>
+        text.Split(',', StringSplitOptions.TrimEntries).Select(s => double.Parse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+
+    private string? SizesError()
+    {
+        if (Sizes is null) return FineTuneSteps is null ? null : "--fine-tune-steps: only with --sizes";
+        if (Sizes == "default") return null;
+        var parts = Sizes.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Any(p => !double.TryParse(p, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) || !(v > 0 && v < 1)))
+            return $"--sizes: expected remaining fractions in (0, 1), e.g. 0.1,0.05,0.02, or 'default'; got '{Sizes}'";
+        var sizes = ParseSizes(Sizes);
+        return sizes.Zip(sizes.Skip(1)).All(p => p.First > p.Second) ? null : $"--sizes: give distinct sizes, largest first; got '{Sizes}'";
     }
 
     protected override IEnumerable<string?> Errors() =>
@@ -59,6 +108,8 @@ internal class CompareSettings : TranslationPairSettings
         Method is null ? null : "--method: compare takes --methods (a comma-separated list)",
         AtLeast("--seeds", Seeds, 1),
         AtLeast("--local-jobs", LocalJobs, 1),
+        SizesError(),
+        AtLeast("--fine-tune-steps", FineTuneSteps, 0),
         MethodsError() is null ? FlagNotTaken(MethodLabels.Select(ForMethod).ToList()) : null,
     ];
 

@@ -66,6 +66,34 @@ public static class ComparisonMarkdown
         return sb.ToString();
     }
 
+    /// <summary>
+    /// The size-for-size protocol as a table: per size, each method's test metric after the crop and the same fine-tuning
+    /// (mean ± std over the seeds that reached the size, with how many did), and its paired difference against
+    /// <c>none</c> and <c>l2</c>. Null when the comparison did not use the protocol.
+    /// </summary>
+    public static string? SizeTable(ComparisonReport report)
+    {
+        if (report.SizeSummaries is not { Count: > 0 } summaries) return null;
+        var metric = report.Metric;
+        var baselines = (report.SizePaired ?? []).Select(d => d.Difference.Baseline).Distinct().ToList();
+        var sb = new StringBuilder($"| Remaining | Method | Reached | Test {metric.Name} |");
+        foreach (var baseline in baselines) sb.Append($" vs {baseline} (95 % interval) |");
+        sb.Append("\n|---:|---|---:|---:|").Append(string.Concat(baselines.Select(_ => "---|"))).Append('\n');
+        foreach (var s in summaries)
+        {
+            var value = s.Reached == 0 ? "—" : $"{metric.Format(s.TestMetricMean)} ± {metric.FormatSpread(s.TestMetricStd)}";
+            sb.Append($"| {Pct(s.Size)} | {s.Method} | {s.Reached}/{s.Runs} | {value} |");
+            foreach (var baseline in baselines)
+            {
+                var d = report.SizePaired!.FirstOrDefault(p => p.Size == s.Size && p.Difference.Method == s.Method && p.Difference.Baseline == baseline)?.Difference;
+                sb.Append(d is null ? " — |" : d.Pairs < 2 ? $" {metric.FormatDifference(d.Mean)} (one seed) |"
+                    : $" {metric.FormatDifference(d.Mean)} ({metric.FormatDifference(d.Low)} … {metric.FormatDifference(d.High)}){(d.ExcludesZero ? " resolved" : "")} |");
+            }
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
     /// <summary>The whole document.</summary>
     public static string Render(ComparisonReport report)
     {
@@ -88,6 +116,13 @@ public static class ComparisonMarkdown
             sb.Append($"## At equal size\n\nSeed-mean test {metric.Name} right before the pruning events, interpolated in log(remaining) to the same remaining fractions; ");
             sb.Append("these are the models each method had trained at that size, whether or not it went on to prune further.\n\n");
             sb.Append(matched).Append('\n');
+        }
+        if (SizeTable(report) is { } sizes)
+        {
+            sb.Append($"## Size for size\n\nThe size-for-size protocol: whenever a pruning event crossed one of these sizes, the model right before it was cropped by global magnitude to exactly that size, ");
+            sb.Append("fine-tuned for the same steps with its regularizer off and its mask fixed (Adam), and measured. Every method gets the same crop rule and fine-tuning; what differs is the weights its trajectory left. ");
+            sb.Append($"Test {metric.Name}: mean ± std over the seeds that reached the size; differences: paired by seed, mean and 95 % Student-t interval. The bound was lifted for this protocol.\n\n");
+            sb.Append(sizes).Append('\n');
         }
         if (PairedTable(report) is { } paired)
         {
