@@ -59,6 +59,8 @@ internal static class ComparisonRunner
             ["eval_every"] = dense.EvalEvery,
             ["patience"] = dense.Patience,
         };
+        if (compare.Protocol is { } protocol)
+            settings["size_protocol"] = $"sizes {string.Join(", ", protocol.Sizes.Select(s => s.ToString(inv)))}; {protocol.FineTuneSteps} fine-tuning steps at each (Adam lr {protocol.LearningRate.ToString(inv)}, regularizer off, mask fixed)";
         foreach (var (method, o) in perMethod)
             settings[$"method.{method}"] = $"{o.Method.Describe().ToJsonString()}; optimizer {o.Optimizer.Describe().ToJsonString()}; patience {o.Patience}; scope {o.PrunedScope}";
         return settings;
@@ -118,6 +120,11 @@ internal static class ComparisonRunner
         {
             System.Console.WriteLine($"test {report.Metric.Name} at equal size (seed means, from the test trajectories):");
             System.Console.WriteLine(matched);
+        }
+        if (ComparisonMarkdown.SizeTable(report) is { } sizes)
+        {
+            System.Console.WriteLine($"test {report.Metric.Name} size for size (cropped to each size, then the same fine-tuning without the regularizer; paired by seed):");
+            System.Console.WriteLine(sizes);
         }
         if (ComparisonMarkdown.PairedTable(report) is { } paired)
         {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Reflection;
 using Topiary.Cli.Commands;
 using Topiary.Cli.Runs;
 using Topiary.Cli.Settings;
@@ -20,8 +19,7 @@ internal static class SweepPlanner
     private static readonly string[] NotCellOptions = ["local-jobs", "grid", "methods", "seed", "seeds"];
 
     // The flags of the method settings (--alpha, --gamma, …): an axis of these changes the runs of the methods that take it and no dense model.
-    private static readonly HashSet<string> MethodFlags = typeof(MethodSettings).GetProperties(BindingFlags.Public | BindingFlags.Instance)
-        .Select(p => OptionFlags.Of(p.Name)).Where(f => f.StartsWith("--", StringComparison.Ordinal)).Select(f => f[2..]).ToHashSet();
+    private static IReadOnlySet<string> MethodFlags => MethodLabel.SettingFlags;
 
     /// <summary>The manifest of <paramref name="compare"/> over <paramref name="grid"/>, every cell on <paramref name="threads"/> threads, at <paramref name="path"/>.</summary>
     /// <exception cref="CliUsageException">A cell's options are not valid (an axis value a flag does not take); the message names the cell.</exception>
@@ -104,11 +102,8 @@ internal static class SweepPlanner
     private static string Key(IEnumerable<(string Flag, string Value)> point) => string.Join(";", point.Select(p => $"{p.Flag}={p.Value}"));
 
     /// <summary>The label with the point's values of the axes that have more than one: <c>relevance[alpha=auto:0.5,gamma=1e-3]</c>.</summary>
-    private static string Label(string name, IEnumerable<(string Flag, string Value)> point, IReadOnlyList<GridAxis> axes)
-    {
-        var varying = point.Where(p => axes.Any(a => a.Flag == p.Flag && a.Values.Count > 1)).Select(p => $"{p.Flag}={p.Value}").ToList();
-        return varying.Count == 0 ? name : $"{name}[{string.Join(",", varying)}]";
-    }
+    private static string Label(string name, IEnumerable<(string Flag, string Value)> point, IReadOnlyList<GridAxis> axes) =>
+        MethodLabel.WithSettings(name, point.Where(p => axes.Any(a => a.Flag == p.Flag && a.Values.Count > 1)).Select(p => $"{p.Flag}={p.Value}").ToList());
 
     private static (string, string?) Seed(int seed) => ("seed", seed.ToString(CultureInfo.InvariantCulture));
 

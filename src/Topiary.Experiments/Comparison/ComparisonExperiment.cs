@@ -160,6 +160,8 @@ public static class ComparisonExperiment
             Runs = ordered,
             Summaries = MethodStatistics.Summarize(methods, ordered),
             Paired = PairedAgainstBaselines(methods, ordered),
+            SizeSummaries = SizeStatistics.Summarize(methods, ordered),
+            SizePaired = SizeStatistics.Paired(methods, Baselines, ordered),
             SecondsTotal = seconds,
             Complete = complete,
         };
@@ -227,6 +229,8 @@ public static class ComparisonExperiment
             {
                 TestTrajectory = report.TestTrajectory,
                 TestTrajectorySeconds = report.Timing.TestTrajectorySeconds,
+                Sizes = report.SizeResults,
+                Cpu = report.Backend.Cpu,
                 TestBleu = report.Translation?.Pruned.Score,
             };
         }

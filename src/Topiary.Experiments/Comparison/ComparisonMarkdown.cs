@@ -66,6 +66,34 @@ public static class ComparisonMarkdown
         return sb.ToString();
     }
 
+    /// <summary>
+    /// The size-for-size protocol as a table: per size, each method's test metric after the crop and the same fine-tuning
+    /// (mean ± std over the seeds that reached the size, with how many did), and its paired difference against
+    /// <c>none</c> and <c>l2</c>. Null when the comparison did not use the protocol.
+    /// </summary>
+    public static string? SizeTable(ComparisonReport report)
+    {
+        if (report.SizeSummaries is not { Count: > 0 } summaries) return null;
+        var metric = report.Metric;
+        var baselines = (report.SizePaired ?? []).Select(d => d.Difference.Baseline).Distinct().ToList();
+        var sb = new StringBuilder($"| Remaining | Method | Reached | Test {metric.Name} |");
+        foreach (var baseline in baselines) sb.Append($" vs {baseline} (95 % interval) |");
+        sb.Append("\n|---:|---|---:|---:|").Append(string.Concat(baselines.Select(_ => "---|"))).Append('\n');
+        foreach (var s in summaries)
+        {
+            var value = s.Reached == 0 ? "—" : $"{metric.Format(s.TestMetricMean)} ± {metric.FormatSpread(s.TestMetricStd)}";
+            sb.Append($"| {Pct(s.Size)} | {s.Method} | {s.Reached}/{s.Runs} | {value} |");
+            foreach (var baseline in baselines)
+            {
+                var d = report.SizePaired!.FirstOrDefault(p => p.Size == s.Size && p.Difference.Method == s.Method && p.Difference.Baseline == baseline)?.Difference;
+                sb.Append(d is null ? " — |" : d.Pairs < 2 ? $" {metric.FormatDifference(d.Mean)} (one seed) |"
+                    : $" {metric.FormatDifference(d.Mean)} ({metric.FormatDifference(d.Low)} … {metric.FormatDifference(d.High)}){(d.ExcludesZero ? " resolved" : "")} |");
+            }
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
     /// <summary>The whole document.</summary>
     public static string Render(ComparisonReport report)
     {
@@ -76,6 +104,9 @@ public static class ComparisonMarkdown
         sb.Append($"Topiary {report.ToolVersion}; data `{report.Dataset}`; seeds {string.Join(", ", report.Seeds)}; {report.SecondsTotal.ToString("F0", Inv)} s in all.\n\n");
         if (report.Backend is { } b)
             sb.Append($"Backend: libtorch {b.TorchVersion}, {b.OneDnnNote ?? (b.OneDnnEnabled ? "oneDNN on" : "oneDNN off")}, {b.Threads} threads, conv self-check {b.SelfCheck}, CPU {b.Cpu ?? "unknown"}.\n\n");
+        var cpus = report.Runs.Select(r => r.Cpu).OfType<string>().Distinct().ToList();
+        if (cpus.Count > 1)
+            sb.Append($"**The runs ran on {cpus.Count} CPUs** ({string.Join("; ", cpus.Select(c => $"{c}: {report.Runs.Count(r => r.Cpu == c)} runs"))}); results differ between CPUs, so only runs of one CPU are paired.\n\n");
         if (!report.Complete) sb.Append($"**Partial: {report.Runs.Count} of {report.Methods.Count * report.Seeds.Count} runs so far.**\n\n");
         sb.Append($"Metric: test {metric.Name} ({metric.DirectionText}). ");
         sb.Append("Every method starts from the same dense model per seed and has the same pruning budget, bound and checkpoint selection ");
@@ -89,11 +120,18 @@ public static class ComparisonMarkdown
             sb.Append("these are the models each method had trained at that size, whether or not it went on to prune further.\n\n");
             sb.Append(matched).Append('\n');
         }
+        if (SizeTable(report) is { } sizes)
+        {
+            sb.Append($"## Size for size\n\nThe size-for-size protocol: whenever a pruning event crossed one of these sizes, the model right before it was cropped by global magnitude to exactly that size, ");
+            sb.Append("fine-tuned for the same steps with its regularizer off and its mask fixed (Adam), and measured. Every method gets the same crop rule and fine-tuning; what differs is the weights its trajectory left. ");
+            sb.Append($"Test {metric.Name}: mean ± std over the seeds that reached the size; differences: paired by seed, mean and 95 % Student-t interval. The bound was lifted for this protocol.\n\n");
+            sb.Append(sizes).Append('\n');
+        }
         if (PairedTable(report) is { } paired)
         {
             sb.Append($"## Paired by seed\n\nEach method's final test {metric.Name} minus the baseline's on the same seed (the same dense model and batches), ");
             sb.Append("mean and 95 % Student-t interval over the seeds; \"resolved\" when the interval excludes 0. The final models differ in size: ");
-            sb.Append("read this beside the remaining parameters above. Runs are paired within this comparison, on one CPU (`backend.cpu`).\n\n");
+            sb.Append("read this beside the remaining parameters above. A seed's two runs are paired only when they ran on the same CPU (each run's `cpu`).\n\n");
             sb.Append(paired).Append('\n');
         }
         sb.Append($"## Runs\n\n| Method | Seed | Dense test | Validation | Test | Remaining | Validation {bound} | Met | Seconds |\n|---|---:|---:|---:|---:|---:|---:|---|---:|\n");

@@ -23,6 +23,20 @@ public sealed record ComparisonRun(string Method, int Seed, double DenseTestMetr
     /// </summary>
     public IReadOnlyList<TestPoint> TestTrajectory { get; init; } = [];
 
+    /// <summary>
+    /// The size-for-size protocol's measurements of this run (<see cref="Topiary.Training.SizeProtocol"/>); null when the
+    /// comparison did not ask for it. A size missing from the list was not reached by the run.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<SizeResult>? Sizes { get; init; }
+
+    /// <summary>
+    /// The CPU the run ran on (its report's <c>backend.cpu</c>). Runs are paired by seed only with runs on the same CPU:
+    /// kernels, and so results, differ between CPUs. Null in older reports.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Cpu { get; init; }
+
     /// <summary>Part of <see cref="Seconds"/> spent measuring <see cref="TestTrajectory"/>.</summary>
     public double TestTrajectorySeconds { get; init; }
 
@@ -74,6 +88,12 @@ public sealed record ComparisonReport
     /// seed, with a 95 % Student-t interval (<see cref="PairedDifference"/>); empty in older reports.
     /// </summary>
     public IReadOnlyList<PairedDifference> Paired { get; init; } = [];
+    /// <summary>The size-for-size protocol per size and method (<see cref="SizeStatistics"/>); null when the comparison did not use it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<SizeSummary>? SizeSummaries { get; init; }
+    /// <summary>The protocol's paired differences against <c>none</c> and <c>l2</c> at each size; null when the comparison did not use it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<SizePairedDifference>? SizePaired { get; init; }
     /// <summary>Wall-clock time of the whole comparison (so far, when not <see cref="Complete"/>).</summary>
     public required double SecondsTotal { get; init; }
     /// <summary>False while the comparison is still running (a partial report written after each run).</summary>

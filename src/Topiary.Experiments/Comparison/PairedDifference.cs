@@ -43,10 +43,24 @@ public sealed record PairedDifference(string Method, string Baseline, int Pairs,
     /// The paired difference of the test metric between <paramref name="methodName"/> and <paramref name="baselineName"/>
     /// over the successful runs of <paramref name="runs"/>.
     /// </summary>
-    public static PairedDifference OfTestMetric(string methodName, string baselineName, IReadOnlyList<ComparisonRun> runs)
+    public static PairedDifference OfTestMetric(string methodName, string baselineName, IReadOnlyList<ComparisonRun> runs) =>
+        OfRuns(methodName, baselineName, runs, r => r.TestMetric);
+
+    /// <summary>
+    /// Pairs the successful runs of <paramref name="methodName"/> and <paramref name="baselineName"/> by seed, on
+    /// <paramref name="value"/> (null: the run has none), keeping only the seeds whose two runs ran on the same CPU
+    /// (<see cref="ComparisonRun.Cpu"/>; runs of older reports, which do not record it, pair as before).
+    /// </summary>
+    public static PairedDifference OfRuns(string methodName, string baselineName, IReadOnlyList<ComparisonRun> runs, Func<ComparisonRun, double?> value)
     {
-        Dictionary<int, double> BySeed(string name) =>
-            runs.Where(r => r.Method == name && r.Failure is null).GroupBy(r => r.Seed).ToDictionary(g => g.Key, g => g.First().TestMetric);
-        return Of(methodName, baselineName, BySeed(methodName), BySeed(baselineName));
+        Dictionary<int, ComparisonRun> BySeed(string name) =>
+            runs.Where(r => r.Method == name && r.Failure is null && value(r) is not null).GroupBy(r => r.Seed).ToDictionary(g => g.Key, g => g.First());
+        var (method, baseline) = (BySeed(methodName), BySeed(baselineName));
+        var sameCpu = method.Keys.Where(seed => baseline.TryGetValue(seed, out var other) && SameCpu(method[seed], other)).ToHashSet();
+        return Of(methodName, baselineName,
+            method.Where(p => sameCpu.Contains(p.Key)).ToDictionary(p => p.Key, p => value(p.Value)!.Value),
+            baseline.Where(p => sameCpu.Contains(p.Key)).ToDictionary(p => p.Key, p => value(p.Value)!.Value));
     }
+
+    private static bool SameCpu(ComparisonRun a, ComparisonRun b) => a.Cpu is null || b.Cpu is null || a.Cpu == b.Cpu;
 }

@@ -61,6 +61,7 @@ public static class PruningMethods
         BatchSize = options.BatchSize,
         Seed = options.Seed,
         TestCurve = options.TestCurve,
+        Sizes = options.Sizes,
         // A recipe's selector governs both what is pruned and what is regularized; without one, the two scopes of the options.
         Prunable = options.Selector ?? new LayerSelector { Scope = options.PrunedScope },
         Regularized = options.Selector is null ? new LayerSelector { Scope = options.RegularizedScope } : null,

@@ -4,6 +4,7 @@ using Topiary.Methods;
 using Topiary.Pruning;
 using Topiary.Pruning.Toolkit;
 using Topiary.Reporting;
+using Topiary.Training;
 
 namespace Topiary.Experiments;
 
@@ -30,6 +31,11 @@ public sealed record PruningOptions
     /// with <c>--test-curve</c>, while <c>topiary compare</c> always draws its curves from it.
     /// </summary>
     public bool TestCurve { get; init; }
+    /// <summary>
+    /// The size-for-size protocol (<see cref="SizeProtocol"/>): at each of its sizes the run crosses, the model is cropped
+    /// to the size, fine-tuned without the regularizer and measured; null for none (the default).
+    /// </summary>
+    public SizeProtocol? Sizes { get; init; }
     /// <summary>Parameters the regularizer acts on (ignored with a <see cref="Selector"/>).</summary>
     public ParameterScope RegularizedScope { get; init; } = ParameterScope.WeightsAndBiases;
     /// <summary>Parameters the pruner may remove (ignored with a <see cref="Selector"/>).</summary>
@@ -81,6 +87,8 @@ public sealed record PruningOptions
         Require(DenseEpochs >= 0, nameof(DenseEpochs), $"must be ≥ 0, got {DenseEpochs}");
         Require(Epochs >= 0, nameof(Epochs), $"must be ≥ 0, got {Epochs}");
         Require(BatchSize >= 1, nameof(BatchSize), $"must be at least 1, got {BatchSize}");
+        try { Sizes?.Validate(); }
+        catch (PruningMethodException e) { throw new PruningOptionException(nameof(Sizes), e.Reason); }
     }
 
     /// <summary>The bound B for a task's metric direction: <see cref="Floor"/> or <see cref="Ceiling"/>.</summary>
@@ -90,7 +98,21 @@ public sealed record PruningOptions
     /// The settings in canonical form (version <see cref="DescriptionVersion"/>, keys in a fixed order, the method as
     /// <see cref="PruningMethod.Describe"/> gives it): what checkpoints record, and what a resumed run must match.
     /// </summary>
-    public JsonObject Describe() => new()
+    public JsonObject Describe()
+    {
+        var description = Canonical();
+        // Only runs with the protocol name it, so that the description of every other run stays what it was.
+        if (Sizes is { } sizes)
+            description["sizes"] = new JsonObject
+            {
+                ["sizes"] = new JsonArray(sizes.Sizes.Select(s => (JsonNode)s).ToArray()),
+                ["fine_tune_steps"] = sizes.FineTuneSteps,
+                ["learning_rate"] = sizes.LearningRate,
+            };
+        return description;
+    }
+
+    private JsonObject Canonical() => new()
     {
         ["version"] = DescriptionVersion,
         ["method"] = Method.Describe(),

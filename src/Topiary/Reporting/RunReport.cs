@@ -57,6 +57,13 @@ public sealed record RunReport
     /// Reporting only: selection and pruning never read the test split. Empty in older reports.
     /// </summary>
     public IReadOnlyList<TestPoint> TestTrajectory { get; init; } = [];
+
+    /// <summary>
+    /// The size-for-size protocol's measurements (each size the run crossed, cropped, fine-tuned without the regularizer and
+    /// measured); absent unless the run asked for it.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<SizeResult>? SizeResults { get; init; }
     /// <summary>Recoveries from divergence (non-finite loss or gradient): rollback to the last good checkpoint, halved learning rate.</summary>
     public IReadOnlyList<DivergenceEvent> Divergences { get; init; } = [];
     /// <summary>Wall-clock measurements; the only part that differs between identical runs.</summary>

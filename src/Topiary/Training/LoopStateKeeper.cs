@@ -9,14 +9,14 @@ namespace Topiary.Training;
 /// <summary>
 /// Captures the whole mutable state of a <see cref="PruningLoop"/> run as a <see cref="TrainingCheckpoint"/> and puts
 /// it back: the session's state (model with buffers, masks, optimizer, regularizer, γ, step, schedule, selection;
-/// <see cref="PruningSession.CaptureTensors"/>), and the loop's own counters, trajectory, recoveries, test points and gate statistics
+/// <see cref="PruningSession.CaptureTensors"/>), and the loop's own counters, trajectory, recoveries, test points, size-for-size results and gate statistics
 /// (in the checkpoint's annotations). No random generator state is kept: the loop draws no random numbers, its batch
 /// order is a function of (seed, epoch), and the catalogue's models have no dropout.
 /// The loop's objects are shared with it, so a restore changes the run in place.
 /// </summary>
 internal sealed class LoopStateKeeper(
     PruningSession session, RunningMean recentLoss, List<TrajectoryPoint> trajectory, List<DivergenceEvent> divergences,
-    PrePruningTests tests, GateRecorder gates, JsonObject? runOptions, string runIdentity, JsonObject annotations, Func<JsonObject, JsonObject>? upgradeRecorded)
+    PrePruningTests tests, SizeForSizeProbe sizes, GateRecorder gates, JsonObject? runOptions, string runIdentity, JsonObject annotations, Func<JsonObject, JsonObject>? upgradeRecorded)
 {
     /// <summary>Rollbacks since the last evaluation that passed.</summary>
     public int ConsecutiveFailures { get; set; }
@@ -47,7 +47,7 @@ internal sealed class LoopStateKeeper(
             PolicyState = counters.PolicyState,
             Selection = counters.Selection,
             StopReason = StopReason,
-            Annotations = gates.AddTo(tests.AddTo((JsonObject)annotations.DeepClone())),
+            Annotations = gates.AddTo(sizes.AddTo(tests.AddTo((JsonObject)annotations.DeepClone()))),
         };
         return new TrainingCheckpoint(state, session.CaptureTensors());
     }
@@ -74,6 +74,7 @@ internal sealed class LoopStateKeeper(
         divergences.Clear();
         divergences.AddRange(s.Divergences);
         tests.LoadFrom(s.Annotations);
+        sizes.LoadFrom(s.Annotations);
         gates.LoadFrom(s.Annotations);
         ConsecutiveFailures = s.ConsecutiveFailures;
         StopReason = s.StopReason;

@@ -75,7 +75,9 @@ public sealed class PruningLoop
     private static string RunIdentity(PruningRunSettings s, JsonObject? runOptions) => string.Join("\n",
         runOptions is null ? "" : LoopStateKeeper.Identity(runOptions),
         s.Method.Describe().ToJsonString(),
-        JsonSerializer.Serialize(new { s.Prunable, s.Regularized, s.Bound, s.Epochs, s.EvaluationInterval, s.Patience, s.BatchSize, s.Seed, s.TestCurve }, ReportJson.Options));
+        JsonSerializer.Serialize(new { s.Prunable, s.Regularized, s.Bound, s.Epochs, s.EvaluationInterval, s.Patience, s.BatchSize, s.Seed, s.TestCurve }, ReportJson.Options))
+        // Only a run with the protocol adds a line, so that checkpoints of runs without it stay compatible.
+        + (s.Sizes is null ? "" : "\n" + JsonSerializer.Serialize(new { s.Sizes.Sizes, s.Sizes.FineTuneSteps, s.Sizes.LearningRate }, ReportJson.Options));
 
     /// <summary>The masks of the prunable parameters.</summary>
     public PruningMasks Masks => session.Masks;
@@ -122,9 +124,11 @@ public sealed class PruningLoop
         var clock = new Stopwatch();
         double? lastMetric = null;
         var tests = new PrePruningTests(model, Masks, task, settings.TestCurve);
-        session.AroundPruning = tests.Around;
+        var sizes = new SizeForSizeProbe(model, Masks, task, settings.Sizes, settings.BatchSize, settings.Seed);
+        // The size probe sees the state before the event and after it, as the test curve leaves it.
+        session.AroundPruning = (step, prune) => sizes.Around(step, () => tests.Around(step, prune));
         var gates = new GateRecorder(session);
-        var keeper = new LoopStateKeeper(session, recentLoss, trajectory, divergences, tests, gates, runOptions, runIdentity, Checkpoints.Annotations, UpgradeRecordedOptions);
+        var keeper = new LoopStateKeeper(session, recentLoss, trajectory, divergences, tests, sizes, gates, runOptions, runIdentity, Checkpoints.Annotations, UpgradeRecordedOptions);
         using var writer = new CheckpointWriter();
         TrainingCheckpoint? lastGood = null;
         var evaluationClock = new Stopwatch();
@@ -258,6 +262,8 @@ public sealed class PruningLoop
             SelectedTest = test,
             TestTrajectory = TestTrajectory.EndingAt(tests.Points, result),
             TestTrajectorySeconds = tests.Seconds,
+            SizeResults = settings.Sizes is null ? null : sizes.Results.ToList(),
+            SizeSeconds = sizes.Seconds,
             EvaluationSeconds = evaluationClock.Elapsed.TotalSeconds,
             CheckpointSeconds = checkpointClock.Elapsed.TotalSeconds,
             Gate = gates.Trace,

@@ -33,6 +33,12 @@ public sealed record PruningOutcome(
     /// <summary>Wall-clock time the test trajectory cost (weight copies and test evaluations), to show it is small.</summary>
     public double TestTrajectorySeconds { get; init; }
 
+    /// <summary>The sizes of <see cref="PruningRunSettings.Sizes"/> the run crossed, measured by the protocol; null without it.</summary>
+    public IReadOnlyList<SizeResult>? SizeResults { get; init; }
+
+    /// <summary>Wall-clock time the size-for-size protocol cost (copies, fine-tuning, evaluations).</summary>
+    public double SizeSeconds { get; init; }
+
     /// <summary>Wall-clock time of the validation passes.</summary>
     public double EvaluationSeconds { get; init; }
 

@@ -36,6 +36,12 @@ public sealed record PruningRunSettings
     /// <summary>Whether to measure the test metric right before every pruning event (the report's test curve; reporting only).</summary>
     public bool TestCurve { get; init; }
 
+    /// <summary>
+    /// The size-for-size protocol: at each of its sizes that a pruning event crosses, the model is cropped to the size,
+    /// fine-tuned without the regularizer and measured (<see cref="PruningOutcome.SizeResults"/>); null for none.
+    /// </summary>
+    public SizeProtocol? Sizes { get; init; }
+
     /// <summary>The pruned parameters (default: weights and biases of Linear, Conv and Embedding layers).</summary>
     public LayerSelector? Prunable { get; init; }
 
@@ -56,6 +62,7 @@ public sealed record PruningRunSettings
         Require(Patience >= 1, nameof(Patience), $"must be at least 1, got {Patience}");
         Require(BatchSize >= 1, nameof(BatchSize), $"must be at least 1, got {BatchSize}");
         Require(!double.IsNaN(Bound.Bound), nameof(Bound), "must be a number");
+        Sizes?.Validate();
     }
 
     private static void Require(bool condition, string property, string reason)

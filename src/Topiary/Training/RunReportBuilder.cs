@@ -44,6 +44,7 @@ public static class RunReportBuilder
             Layers = SparsityStatistics.PerLayer(masks),
             Trajectory = outcome.Trajectory,
             TestTrajectory = outcome.TestTrajectory,
+            SizeResults = outcome.SizeResults,
             Divergences = outcome.Divergences,
             Timing = new TimingInfo(totalSeconds, Statistics.Median(stepTimes), denseSeconds, totalSeconds - denseSeconds)
             {

@@ -135,16 +135,23 @@ public class CompareCommandTests
         Assert.Contains("--methods: 'gmp' does not apply to transformer-lm", line);
     }
 
+    /// <summary>A one-seed, one-epoch comparison of <paramref name="methods"/> on small synthetic images into DIR/cmp, which it returns.</summary>
+    private static string OneSeedComparison(TestDirectory dir, string methods, params string[] more)
+    {
+        var data = Path.Combine(dir.Path, "data");
+        SyntheticIdx.Write(data, trainCount: 400, testCount: 100);
+        var output = Path.Combine(dir.Path, "cmp");
+        var result = CliProcess.Run(["compare", "--methods", methods, .. more, "--seeds", "1", "--model", "lenet300", "--data", data,
+            "--dense-epochs", "1", "--epochs", "1", "--eval-every", "2", "--floor", "0.3", "--threads", "1", "--out", output]);
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.StandardError}\n{result.StandardOutput}");
+        return output;
+    }
+
     [Fact]
     public void A_method_with_extra_regularizers_runs_as_its_own_row_and_records_them()
     {
         using var dir = new TestDirectory();
-        var data = Path.Combine(dir.Path, "data");
-        SyntheticIdx.Write(data, trainCount: 400, testCount: 100);
-        var output = Path.Combine(dir.Path, "cmp");
-        var result = CliProcess.Run("compare", "--methods", "none,none+so:1e-2+l2:1e-3", "--seeds", "1", "--model", "lenet300", "--data", data,
-            "--dense-epochs", "1", "--epochs", "1", "--eval-every", "2", "--floor", "0.3", "--threads", "1", "--out", output);
-        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.StandardError}\n{result.StandardOutput}");
+        var output = OneSeedComparison(dir, "none,none+so:1e-2+l2:1e-3");
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "comparison.json")));
         var root = json.RootElement;
         Assert.Equal(new[] { "none", "none+so:1e-2+l2:1e-3" }, root.GetProperty("summaries").EnumerateArray().Select(s => s.GetProperty("method").GetString()));
@@ -155,6 +162,38 @@ public class CompareCommandTests
         var runs = root.GetProperty("runs").EnumerateArray().ToList();
         Assert.Equal(runs[0].GetProperty("dense_test_metric").GetDouble(), runs[1].GetProperty("dense_test_metric").GetDouble());
         Assert.Contains("| none+so:1e-2+l2:1e-3 | 1 |", File.ReadAllText(Path.Combine(output, "comparison.md")));
+    }
+
+    [Fact]
+    public void Variants_of_one_method_run_side_by_side_with_their_own_settings_over_the_flags()
+    {
+        using var dir = new TestDirectory();
+        const string variant = "relevance[alpha=auto:0.5,decay=decoupled,gamma=0.5]";
+        var output = OneSeedComparison(dir, $"relevance,{variant}+so:1e-2", "--gamma", "2e-3");
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "comparison.json")));
+        var settings = json.RootElement.GetProperty("settings");
+        Assert.Equal(new[] { "relevance", variant + "+so:1e-2" }, json.RootElement.GetProperty("summaries").EnumerateArray().Select(s => s.GetProperty("method").GetString()));
+        // The plain entry has the flags; the variant its brackets over them, and its extra regularizer.
+        var plain = JsonDocument.Parse(settings.GetProperty("method.relevance").GetString()!.Split("; ")[0]).RootElement;
+        var own = JsonDocument.Parse(settings.GetProperty($"method.{variant}+so:1e-2").GetString()!.Split("; ")[0]).RootElement;
+        Assert.Equal(2e-3, plain.GetProperty("gamma").GetDouble());
+        Assert.Equal(0.5, own.GetProperty("gamma").GetDouble());
+        Assert.Contains("decoupled", own.ToString());
+        Assert.DoesNotContain("decoupled", plain.ToString());
+        Assert.Contains("so:1e-2", own.GetProperty("extra").GetString());
+    }
+
+    [Theory]
+    [InlineData("relevance[alpha=2", "expected METHOD[flag=value,…]+REG…")]
+    [InlineData("relevance[lr=0.1]", "'lr' is not a method setting")]
+    [InlineData("l2[alpha=0.5]", "--methods: 'l2[alpha=0.5]': l2 takes no --alpha")]
+    [InlineData("relevance[decay=sideways]", "--methods: 'relevance[decay=sideways]': --decay: unknown value 'sideways'")]
+    [InlineData("relevance[gamma=lots]", "--gamma: expected a number, got 'lots'")]
+    public void A_bad_method_variant_is_one_line_naming_the_entry(string label, string expected)
+    {
+        var result = CliProcess.Run("compare", "--methods", $"none,{label}");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, Assert.Single(result.StandardError.Trim().Split('\n')));
     }
 
     /// <summary>Remaining fractions strictly fall along the run's test trajectory, which ends at the run's own result.</summary>

@@ -28,6 +28,30 @@ public class HelpAndParseErrorTests
         Assert.Contains("transformer-lm: web", output);
     }
 
+    [Theory]
+    [InlineData("prune")]
+    [InlineData("compare")]
+    [InlineData("sweep", "plan")]
+    [InlineData("sweep", "run-cell")]
+    [InlineData("sweep", "run")]
+    [InlineData("sweep", "collect")]
+    [InlineData("sweep", "slurm")]
+    [InlineData("eval")]
+    [InlineData("export")]
+    [InlineData("simplify")]
+    [InlineData("analyze")]
+    [InlineData("trim")]
+    [InlineData("backend")]
+    public void Every_commands_help_renders_its_options_and_exits_0(params string[] command)
+    {
+        // Help text is markup: a bracket in a description that is not escaped ([[ ]]) breaks the whole page.
+        var (code, output, error) = Run([.. command, "--help"]);
+        Assert.True(code == 0, $"exit {code}: {error}");
+        Assert.Contains("OPTIONS:", output);
+        Assert.Contains("--help", output);
+        Assert.Equal("", error.Trim());
+    }
+
     [Fact]
     public void Compare_help_lists_methods_and_seeds()
     {

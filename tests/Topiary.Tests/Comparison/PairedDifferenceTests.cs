@@ -74,4 +74,19 @@ public class PairedDifferenceTests
         Assert.Equal(0.015, paired.Mean, 1e-12);
         Assert.Equal(Math.Sqrt(2 * 0.005 * 0.005), paired.Std, 1e-12);
     }
+
+    [Fact]
+    public void Runs_on_different_CPUs_are_not_paired_and_runs_without_a_recorded_CPU_pair_as_before()
+    {
+        ComparisonRun Run(string method, int seed, double test, string? cpu) => new(method, seed, 0.9, test, test, 0.01, 0.89, true, 1) { Cpu = cpu };
+        var runs = new[]
+        {
+            Run("relevance", 1, 0.91, "AMD EPYC"), Run("relevance", 2, 0.93, "Intel Xeon"), Run("relevance", 3, 0.92, null),
+            Run("none", 1, 0.90, "AMD EPYC"), Run("none", 2, 0.90, "AMD EPYC"), Run("none", 3, 0.90, "AMD EPYC"),
+        };
+        var paired = PairedDifference.OfTestMetric("relevance", "none", runs);
+        // Seed 2 ran on two CPUs and is left out; seed 3's relevance run predates the record.
+        Assert.Equal(2, paired.Pairs);
+        Assert.Equal(0.015, paired.Mean, 1e-12);
+    }
 }
