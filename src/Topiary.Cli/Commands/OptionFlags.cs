@@ -20,6 +20,7 @@ internal static class OptionFlags
         [nameof(MethodSettings.AlphaQuantile)] = "--alpha",
         [nameof(MethodSettings.Signal)] = "--signal",
         [nameof(MethodSettings.Decay)] = "--decay",
+        [nameof(MethodSettings.Criterion)] = "--criterion",
         [nameof(MethodSettings.GammaDecay)] = "--no-gamma-decay",
         [nameof(MethodSettings.CropFraction)] = "--crop-fraction",
         [nameof(MethodSettings.TargetSparsity)] = "--target-sparsity",

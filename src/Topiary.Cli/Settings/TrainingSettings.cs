@@ -43,6 +43,10 @@ internal abstract class TrainingSettings : RunSettings
     [Description("relevance: coupled (default, the paper: the decay joins the gradient, through the optimizer) or decoupled (applied to the weights after the step, as AdamW does)")]
     public string? Decay { get; init; }
 
+    [CommandOption("--criterion <C>")]
+    [Description("what the schedule ranks by when it prunes, lowest first: magnitude (default, |w|), snip (|g·w| on the last batch, Lee et al. 2019), taylor (Σ|g·w| since the last pruning event, Molchanov et al. 2019) or movement (−Σg·w over the run, Sanh et al. 2020); every method and recipe")]
+    public string? Criterion { get; init; }
+
     [CommandOption("--no-gamma-decay")]
     [Description("keep γ constant instead of decaying it over an epoch after each crop")]
     public bool NoGammaDecay { get; init; }
@@ -132,6 +136,11 @@ internal abstract class TrainingSettings : RunSettings
         Signal = Signal switch { "minibatch" => RelevanceSignal.Minibatch, "average" => RelevanceSignal.RunningAverage, _ => null },
         Decay = Decay switch { "coupled" => DecayCoupling.Coupled, "decoupled" => DecayCoupling.Decoupled, _ => null },
         GammaDecay = NoGammaDecay ? false : null,
+        Criterion = Criterion switch
+        {
+            "magnitude" => PruningCriterion.Magnitude, "snip" => PruningCriterion.Snip, "taylor" => PruningCriterion.Taylor,
+            "movement" => PruningCriterion.Movement, _ => null,
+        },
         CropFraction = CropFraction,
         TargetSparsity = TargetSparsity,
         Twt = Twt,
@@ -200,6 +209,7 @@ internal abstract class TrainingSettings : RunSettings
         Alpha is null ? null : AlphaError(),
         OneOf("--signal", Signal, ["minibatch", "average"]),
         OneOf("--decay", Decay, ["coupled", "decoupled"]),
+        OneOf("--criterion", Criterion, ["magnitude", "snip", "taylor", "movement"]),
         AtLeast("--subset", Subset, ModelDefaults.MinimumSubset(ModelName)),
     ];
 }

@@ -33,6 +33,8 @@ public sealed record MethodSettings
     public int? Pwe { get; init; }
     /// <summary>HyperSparse's growth factor η.</summary>
     public double? Growth { get; init; }
+    /// <summary>What every method's schedule ranks by when it prunes (<see cref="PruningMethod.Criterion"/>).</summary>
+    public Topiary.Pruning.PruningCriterion? Criterion { get; init; }
     /// <summary>Further regularizers at constant strengths, as a <c>--reg</c> list (<see cref="ExtraRegularizer.Parse"/>).</summary>
     public string? Regularizers { get; init; }
 
@@ -50,6 +52,7 @@ public sealed record MethodSettings
         Twt = Twt ?? lower.Twt,
         Pwe = Pwe ?? lower.Pwe,
         Growth = Growth ?? lower.Growth,
+        Criterion = Criterion ?? lower.Criterion,
         Regularizers = Regularizers ?? lower.Regularizers,
     };
 
@@ -70,6 +73,7 @@ public sealed record MethodSettings
             GradualMagnitudePruning g => g with { TargetSparsity = TargetSparsity ?? g.TargetSparsity },
             _ => method,
         };
+        if (Criterion is { } criterion) method = method with { Criterion = criterion };
         if (Regularizers is null) return method;
         try
         {

@@ -5,13 +5,14 @@ namespace Topiary.Experiments;
 /// <summary>Turns a <see cref="PruningRecipe"/> into run options: the method's defaults, then the recipe's values.</summary>
 public static class RecipeOptions
 {
-    /// <summary>The recipe's values for the method's settings: γ, α, decay, the <c>--reg</c> list and its schedule's target sparsity, crop fraction, twt and pwe.</summary>
+    /// <summary>The recipe's values for the method's settings: γ, α, decay, the <c>--reg</c> list, the criterion and its schedule's target sparsity, crop fraction, twt and pwe.</summary>
     public static MethodSettings Settings(PruningRecipe recipe) => new()
     {
         Gamma = recipe.Gamma,
         Alpha = recipe.Alpha,
         GammaDecay = recipe.GammaDecay,
         Regularizers = recipe.Regularizers,
+        Criterion = recipe.Criterion,
         TargetSparsity = recipe.Schedule.TargetSparsity,
         CropFraction = recipe.Schedule.CropFraction,
         Twt = recipe.Schedule.Twt,

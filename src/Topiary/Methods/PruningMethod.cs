@@ -37,6 +37,13 @@ public abstract record PruningMethod
     /// <summary>Per-layer sparsity bounds for <see cref="Schedule"/> (a recipe's <c>limits</c>), or null.</summary>
     public LayerLimits? Limits { get; init; }
 
+    /// <summary>
+    /// What the schedule ranks entries by when it prunes, the lowest first: |w| (the default, every method's own rule),
+    /// or a gradient criterion, SNIP |g·w|, first-order Taylor Σ|g·w| or movement −Σg·w (<see cref="PruningCriterion"/>).
+    /// Applies to the method's own schedule and to a recipe's.
+    /// </summary>
+    public PruningCriterion Criterion { get; init; } = PruningCriterion.Magnitude;
+
     /// <summary>Global or per-layer ranking for <see cref="Schedule"/>.</summary>
     public RankingScope Ranking { get; init; } = RankingScope.Global;
 
@@ -48,6 +55,7 @@ public abstract record PruningMethod
     /// <exception cref="PruningMethodException">A setting is out of range; the message names it.</exception>
     public virtual void Validate()
     {
+        Require(Enum.IsDefined(Criterion), nameof(Criterion), $"unknown criterion {(int)Criterion}");
         foreach (var extra in Extra)
             Require(extra.Strength >= 0 && double.IsFinite(extra.Strength), nameof(Extra), $"the strength of '{extra.Name}' must be a finite number ≥ 0, got {extra.Strength}");
         if (Extra.Count(e => e.Create().ReplacesBackward) + (OwnReplacesBackward ? 1 : 0) > 1)
@@ -78,6 +86,8 @@ public abstract record PruningMethod
     {
         var settings = new JsonObject { ["method"] = Name };
         foreach (var (key, value) in Settings()) settings[key] = value;
+        // Only a criterion other than |w| is named, so that every method described before criteria existed reads the same.
+        if (Criterion != PruningCriterion.Magnitude) settings["criterion"] = Criterion.ToString().ToLowerInvariant();
         if (Extra.Count > 0) settings["extra"] = string.Join(",", Extra.Select(e => e.ToString()));
         if (Schedule is not null) settings["schedule"] = System.Text.Json.JsonSerializer.SerializeToNode(Schedule);
         if (Limits is not null)

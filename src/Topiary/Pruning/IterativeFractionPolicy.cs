@@ -39,7 +39,7 @@ public sealed class IterativeFractionPolicy : PruningPolicy
     public override bool AtEvaluation(PruningContext context, EvaluationResult validation)
     {
         if (!context.Floor.AllowsPruning(validation.Metric)) return false;
-        var removed = UnstructuredPruner.Prune(context.Masks, PruningAmount.OfFraction(CropFraction), scope: Ranking, limits: Limits);
+        var removed = UnstructuredPruner.Prune(context.Masks, PruningAmount.OfFraction(CropFraction), context.Importance, Ranking, Limits);
         context.Logger.LogDebug("step {Step}: validation metric {Metric} beats the bound, pruned {Removed} parameters, {Remaining} remain",
             context.Step, validation.Metric, removed, Percent.Of(context.Masks.Density));
         return removed > 0;

@@ -48,4 +48,7 @@ public sealed record PruningContext(PruningMasks Masks, MetricFloor Floor, Func<
 {
     /// <summary>Optimizer steps taken so far.</summary>
     public long Step { get; set; }
+
+    /// <summary>What the schedule ranks entries by when it prunes (the method's <see cref="PruningCriterion"/>; default |w|).</summary>
+    public Toolkit.ImportanceCriterion Importance { get; init; } = Toolkit.Importance.Magnitude;
 }

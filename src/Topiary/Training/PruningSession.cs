@@ -81,11 +81,13 @@ public sealed partial class PruningSession : IDisposable
         Policy = parts.Policy;
         step = new RegularizedStep(model, Regularizer, regularized, Masks, (output, target) =>
             (loss ?? throw new InvalidOperationException("no loss function")).Invoke(output, target));
+        Importance = new GradientImportance(method.Criterion, Masks);
+        if (Importance.ReadsGradients) step.ObserveGradients = Importance.Observe;
         gamma = new GammaSchedule(method.Strength, method.StrengthDecays, settings.StepsPerEpoch);
         selection = new CheckpointSelection(settings.Bound);
         context = new PruningContext(Masks, settings.Bound,
             settings.Validator ?? (() => throw new InvalidOperationException($"the {method.Name} schedule re-evaluates the model: set {nameof(PruningSessionSettings)}.{nameof(PruningSessionSettings.Validator)}")),
-            settings.StepsPerEpoch, settings.TotalSteps ?? long.MaxValue, logger);
+            settings.StepsPerEpoch, settings.TotalSteps ?? long.MaxValue, logger) { Importance = Importance.Criterion };
     }
 
     /// <summary>The method.</summary>
@@ -99,6 +101,9 @@ public sealed partial class PruningSession : IDisposable
 
     /// <summary>The pruning schedule the method built.</summary>
     public PruningPolicy Policy { get; }
+
+    /// <summary>The scores the schedule ranks by (<see cref="PruningMethod.Criterion"/>), kept up to date from each step's gradients.</summary>
+    public GradientImportance Importance { get; }
 
     /// <summary>The optimizer attached, if any.</summary>
     public OptimizerAccess? Optimizer => optimizer;
@@ -256,6 +261,7 @@ public sealed partial class PruningSession : IDisposable
     {
         var attached = RequireOptimizer();
         foreach (var entry in Masks.Entries) attached.MaskState(entry.Parameter, entry.Mask);
+        Importance.AfterPruning();
         gamma.Reset();
     }
 
@@ -267,6 +273,7 @@ public sealed partial class PruningSession : IDisposable
     {
         Topiary.Pruning.Toolkit.Prune.Unregister(model, Masks);
         step.Dispose();
+        Importance.Dispose();
         selection.Dispose();
         Masks.Dispose();
     }

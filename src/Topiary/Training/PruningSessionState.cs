@@ -85,6 +85,7 @@ public sealed partial class PruningSession
             foreach (var e in Masks.Entries) tensors[$"mask/{e.Name}"] = e.Mask.ne(HeldScalar.Of(0)).DetachFromDisposeScope();
             foreach (var (name, t) in attached.SaveState()) tensors[$"optimizer/{name}"] = t;
             foreach (var (name, t) in Regularizer.SaveState(NamedParameters())) tensors[$"regularizer/{name}"] = t.DetachFromDisposeScope();
+            foreach (var (name, t) in Importance.SaveState()) tensors[$"importance/{name}"] = t;
             if (selection.Best is { } best)
             {
                 foreach (var (name, t) in best.Tensors) tensors[$"best/model/{name}"] = t.clone().DetachFromDisposeScope();
@@ -113,6 +114,8 @@ public sealed partial class PruningSession
             attached.SetLearningRate(counters.LearningRate);
             Policy.LoadState(counters.PolicyState);
             Regularizer.LoadState(NamedParameters(), checkpoint.WithPrefix("regularizer/"));
+            // Checkpoints from before gradient criteria have no scores: the sums start again.
+            Importance.LoadState(checkpoint.WithPrefix("importance/"));
         }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or System.Runtime.InteropServices.ExternalException)
         {

@@ -100,8 +100,12 @@ public sealed class RegularizedStep : IDisposable
         AddGradients(gamma);
     }
 
+    /// <summary>Called with the data loss's gradients in place, before ∂R/∂w is added: where a gradient importance reads them.</summary>
+    internal Action? ObserveGradients { get; set; }
+
     private void AddGradients(double gamma)
     {
+        ObserveGradients?.Invoke();
         using (no_grad())
         {
             foreach (var p in regularized)

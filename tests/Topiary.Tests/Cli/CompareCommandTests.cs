@@ -169,10 +169,10 @@ public class CompareCommandTests
     {
         using var dir = new TestDirectory();
         const string variant = "relevance[alpha=auto:0.5,decay=decoupled,gamma=0.5]";
-        var output = OneSeedComparison(dir, $"relevance,{variant}+so:1e-2", "--gamma", "2e-3");
+        var output = OneSeedComparison(dir, $"relevance,{variant}+so:1e-2,none[criterion=snip]", "--gamma", "2e-3");
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "comparison.json")));
         var settings = json.RootElement.GetProperty("settings");
-        Assert.Equal(new[] { "relevance", variant + "+so:1e-2" }, json.RootElement.GetProperty("summaries").EnumerateArray().Select(s => s.GetProperty("method").GetString()));
+        Assert.Equal(new[] { "relevance", variant + "+so:1e-2", "none[criterion=snip]" }, json.RootElement.GetProperty("summaries").EnumerateArray().Select(s => s.GetProperty("method").GetString()));
         // The plain entry has the flags; the variant its brackets over them, and its extra regularizer.
         var plain = JsonDocument.Parse(settings.GetProperty("method.relevance").GetString()!.Split("; ")[0]).RootElement;
         var own = JsonDocument.Parse(settings.GetProperty($"method.{variant}+so:1e-2").GetString()!.Split("; ")[0]).RootElement;
@@ -181,6 +181,8 @@ public class CompareCommandTests
         Assert.Contains("decoupled", own.ToString());
         Assert.DoesNotContain("decoupled", plain.ToString());
         Assert.Contains("so:1e-2", own.GetProperty("extra").GetString());
+        Assert.Contains("\"criterion\":\"snip\"", settings.GetProperty("method.none[criterion=snip]").GetString());
+        Assert.DoesNotContain("criterion", settings.GetProperty("method.relevance").GetString());
     }
 
     [Theory]

@@ -56,6 +56,7 @@ public class PruneCommandTests
     [InlineData("--method", "magic", "--method")]
     [InlineData("--epochs", "many", "--epochs")]
     [InlineData("--frobnicate", "1", "--frobnicate")]
+    [InlineData("--criterion", "saliency", "--criterion: unknown value 'saliency' (expected one of: magnitude, snip, taylor, movement)")]
     public void Bad_flags_exit_2_with_one_line_naming_the_flag(string flag, string value, string named)
     {
         var result = CliProcess.Run("prune", flag, value);

@@ -28,4 +28,17 @@ public class RecipeFlagTests
         Assert.Equal(ParameterScope.Weights, weightsOnly.Selector!.Scope);
         Assert.Equal(new AdamOptions { LearningRate = 1e-3 }, new PruneSettings { Recipe = file }.Options().Optimizer);
     }
+
+    [Fact]
+    public void The_criterion_comes_from_the_flag_over_the_recipe_for_every_method()
+    {
+        using var dir = new TestDirectory();
+        var file = dir.File("r.json");
+        File.WriteAllText(file, Recipe.Replace("\"method\": \"relevance\",", "\"method\": \"relevance\", \"criterion\": \"taylor\","));
+        Assert.Equal(PruningCriterion.Taylor, new PruneSettings { Recipe = file }.Options().Method.Criterion);
+        Assert.Equal(PruningCriterion.Snip, new PruneSettings { Recipe = file, Criterion = "snip" }.Options().Method.Criterion);
+        foreach (var method in PruningMethods.Names)
+            Assert.Equal(PruningCriterion.Movement, new PruneSettings { Method = method, Criterion = "movement" }.Options().Method.Criterion);
+        Assert.Equal(PruningCriterion.Magnitude, new PruneSettings().Options().Method.Criterion);
+    }
 }

@@ -65,7 +65,7 @@ public sealed class AdaptiveRegularizationPolicy : PruningPolicy
         double pruned;
         using (var backup = new MaskedWeightsBackup(masks))
         {
-            UnstructuredPruner.Prune(masks, PruningAmount.OfCount(Math.Max(0, toRemove)));
+            UnstructuredPruner.Prune(masks, PruningAmount.OfCount(Math.Max(0, toRemove)), context.Importance);
             pruned = context.Validate().Metric;
             var good = higherIsBetter ? pruned >= dense : pruned <= dense;
             var forced = context.Step >= ForceAtFraction * context.TotalSteps;

@@ -31,7 +31,7 @@ public sealed class GradualMagnitudePolicy(PolynomialSparsitySchedule schedule) 
     {
         if (!MayPruneAfterStep(context)) return false;
         var masks = context.Masks;
-        var removed = UnstructuredPruner.PruneToSparsity(masks, Schedule.SparsityAt(context.Step), Ranking, Limits);
+        var removed = UnstructuredPruner.PruneToSparsity(masks, Schedule.SparsityAt(context.Step), Ranking, Limits, context.Importance);
         context.Logger.LogDebug("step {Step}: GMP target sparsity {Target}, pruned {Removed}, {Remaining} remain",
             context.Step, Percent.Of(Schedule.SparsityAt(context.Step)), removed, Percent.Of(masks.Density));
         return removed > 0;

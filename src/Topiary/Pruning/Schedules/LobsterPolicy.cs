@@ -40,10 +40,10 @@ public sealed class LobsterPolicy : PruningPolicy
     public override bool AtEvaluation(PruningContext context, EvaluationResult validation)
     {
         if (!plateau.Observe(validation.Loss)) return false;
-        var found = ThresholdBisection.Search(context.Masks, () => context.Validate().Loss, Tolerance, limits: Limits);
+        var found = ThresholdBisection.Search(context.Masks, () => context.Validate().Loss, Tolerance, limits: Limits, importance: context.Importance);
         plateau.Reset();
         if (found.Count == 0) return false;
-        UnstructuredPruner.Prune(context.Masks, PruningAmount.OfCount(found.Count), limits: Limits);
+        UnstructuredPruner.Prune(context.Masks, PruningAmount.OfCount(found.Count), context.Importance, limits: Limits);
         context.Logger.LogDebug("step {Step}: loss plateau, threshold {T} removes {Count} (loss {Loss} ≤ {Bound}), {Remaining} remain",
             context.Step, found.Threshold, found.Count, found.Loss, found.Bound, Percent.Of(context.Masks.Density));
         return true;

@@ -37,7 +37,7 @@ public sealed class OneShotPolicy : PruningPolicy
     {
         if (done) return false;
         done = true;
-        return UnstructuredPruner.PruneToSparsity(context.Masks, TargetSparsity, Ranking, Limits) > 0;
+        return UnstructuredPruner.PruneToSparsity(context.Masks, TargetSparsity, Ranking, Limits, context.Importance) > 0;
     }
 
     /// <inheritdoc />

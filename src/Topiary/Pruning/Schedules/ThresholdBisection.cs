@@ -27,7 +27,9 @@ public static class ThresholdBisection
     /// <param name="tolerance">twt ≥ 0.</param>
     /// <param name="maxTrials">Upper bound on validations.</param>
     /// <param name="limits">Per-layer sparsity bounds the removal respects.</param>
-    public static ThresholdSearchResult Search(PruningMasks masks, Func<double> validationLoss, double tolerance, int maxTrials = 16, LayerLimits? limits = null)
+    /// <param name="importance">What is ranked (default |w|, LOBSTER's); T is then the k-th smallest score.</param>
+    public static ThresholdSearchResult Search(PruningMasks masks, Func<double> validationLoss, double tolerance, int maxTrials = 16, LayerLimits? limits = null,
+        ImportanceCriterion? importance = null)
     {
         if (!(tolerance >= 0)) throw new ArgumentOutOfRangeException(nameof(tolerance), tolerance, "twt must be ≥ 0");
         var bound = (1 + tolerance) * validationLoss();
@@ -38,7 +40,7 @@ public static class ThresholdBisection
         while (high > low && trials < maxTrials)
         {
             var mid = low + (high - low + 1) / 2;
-            UnstructuredPruner.Prune(masks, PruningAmount.OfCount(mid), limits: limits);
+            UnstructuredPruner.Prune(masks, PruningAmount.OfCount(mid), importance, limits: limits);
             var loss = validationLoss();
             trials++;
             backup.Restore();
@@ -52,13 +54,13 @@ public static class ThresholdBisection
                 high = mid - 1;
             }
         }
-        return new ThresholdSearchResult(low == 0 ? 0 : KthMagnitude(masks, low), low, lowLoss, bound, trials);
+        return new ThresholdSearchResult(low == 0 ? 0 : KthScore(masks, low, importance ?? Importance.Magnitude), low, lowLoss, bound, trials);
     }
 
-    private static double KthMagnitude(PruningMasks masks, long k)
+    private static double KthScore(PruningMasks masks, long k, ImportanceCriterion importance)
     {
         using var scope = NewDisposeScope();
-        var magnitudes = cat(masks.Entries.Select(e => e.Parameter.detach().abs().flatten().to(float64).masked_select(e.Mask.flatten().ne(HeldScalar.Of(0)))).ToArray());
-        return magnitudes.kthvalue(k, 0).values.item<double>();
+        var scores = cat(masks.Entries.Select(e => importance(e).flatten().to(float64).masked_select(e.Mask.flatten().ne(HeldScalar.Of(0)))).ToArray());
+        return scores.kthvalue(k, 0).values.item<double>();
     }
 }

@@ -14,6 +14,16 @@ public static class Importance
     /// <summary>|w| (L1 unstructured magnitude, Han et al. 2015; <c>l1_unstructured</c>).</summary>
     public static ImportanceCriterion Magnitude { get; } = e => e.Parameter.detach().abs();
 
+    /// <summary>
+    /// |g·w| with g the parameter's current gradient: SNIP's connection sensitivity (Lee et al., ICLR 2019) after the
+    /// caller's backward pass on a batch. For scores accumulated over training (Taylor, movement) use
+    /// <see cref="GradientImportance"/>.
+    /// </summary>
+    /// <exception cref="PruningSelectionException">A selected parameter has no gradient.</exception>
+    public static ImportanceCriterion GradientTimesWeight { get; } = e =>
+        e.Parameter.grad is { } g ? g.detach().mul(e.Parameter.detach()).abs_()
+            : throw new PruningSelectionException($"parameter '{e.Name}' has no gradient: run the backward pass on a batch before ranking by |g·w|");
+
     /// <summary>Uniform random scores (<c>random_unstructured</c>), reproducible from <paramref name="seed"/>.</summary>
     public static ImportanceCriterion Random(long seed)
     {

@@ -17,6 +17,9 @@ public sealed record PruningRecipe(string Method, double? Gamma, double? Alpha, 
 {
     /// <summary>Further regularizers in the syntax of <c>--reg</c> (<c>regularizer.reg</c>, e.g. <c>spectral:1e-3,so:1e-4</c>), if given.</summary>
     public string? Regularizers { get; init; }
+
+    /// <summary>What the schedule ranks by (<c>criterion</c>: magnitude, snip, taylor or movement), if given.</summary>
+    public PruningCriterion? Criterion { get; init; }
 }
 
 /// <summary>The schedule part of a recipe; only the fields its <see cref="Kind"/> uses are set.</summary>

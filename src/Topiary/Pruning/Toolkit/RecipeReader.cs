@@ -11,7 +11,7 @@ namespace Topiary.Pruning.Toolkit;
 ///   "regularizer": { "gamma": 0, "alpha": 1, "decay": true, "reg": "spectral:1e-3,so:1e-4" },
 ///   "schedule": { "kind": "polynomial", "target_sparsity": 0.9, "pruning_steps": 10, "frequency": 100 },
 ///   "select": { "module_types": ["Linear"], "name_pattern": "fc*", "scope": "weights" },
-///   "ranking": "global",
+///   "ranking": "global", "criterion": "magnitude",
 ///   "limits": { "default": { "min": 0, "max": 0.98 }, "layers": { "fc3.*": { "max": 0.5 } } } }
 /// </code>
 /// </summary>
@@ -45,7 +45,7 @@ public static class RecipeReader
             throw new RecipeException(file, "(json)", $"not valid JSON: {e.Message.Split('.')[0]}");
         }
         var r = new Fields(file, "", root as JsonObject ?? throw new RecipeException(file, "(root)", "must be a JSON object"));
-        r.Only("method", "regularizer", "schedule", "select", "ranking", "limits");
+        r.Only("method", "regularizer", "schedule", "select", "ranking", "criterion", "limits");
         var method = r.String("method") ?? "relevance";
         if (!methods.Contains(method)) throw r.Error("method", $"unknown method '{method}' (expected one of: {string.Join(", ", methods)})");
 
@@ -97,6 +97,8 @@ public static class RecipeReader
             var other => throw r.Error("ranking", $"unknown ranking '{other}' (expected global or per-layer)"),
         };
 
+        var criterion = r.String("criterion") is { } named ? Criterion(r, named) : (PruningCriterion?)null;
+
         var limits = LayerLimits.None;
         if (r.Object("limits") is { } l)
         {
@@ -107,8 +109,12 @@ public static class RecipeReader
                     overrides.Add((name, Limits(layers.Object(name)!)));
             limits = new LayerLimits { Default = l.Object("default") is { } d ? Limits(d) : SparsityLimits.None, Overrides = overrides };
         }
-        return new PruningRecipe(method, gamma, alpha, decay, schedule, selector, ranking, limits) { Regularizers = terms };
+        return new PruningRecipe(method, gamma, alpha, decay, schedule, selector, ranking, limits) { Regularizers = terms, Criterion = criterion };
     }
+
+    private static PruningCriterion Criterion(Fields r, string named) =>
+        !int.TryParse(named, out _) && Enum.TryParse<PruningCriterion>(named, ignoreCase: true, out var criterion) && Enum.IsDefined(criterion) ? criterion
+            : throw r.Error("criterion", $"unknown criterion '{named}' (expected one of: {string.Join(", ", Enum.GetNames<PruningCriterion>().Select(n => n.ToLowerInvariant()))})");
 
     private static SparsityLimits Limits(Fields f)
     {
