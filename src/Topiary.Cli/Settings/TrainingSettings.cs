@@ -20,7 +20,7 @@ internal abstract class TrainingSettings : RunSettings
     public string? Model { get; init; }
 
     [CommandOption("--method <NAME>")]
-    [Description("relevance, l2, l1, none, lobster, hypersparse or gmp (default relevance; transformers: the first four). The last three bring their own schedule and defaults: lobster = SGD lr 0.1, λ (--gamma) 1e-4, plateau/bisection pruning; hypersparse = penalty λ0 (--gamma) 1e-4 with the ART schedule; gmp = gradual magnitude pruning. Prune only: compare takes --methods")]
+    [Description("relevance, l2, l1, none, lobster, hypersparse, gmp or nm (default relevance; transformers: the first four). The last four bring their own schedule and defaults: lobster = SGD lr 0.1, λ (--gamma) 1e-4, plateau/bisection pruning; hypersparse = penalty λ0 (--gamma) 1e-4 with the ART schedule; gmp = gradual magnitude pruning; nm = N:M semi-structured (--pattern) at the first evaluation, then fine-tuning. Prune only: compare takes --methods")]
     public string? Method { get; init; }
 
     [CommandOption("--reg <LIST>")]
@@ -42,6 +42,10 @@ internal abstract class TrainingSettings : RunSettings
     [CommandOption("--decay <D>")]
     [Description("relevance: coupled (default, the paper: the decay joins the gradient, through the optimizer) or decoupled (applied to the weights after the step, as AdamW does)")]
     public string? Decay { get; init; }
+
+    [CommandOption("--pattern <N:M>")]
+    [Description("nm: keep N of every M consecutive weights of each row (default 2:4, NVIDIA's; 4:8 and others too); rows that are not a multiple of M long, and biases, stay dense")]
+    public string? Pattern { get; init; }
 
     [CommandOption("--criterion <C>")]
     [Description("what the schedule ranks by when it prunes, lowest first: magnitude (default, |w|), snip (|g·w| on the last batch, Lee et al. 2019), taylor (Σ|g·w| since the last pruning event, Molchanov et al. 2019) or movement (−Σg·w over the run, Sanh et al. 2020); every method and recipe")]
@@ -136,6 +140,7 @@ internal abstract class TrainingSettings : RunSettings
         Signal = Signal switch { "minibatch" => RelevanceSignal.Minibatch, "average" => RelevanceSignal.RunningAverage, _ => null },
         Decay = Decay switch { "coupled" => DecayCoupling.Coupled, "decoupled" => DecayCoupling.Decoupled, _ => null },
         GammaDecay = NoGammaDecay ? false : null,
+        Pattern = ParsePattern(Pattern),
         Criterion = Criterion switch
         {
             "magnitude" => PruningCriterion.Magnitude, "snip" => PruningCriterion.Snip, "taylor" => PruningCriterion.Taylor,
@@ -186,6 +191,12 @@ internal abstract class TrainingSettings : RunSettings
         return null;
     }
 
+    /// <summary>N and M of <c>--pattern N:M</c>, or null when it is not given or not 1 ≤ N &lt; M.</summary>
+    private static (int N, int M)? ParsePattern(string? text) =>
+        text?.Split(':') is [var n, var m] && int.TryParse(n, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var kept)
+            && int.TryParse(m, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var block) && kept >= 1 && kept < block
+            ? (kept, block) : null;
+
     private string? AlphaError()
     {
         AlphaArgument.Parse("--alpha", Alpha!, RelevanceGate.Paper, out var error);
@@ -210,6 +221,7 @@ internal abstract class TrainingSettings : RunSettings
         OneOf("--signal", Signal, ["minibatch", "average"]),
         OneOf("--decay", Decay, ["coupled", "decoupled"]),
         OneOf("--criterion", Criterion, ["magnitude", "snip", "taylor", "movement"]),
+        Pattern is null || ParsePattern(Pattern) is not null ? null : $"--pattern: expected N:M with 1 ≤ N < M, e.g. 2:4, got '{Pattern}'",
         AtLeast("--subset", Subset, ModelDefaults.MinimumSubset(ModelName)),
     ];
 }

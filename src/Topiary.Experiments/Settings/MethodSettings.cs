@@ -33,6 +33,8 @@ public sealed record MethodSettings
     public int? Pwe { get; init; }
     /// <summary>HyperSparse's growth factor η.</summary>
     public double? Growth { get; init; }
+    /// <summary>N and M of <c>nm</c>: keep N of every M consecutive weights of a row.</summary>
+    public (int N, int M)? Pattern { get; init; }
     /// <summary>What every method's schedule ranks by when it prunes (<see cref="PruningMethod.Criterion"/>).</summary>
     public Topiary.Pruning.PruningCriterion? Criterion { get; init; }
     /// <summary>Further regularizers at constant strengths, as a <c>--reg</c> list (<see cref="ExtraRegularizer.Parse"/>).</summary>
@@ -53,6 +55,7 @@ public sealed record MethodSettings
         Pwe = Pwe ?? lower.Pwe,
         Growth = Growth ?? lower.Growth,
         Criterion = Criterion ?? lower.Criterion,
+        Pattern = Pattern ?? lower.Pattern,
         Regularizers = Regularizers ?? lower.Regularizers,
     };
 
@@ -71,6 +74,7 @@ public sealed record MethodSettings
             LobsterPruning l => l with { Lambda = Gamma ?? l.Lambda, Twt = Twt ?? l.Twt, Pwe = Pwe ?? l.Pwe },
             HyperSparsePruning h => h with { Lambda = Gamma ?? h.Lambda, TargetSparsity = TargetSparsity ?? h.TargetSparsity, Growth = Growth ?? h.Growth },
             GradualMagnitudePruning g => g with { TargetSparsity = TargetSparsity ?? g.TargetSparsity },
+            SemiStructuredPruning nm => Pattern is { } p ? nm with { N = p.N, M = p.M } : nm,
             _ => method,
         };
         if (Criterion is { } criterion) method = method with { Criterion = criterion };
@@ -89,7 +93,7 @@ public sealed record MethodSettings
     public IReadOnlyList<string> NotTakenBy(PruningMethod method)
     {
         var (iterative, relevance) = (method is IterativeCropPruning, method is RelevancePruning);
-        var (lobster, hyperSparse, gmp) = (method is LobsterPruning, method is HyperSparsePruning, method is GradualMagnitudePruning);
+        var (lobster, hyperSparse, gmp, nm) = (method is LobsterPruning, method is HyperSparsePruning, method is GradualMagnitudePruning, method is SemiStructuredPruning);
         var misplaced = new List<string>();
         void Check(bool given, bool taken, string name)
         {
@@ -105,6 +109,7 @@ public sealed record MethodSettings
         Check(Twt is not null, lobster, nameof(Twt));
         Check(Pwe is not null, lobster, nameof(Pwe));
         Check(Growth is not null, hyperSparse, nameof(Growth));
+        Check(Pattern is not null, nm, nameof(Pattern));
         return misplaced;
     }
 }

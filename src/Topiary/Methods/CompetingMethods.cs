@@ -129,3 +129,38 @@ public sealed record GradualMagnitudePruning : PruningMethod
             Math.Max(1, (int)(2 * total / 3 / plan.EvaluationInterval)), plan.EvaluationInterval));
     }
 }
+
+/// <summary>
+/// N:M semi-structured sparsity (Mishra et al., arXiv 2104.08378; NVIDIA's 2:4 for sparse tensor cores), as ASP
+/// runs it: no regularizer; at the first evaluation each weight matrix whose rows are a multiple of M long keeps the N
+/// most important of every M consecutive entries of a row, then the network fine-tunes under the fixed mask
+/// (<see cref="SemiStructuredPolicy"/>). The sparsity of those tensors is exactly 1 − N/M.
+/// </summary>
+public sealed record SemiStructuredPruning : PruningMethod
+{
+    /// <summary>N, entries kept per block (default 2).</summary>
+    public int N { get; init; } = 2;
+
+    /// <summary>M, the block length (default 4).</summary>
+    public int M { get; init; } = 4;
+
+    /// <inheritdoc />
+    public override string Name => "nm";
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        Require(N >= 1 && N < M, nameof(N), $"N:M needs 1 ≤ N < M, got {N}:{M}");
+        base.Validate();
+    }
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string Key, JsonNode? Value)> Settings() => [("n", N), ("m", M)];
+
+    /// <inheritdoc />
+    protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks) => new NoRegularization();
+
+    /// <inheritdoc />
+    protected override PruningPolicy CreateOwnPolicy(PruningPlan plan, GradientRegularizer own) => new SemiStructuredPolicy(N, M);
+}
+

@@ -74,6 +74,8 @@ public class PruneCommandTests
     [InlineData("lobster", "--crop-fraction", "0.1", "--crop-fraction: lobster takes no such setting")]
     [InlineData("relevance", "--momentum", "0.5", "--momentum: adam takes no momentum")]
     [InlineData("l2", "--decay", "decoupled", "--decay: l2 takes no such setting")]
+    [InlineData("l2", "--pattern", "2:4", "--pattern: l2 takes no such setting")]
+    [InlineData("nm", "--pattern", "4:4", "--pattern: expected N:M with 1 ≤ N < M, e.g. 2:4, got '4:4'")]
     [InlineData("none", "--alpha", "auto:0.5", "--alpha: none takes no such setting")]
     [InlineData("relevance", "--alpha", "auto:2", "--alpha: expected a number > 0 or auto:q with q in (0, 1]")]
     [InlineData("relevance", "--signal", "smooth", "--signal")]

@@ -32,11 +32,13 @@ public sealed record PruningRecipe(string Method, double? Gamma, double? Alpha, 
 /// <param name="Frequency">Δt in steps (polynomial).</param>
 /// <param name="Twt">Tolerated loss worsening (lobster).</param>
 /// <param name="Pwe">Plateau patience (lobster).</param>
+/// <param name="N">Entries kept per block (n-of-m).</param>
+/// <param name="M">Block length (n-of-m).</param>
 public sealed record RecipeSchedule(string Kind, double? TargetSparsity = null, double? CropFraction = null, double? InitialSparsity = null,
-    long? StartStep = null, int? PruningSteps = null, long? Frequency = null, double? Twt = null, int? Pwe = null)
+    long? StartStep = null, int? PruningSteps = null, long? Frequency = null, double? Twt = null, int? Pwe = null, int? N = null, int? M = null)
 {
     /// <summary>The schedule kinds a recipe may name.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = new[] { "one-shot", "iterative", "polynomial", "lobster" };
+    public static IReadOnlyList<string> Kinds { get; } = new[] { "one-shot", "iterative", "polynomial", "lobster", "n-of-m" };
 
     /// <summary>
     /// Builds the <see cref="PruningPolicy"/> this schedule describes; <paramref name="limits"/> bound every
@@ -49,6 +51,7 @@ public sealed record RecipeSchedule(string Kind, double? TargetSparsity = null, 
         "polynomial" => new Schedules.GradualMagnitudePolicy(new Schedules.PolynomialSparsitySchedule(InitialSparsity ?? 0, TargetSparsity!.Value,
             StartStep ?? 0, PruningSteps!.Value, Frequency!.Value)) { Limits = limits, Ranking = ranking },
         "lobster" => new Schedules.LobsterPolicy(Twt ?? 0.05, Pwe ?? 1) { Limits = limits },
+        "n-of-m" => new Schedules.SemiStructuredPolicy(N!.Value, M!.Value),
         _ => throw new InvalidOperationException($"unknown schedule kind '{Kind}'"),
     };
 }

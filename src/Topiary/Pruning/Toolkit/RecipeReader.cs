@@ -63,7 +63,7 @@ public static class RecipeReader
         }
 
         var s = r.Object("schedule") ?? throw r.Error("schedule", "is required");
-        s.Only("kind", "target_sparsity", "crop_fraction", "initial_sparsity", "start_step", "pruning_steps", "frequency", "twt", "pwe");
+        s.Only("kind", "target_sparsity", "crop_fraction", "initial_sparsity", "start_step", "pruning_steps", "frequency", "twt", "pwe", "n", "m");
         var kind = s.String("kind") ?? throw s.Error("kind", $"is required (one of: {string.Join(", ", RecipeSchedule.Kinds)})");
         if (!RecipeSchedule.Kinds.Contains(kind)) throw s.Error("kind", $"unknown schedule '{kind}' (expected one of: {string.Join(", ", RecipeSchedule.Kinds)})");
         var schedule = new RecipeSchedule(kind,
@@ -74,7 +74,11 @@ public static class RecipeReader
             PruningSteps: (int?)s.Number("pruning_steps", min: 1, integer: true, required: kind == "polynomial"),
             Frequency: (long?)s.Number("frequency", min: 1, integer: true, required: kind == "polynomial"),
             Twt: s.Number("twt", min: 0),
-            Pwe: (int?)s.Number("pwe", min: 0, integer: true));
+            Pwe: (int?)s.Number("pwe", min: 0, integer: true),
+            N: (int?)s.Number("n", min: 1, integer: true, required: kind == "n-of-m"),
+            M: (int?)s.Number("m", min: 2, integer: true, required: kind == "n-of-m"));
+        if (schedule is { N: { } keptPerBlock, M: { } block } && keptPerBlock >= block)
+            throw s.Error("n", $"must be less than m ({keptPerBlock} ≥ {block})");
         if (schedule is { InitialSparsity: { } si, TargetSparsity: { } sf } && si > sf)
             throw s.Error("initial_sparsity", $"must not exceed target_sparsity ({si} > {sf})");
 
