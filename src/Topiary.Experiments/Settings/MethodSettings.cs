@@ -25,7 +25,7 @@ public sealed record MethodSettings
     public bool? GammaDecay { get; init; }
     /// <summary>t, the fraction removed per crop (iterative methods).</summary>
     public double? CropFraction { get; init; }
-    /// <summary>Target sparsity of <c>gmp</c> (s_f) and <c>hypersparse</c> (κ).</summary>
+    /// <summary>Target sparsity of <c>gmp</c> (s_f) and <c>hypersparse</c> (κ); the fraction of neurons <c>structured</c> removes per layer.</summary>
     public double? TargetSparsity { get; init; }
     /// <summary>LOBSTER's twt.</summary>
     public double? Twt { get; init; }
@@ -75,6 +75,7 @@ public sealed record MethodSettings
             HyperSparsePruning h => h with { Lambda = Gamma ?? h.Lambda, TargetSparsity = TargetSparsity ?? h.TargetSparsity, Growth = Growth ?? h.Growth },
             GradualMagnitudePruning g => g with { TargetSparsity = TargetSparsity ?? g.TargetSparsity },
             SemiStructuredPruning nm => Pattern is { } p ? nm with { N = p.N, M = p.M } : nm,
+            StructuredPruning st => st with { TargetSparsity = TargetSparsity ?? st.TargetSparsity },
             _ => method,
         };
         if (Criterion is { } criterion) method = method with { Criterion = criterion };
@@ -94,6 +95,7 @@ public sealed record MethodSettings
     {
         var (iterative, relevance) = (method is IterativeCropPruning, method is RelevancePruning);
         var (lobster, hyperSparse, gmp, nm) = (method is LobsterPruning, method is HyperSparsePruning, method is GradualMagnitudePruning, method is SemiStructuredPruning);
+        var structured = method is StructuredPruning;
         var misplaced = new List<string>();
         void Check(bool given, bool taken, string name)
         {
@@ -105,7 +107,7 @@ public sealed record MethodSettings
         Check(Decay is not null, relevance, nameof(Decay));
         Check(GammaDecay is not null, iterative, nameof(GammaDecay));
         Check(CropFraction is not null, iterative, nameof(CropFraction));
-        Check(TargetSparsity is not null, gmp || hyperSparse, nameof(TargetSparsity));
+        Check(TargetSparsity is not null, gmp || hyperSparse || structured, nameof(TargetSparsity));
         Check(Twt is not null, lobster, nameof(Twt));
         Check(Pwe is not null, lobster, nameof(Pwe));
         Check(Growth is not null, hyperSparse, nameof(Growth));

@@ -164,3 +164,39 @@ public sealed record SemiStructuredPruning : PruningMethod
     protected override PruningPolicy CreateOwnPolicy(PruningPlan plan, GradientRegularizer own) => new SemiStructuredPolicy(N, M);
 }
 
+/// <summary>
+/// Neuron and filter pruning (Li et al., ICLR 2017; Ln-structured as <c>torch.nn.utils.prune.ln_structured</c>): no
+/// regularizer; at the first evaluation every layer but the output layer loses <see cref="TargetSparsity"/> of its
+/// output neurons or filters, those whose weight rows have the smallest Ln norm (<see cref="Norm"/>), with their
+/// biases; then the network fine-tunes under the fixed mask (<see cref="StructuredPolicy"/>). The model keeps its
+/// shapes until <c>topiary simplify</c> removes the dead neurons and filters.
+/// </summary>
+public sealed record StructuredPruning : PruningMethod
+{
+    /// <summary>Fraction of each layer's output neurons or filters removed, in (0, 1) (default 0.5).</summary>
+    public double TargetSparsity { get; init; } = 0.5;
+
+    /// <summary>n of the Ln norm that ranks the rows (default 2).</summary>
+    public double Norm { get; init; } = 2;
+
+    /// <inheritdoc />
+    public override string Name => "structured";
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        Require(TargetSparsity is > 0 and < 1, nameof(TargetSparsity), $"must lie in (0, 1), got {TargetSparsity}");
+        Require(Norm > 0, nameof(Norm), $"must be > 0, got {Norm}");
+        base.Validate();
+    }
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string Key, JsonNode? Value)> Settings() => [("target_sparsity", Number(TargetSparsity)), ("norm", Number(Norm))];
+
+    /// <inheritdoc />
+    protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks) => new NoRegularization();
+
+    /// <inheritdoc />
+    protected override PruningPolicy CreateOwnPolicy(PruningPlan plan, GradientRegularizer own) => new StructuredPolicy(TargetSparsity, Norm);
+}
+

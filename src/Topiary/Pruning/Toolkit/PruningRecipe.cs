@@ -24,7 +24,7 @@ public sealed record PruningRecipe(string Method, double? Gamma, double? Alpha, 
 
 /// <summary>The schedule part of a recipe; only the fields its <see cref="Kind"/> uses are set.</summary>
 /// <param name="Kind"><c>one-shot</c>, <c>iterative</c>, <c>polynomial</c> or <c>lobster</c>.</param>
-/// <param name="TargetSparsity">Final sparsity (one-shot, polynomial).</param>
+/// <param name="TargetSparsity">Final sparsity (one-shot, polynomial); the fraction of each layer's neurons removed (structured).</param>
 /// <param name="CropFraction">Fraction removed per crop (iterative).</param>
 /// <param name="InitialSparsity">s_i (polynomial).</param>
 /// <param name="StartStep">t0 (polynomial).</param>
@@ -34,11 +34,13 @@ public sealed record PruningRecipe(string Method, double? Gamma, double? Alpha, 
 /// <param name="Pwe">Plateau patience (lobster).</param>
 /// <param name="N">Entries kept per block (n-of-m).</param>
 /// <param name="M">Block length (n-of-m).</param>
+/// <param name="Norm">n of the Ln norm that ranks neurons (structured; default 2).</param>
 public sealed record RecipeSchedule(string Kind, double? TargetSparsity = null, double? CropFraction = null, double? InitialSparsity = null,
-    long? StartStep = null, int? PruningSteps = null, long? Frequency = null, double? Twt = null, int? Pwe = null, int? N = null, int? M = null)
+    long? StartStep = null, int? PruningSteps = null, long? Frequency = null, double? Twt = null, int? Pwe = null, int? N = null, int? M = null,
+    double? Norm = null)
 {
     /// <summary>The schedule kinds a recipe may name.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = new[] { "one-shot", "iterative", "polynomial", "lobster", "n-of-m" };
+    public static IReadOnlyList<string> Kinds { get; } = new[] { "one-shot", "iterative", "polynomial", "lobster", "n-of-m", "structured" };
 
     /// <summary>
     /// Builds the <see cref="PruningPolicy"/> this schedule describes; <paramref name="limits"/> bound every
@@ -52,6 +54,7 @@ public sealed record RecipeSchedule(string Kind, double? TargetSparsity = null, 
             StartStep ?? 0, PruningSteps!.Value, Frequency!.Value)) { Limits = limits, Ranking = ranking },
         "lobster" => new Schedules.LobsterPolicy(Twt ?? 0.05, Pwe ?? 1) { Limits = limits },
         "n-of-m" => new Schedules.SemiStructuredPolicy(N!.Value, M!.Value),
+        "structured" => new Schedules.StructuredPolicy(TargetSparsity!.Value, Norm ?? 2),
         _ => throw new InvalidOperationException($"unknown schedule kind '{Kind}'"),
     };
 }

@@ -63,11 +63,11 @@ public static class RecipeReader
         }
 
         var s = r.Object("schedule") ?? throw r.Error("schedule", "is required");
-        s.Only("kind", "target_sparsity", "crop_fraction", "initial_sparsity", "start_step", "pruning_steps", "frequency", "twt", "pwe", "n", "m");
+        s.Only("kind", "target_sparsity", "crop_fraction", "initial_sparsity", "start_step", "pruning_steps", "frequency", "twt", "pwe", "n", "m", "norm");
         var kind = s.String("kind") ?? throw s.Error("kind", $"is required (one of: {string.Join(", ", RecipeSchedule.Kinds)})");
         if (!RecipeSchedule.Kinds.Contains(kind)) throw s.Error("kind", $"unknown schedule '{kind}' (expected one of: {string.Join(", ", RecipeSchedule.Kinds)})");
         var schedule = new RecipeSchedule(kind,
-            TargetSparsity: s.Fraction("target_sparsity", required: kind is "one-shot" or "polynomial"),
+            TargetSparsity: s.Fraction("target_sparsity", required: kind is "one-shot" or "polynomial" or "structured"),
             CropFraction: s.Fraction("crop_fraction", required: kind == "iterative"),
             InitialSparsity: s.Number("initial_sparsity", min: 0, max: 1),
             StartStep: (long?)s.Number("start_step", min: 0, integer: true),
@@ -76,7 +76,8 @@ public static class RecipeReader
             Twt: s.Number("twt", min: 0),
             Pwe: (int?)s.Number("pwe", min: 0, integer: true),
             N: (int?)s.Number("n", min: 1, integer: true, required: kind == "n-of-m"),
-            M: (int?)s.Number("m", min: 2, integer: true, required: kind == "n-of-m"));
+            M: (int?)s.Number("m", min: 2, integer: true, required: kind == "n-of-m"),
+            Norm: s.Number("norm", min: 0, exclusiveMin: true));
         if (schedule is { N: { } keptPerBlock, M: { } block } && keptPerBlock >= block)
             throw s.Error("n", $"must be less than m ({keptPerBlock} ≥ {block})");
         if (schedule is { InitialSparsity: { } si, TargetSparsity: { } sf } && si > sf)
