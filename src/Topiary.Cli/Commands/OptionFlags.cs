@@ -22,6 +22,7 @@ internal static class OptionFlags
         [nameof(MethodSettings.Decay)] = "--decay",
         [nameof(MethodSettings.Criterion)] = "--criterion",
         [nameof(MethodSettings.Pattern)] = "--pattern",
+        [nameof(MethodSettings.RewindStep)] = "--rewind",
         [nameof(SemiStructuredPruning.N)] = "--pattern",
         [nameof(SemiStructuredPruning.M)] = "--pattern",
         [nameof(MethodSettings.GammaDecay)] = "--no-gamma-decay",

@@ -43,6 +43,10 @@ internal abstract class TrainingSettings : RunSettings
     [Description("relevance: coupled (default, the paper: the decay joins the gradient, through the optimizer) or decoupled (applied to the weights after the step, as AdamW does)")]
     public string? Decay { get; init; }
 
+    [CommandOption("--rewind <K>")]
+    [Description("iterative methods: lottery-ticket rewinding; after each crop the remaining weights go back to their values at pruning step K (0: the dense model) and the optimizer state is cleared (Frankle et al. 2019, 2020)")]
+    public long? Rewind { get; init; }
+
     [CommandOption("--pattern <N:M>")]
     [Description("nm: keep N of every M consecutive weights of each row (default 2:4, NVIDIA's; 4:8 and others too); rows that are not a multiple of M long, and biases, stay dense")]
     public string? Pattern { get; init; }
@@ -141,6 +145,7 @@ internal abstract class TrainingSettings : RunSettings
         Decay = Decay switch { "coupled" => DecayCoupling.Coupled, "decoupled" => DecayCoupling.Decoupled, _ => null },
         GammaDecay = NoGammaDecay ? false : null,
         Pattern = ParsePattern(Pattern),
+        RewindStep = Rewind,
         Criterion = Criterion switch
         {
             "magnitude" => PruningCriterion.Magnitude, "snip" => PruningCriterion.Snip, "taylor" => PruningCriterion.Taylor,
@@ -221,6 +226,7 @@ internal abstract class TrainingSettings : RunSettings
         OneOf("--signal", Signal, ["minibatch", "average"]),
         OneOf("--decay", Decay, ["coupled", "decoupled"]),
         OneOf("--criterion", Criterion, ["magnitude", "snip", "taylor", "movement"]),
+        Rewind < 0 ? $"--rewind: must be ≥ 0, got {Rewind}" : null,
         Pattern is null || ParsePattern(Pattern) is not null ? null : $"--pattern: expected N:M with 1 ≤ N < M, e.g. 2:4, got '{Pattern}'",
         AtLeast("--subset", Subset, ModelDefaults.MinimumSubset(ModelName)),
     ];

@@ -33,6 +33,8 @@ public sealed record MethodSettings
     public int? Pwe { get; init; }
     /// <summary>HyperSparse's growth factor η.</summary>
     public double? Growth { get; init; }
+    /// <summary>Lottery-ticket rewinding of the iterative methods: the step k the weights go back to after each crop.</summary>
+    public long? RewindStep { get; init; }
     /// <summary>N and M of <c>nm</c>: keep N of every M consecutive weights of a row.</summary>
     public (int N, int M)? Pattern { get; init; }
     /// <summary>What every method's schedule ranks by when it prunes (<see cref="PruningMethod.Criterion"/>).</summary>
@@ -56,6 +58,7 @@ public sealed record MethodSettings
         Growth = Growth ?? lower.Growth,
         Criterion = Criterion ?? lower.Criterion,
         Pattern = Pattern ?? lower.Pattern,
+        RewindStep = RewindStep ?? lower.RewindStep,
         Regularizers = Regularizers ?? lower.Regularizers,
     };
 
@@ -68,9 +71,9 @@ public sealed record MethodSettings
             RelevancePruning r => r with
             {
                 Alpha = Alpha ?? r.Alpha, AlphaQuantile = AlphaQuantile ?? r.AlphaQuantile, Signal = Signal ?? r.Signal, Decay = Decay ?? r.Decay,
-                Gamma = Gamma ?? r.Gamma, GammaDecay = GammaDecay ?? r.GammaDecay, CropFraction = CropFraction ?? r.CropFraction,
+                Gamma = Gamma ?? r.Gamma, GammaDecay = GammaDecay ?? r.GammaDecay, CropFraction = CropFraction ?? r.CropFraction, RewindStep = RewindStep ?? r.RewindStep,
             },
-            IterativeCropPruning i => i with { Gamma = Gamma ?? i.Gamma, GammaDecay = GammaDecay ?? i.GammaDecay, CropFraction = CropFraction ?? i.CropFraction },
+            IterativeCropPruning i => i with { Gamma = Gamma ?? i.Gamma, GammaDecay = GammaDecay ?? i.GammaDecay, CropFraction = CropFraction ?? i.CropFraction, RewindStep = RewindStep ?? i.RewindStep },
             LobsterPruning l => l with { Lambda = Gamma ?? l.Lambda, Twt = Twt ?? l.Twt, Pwe = Pwe ?? l.Pwe },
             HyperSparsePruning h => h with { Lambda = Gamma ?? h.Lambda, TargetSparsity = TargetSparsity ?? h.TargetSparsity, Growth = Growth ?? h.Growth },
             GradualMagnitudePruning g => g with { TargetSparsity = TargetSparsity ?? g.TargetSparsity },
@@ -107,6 +110,7 @@ public sealed record MethodSettings
         Check(Decay is not null, relevance, nameof(Decay));
         Check(GammaDecay is not null, iterative, nameof(GammaDecay));
         Check(CropFraction is not null, iterative, nameof(CropFraction));
+        Check(RewindStep is not null, iterative, nameof(RewindStep));
         Check(TargetSparsity is not null, gmp || hyperSparse || structured, nameof(TargetSparsity));
         Check(Twt is not null, lobster, nameof(Twt));
         Check(Pwe is not null, lobster, nameof(Pwe));

@@ -21,6 +21,13 @@ public abstract record IterativeCropPruning : PruningMethod
     /// <summary>t: fraction of the remaining prunable parameters removed per crop, in (0, 1) (default 0.08).</summary>
     public double CropFraction { get; init; } = 0.08;
 
+    /// <summary>
+    /// Lottery-ticket rewinding (Frankle and Carbin, ICLR 2019; Frankle et al., ICML 2020): after each crop the weights
+    /// that remain go back to their values at step k of the pruning run (0: its start, the original lottery ticket) and
+    /// the optimizer's state is cleared; null (the default) keeps the trained weights, as the paper's method does.
+    /// </summary>
+    public long? RewindStep { get; init; }
+
     /// <inheritdoc />
     public override double Strength => Gamma;
 
@@ -32,12 +39,15 @@ public abstract record IterativeCropPruning : PruningMethod
     {
         Require(Gamma >= 0 && double.IsFinite(Gamma), nameof(Gamma), $"must be a finite number ≥ 0, got {Gamma}");
         Require(CropFraction is > 0 and < 1, nameof(CropFraction), $"must lie in (0, 1), got {CropFraction}");
+        Require(RewindStep is null or >= 0, nameof(RewindStep), $"must be ≥ 0, got {RewindStep}");
         base.Validate();
     }
 
     /// <inheritdoc />
     protected override IEnumerable<(string Key, JsonNode? Value)> Settings() =>
-        [("gamma", Number(Gamma)), ("gamma_decay", GammaDecay), ("crop_fraction", Number(CropFraction))];
+        // The rewind step is named only when set, so that runs without it are described as before.
+        RewindStep is { } k ? [("gamma", Number(Gamma)), ("gamma_decay", GammaDecay), ("crop_fraction", Number(CropFraction)), ("rewind_step", k)]
+            : [("gamma", Number(Gamma)), ("gamma_decay", GammaDecay), ("crop_fraction", Number(CropFraction))];
 
     /// <inheritdoc />
     protected override PruningPolicy CreateOwnPolicy(PruningPlan plan, GradientRegularizer own) => new IterativeFractionPolicy(CropFraction);

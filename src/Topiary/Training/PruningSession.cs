@@ -46,6 +46,7 @@ public sealed partial class PruningSession : IDisposable
     private readonly ILogger logger;
     private Func<Tensor, Tensor, Tensor>? loss;
     private OptimizerAccess? optimizer;
+    private readonly WeightRewind? rewind;
 
     /// <summary>Prepares pruning of <paramref name="model"/> (normally already trained dense) by <paramref name="method"/>.</summary>
     /// <param name="model">The model.</param>
@@ -82,6 +83,11 @@ public sealed partial class PruningSession : IDisposable
         step = new RegularizedStep(model, Regularizer, regularized, Masks, (output, target) =>
             (loss ?? throw new InvalidOperationException("no loss function")).Invoke(output, target));
         Importance = new GradientImportance(method.Criterion, Masks);
+        if (method is IterativeCropPruning { RewindStep: { } rewindStep })
+        {
+            rewind = new WeightRewind(rewindStep);
+            rewind.Observe(0, model);
+        }
         if (Importance.ReadsGradients) step.ObserveGradients = Importance.Observe;
         gamma = new GammaSchedule(method.Strength, method.StrengthDecays, settings.StepsPerEpoch);
         selection = new CheckpointSelection(settings.Bound);
@@ -172,6 +178,7 @@ public sealed partial class PruningSession : IDisposable
         step.Finish(gamma.Current, attached.LearningRate);
         gamma.Advance();
         context.Step++;
+        rewind?.Observe(context.Step, model);
         if (Prune(AroundPruning is not null && Policy.MayPruneAfterStep(context), () => Policy.AfterStep(context))) AfterPruning();
     }
 
@@ -261,6 +268,8 @@ public sealed partial class PruningSession : IDisposable
     {
         var attached = RequireOptimizer();
         foreach (var entry in Masks.Entries) attached.MaskState(entry.Parameter, entry.Mask);
+        if (rewind is not null && !rewind.Rewind(model, Masks, attached))
+            logger.LogInformation("step {Step}: pruned before the rewind step {Rewind}, so the weights are not rewound", context.Step, rewind.Step);
         Importance.AfterPruning();
         gamma.Reset();
     }
@@ -274,6 +283,7 @@ public sealed partial class PruningSession : IDisposable
         Topiary.Pruning.Toolkit.Prune.Unregister(model, Masks);
         step.Dispose();
         Importance.Dispose();
+        rewind?.Dispose();
         selection.Dispose();
         Masks.Dispose();
     }

@@ -86,6 +86,7 @@ public sealed partial class PruningSession
             foreach (var (name, t) in attached.SaveState()) tensors[$"optimizer/{name}"] = t;
             foreach (var (name, t) in Regularizer.SaveState(NamedParameters())) tensors[$"regularizer/{name}"] = t.DetachFromDisposeScope();
             foreach (var (name, t) in Importance.SaveState()) tensors[$"importance/{name}"] = t;
+            foreach (var (name, t) in rewind?.SaveState() ?? []) tensors[$"rewind/{name}"] = t;
             if (selection.Best is { } best)
             {
                 foreach (var (name, t) in best.Tensors) tensors[$"best/model/{name}"] = t.clone().DetachFromDisposeScope();
@@ -116,6 +117,7 @@ public sealed partial class PruningSession
             Regularizer.LoadState(NamedParameters(), checkpoint.WithPrefix("regularizer/"));
             // Checkpoints from before gradient criteria have no scores: the sums start again.
             Importance.LoadState(checkpoint.WithPrefix("importance/"));
+            rewind?.LoadState(checkpoint.WithPrefix("rewind/"), model);
         }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or System.Runtime.InteropServices.ExternalException)
         {
