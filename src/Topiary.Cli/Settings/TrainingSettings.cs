@@ -20,7 +20,7 @@ internal abstract class TrainingSettings : RunSettings
     public string? Model { get; init; }
 
     [CommandOption("--method <NAME>")]
-    [Description("relevance, l2, l1, none, lobster, hypersparse, gmp, nm or structured (default relevance; transformers: the first four). The last five bring their own schedule and defaults: lobster = SGD lr 0.1, λ (--gamma) 1e-4, plateau/bisection pruning; hypersparse = penalty λ0 (--gamma) 1e-4 with the ART schedule; gmp = gradual magnitude pruning; nm = N:M semi-structured (--pattern) at the first evaluation, then fine-tuning; structured = whole neurons and filters (--target-sparsity of each hidden layer, smallest L2 norm) at the first evaluation, then fine-tuning. Prune only: compare takes --methods")]
+    [Description("relevance, l2, l1, none, lobster, hypersparse, gmp, nm, structured, rigl or set (default relevance; transformers: the first four). The last seven bring their own schedule and defaults: lobster = SGD lr 0.1, λ (--gamma) 1e-4, plateau/bisection pruning; hypersparse = penalty λ0 (--gamma) 1e-4 with the ART schedule; gmp = gradual magnitude pruning; nm = N:M semi-structured (--pattern) at the first evaluation, then fine-tuning; structured = whole neurons and filters (--target-sparsity of each hidden layer, smallest L2 norm) at the first evaluation, then fine-tuning; rigl and set = dynamic sparse training at --target-sparsity, regrowing by gradient (RigL) or at random (SET). Prune only: compare takes --methods")]
     public string? Method { get; init; }
 
     [CommandOption("--reg <LIST>")]
@@ -108,7 +108,7 @@ internal abstract class TrainingSettings : RunSettings
     public int? Seed { get; init; }
 
     [CommandOption("--target-sparsity <S>")]
-    [Description("final sparsity of gmp and hypersparse, in (0,1) (default 0.9; compare: 0.98); structured: the fraction of each hidden layer's neurons or filters removed (default 0.5)")]
+    [Description("final sparsity of gmp and hypersparse, in (0,1) (default 0.9; compare: 0.98); structured: the fraction of each hidden layer's neurons or filters removed (default 0.5); rigl and set: their constant sparsity (default 0.9)")]
     public double? TargetSparsity { get; init; }
 
     [CommandOption("--twt <X>")]

@@ -79,6 +79,7 @@ public sealed record MethodSettings
             GradualMagnitudePruning g => g with { TargetSparsity = TargetSparsity ?? g.TargetSparsity },
             SemiStructuredPruning nm => Pattern is { } p ? nm with { N = p.N, M = p.M } : nm,
             StructuredPruning st => st with { TargetSparsity = TargetSparsity ?? st.TargetSparsity },
+            DynamicSparsePruning ds => ds with { TargetSparsity = TargetSparsity ?? ds.TargetSparsity },
             _ => method,
         };
         if (Criterion is { } criterion) method = method with { Criterion = criterion };
@@ -98,7 +99,7 @@ public sealed record MethodSettings
     {
         var (iterative, relevance) = (method is IterativeCropPruning, method is RelevancePruning);
         var (lobster, hyperSparse, gmp, nm) = (method is LobsterPruning, method is HyperSparsePruning, method is GradualMagnitudePruning, method is SemiStructuredPruning);
-        var structured = method is StructuredPruning;
+        var structured = method is StructuredPruning or DynamicSparsePruning;
         var misplaced = new List<string>();
         void Check(bool given, bool taken, string name)
         {

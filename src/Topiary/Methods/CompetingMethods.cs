@@ -200,3 +200,51 @@ public sealed record StructuredPruning : PruningMethod
     protected override PruningPolicy CreateOwnPolicy(PruningPlan plan, GradientRegularizer own) => new StructuredPolicy(TargetSparsity, Norm);
 }
 
+/// <summary>
+/// Dynamic sparse training at a constant sparsity: RigL (Evci et al., "Rigging the Lottery", ICML 2020) grows back the
+/// pruned connections with the largest |∂L/∂w|, SET (Mocanu et al., Nature Communications 2018) random ones. No
+/// regularizer; the model is pruned by global magnitude to <see cref="TargetSparsity"/> after the first step, then
+/// every evaluation interval until three quarters of the budget each tensor drops the fraction
+/// α/2·(1 + cos(π t/T_end)) of its live weights with the smallest |w| and grows as many back at 0
+/// (<see cref="RegrowthPolicy"/>); the last quarter fine-tunes under the fixed mask. Adapted: RigL's ERK layer
+/// densities are replaced by the global magnitude cut of the other methods.
+/// </summary>
+public sealed record DynamicSparsePruning : PruningMethod
+{
+    /// <summary>The constant sparsity, in (0, 1) (default 0.9).</summary>
+    public double TargetSparsity { get; init; } = 0.9;
+
+    /// <summary>α, the drop fraction at the first update (default 0.3, RigL's).</summary>
+    public double DropFraction { get; init; } = 0.3;
+
+    /// <summary>Gradient (RigL, the default) or random (SET) regrowth.</summary>
+    public Regrowth Regrowth { get; init; } = Regrowth.Gradient;
+
+    /// <inheritdoc />
+    public override string Name => Regrowth == Regrowth.Gradient ? "rigl" : "set";
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        Require(TargetSparsity is > 0 and < 1, nameof(TargetSparsity), $"must lie in (0, 1), got {TargetSparsity}");
+        Require(DropFraction is > 0 and < 1, nameof(DropFraction), $"must lie in (0, 1), got {DropFraction}");
+        Require(Enum.IsDefined(Regrowth), nameof(Regrowth), $"unknown regrowth {(int)Regrowth}");
+        base.Validate();
+    }
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string Key, JsonNode? Value)> Settings() =>
+        [("target_sparsity", Number(TargetSparsity)), ("drop_fraction", Number(DropFraction))];
+
+    /// <inheritdoc />
+    protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks) => new NoRegularization();
+
+    /// <inheritdoc />
+    protected override PruningPolicy CreateOwnPolicy(PruningPlan plan, GradientRegularizer own)
+    {
+        var total = plan.TotalSteps ?? throw new PruningMethodException(nameof(PruningPlan), nameof(PruningPlan.TotalSteps),
+            $"{Name} anneals its drop fraction to 0 at three quarters of the step budget, so the budget must be given");
+        return new RegrowthPolicy(TargetSparsity, plan.EvaluationInterval, Math.Max(1, 3 * total / 4), DropFraction, Regrowth);
+    }
+}
+

@@ -5,7 +5,7 @@ namespace Topiary.Methods;
 /// <summary>
 /// Pruning methods by name, for command lines and recipes (code constructs the types directly): the flagship
 /// <c>relevance</c>, its baselines <c>l2</c>, <c>l1</c> and <c>none</c>, the competing <c>lobster</c>,
-/// <c>hypersparse</c> and <c>gmp</c>, N:M semi-structured <c>nm</c>, neuron and filter pruning <c>structured</c>, and every regularizer of the catalogue with the iterative crop.
+/// <c>hypersparse</c> and <c>gmp</c>, N:M semi-structured <c>nm</c>, neuron and filter pruning <c>structured</c>, dynamic sparse training <c>rigl</c> and <c>set</c>, and every regularizer of the catalogue with the iterative crop.
 /// <see cref="Register"/> adds a method of one's own.
 /// </summary>
 public static class PruningMethodRegistry
@@ -14,7 +14,7 @@ public static class PruningMethodRegistry
     private static readonly Dictionary<string, Func<PruningMethod>> Factories = Defaults();
 
     /// <summary>The competing methods, beyond the regularizer catalogue.</summary>
-    public static IReadOnlyList<string> Competing { get; } = ["lobster", "hypersparse", "gmp", "nm", "structured"];
+    public static IReadOnlyList<string> Competing { get; } = ["lobster", "hypersparse", "gmp", "nm", "structured", "rigl", "set"];
 
     /// <summary>Every registered name, in registration order.</summary>
     public static IReadOnlyList<string> Names
@@ -56,6 +56,8 @@ public static class PruningMethodRegistry
         factories["gmp"] = () => new GradualMagnitudePruning();
         factories["nm"] = () => new SemiStructuredPruning();
         factories["structured"] = () => new StructuredPruning();
+        factories["rigl"] = () => new DynamicSparsePruning();
+        factories["set"] = () => new DynamicSparsePruning { Regrowth = Pruning.Schedules.Regrowth.Random };
         return factories;
     }
 }

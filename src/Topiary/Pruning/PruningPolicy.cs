@@ -29,6 +29,12 @@ public abstract class PruningPolicy
     /// </summary>
     public virtual bool MayPruneAfterStep(PruningContext context) => true;
 
+    /// <summary>
+    /// Whether the policy reads the dense gradient of the last step (<see cref="PruningContext.DenseGradient"/>, before
+    /// pruned entries are zeroed), as RigL's regrowth does; the session then keeps a copy each step.
+    /// </summary>
+    public virtual bool ReadsDenseGradients => false;
+
     /// <summary>The policy's own counters, for checkpoints.</summary>
     public virtual JsonObject SaveState() => new();
 
@@ -51,4 +57,10 @@ public sealed record PruningContext(PruningMasks Masks, MetricFloor Floor, Func<
 
     /// <summary>What the schedule ranks entries by when it prunes (the method's <see cref="PruningCriterion"/>; default |w|).</summary>
     public Toolkit.ImportanceCriterion Importance { get; init; } = Toolkit.Importance.Magnitude;
+
+    /// <summary>
+    /// The last step's gradient of an entry before pruned entries were zeroed, or null when the session kept none
+    /// (only for a policy that <see cref="PruningPolicy.ReadsDenseGradients"/>).
+    /// </summary>
+    public Func<MaskedParameter, TorchSharp.torch.Tensor?> DenseGradient { get; init; } = _ => null;
 }

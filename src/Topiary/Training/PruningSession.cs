@@ -88,12 +88,36 @@ public sealed partial class PruningSession : IDisposable
             rewind = new WeightRewind(rewindStep);
             rewind.Observe(0, model);
         }
-        if (Importance.ReadsGradients) step.ObserveGradients = Importance.Observe;
+        var keepsGradients = Policy.ReadsDenseGradients;
+        if (Importance.ReadsGradients || keepsGradients)
+            step.ObserveGradients = () =>
+            {
+                Importance.Observe();
+                if (keepsGradients) KeepDenseGradients();
+            };
         gamma = new GammaSchedule(method.Strength, method.StrengthDecays, settings.StepsPerEpoch);
         selection = new CheckpointSelection(settings.Bound);
         context = new PruningContext(Masks, settings.Bound,
             settings.Validator ?? (() => throw new InvalidOperationException($"the {method.Name} schedule re-evaluates the model: set {nameof(PruningSessionSettings)}.{nameof(PruningSessionSettings.Validator)}")),
-            settings.StepsPerEpoch, settings.TotalSteps ?? long.MaxValue, logger) { Importance = Importance.Criterion };
+            settings.StepsPerEpoch, settings.TotalSteps ?? long.MaxValue, logger)
+        {
+            Importance = Importance.Criterion,
+            DenseGradient = e => denseGradients.GetValueOrDefault(e.Name),
+        };
+    }
+
+    // The last step's gradients before masking, for a policy that regrows by them (RigL); kept only for such a policy.
+    private readonly Dictionary<string, Tensor> denseGradients = [];
+
+    private void KeepDenseGradients()
+    {
+        using var _ = no_grad();
+        foreach (var e in Masks.Entries)
+        {
+            if (e.Parameter.grad is not { } g) continue;
+            if (denseGradients.TryGetValue(e.Name, out var kept)) kept.copy_(g);
+            else denseGradients[e.Name] = g.detach().clone().DetachFromDisposeScope();
+        }
     }
 
     /// <summary>The method.</summary>
@@ -284,6 +308,7 @@ public sealed partial class PruningSession : IDisposable
         step.Dispose();
         Importance.Dispose();
         rewind?.Dispose();
+        foreach (var g in denseGradients.Values) g.Dispose();
         selection.Dispose();
         Masks.Dispose();
     }
