@@ -12,7 +12,7 @@ namespace Topiary.Cli.Settings;
 internal class CompareSettings : TranslationPairSettings
 {
     [CommandOption("--methods <LIST>")]
-    [Description("comma-separated methods (default relevance,l2,l1,none,lobster,gmp,hypersparse; transformers: relevance,l2,l1,none); METHOD[[flag=value,…]] gives one entry its own method settings over the flags, e.g. relevance[[alpha=auto:0.5,decay=decoupled,gamma=1]] beside relevance; METHOD+REG+REG… adds regularizers to a method, e.g. none+spectral:1e-3+so:1e-4")]
+    [Description("comma-separated methods (default relevance,l2,l1,none,lobster,gmp,hypersparse; transformers: relevance,l2,l1,none), or all (those and nm, structured, rigl, set); METHOD[[flag=value,…]] gives one entry its own method settings over the flags, e.g. relevance[[alpha=auto:0.5,decay=decoupled,gamma=1]] beside relevance; METHOD+REG+REG… adds regularizers to a method, e.g. none+spectral:1e-3+so:1e-4")]
     public string? Methods { get; init; }
 
     [CommandOption("--resume <DIR>")]
@@ -41,7 +41,7 @@ internal class CompareSettings : TranslationPairSettings
 
     /// <summary>The methods to compare, as labels (a method and optional +regularizers).</summary>
     public IReadOnlyList<string> MethodLabels =>
-        MethodLabel.SplitList(Methods ?? ModelDefaults.Methods(ModelName));
+        MethodLabel.SplitList(Methods == "all" ? ModelDefaults.AllMethods(ModelName) : Methods ?? ModelDefaults.Methods(ModelName));
 
     /// <summary>The seeds: <c>--seeds</c> of them from <c>--seed</c> on.</summary>
     public IReadOnlyList<int> SeedList => Enumerable.Range(Seed ?? Dense().Seed, Seeds ?? ModelDefaults.Seeds(ModelName)).ToList();

@@ -77,6 +77,14 @@ internal static class ModelDefaults
     public static string Methods(string model) =>
         ModelFamilies.Of(model) == ModelFamily.Image ? "relevance,l2,l1,none,lobster,gmp,hypersparse" : string.Join(",", LanguageModelSubject.SupportedMethods);
 
+    /// <summary>
+    /// What <c>--methods all</c> compares: the default methods and every competing one (N:M, neuron pruning, RigL, SET
+    /// beside LOBSTER, HyperSparse and gmp) for the image models; the supported four for the transformers. The
+    /// catalogue's regularizers join by name or as +terms.
+    /// </summary>
+    public static string AllMethods(string model) =>
+        ModelFamilies.Of(model) == ModelFamily.Image ? string.Join(",", Methods(model).Split(',').Concat(PruningMethods.Competing).Distinct()) : Methods(model);
+
     /// <summary>Seeds per method of a comparison.</summary>
     public static int Seeds(string model) => ModelFamilies.Of(model) == ModelFamily.Image ? 3 : 2;
 

@@ -198,6 +198,15 @@ public class CompareCommandTests
         Assert.Contains(expected, Assert.Single(result.StandardError.Trim().Split('\n')));
     }
 
+    [Fact]
+    public void All_methods_are_the_default_set_and_every_competing_method()
+    {
+        var all = new Topiary.Cli.Settings.CompareSettings { Methods = "all" }.MethodLabels;
+        Assert.Equal(["relevance", "l2", "l1", "none", "lobster", "gmp", "hypersparse", "nm", "structured", "rigl", "set"], all);
+        Assert.Equal(["relevance", "l2", "l1", "none"], new Topiary.Cli.Settings.CompareSettings { Methods = "all", Model = "transformer-lm" }.MethodLabels);
+        Assert.Equal(7, new Topiary.Cli.Settings.CompareSettings().MethodLabels.Count);
+    }
+
     /// <summary>Remaining fractions strictly fall along the run's test trajectory, which ends at the run's own result.</summary>
     private static void AssertTrajectoryEndsAtResult(JsonElement run)
     {
