@@ -116,6 +116,7 @@ internal static class ComparisonRunner
         ComparisonPlot.Write(report, files[2]);
         System.Console.WriteLine();
         System.Console.WriteLine(ComparisonMarkdown.SummaryTable(report));
+        if (ComparisonMarkdown.UnprunedSelections(report) is { } unpruned) System.Console.WriteLine(unpruned);
         if (ComparisonMarkdown.MatchedTable(report) is { } matched)
         {
             System.Console.WriteLine($"test {report.Metric.Name} at equal size (seed means, from the test trajectories):");

@@ -39,6 +39,23 @@ public static class ComparisonMarkdown
         return sb.ToString();
     }
 
+    /// <summary>
+    /// One line per method whose selection kept the dense model in some runs (no pruned model met the bound, so the run
+    /// reports 100 % remaining and "at bound"), saying so and what to change; null when there is none. The summary's
+    /// numbers for such a method are the dense model's, not a pruned one's.
+    /// </summary>
+    public static string? UnprunedSelections(ComparisonReport report)
+    {
+        var bound = report.Metric.HigherIsBetter ? "--floor" : "--ceiling";
+        var lines = report.Methods
+            .Select(method => (Method: method, Runs: report.Runs.Where(r => r.Method == method && r.Failure is null).ToList()))
+            .Select(m => (m.Method, m.Runs.Count, Dense: m.Runs.Count(r => r.RemainingFraction >= 1 - 1e-9)))
+            .Where(m => m.Dense > 0)
+            .Select(m => $"- {m.Method}: in {m.Dense} of {m.Count} runs no pruned model met the bound, so the selection kept the dense model; its row describes that model. Loosen {bound} or lengthen the budget (--epochs) to compare it pruned.")
+            .ToList();
+        return lines.Count == 0 ? null : string.Join("\n", lines) + "\n";
+    }
+
     /// <summary>Remaining fractions at which <see cref="MatchedTable"/> compares the methods.</summary>
     public static IReadOnlyList<double> MatchedLevels { get; } = [0.5, 0.2, 0.1, 0.05, 0.02, 0.01];
 
@@ -114,6 +131,7 @@ public static class ComparisonMarkdown
         sb.Append("remaining counts every parameter of the model. \"Remaining vs relevance\" > 1 means the method keeps more parameters than the flagship. ");
         sb.Append($"`comparison.json` also holds each run's test {metric.Name} right before every pruning event (reporting only: the test split is never used to prune or select).\n\n");
         sb.Append(SummaryTable(report)).Append('\n');
+        if (UnprunedSelections(report) is { } unpruned) sb.Append(unpruned).Append('\n');
         if (MatchedTable(report) is { } matched)
         {
             sb.Append($"## At equal size\n\nSeed-mean test {metric.Name} right before the pruning events, interpolated in log(remaining) to the same remaining fractions; ");
