@@ -46,12 +46,12 @@ public static class ComparisonMarkdown
     /// </summary>
     public static string? UnprunedSelections(ComparisonReport report)
     {
-        var bound = report.Metric.HigherIsBetter ? "--floor" : "--ceiling";
+        var bound = report.Metric.HigherIsBetter ? "floor" : "ceiling";
         var lines = report.Methods
             .Select(method => (Method: method, Runs: report.Runs.Where(r => r.Method == method && r.Failure is null).ToList()))
             .Select(m => (m.Method, m.Runs.Count, Dense: m.Runs.Count(r => r.RemainingFraction >= 1 - 1e-9)))
             .Where(m => m.Dense > 0)
-            .Select(m => $"- {m.Method}: in {m.Dense} of {m.Count} runs no pruned model met the bound, so the selection kept the dense model; its row describes that model. Loosen {bound} or lengthen the budget (--epochs) to compare it pruned.")
+            .Select(m => $"- {m.Method}: in {m.Dense} of {m.Count} runs no pruned model met the bound, so the selection kept the dense model; its row describes that model. Loosen the {bound} or lengthen the pruning budget to compare it pruned.")
             .ToList();
         return lines.Count == 0 ? null : string.Join("\n", lines) + "\n";
     }

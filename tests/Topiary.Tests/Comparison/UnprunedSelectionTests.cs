@@ -23,7 +23,7 @@ public class UnprunedSelectionTests
             new ComparisonRun("rigl", 1, 0.87, 0.88, 0.87, 1.0, 0.87, true, 1), new ComparisonRun("rigl", 2, 0.87, 0.88, 0.87, 0.02, 0.87, true, 1),
             new ComparisonRun("gmp", 1, 0.87, 0.88, 0.88, 0.02, 0.87, true, 1), new ComparisonRun("gmp", 2, 0.87, 0.88, 0.88, 0.02, 0.87, true, 1));
         var lines = ComparisonMarkdown.UnprunedSelections(report)!;
-        Assert.Equal("- rigl: in 1 of 2 runs no pruned model met the bound, so the selection kept the dense model; its row describes that model. Loosen --floor or lengthen the budget (--epochs) to compare it pruned.\n", lines);
+        Assert.Equal("- rigl: in 1 of 2 runs no pruned model met the bound, so the selection kept the dense model; its row describes that model. Loosen the floor or lengthen the pruning budget to compare it pruned.\n", lines);
         Assert.Contains(lines, ComparisonMarkdown.Render(report));
     }
 
