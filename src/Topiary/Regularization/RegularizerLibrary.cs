@@ -1,3 +1,5 @@
+using Topiary.Quantization;
+
 namespace Topiary.Regularization;
 
 /// <summary>One entry of the regularizer catalogue: CLI name, factory, default strength and what the strength means.</summary>
@@ -21,7 +23,8 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// The regularizers of the seed-paper catalogue (issue 5), beside the flagship's own in <see cref="RegularizerCatalog"/>.
 /// Parameters of the spec (<c>name:strength:key=value</c>): <c>gor</c> takes <c>groups</c> (G, default 4) and
 /// <c>cross</c> (β of the across-groups term, default 0); <c>scad</c> takes <c>a</c> (3.7), <c>mcp</c> takes
-/// <c>b</c> (3), and both take <c>fista</c> (1: accelerated proximal steps, <see cref="AcceleratedProximalStep"/>).
+/// <c>b</c> (3), and both take <c>fista</c> (1: accelerated proximal steps, <see cref="AcceleratedProximalStep"/>);
+/// <c>qat</c> takes <c>bits</c> (8) and <c>channel</c> (1: a scale per output channel, 0: one per tensor).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -46,6 +49,8 @@ public static class RegularizerLibrary
         new("sam", () => new SharpnessAwareMinimization(), 5e-2, "ρ, the perturbation radius"),
         new("amp", () => new AdversarialModelPerturbation(), 5e-2, "ε, the perturbation radius (K = 2, ζ = ε)"),
         new("flops", () => new FlopsRegularizer(), 1e-3, "γ of γ·Σ_layers Σ_j(mean_i|a_ij|)²"),
+        new("qat", a => new QuantizationAwareTraining(Scheme(a)), 1.0,
+            "λ, the share of quantization noise in w + λ(Q(w) − w) (1: plain fake quantization)", ["bits", "channel"]),
     };
 
     /// <summary>The CLI names.</summary>
@@ -62,7 +67,14 @@ public static class RegularizerLibrary
             : throw new ArgumentOutOfRangeException(key, value, $"{key} must be a whole number, got {value}");
     }
 
-    private static bool Switch(IReadOnlyDictionary<string, double> arguments, string key) => arguments.GetValueOrDefault(key, 0) switch
+    private static QuantizationScheme Scheme(IReadOnlyDictionary<string, double> arguments)
+    {
+        var bits = Whole(arguments, "bits", 8);
+        if (bits is < 2 or > 8) throw new ArgumentOutOfRangeException("bits", bits, $"bits must be 2 to 8, got {bits}");
+        return new QuantizationScheme(bits, Switch(arguments, "channel", fallback: 1) ? QuantizationGranularity.PerChannel : QuantizationGranularity.PerTensor);
+    }
+
+    private static bool Switch(IReadOnlyDictionary<string, double> arguments, string key, double fallback = 0) => arguments.GetValueOrDefault(key, fallback) switch
     {
         0 => false,
         1 => true,

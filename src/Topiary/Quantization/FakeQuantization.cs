@@ -1,0 +1,88 @@
+using Topiary.Backend;
+using static TorchSharp.torch;
+
+namespace Topiary.Quantization;
+
+/// <summary>
+/// Fake quantization of weights with a straight-through estimator (STE), the training-time model of integer weights
+/// used by quantization-aware training (QReg, Hasan et al., seed paper #111; Bengio et al. 2013 for the STE):
+/// Q(w) = s·clamp(round(w/s), −q, q) on the grid of a <see cref="QuantizationScheme"/>, whose gradient is taken as
+/// ∂Q/∂w = 1 where |w| ≤ q·s and 0 outside.
+/// </summary>
+public static class FakeQuantization
+{
+    /// <summary>
+    /// The scales s = max|w|/q of <paramref name="weight"/>: shape [1, 1, …] for one per tensor, [out, 1, …] for one per
+    /// output channel (row of a linear weight, filter of a kernel), so that they broadcast against the weight.
+    /// An all-zero group gets scale 1.
+    /// </summary>
+    public static Tensor Scales(Tensor weight, QuantizationScheme scheme)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        ArgumentNullException.ThrowIfNull(scheme);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var magnitude = weight.detach().abs();
+        var broadcast = Enumerable.Repeat(1L, (int)weight.dim()).ToArray();
+        Tensor maxAbs;
+        if (scheme.Granularity == QuantizationGranularity.PerChannel && weight.dim() >= 1)
+        {
+            maxAbs = magnitude.reshape(weight.shape[0], -1).amax(new long[] { 1 });
+            broadcast[0] = weight.shape[0];
+        }
+        else
+        {
+            maxAbs = magnitude.max();
+        }
+        var scales = maxAbs.div(HeldScalar.Of(scheme.MaxLevel));
+        scales = where(maxAbs.gt(HeldScalar.Of(0)), scales, ones_like(scales));
+        return scales.reshape(broadcast).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Q(w) = s·clamp(round(w/s), −q, q), without gradient; zeros stay zeros.</summary>
+    public static Tensor Quantize(Tensor weight, Tensor scales, QuantizationScheme scheme)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        ArgumentNullException.ThrowIfNull(scales);
+        ArgumentNullException.ThrowIfNull(scheme);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return Levels(weight.detach(), scales, scheme).mul(scales).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The integer levels clamp(round(w/s), −q, q) as a float tensor (rounding half to even).</summary>
+    public static Tensor Levels(Tensor weight, Tensor scales, QuantizationScheme scheme)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        ArgumentNullException.ThrowIfNull(scales);
+        ArgumentNullException.ThrowIfNull(scheme);
+        using var scope = NewDisposeScope();
+        return weight.div(scales).round().clamp(HeldScalar.Of(-scheme.MaxLevel), HeldScalar.Of(scheme.MaxLevel)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Q(w) in the forward pass with the straight-through gradient in the backward pass: c + (Q(w) − c).detach() with
+    /// c = clamp(w, −q·s, q·s), so that ∂/∂w is 1 inside the grid's range and 0 outside.
+    /// </summary>
+    public static Tensor StraightThrough(Tensor weight, Tensor scales, QuantizationScheme scheme)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        ArgumentNullException.ThrowIfNull(scales);
+        ArgumentNullException.ThrowIfNull(scheme);
+        using var scope = NewDisposeScope();
+        var limit = scales.detach().mul(HeldScalar.Of(scheme.MaxLevel));
+        var clamped = weight.clamp(limit.neg(), limit);
+        var quantized = Quantize(weight, scales, scheme);
+        return clamped.add(quantized.sub(clamped).detach()).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>1 where |w| ≤ q·s (the straight-through gradient passes), 0 outside.</summary>
+    public static Tensor InRange(Tensor weight, Tensor scales, QuantizationScheme scheme)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        ArgumentNullException.ThrowIfNull(scales);
+        ArgumentNullException.ThrowIfNull(scheme);
+        using var scope = NewDisposeScope();
+        return weight.detach().abs().le(scales.mul(HeldScalar.Of(scheme.MaxLevel))).to_type(weight.dtype).MoveToOuterDisposeScope();
+    }
+}
