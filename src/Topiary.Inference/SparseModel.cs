@@ -11,4 +11,8 @@ namespace Topiary.Inference;
 /// <param name="HalfPrecision">True when the values were stored as float16.</param>
 /// <param name="Tensors">How each parameter tensor is stored.</param>
 /// <param name="Metadata">Free metadata carried over from the source model.</param>
-public sealed record SparseModel(SequentialNetwork Network, string? Architecture, bool HalfPrecision, IReadOnlyList<StoredTensor> Tensors, JsonObject Metadata);
+public sealed record SparseModel(SequentialNetwork Network, string? Architecture, bool HalfPrecision, IReadOnlyList<StoredTensor> Tensors, JsonObject Metadata)
+{
+    /// <summary>The bits of the weights' integer grid when the file stores them quantized (int8 levels and scales), else null.</summary>
+    public int? WeightBits { get; init; }
+}

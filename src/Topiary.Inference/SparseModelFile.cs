@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Topiary.IO;
+using Topiary.Quantization;
 using Topiary.Serialization;
 
 namespace Topiary.Inference;
@@ -15,15 +16,20 @@ namespace Topiary.Inference;
 /// and checked against the file's real length and fixed limits before anything is allocated, so a damaged file
 /// gives a one-line <see cref="ModelFileException"/>. Version 2 describes each convolution and pooling window by
 /// its kernel, stride and padding ([height, width] each) and adds average pooling; version 1 (one square kernel
-/// size per convolution, stride 1 and no padding; max-pooling windows k×k with stride k) is still read.
+/// size per convolution, stride 1 and no padding; max-pooling windows k×k with stride k) is still read. Version 3
+/// (<see cref="SaveQuantized"/>, written only for quantized weights; float files stay version 2 so that older readers
+/// read them) adds "values": "int8" with the grid's "bits", and per tensor its own "values" ("int8" or "float32") and,
+/// for int8, the number of float32 "scales" that precede its levels in the payload.
 /// </summary>
 public static class SparseModelFile
 {
     /// <summary>The first eight bytes of every sparse model file.</summary>
     public static ReadOnlySpan<byte> Magic => "TOPSPRS\0"u8;
 
-    private const int FormatVersion = 2;
+    private const int FormatVersion = 3;
+    private const int FloatFormatVersion = 2;
     private const int FirstWindowsVersion = 2;
+    private const int FirstQuantizedVersion = 3;
     private const int MaxHeaderBytes = 1 << 20;
     private const int MaxDimension = 1 << 24;
     private const long MaxTensorElements = 1L << 28;
@@ -35,40 +41,92 @@ public static class SparseModelFile
     /// <exception cref="ArgumentException">A value is not finite in float16 (|v| above 65504), or the network is inconsistent.</exception>
     public static IReadOnlyList<StoredTensor> Save(string path, SequentialNetwork network, string? architecture, bool half = false, JsonObject? metadata = null)
     {
+        ArgumentNullException.ThrowIfNull(network);
         network.Shapes();
-        var stored = new List<StoredTensor>();
-        var payloads = new List<byte[]>();
-        var tensors = new JsonArray();
-        foreach (var (name, shape, values) in network.Parameters())
-        {
+        foreach (var (name, _, values) in network.Parameters())
             if (half && values.Any(v => !Half.IsFinite((Half)v)))
                 throw new ArgumentException($"{name} has values outside the float16 range (|v| > 65504); save it without half precision", nameof(half));
-            var (layout, payload, nonzero) = SparseTensorCodec.Encode(values, shape, half);
-            payloads.Add(payload);
-            stored.Add(new StoredTensor(name, shape, layout, nonzero, payload.Length, values.Length * 4L));
-            tensors.Add(new JsonObject { ["name"] = name, ["layout"] = layout.ToString().ToLowerInvariant(), ["nonzero"] = nonzero });
+        var encoding = half ? ValueEncoding.Float16 : ValueEncoding.Float32;
+        var tensors = network.Parameters().Select(p => EncodeTensor(p.Name, p.Shape, p.Values, encoding, scales: null)).ToList();
+        return Write(path, network, architecture, half ? "float16" : "float32", bits: null, tensors, metadata);
+    }
+
+    /// <summary>
+    /// Writes the network with its weights quantized on <paramref name="scheme"/>'s grid (<see cref="WeightQuantizer"/>):
+    /// each weight as its scales (float32, one per output unit or one per tensor) followed by its int8 levels in the
+    /// smallest layout (CSR then spends 1 byte per value plus a 16-bit column index); biases stay float32. Format
+    /// version 3; loading gives the dequantized network (level × scale), which equals the fake-quantized model of
+    /// quantization-aware training.
+    /// </summary>
+    /// <exception cref="ArgumentException">A weight is not finite, or the network is inconsistent.</exception>
+    public static IReadOnlyList<StoredTensor> SaveQuantized(string path, SequentialNetwork network, string? architecture, QuantizationScheme scheme, JsonObject? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(scheme);
+        network.Shapes();
+        var quantized = WeightQuantizer.QuantizeWeights(network, scheme).ToDictionary(q => q.Name);
+        var tensors = network.Parameters().Select(p => quantized.TryGetValue(p.Name, out var q)
+            ? EncodeTensor(p.Name, p.Shape, q.Levels.Select(l => (float)l).ToArray(), ValueEncoding.Int8, q.Scales)
+            : EncodeTensor(p.Name, p.Shape, p.Values, ValueEncoding.Float32, scales: null)).ToList();
+        return Write(path, network, architecture, "int8", scheme.Bits, tensors, metadata);
+    }
+
+    private sealed record EncodedTensor(StoredTensor Stored, byte[] Payload, ValueEncoding Encoding, int ScaleCount);
+
+    private static EncodedTensor EncodeTensor(string name, long[] shape, float[] values, ValueEncoding encoding, float[]? scales)
+    {
+        var (layout, payload, nonzero) = SparseTensorCodec.Encode(values, shape, encoding);
+        if (scales is not null)
+        {
+            var withScales = new byte[scales.Length * 4 + payload.Length];
+            for (var i = 0; i < scales.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(withScales.AsSpan(i * 4), scales[i]);
+            payload.CopyTo(withScales.AsSpan(scales.Length * 4));
+            payload = withScales;
         }
+        return new EncodedTensor(new StoredTensor(name, shape, layout, nonzero, payload.Length, values.Length * 4L), payload, encoding, scales?.Length ?? 0);
+    }
+
+    private static IReadOnlyList<StoredTensor> Write(string path, SequentialNetwork network, string? architecture, string values, int? bits,
+        IReadOnlyList<EncodedTensor> tensors, JsonObject? metadata)
+    {
         var header = new JsonObject
         {
             ["tool_version"] = ToolInfo.Version,
             ["architecture"] = architecture,
-            ["values"] = half ? "float16" : "float32",
-            ["input"] = new JsonArray(network.InputChannels, network.InputHeight, network.InputWidth),
-            ["layers"] = new JsonArray(network.Layers.Select(DescribeLayer).ToArray()),
-            ["tensors"] = tensors,
-            ["metadata"] = metadata?.DeepClone() ?? new JsonObject(),
+            ["values"] = values,
         };
+        if (bits is { } b) header["bits"] = b;
+        header["input"] = new JsonArray(network.InputChannels, network.InputHeight, network.InputWidth);
+        header["layers"] = new JsonArray(network.Layers.Select(DescribeLayer).ToArray());
+        header["tensors"] = new JsonArray(tensors.Select(t => DescribeTensor(t, quantizedFile: bits is not null)).ToArray());
+        header["metadata"] = metadata?.DeepClone() ?? new JsonObject();
         var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
 
         using var buffer = new MemoryStream();
         buffer.Write(Magic);
-        WriteInt32(buffer, FormatVersion);
+        WriteInt32(buffer, bits is null ? FloatFormatVersion : FormatVersion);
         WriteInt32(buffer, headerBytes.Length);
         buffer.Write(headerBytes);
-        foreach (var payload in payloads) buffer.Write(payload);
+        foreach (var tensor in tensors) buffer.Write(tensor.Payload);
         WriteInt32(buffer, unchecked((int)Crc32.Compute(buffer.GetBuffer().AsSpan(0, (int)buffer.Length))));
         AtomicFile.WriteAllBytes(path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
-        return stored;
+        return tensors.Select(t => t.Stored).ToList();
+    }
+
+    private static JsonObject DescribeTensor(EncodedTensor tensor, bool quantizedFile)
+    {
+        var node = new JsonObject
+        {
+            ["name"] = tensor.Stored.Name,
+            ["layout"] = tensor.Stored.Layout.ToString().ToLowerInvariant(),
+            ["nonzero"] = tensor.Stored.Nonzero,
+        };
+        if (quantizedFile)
+        {
+            node["values"] = tensor.Encoding == ValueEncoding.Int8 ? "int8" : "float32";
+            if (tensor.Encoding == ValueEncoding.Int8) node["scales"] = tensor.ScaleCount;
+        }
+        return node;
     }
 
     /// <summary>True when the file starts with <see cref="Magic"/> (used to tell sparse files from <c>model.topiary</c>).</summary>
@@ -116,12 +174,16 @@ public static class SparseModelFile
         var header = JsonNode.Parse(bytes.AsSpan(offset, headerLength)) as JsonObject ?? throw new FormatException("header is not a JSON object");
         offset += headerLength;
 
-        var half = Field<string>(header, "values") switch
+        var fileValues = Field<string>(header, "values");
+        var half = fileValues switch
         {
             "float32" => false,
             "float16" => true,
+            "int8" when version >= FirstQuantizedVersion => false,
             var other => throw new FormatException($"unknown value type '{other}'"),
         };
+        int? bits = fileValues == "int8" ? Field<int>(header, "bits") : null;
+        if (bits is < 2 or > 8) throw new FormatException($"'bits' = {bits} is outside [2, 8]");
         var input = Array(header, "input").Select(n => Dimension(n, "input")).ToArray();
         if (input.Length != 3) throw new FormatException("input shape must have 3 dimensions");
         var layerNodes = Array(header, "layers");
@@ -132,7 +194,7 @@ public static class SparseModelFile
         var skeleton = new SequentialNetwork(input[0], input[1], input[2], layerSpecs.Select(l => ReadLayer(l, version, withValues: null)).ToList());
         var parameters = skeleton.ParameterShapes().ToList();
         if (tensorNodes.Count != parameters.Count) throw new FormatException($"header lists {tensorNodes.Count} tensors but the layers have {parameters.Count}");
-        var plans = new List<(string Name, long[] Shape, long Numel, TensorLayout Layout, long Nonzero, long Bytes)>();
+        var plans = new List<(string Name, long[] Shape, long Numel, TensorLayout Layout, long Nonzero, ValueEncoding Encoding, int Scales, long Bytes)>();
         long total = 0;
         for (var i = 0; i < parameters.Count; i++)
         {
@@ -150,10 +212,11 @@ public static class SparseModelFile
             };
             var nonzero = Field<long>(node, "nonzero");
             if (nonzero < 0 || nonzero > numel) throw new FormatException($"{name} claims {nonzero} non-zero entries of {numel}");
-            var size = SparseTensorCodec.EncodedSize(layout, shape, numel, nonzero, half);
+            var (encoding, scales) = TensorValues(node, name, shape, bits, half);
+            var size = scales * 4L + SparseTensorCodec.EncodedSize(layout, shape, numel, nonzero, encoding);
             total += size;
             if (total > bytes.Length) throw new FormatException($"size mismatch: the tensors up to {name} need {total} bytes but the file holds {bytes.Length}");
-            plans.Add((name, shape, numel, layout, nonzero, size));
+            plans.Add((name, shape, numel, layout, nonzero, encoding, scales, size));
         }
         if (offset + total + 4 != bytes.Length)
             throw new FormatException($"size mismatch: the header describes {offset + total + 4} bytes but the file holds {bytes.Length}");
@@ -164,7 +227,10 @@ public static class SparseModelFile
         {
             try
             {
-                decoded[plan.Name] = SparseTensorCodec.Decode(bytes.AsSpan(offset, (int)plan.Bytes), plan.Layout, plan.Shape, plan.Numel, plan.Nonzero, half);
+                var payload = bytes.AsSpan(offset, (int)plan.Bytes);
+                var scaleBytes = plan.Scales * 4;
+                var values = SparseTensorCodec.Decode(payload.Slice(scaleBytes), plan.Layout, plan.Shape, plan.Numel, plan.Nonzero, plan.Encoding);
+                decoded[plan.Name] = plan.Encoding == ValueEncoding.Int8 ? Dequantize(plan.Name, plan.Shape, values, payload.Slice(0, scaleBytes), bits!.Value) : values;
             }
             catch (FormatException e)
             {
@@ -176,7 +242,41 @@ public static class SparseModelFile
         var network = new SequentialNetwork(input[0], input[1], input[2], layerSpecs.Select(l => ReadLayer(l, version, decoded)).ToList());
         network.Shapes();
         var architecture = header["architecture"] is JsonValue a ? a.GetValue<string>() : null;
-        return new SparseModel(network, architecture, half, stored, header["metadata"] as JsonObject ?? new JsonObject());
+        return new SparseModel(network, architecture, half, stored, header["metadata"] as JsonObject ?? new JsonObject()) { WeightBits = bits };
+    }
+
+    /// <summary>How a tensor of a version-3 int8 file stores its values: int8 levels with their scale count, or float32.</summary>
+    private static (ValueEncoding Encoding, int Scales) TensorValues(JsonObject node, string name, long[] shape, int? bits, bool half)
+    {
+        if (bits is null) return (half ? ValueEncoding.Float16 : ValueEncoding.Float32, 0);
+        switch (Field<string>(node, "values"))
+        {
+            case "float32":
+                return (ValueEncoding.Float32, 0);
+            case "int8":
+                var scales = Field<int>(node, "scales");
+                var rows = shape.Length >= 2 ? shape[0] : 1;
+                if (scales != 1 && scales != rows) throw new FormatException($"{name} has {scales} scales; expected 1 or one per output unit ({rows})");
+                return (ValueEncoding.Int8, scales);
+            case var other:
+                throw new FormatException($"{name} has unknown value type '{other}'");
+        }
+    }
+
+    /// <summary>level × scale in float32, as <see cref="QuantizedTensor.Dequantize"/>, after checking levels and scales.</summary>
+    private static float[] Dequantize(string name, long[] shape, float[] levels, ReadOnlySpan<byte> scaleBytes, int bits)
+    {
+        var scales = new float[scaleBytes.Length / 4];
+        for (var i = 0; i < scales.Length; i++)
+        {
+            scales[i] = BinaryPrimitives.ReadSingleLittleEndian(scaleBytes.Slice(i * 4));
+            if (!float.IsFinite(scales[i]) || scales[i] <= 0) throw new FormatException($"scale {i} ({scales[i]}) is not a positive finite number");
+        }
+        var limit = (1 << (bits - 1)) - 1;
+        var level = levels.FirstOrDefault(l => Math.Abs(l) > limit);
+        if (level != 0) throw new FormatException($"level {level} is outside the {bits}-bit grid (±{limit})");
+        var quantized = new QuantizedTensor(name, shape, levels.Select(l => (sbyte)l).ToArray(), scales, bits);
+        return quantized.Dequantize();
     }
 
     private static JsonObject DescribeLayer(NetworkLayer layer) => layer switch

@@ -6,12 +6,19 @@ namespace Topiary.Inference;
 /// <summary>
 /// Encodes one float tensor in the smallest of the <see cref="TensorLayout"/>s and decodes it back with every
 /// structural check (monotone row pointers, in-range and increasing column indices, bit counts) so that a damaged
-/// payload is reported instead of producing a wrong model. Values are float32, or IEEE binary16 when
-/// <c>half</c> is set. Zero entries are not stored: a −0.0 comes back as +0.0, every other value bit for bit.
+/// payload is reported instead of producing a wrong model. Values are float32, IEEE binary16, or the integer levels of
+/// a quantized weight as int8 (<see cref="ValueEncoding"/>). Zero entries are not stored: a −0.0 comes back as +0.0, every
+/// other value bit for bit.
 /// </summary>
 internal static class SparseTensorCodec
 {
-    public static int ValueSize(bool half) => half ? 2 : 4;
+    public static int ValueSize(ValueEncoding encoding) => encoding switch
+    {
+        ValueEncoding.Float32 => 4,
+        ValueEncoding.Float16 => 2,
+        ValueEncoding.Int8 => 1,
+        _ => throw new ArgumentOutOfRangeException(nameof(encoding)),
+    };
 
     /// <summary>Row count used by CSR: the first dimension (1 for scalars and vectors are one row).</summary>
     public static (long Rows, long Columns) Matrix(long[] shape, long numel)
@@ -20,29 +27,29 @@ internal static class SparseTensorCodec
         return rows == 0 ? (0, 0) : (rows, numel / rows);
     }
 
-    public static long EncodedSize(TensorLayout layout, long[] shape, long numel, long nonzero, bool half)
+    public static long EncodedSize(TensorLayout layout, long[] shape, long numel, long nonzero, ValueEncoding encoding)
     {
         var (rows, columns) = Matrix(shape, numel);
         return layout switch
         {
-            TensorLayout.Dense => numel * ValueSize(half),
-            TensorLayout.Csr => (rows + 1) * 4 + nonzero * (columns <= 65536 ? 2 : 4) + nonzero * ValueSize(half),
-            TensorLayout.Bitmask => (numel + 7) / 8 + nonzero * ValueSize(half),
+            TensorLayout.Dense => numel * ValueSize(encoding),
+            TensorLayout.Csr => (rows + 1) * 4 + nonzero * (columns <= 65536 ? 2 : 4) + nonzero * ValueSize(encoding),
+            TensorLayout.Bitmask => (numel + 7) / 8 + nonzero * ValueSize(encoding),
             _ => throw new ArgumentOutOfRangeException(nameof(layout)),
         };
     }
 
-    public static (TensorLayout Layout, byte[] Payload, long Nonzero) Encode(float[] values, long[] shape, bool half)
+    public static (TensorLayout Layout, byte[] Payload, long Nonzero) Encode(float[] values, long[] shape, ValueEncoding encoding)
     {
         long nonzero = values.Count(v => v != 0f);
         var layout = new[] { TensorLayout.Dense, TensorLayout.Csr, TensorLayout.Bitmask }
-            .MinBy(l => EncodedSize(l, shape, values.Length, nonzero, half));
-        var payload = new byte[EncodedSize(layout, shape, values.Length, nonzero, half)];
+            .MinBy(l => EncodedSize(l, shape, values.Length, nonzero, encoding));
+        var payload = new byte[EncodedSize(layout, shape, values.Length, nonzero, encoding)];
         var span = payload.AsSpan();
         switch (layout)
         {
             case TensorLayout.Dense:
-                WriteValues(span, values, half);
+                WriteValues(span, values, encoding);
                 break;
             case TensorLayout.Csr:
             {
@@ -60,7 +67,7 @@ internal static class SparseTensorCodec
                         if (v == 0f) continue;
                         if (wide) BinaryPrimitives.WriteUInt32LittleEndian(indices.Slice(k * 4), (uint)c);
                         else BinaryPrimitives.WriteUInt16LittleEndian(indices.Slice(k * 2), (ushort)c);
-                        WriteValue(valueBytes, k++, v, half);
+                        WriteValue(valueBytes, k++, v, encoding);
                     }
                 }
                 BinaryPrimitives.WriteUInt32LittleEndian(span.Slice((int)rows * 4), (uint)k);
@@ -75,7 +82,7 @@ internal static class SparseTensorCodec
                 {
                     if (values[i] == 0f) continue;
                     bits[i >> 3] |= (byte)(1 << (i & 7));
-                    WriteValue(valueBytes, k++, values[i], half);
+                    WriteValue(valueBytes, k++, values[i], encoding);
                 }
                 break;
             }
@@ -85,13 +92,13 @@ internal static class SparseTensorCodec
 
     /// <summary>Decodes a payload whose length the caller has already checked against <see cref="EncodedSize"/>.</summary>
     /// <exception cref="FormatException">The payload is structurally invalid; the message says how.</exception>
-    public static float[] Decode(ReadOnlySpan<byte> payload, TensorLayout layout, long[] shape, long numel, long nonzero, bool half)
+    public static float[] Decode(ReadOnlySpan<byte> payload, TensorLayout layout, long[] shape, long numel, long nonzero, ValueEncoding encoding)
     {
         var values = new float[numel];
         switch (layout)
         {
             case TensorLayout.Dense:
-                for (var i = 0; i < numel; i++) values[i] = ReadValue(payload, i, half);
+                for (var i = 0; i < numel; i++) values[i] = ReadValue(payload, i, encoding);
                 break;
             case TensorLayout.Csr:
             {
@@ -112,7 +119,7 @@ internal static class SparseTensorCodec
                         long c = wide ? BinaryPrimitives.ReadUInt32LittleEndian(indices.Slice(k * 4)) : BinaryPrimitives.ReadUInt16LittleEndian(indices.Slice(k * 2));
                         if (c <= previous || c >= columns) throw new FormatException($"CSR column index {c} in row {r} is out of order or range");
                         previous = c;
-                        values[r * columns + c] = ReadValue(valueBytes, k, half);
+                        values[r * columns + c] = ReadValue(valueBytes, k, encoding);
                     }
                 }
                 break;
@@ -127,7 +134,7 @@ internal static class SparseTensorCodec
                 var valueBytes = payload.Slice(bits.Length);
                 int k = 0;
                 for (var i = 0; i < numel; i++)
-                    if ((bits[i >> 3] >> (i & 7) & 1) != 0) values[i] = ReadValue(valueBytes, k++, half);
+                    if ((bits[i >> 3] >> (i & 7) & 1) != 0) values[i] = ReadValue(valueBytes, k++, encoding);
                 break;
             }
             default:
@@ -136,17 +143,25 @@ internal static class SparseTensorCodec
         return values;
     }
 
-    private static void WriteValues(Span<byte> target, float[] values, bool half)
+    private static void WriteValues(Span<byte> target, float[] values, ValueEncoding encoding)
     {
-        for (var i = 0; i < values.Length; i++) WriteValue(target, i, values[i], half);
+        for (var i = 0; i < values.Length; i++) WriteValue(target, i, values[i], encoding);
     }
 
-    private static void WriteValue(Span<byte> target, int index, float value, bool half)
+    private static void WriteValue(Span<byte> target, int index, float value, ValueEncoding encoding)
     {
-        if (half) BinaryPrimitives.WriteHalfLittleEndian(target.Slice(index * 2), (Half)value);
-        else BinaryPrimitives.WriteSingleLittleEndian(target.Slice(index * 4), value);
+        switch (encoding)
+        {
+            case ValueEncoding.Float16: BinaryPrimitives.WriteHalfLittleEndian(target.Slice(index * 2), (Half)value); break;
+            case ValueEncoding.Int8: target[index] = unchecked((byte)checked((sbyte)value)); break;
+            default: BinaryPrimitives.WriteSingleLittleEndian(target.Slice(index * 4), value); break;
+        }
     }
 
-    private static float ReadValue(ReadOnlySpan<byte> source, int index, bool half) =>
-        half ? (float)BinaryPrimitives.ReadHalfLittleEndian(source.Slice(index * 2)) : BinaryPrimitives.ReadSingleLittleEndian(source.Slice(index * 4));
+    private static float ReadValue(ReadOnlySpan<byte> source, int index, ValueEncoding encoding) => encoding switch
+    {
+        ValueEncoding.Float16 => (float)BinaryPrimitives.ReadHalfLittleEndian(source.Slice(index * 2)),
+        ValueEncoding.Int8 => unchecked((sbyte)source[index]),
+        _ => BinaryPrimitives.ReadSingleLittleEndian(source.Slice(index * 4)),
+    };
 }

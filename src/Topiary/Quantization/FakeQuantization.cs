@@ -7,7 +7,7 @@ namespace Topiary.Quantization;
 /// Fake quantization of weights with a straight-through estimator (STE), the training-time model of integer weights
 /// used by quantization-aware training (QReg, Hasan et al., seed paper #111; Bengio et al. 2013 for the STE):
 /// Q(w) = s·clamp(round(w/s), −q, q) on the grid of a <see cref="QuantizationScheme"/>, whose gradient is taken as
-/// ∂Q/∂w = 1 where |w| ≤ q·s and 0 outside.
+/// ∂Q/∂w = 1 where round(w/s) lies in −q … q and 0 outside.
 /// </summary>
 public static class FakeQuantization
 {
@@ -61,8 +61,8 @@ public static class FakeQuantization
     }
 
     /// <summary>
-    /// Q(w) in the forward pass with the straight-through gradient in the backward pass: c + (Q(w) − c).detach() with
-    /// c = clamp(w, −q·s, q·s), so that ∂/∂w is 1 inside the grid's range and 0 outside.
+    /// Q(w) in the forward pass with the straight-through gradient in the backward pass: m·w + (Q(w) − m·w).detach()
+    /// with m = <see cref="InRange"/>, so that ∂/∂w is 1 inside the grid's range and 0 outside.
     /// </summary>
     public static Tensor StraightThrough(Tensor weight, Tensor scales, QuantizationScheme scheme)
     {
@@ -70,19 +70,22 @@ public static class FakeQuantization
         ArgumentNullException.ThrowIfNull(scales);
         ArgumentNullException.ThrowIfNull(scheme);
         using var scope = NewDisposeScope();
-        var limit = scales.detach().mul(HeldScalar.Of(scheme.MaxLevel));
-        var clamped = weight.clamp(limit.neg(), limit);
+        var passing = weight.mul(InRange(weight, scales, scheme));
         var quantized = Quantize(weight, scales, scheme);
-        return clamped.add(quantized.sub(clamped).detach()).MoveToOuterDisposeScope();
+        return passing.add(quantized.sub(passing).detach()).MoveToOuterDisposeScope();
     }
 
-    /// <summary>1 where |w| ≤ q·s (the straight-through gradient passes), 0 outside.</summary>
+    /// <summary>
+    /// 1 where round(w/s) lies in −q … q (the straight-through gradient passes), 0 outside; decided on the rounded level,
+    /// as PyTorch's fake quantization does, so that the largest weight of a group (w/s = q up to float rounding) passes.
+    /// </summary>
     public static Tensor InRange(Tensor weight, Tensor scales, QuantizationScheme scheme)
     {
         ArgumentNullException.ThrowIfNull(weight);
         ArgumentNullException.ThrowIfNull(scales);
         ArgumentNullException.ThrowIfNull(scheme);
         using var scope = NewDisposeScope();
-        return weight.detach().abs().le(scales.mul(HeldScalar.Of(scheme.MaxLevel))).to_type(weight.dtype).MoveToOuterDisposeScope();
+        using var noGrad = no_grad();
+        return weight.detach().div(scales).round().abs().le(HeldScalar.Of(scheme.MaxLevel)).to_type(weight.dtype).MoveToOuterDisposeScope();
     }
 }

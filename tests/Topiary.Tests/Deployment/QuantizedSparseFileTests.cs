@@ -1,0 +1,103 @@
+using System.Buffers.Binary;
+using Topiary.Inference;
+using Topiary.Quantization;
+using Topiary.Serialization;
+using Topiary.Tests.Support;
+using static TorchSharp.torch;
+
+namespace Topiary.Tests.Deployment;
+
+public class QuantizedSparseFileTests
+{
+    [Theory]
+    [InlineData("lenet5", 0.98, 8, QuantizationGranularity.PerChannel)]
+    [InlineData("lenet5", 0.6, 4, QuantizationGranularity.PerChannel)]
+    [InlineData("lenet300", 0.95, 8, QuantizationGranularity.PerTensor)]
+    public void Loading_gives_the_fake_quantized_network_exactly(string architecture, double sparsity, int bits, QuantizationGranularity granularity)
+    {
+        using var dir = new TestDirectory();
+        var scheme = new QuantizationScheme(bits, granularity);
+        var network = PrunedNetworks.Network(architecture, sparsity);
+        var path = dir.File("m.tsparse");
+        SparseModelFile.SaveQuantized(path, network, architecture, scheme);
+        var loaded = SparseModelFile.Load(path);
+
+        Assert.Equal(bits, loaded.WeightBits);
+        var expected = WeightQuantizer.Dequantized(network, scheme).Parameters().ToList();
+        var actual = loaded.Network.Parameters().ToList();
+        Assert.Equal(expected.Select(p => p.Name), actual.Select(p => p.Name));
+        for (var t = 0; t < expected.Count; t++) Assert.Equal(expected[t].Values, actual[t].Values);
+        // Biases are stored as float32, unchanged.
+        Assert.Equal(network.Parameters().Where(p => p.Name.EndsWith(".bias")).SelectMany(p => p.Values),
+            actual.Where(p => p.Name.EndsWith(".bias")).SelectMany(p => p.Values));
+        Assert.Empty(Directory.GetFiles(dir.Path, ".*"));
+    }
+
+    [Fact]
+    public void Sparse_inference_runs_the_loaded_int8_file_as_the_fake_quantized_network()
+    {
+        using var dir = new TestDirectory();
+        var network = PrunedNetworks.Network("lenet5", 0.98);
+        var path = dir.File("m.tsparse");
+        SparseModelFile.SaveQuantized(path, network, "lenet5", QuantizationScheme.Int8);
+        using var fromFile = new SparseInferenceModel(SparseModelFile.Load(path).Network);
+        using var reference = new SparseInferenceModel(WeightQuantizer.Dequantized(network, QuantizationScheme.Int8));
+        using var x = PrunedNetworks.Images(6);
+        using var a = fromFile.Forward(x);
+        using var b = reference.Forward(x);
+        Assert.Equal(b.data<float>().ToArray(), a.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void At_two_percent_the_int8_file_is_at_most_half_the_float32_file()
+    {
+        using var dir = new TestDirectory();
+        var network = PrunedNetworks.Network("lenet5", 0.98);
+        string floatPath = dir.File("f.tsparse"), intPath = dir.File("i.tsparse");
+        SparseModelFile.Save(floatPath, network, "lenet5");
+        var stored = SparseModelFile.SaveQuantized(intPath, network, "lenet5", QuantizationScheme.Int8);
+        var ratio = (double)new FileInfo(intPath).Length / new FileInfo(floatPath).Length;
+        Assert.True(ratio <= 0.5, $"int8 file is {ratio:P1} of the float32 file");
+        Assert.Equal(new FileInfo(intPath).Length - stored.Sum(t => t.Bytes), HeaderAndFraming(intPath));
+    }
+
+    [Fact]
+    public void A_damaged_scale_or_level_is_reported_in_one_line()
+    {
+        using var dir = new TestDirectory();
+        var network = PrunedNetworks.Network("lenet300", 0.9);
+        var path = dir.File("m.tsparse");
+        SparseModelFile.SaveQuantized(path, network, "lenet300", new QuantizationScheme(4));
+        var bytes = File.ReadAllBytes(path);
+        var payloadStart = 16 + BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12));
+
+        var negativeScale = (byte[])bytes.Clone();
+        BinaryPrimitives.WriteSingleLittleEndian(negativeScale.AsSpan(payloadStart), -1f);
+        var e = Assert.Throws<ModelFileException>(() => SparseModelFile.Load(Rewritten(dir, "scale.tsparse", negativeScale)));
+        Assert.Contains("scale 0", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+
+        // fc1 has 300 rows, so its payload starts with 300 scales; a CSR payload follows with 301 row pointers, then
+        // the indices and the int8 levels. Set the last byte of fc1's payload (a level) beyond the 4-bit grid.
+        var firstTensorBytes = SparseModelFile.Load(path).Tensors[0].Bytes;
+        var badLevel = (byte[])bytes.Clone();
+        badLevel[payloadStart + firstTensorBytes - 1] = 100;
+        e = Assert.Throws<ModelFileException>(() => SparseModelFile.Load(Rewritten(dir, "level.tsparse", badLevel)));
+        Assert.Contains("outside the 4-bit grid", e.Message);
+    }
+
+    private static long HeaderAndFraming(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        return 16 + BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12)) + 4;
+    }
+
+    // Rewrites the checksum so that the structural check, not the CRC, must catch the damage.
+    private static string Rewritten(TestDirectory dir, string name, byte[] bytes)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4), Topiary.Serialization.Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4)));
+        var path = dir.File(name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+}
