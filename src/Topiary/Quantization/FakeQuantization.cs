@@ -88,4 +88,42 @@ public static class FakeQuantization
         using var noGrad = no_grad();
         return weight.detach().div(scales).round().abs().le(HeldScalar.Of(scheme.MaxLevel)).to_type(weight.dtype).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Replaces every weight of <paramref name="model"/> (parameters of two or more dimensions) by Q(w) on
+    /// <paramref name="scheme"/>'s grid until the returned handle is disposed, which puts the float weights back
+    /// bit for bit: <c>using (FakeQuantization.Applied(model, scheme)) task.Test(model);</c> measures the quantized model
+    /// with the same code that measures the float one.
+    /// </summary>
+    public static IDisposable Applied(nn.Module model, QuantizationScheme scheme)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(scheme);
+        var saved = new List<(Tensor Parameter, Tensor Original)>();
+        using var noGrad = no_grad();
+        foreach (var (_, parameter) in model.named_parameters())
+        {
+            if (parameter.dim() < 2) continue;
+            using var scope = NewDisposeScope();
+            var original = parameter.detach().clone();
+            using var scales = Scales(original, scheme);
+            parameter.copy_(Quantize(original, scales, scheme));
+            saved.Add((parameter, original.MoveToOuterDisposeScope()));
+        }
+        return new Restorer(saved);
+    }
+
+    private sealed class Restorer(List<(Tensor Parameter, Tensor Original)> saved) : IDisposable
+    {
+        public void Dispose()
+        {
+            using var noGrad = no_grad();
+            foreach (var (parameter, original) in saved)
+            {
+                parameter.copy_(original);
+                original.Dispose();
+            }
+            saved.Clear();
+        }
+    }
 }

@@ -64,6 +64,11 @@ public sealed record RunReport
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<SizeResult>? SizeResults { get; init; }
+
+    /// <summary>The quantized export's accuracies and file sizes (<c>prune --quantize</c>), or null when the run did not quantize.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public QuantizationSummary? Quantization { get; init; }
+
     /// <summary>Recoveries from divergence (non-finite loss or gradient): rollback to the last good checkpoint, halved learning rate.</summary>
     public IReadOnlyList<DivergenceEvent> Divergences { get; init; } = [];
     /// <summary>Wall-clock measurements; the only part that differs between identical runs.</summary>

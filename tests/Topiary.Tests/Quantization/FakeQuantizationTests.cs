@@ -96,3 +96,31 @@ public class FakeQuantizationTests
     public void A_scheme_needs_two_to_eight_bits(int bits) =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new QuantizationScheme(bits));
 }
+
+public class AppliedQuantizationTests
+{
+    [Fact]
+    public void Applied_quantizes_the_weights_and_restores_them_bit_for_bit()
+    {
+        manual_seed(3);
+        using var model = nn.Sequential(("fc1", nn.Linear(6, 5)), ("relu", nn.ReLU()), ("fc2", nn.Linear(5, 2)));
+        var before = model.parameters().Select(p => p.detach().clone()).ToList();
+        using (FakeQuantization.Applied(model, QuantizationScheme.Int4))
+        {
+            var weights = model.named_parameters().ToList();
+            foreach (var (name, p) in weights)
+            {
+                var original = before[weights.FindIndex(w => w.name == name)];
+                if (p.dim() < 2)
+                {
+                    Assert.Equal(original.data<float>().ToArray(), p.data<float>().ToArray());
+                    continue;
+                }
+                using var scales = FakeQuantization.Scales(original, QuantizationScheme.Int4);
+                Assert.Equal(FakeQuantization.Quantize(original, scales, QuantizationScheme.Int4).data<float>().ToArray(), p.data<float>().ToArray());
+            }
+        }
+        var after = model.parameters().ToList();
+        for (var i = 0; i < before.Count; i++) Assert.Equal(before[i].data<float>().ToArray(), after[i].data<float>().ToArray());
+    }
+}
