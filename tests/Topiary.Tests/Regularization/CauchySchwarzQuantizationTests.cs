@@ -183,6 +183,33 @@ public class CauchySchwarzQuantizationTests
     }
 
     [Fact]
+    public void The_catalogue_builds_it_from_its_spec_and_rejects_bad_parameters()
+    {
+        var term = RegularizerSpec.Parse("cs:1e-3:levels=2").Single();
+        var cs = Assert.IsType<CauchySchwarzQuantization>(term.Regularizer);
+        Assert.Equal((2, true, 1e-3), (cs.Levels, cs.Normalized, term.Strength));
+        var raw = Assert.IsType<CauchySchwarzQuantization>(RegularizerSpec.Parse("cs::normalized=0").Single().Regularizer);
+        Assert.Equal((3, false), (raw.Levels, raw.Normalized));
+        var byDefault = Assert.IsType<CauchySchwarzQuantization>(RegularizerCatalog.Create("cs"));
+        Assert.Equal((3, true), (byDefault.Levels, byDefault.Normalized));
+        Assert.Equal(1e-3, RegularizerLibrary.Find("cs")!.DefaultStrength);
+        Assert.Contains("cs", RegularizerCatalog.Names);
+        foreach (var (spec, reason) in new[]
+        {
+            ("cs:1e-3:levels=5", "levels must be 2 (binary) or 3 (ternary), got 5"),
+            ("cs:1e-3:levels=2.5", "levels must be a whole number"),
+            ("cs:1e-3:normalized=2", "normalized must be 0 or 1"),
+            ("cs:1e-3:level=2", "unknown parameter 'level' of 'cs'"),
+        })
+        {
+            var message = Assert.Throws<FormatException>(() => RegularizerSpec.Parse(spec)).Message;
+            Assert.Contains(reason, message);
+            Assert.DoesNotContain("\n", message);
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => RegularizerLibrary.Find("cs")!.Create(new Dictionary<string, double> { ["levels"] = 5 }));
+    }
+
+    [Fact]
     public void It_applies_to_matrices_and_kernels_only()
     {
         using var scope = NewDisposeScope();
