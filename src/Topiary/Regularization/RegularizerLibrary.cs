@@ -24,7 +24,10 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// Parameters of the spec (<c>name:strength:key=value</c>): <c>gor</c> takes <c>groups</c> (G, default 4) and
 /// <c>cross</c> (β of the across-groups term, default 0); <c>scad</c> takes <c>a</c> (3.7), <c>mcp</c> takes
 /// <c>b</c> (3), and both take <c>fista</c> (1: accelerated proximal steps, <see cref="AcceleratedProximalStep"/>);
-/// <c>qat</c> takes <c>bits</c> (8) and <c>channel</c> (1: a scale per output channel, 0: one per tensor).
+/// <c>cs</c> (<see cref="CauchySchwarzQuantization"/>, seed paper #9) takes <c>levels</c> (2: binary grid, 3: ternary,
+/// default 3) and <c>normalized</c> (1, the default: scale-invariant ℓ/‖x‖₂⁴ resp. ℓ/‖x‖₄⁸; 0: the paper's ℓ);
+/// <c>qat</c> (<see cref="QuantizationAwareTraining"/>, seed paper #111) takes <c>bits</c> (8) and <c>channel</c> (1: a
+/// scale per output channel, 0: one per tensor).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -43,6 +46,9 @@ public static class RegularizerLibrary
         new("spectral", () => new SpectralRegularization(), 1e-3, "γ of γ·(σ_max² − 1)²"),
         new("wasserstein", () => new WassersteinInitRegularization(), 1e-3, "γ of γ·‖sort(θ) − sort(θ₀)‖²"),
         new("normloss", () => new NormLoss(), 1e-3, "γ of γ·Σ(1 − ‖w_i‖)²"),
+        new("cs", a => new CauchySchwarzQuantization(Whole(a, "levels", 3), Switch(a, "normalized", fallback: true)), 1e-3,
+            "γ of γ·Σ_i ℓ(w_i), ℓ_bin = N‖x‖₄⁴ − ‖x‖₂⁴ or ℓ_ter = ‖x‖₂²‖x‖₆⁶ − ‖x‖₄⁸, divided by ‖x‖₂⁴ resp. ‖x‖₄⁸ when normalized",
+            ["levels", "normalized"]),
         new("clip", () => new GradientNormClipping(), 1.0, "τ, the global gradient-norm threshold"),
         new("vanishing", () => new VanishingGradientRegularizer(), 1e-2, "γ of γ·Σ_k mean_batch(‖δ_{k+1}ᵀJ_k‖/‖δ_{k+1}‖ − 1)²"),
         new("fgr", () => new FiniteDifferenceGradientRegularization(), 1e-2, "γ of L + (γ/2)‖∇L‖² (h = 0.1)"),
@@ -71,13 +77,14 @@ public static class RegularizerLibrary
     {
         var bits = Whole(arguments, "bits", 8);
         if (bits is < 2 or > 8) throw new ArgumentOutOfRangeException("bits", bits, $"bits must be 2 to 8, got {bits}");
-        return new QuantizationScheme(bits, Switch(arguments, "channel", fallback: 1) ? QuantizationGranularity.PerChannel : QuantizationGranularity.PerTensor);
+        return new QuantizationScheme(bits, Switch(arguments, "channel", fallback: true) ? QuantizationGranularity.PerChannel : QuantizationGranularity.PerTensor);
     }
 
-    private static bool Switch(IReadOnlyDictionary<string, double> arguments, string key, double fallback = 0) => arguments.GetValueOrDefault(key, fallback) switch
-    {
-        0 => false,
-        1 => true,
-        var other => throw new ArgumentOutOfRangeException(key, other, $"{key} must be 0 or 1, got {other}"),
-    };
+    private static bool Switch(IReadOnlyDictionary<string, double> arguments, string key, bool fallback = false) =>
+        arguments.GetValueOrDefault(key, fallback ? 1 : 0) switch
+        {
+            0 => false,
+            1 => true,
+            var other => throw new ArgumentOutOfRangeException(key, other, $"{key} must be 0 or 1, got {other}"),
+        };
 }
