@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Topiary.Cli.Plots;
 using Topiary.Experiments;
+using Topiary.Quantization;
 using Topiary.Reporting;
 
 namespace Topiary.Cli.Commands;
@@ -16,12 +17,21 @@ internal static class RunOutputs
     /// <summary>
     /// Writes the run's folder: report.json, report.md, trajectory.csv, layer-sparsity.png, the metric against the
     /// remaining parameters (accuracy-vs-remaining.png or perplexity-vs-remaining.png) and model.topiary, whose metadata
-    /// holds the run's scores and what <c>topiary eval</c> needs to rebuild its held-out data.
+    /// holds the run's scores and what <c>topiary eval</c> needs to rebuild its held-out data. With
+    /// <paramref name="quantization"/> (image models) it also writes the quantized export (<see cref="QuantizedExport"/>)
+    /// and adds its measurements to the report, which it returns.
     /// </summary>
-    public static IReadOnlyList<string> Write(string outDirectory, ExperimentResult result, IExperimentSubject subject) =>
-        Staged(outDirectory, staging =>
+    public static (RunReport Report, IReadOnlyList<string> Files) Write(string outDirectory, ExperimentResult result, IExperimentSubject subject,
+        QuantizationScheme? quantization = null)
+    {
+        var report = result.Report;
+        var files = Staged(outDirectory, staging =>
         {
-            var report = result.Report;
+            if (quantization is not null)
+            {
+                var image = subject as ImageSubject ?? throw new ArgumentException($"{subject.Architecture}: quantized export is for image classifiers", nameof(subject));
+                report = report with { Quantization = QuantizedExport.Write(staging, image, result.Model, quantization, new JsonObject { ["seed"] = report.Seed }) };
+            }
             WriteReports(report, staging);
             if (report.Metric == MetricKind.Accuracy)
                 RunPlots.WriteAccuracyVsRemaining(report, Path.Combine(staging, "accuracy-vs-remaining.png"));
@@ -38,6 +48,8 @@ internal static class RunOutputs
             foreach (var (key, value) in subject.ModelMetadata(report)) metadata[key] = value?.DeepClone();
             subject.SaveModel(Path.Combine(staging, ModelFileName), result.Model, result.Masks, metadata);
         });
+        return (report, files);
+    }
 
     /// <summary>The files every run writes, whatever its task: report.json, report.md, trajectory.csv, layer-sparsity.png; and gate.png for relevance runs.</summary>
     public static void WriteReports(RunReport report, string directory)

@@ -48,6 +48,7 @@ internal static class Summary
             AnsiConsole.Write(t);
         }
         if (report.Cost is { } cost) CostTable.Print(cost);
+        if (report.Quantization is { } quantization) PrintQuantization(quantization);
         foreach (var sample in (report.Samples ?? []).Where(s => s.Seed == 0))
             System.Console.WriteLine($"{sample.Model} sample: {sample.Text.ReplaceLineEndings(" / ")}");
         foreach (var sample in (report.Translation?.Samples ?? []).Take(1))
@@ -61,6 +62,23 @@ internal static class Summary
         System.Console.WriteLine($"time: {report.Timing.SecondsTotal.ToString("F0", Inv)} s, median step {report.Timing.StepMsMedian.ToString("F1", Inv)} ms");
         if (files.Count > 0) System.Console.WriteLine($"wrote {Path.GetDirectoryName(files[0])}/: {string.Join(", ", files.Select(Path.GetFileName))}");
     }
+
+    private static void PrintQuantization(QuantizationSummary q)
+    {
+        var table = new Table().Title($"pruned model quantized ({q.Scheme})").AddColumns("", "validation accuracy", "test accuracy", "file", "bytes");
+        table.AddRow("float32 weights", Percent(q.FloatValidation), Percent(q.FloatTest), QuantizedExport.FloatFileName, q.FloatSparseBytes.ToString("N0", Inv));
+        table.AddRow("fake-quantized weights (libtorch)", Percent(q.QuantizedValidation), Percent(q.QuantizedTest), "", "");
+        table.AddRow("int8 sparse file (Topiary sparse inference)", "", Percent(q.SparseFileTest), QuantizedExport.QuantizedFileName, q.QuantizedSparseBytes.ToString("N0", Inv));
+        if (q.OnnxTest is { } onnxTest)
+            table.AddRow($"ONNX QDQ (ONNX Runtime, activations from {q.CalibrationImages:N0} images)", "", Percent(onnxTest), QuantizedExport.OnnxFileName, (q.OnnxBytes ?? 0).ToString("N0", Inv));
+        if (!TerminalProgress.IsInteractive) table.Border(TableBorder.Ascii);
+        AnsiConsole.Write(table);
+        System.Console.WriteLine($"int8 file: {Percent((double)q.QuantizedSparseBytes / q.FloatSparseBytes)} of the float32 file; test accuracy {SignedPoints(q.QuantizedTest - q.FloatTest)} points against float; " +
+            $"positions take {q.IndexBytes.ToString("N0", Inv)} bytes, an entropy coder of their gaps could take {q.IndexEntropyBytes.ToString("N0", Inv)} " +
+            $"(file {Percent((q.QuantizedSparseBytes - q.IndexBytes + q.IndexEntropyBytes) / q.FloatSparseBytes)} of float32)");
+    }
+
+    private static string SignedPoints(double difference) => (100 * difference).ToString("+0.00;-0.00;0.00", Inv);
 
     public static string Percent(double fraction) => (100 * fraction).ToString("F2", Inv) + "%";
 }

@@ -42,8 +42,8 @@ internal static class PruneRun
             throw RunCheckpoints.Interrupted(e, outDirectory);
         }
 
-        var written = RunOutputs.Write(outDirectory, result, prepared.Subject);
-        Summary.Print(result.Report, written);
+        var (report, written) = RunOutputs.Write(outDirectory, result, prepared.Subject, settings.QuantizationScheme);
+        Summary.Print(report, written);
         return 0;
     }
 }

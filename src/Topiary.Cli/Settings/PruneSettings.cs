@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Spectre.Console.Cli;
 using Topiary.Pruning.Toolkit;
+using Topiary.Quantization;
 using Topiary.Training;
 using Topiary.Experiments;
 using Topiary.Cli;
@@ -26,6 +27,28 @@ internal sealed class PruneSettings : TranslationPairSettings
     [CommandOption("--resume <DIR>")]
     [Description("continue the run in DIR (killed, interrupted or stopped) with the settings its run.json recorded; takes no other flag")]
     public string? Resume { get; init; }
+
+    [CommandOption("--quantize <GRID>")]
+    [Description("lenet5, lenet300: int8 or int4. Trains the pruning phase with fake-quantized weights (straight-through estimator, QReg; the same as adding --reg qat:1:bits=8) and writes the pruned model quantized: model.int8.tsparse (scales and integer levels in the sparse layout), model.tsparse (float32, for comparison) and model.int8.onnx (ONNX QDQ, int8 activations calibrated on training images), with their accuracies in the summary and report.json")]
+    [AppliesTo(ModelFamily.Image)]
+    public string? Quantize { get; init; }
+
+    [CommandOption("--quantize-scale <S>")]
+    [Description("with --quantize: channel (default: one scale per output unit) or tensor (one per weight tensor)")]
+    [AppliesTo(ModelFamily.Image)]
+    public string? QuantizeScale { get; init; }
+
+    /// <summary>The grid <c>--quantize</c> asks for, or null.</summary>
+    public QuantizationScheme? QuantizationScheme => Quantize switch
+    {
+        "int8" or "int4" => new QuantizationScheme(Quantize == "int8" ? 8 : 4,
+            QuantizeScale == "tensor" ? QuantizationGranularity.PerTensor : QuantizationGranularity.PerChannel),
+        _ => null,
+    };
+
+    protected override string? AddedRegularizers => QuantizationScheme is { } scheme
+        ? $"qat:1:bits={scheme.Bits}:channel={(scheme.Granularity == QuantizationGranularity.PerChannel ? 1 : 0)}"
+        : null;
 
     /// <summary>The preset: the flag, or demo.</summary>
     public string PresetName => Preset ?? "demo";
@@ -56,5 +79,8 @@ internal sealed class PruneSettings : TranslationPairSettings
     [
         .. base.Errors(),
         OneOf("--preset", Preset, Family == ModelFamily.Image ? ["demo", "paper"] : ["demo"]),
+        OneOf("--quantize", Quantize, ["int8", "int4"]),
+        OneOf("--quantize-scale", QuantizeScale, ["channel", "tensor"]),
+        QuantizeScale is not null && Quantize is null ? "--quantize-scale: only with --quantize" : null,
     ];
 }

@@ -156,8 +156,11 @@ internal abstract class TrainingSettings : RunSettings
         Twt = Twt,
         Pwe = Pwe,
         Growth = Growth,
-        Regularizers = Reg,
+        Regularizers = AddedRegularizers is null ? Reg : Reg is null ? AddedRegularizers : $"{Reg},{AddedRegularizers}",
     };
+
+    /// <summary>Regularizers a command's own flags add to <c>--reg</c> (prune's <c>--quantize</c> adds <c>qat</c>), or null.</summary>
+    protected virtual string? AddedRegularizers => null;
 
     /// <summary>The gate <c>--alpha</c> gives (null when it is not given or not valid: <see cref="Errors"/> says why).</summary>
     private RelevanceGate? Gate => Alpha is null ? null : AlphaArgument.Parse("--alpha", Alpha, RelevanceGate.Paper, out _);

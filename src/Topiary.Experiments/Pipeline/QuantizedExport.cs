@@ -21,6 +21,9 @@ public static class QuantizedExport
     /// <summary>The int8 sparse file's name in a run folder.</summary>
     public const string QuantizedFileName = "model.int8.tsparse";
 
+    /// <summary>The ONNX QDQ model's name in a run folder.</summary>
+    public const string OnnxFileName = "model.int8.onnx";
+
     /// <summary>Writes both sparse files into <paramref name="directory"/> and measures them.</summary>
     public static QuantizationSummary Write(string directory, ImageSubject subject, nn.Module<Tensor, Tensor> model, QuantizationScheme scheme, JsonObject? metadata = null)
     {

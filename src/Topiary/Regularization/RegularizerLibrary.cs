@@ -15,6 +15,9 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
     public RegularizerEntry(string name, Func<GradientRegularizer> create, double defaultStrength, string strengthMeaning)
         : this(name, _ => create(), defaultStrength, strengthMeaning, Array.Empty<string>()) { }
 
+    /// <summary>The largest strength that makes sense (qat's share of noise is at most 1), or null for no bound.</summary>
+    public double? MaxStrength { get; init; }
+
     /// <summary>An instance with every parameter at its default.</summary>
     public GradientRegularizer CreateDefault() => Create(new Dictionary<string, double>());
 }
@@ -56,7 +59,7 @@ public static class RegularizerLibrary
         new("amp", () => new AdversarialModelPerturbation(), 5e-2, "ε, the perturbation radius (K = 2, ζ = ε)"),
         new("flops", () => new FlopsRegularizer(), 1e-3, "γ of γ·Σ_layers Σ_j(mean_i|a_ij|)²"),
         new("qat", a => new QuantizationAwareTraining(Scheme(a)), 1.0,
-            "λ, the share of quantization noise in w + λ(Q(w) − w) (1: plain fake quantization)", ["bits", "channel"]),
+            "λ, the share of quantization noise in w + λ(Q(w) − w) (1: plain fake quantization)", ["bits", "channel"]) { MaxStrength = 1 },
     };
 
     /// <summary>The CLI names.</summary>

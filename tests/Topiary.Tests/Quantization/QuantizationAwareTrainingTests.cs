@@ -65,5 +65,6 @@ public class QuantizationAwareTrainingTests
         Assert.Equal(QuantizationScheme.Int8, Assert.IsType<QuantizationAwareTraining>(RegularizerSpec.Parse("qat").Single().Regularizer).Scheme);
         Assert.ThrowsAny<Exception>(() => RegularizerSpec.Parse("qat:1:bits=12"));
         Assert.ThrowsAny<Exception>(() => RegularizerSpec.Parse("qat,sam"));
+        Assert.Contains("at most 1", Assert.Throws<FormatException>(() => RegularizerSpec.Parse("qat:2")).Message);
     }
 }

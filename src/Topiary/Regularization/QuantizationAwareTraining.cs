@@ -1,8 +1,8 @@
 using Topiary.Backend;
-using Topiary.Regularization;
+using Topiary.Quantization;
 using static TorchSharp.torch;
 
-namespace Topiary.Quantization;
+namespace Topiary.Regularization;
 
 /// <summary>
 /// Quantization-aware training as a regularizer, after QReg (Hasan et al., "QReg: On Regularization Effects of
@@ -11,7 +11,7 @@ namespace Topiary.Quantization;
 /// w̃ = w + λ·(Q(w) − w), Q on the grid of a <see cref="QuantizationScheme"/> with scales recomputed from the current
 /// weights (s = max|w|/q, so nothing is clipped), and hands the gradient at w̃ to the float weights w with the
 /// straight-through estimator (∂w̃/∂w taken as 1 inside the grid's range, 0 outside). λ is the strength: 1 (the
-/// default) is plain fake quantization, smaller values add a fraction of the quantization noise. The float weights
+/// default) is plain fake quantization, smaller values add a fraction of the quantization noise, 0 none. The float weights
 /// stay the optimizer's state ("shadow weights"), so the method works with any model, optimizer and schedule, without
 /// changing the model's forward pass. Only weights (tensors of two or more dimensions) are quantized; biases stay float.
 /// Zeros stay zeros (Q(0) = 0), so it composes with pruning masks. It replaces the backward pass, so it cannot be
@@ -49,11 +49,11 @@ public sealed class QuantizationAwareTraining : GradientRegularizer
     }
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="strength"/> is outside (0, 1].</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="strength"/> is outside [0, 1].</exception>
     public override Tensor ComputeGradients(ObjectiveClosure objective, double strength)
     {
         ArgumentNullException.ThrowIfNull(objective);
-        if (!(strength > 0 && strength <= 1)) throw new ArgumentOutOfRangeException(nameof(strength), strength, "the share of quantization noise λ must be in (0, 1]");
+        if (!(strength >= 0 && strength <= 1)) throw new ArgumentOutOfRangeException(nameof(strength), strength, "the share of quantization noise λ must be in [0, 1]");
         var weights = objective.Parameters.Where(p => p.requires_grad && AppliesTo(p)).ToList();
         var originals = new List<Tensor>(weights.Count);
         var passes = new List<Tensor>(weights.Count);
