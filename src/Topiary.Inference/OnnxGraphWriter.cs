@@ -4,9 +4,10 @@ namespace Topiary.Inference;
 
 /// <summary>
 /// The ONNX model of a <see cref="SequentialNetwork"/> (IR version 8, default opset 13), encoded from
-/// <c>onnx.proto</c>'s messages by hand: the layer-by-layer graph of <see cref="OnnxExporter"/>, with what feeds each
-/// weighted layer's Gemm or Conv (its initializers, any nodes before them) left to the caller. Initializers are
-/// little-endian raw_data, as .NET stores them on every platform it runs TorchSharp on.
+/// <c>onnx.proto</c>'s messages by hand: the layer-by-layer graph shared by <see cref="OnnxExporter"/> and
+/// <see cref="QdqOnnxExporter"/>, which differ only in what feeds each weighted layer's Gemm or Conv (float
+/// initializers, or QuantizeLinear/DequantizeLinear nodes). Initializers are little-endian raw_data, as .NET
+/// stores them on every platform it runs TorchSharp on.
 /// </summary>
 internal sealed class OnnxGraphWriter
 {
