@@ -30,13 +30,21 @@ public sealed class TorchNetwork : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Input [batch, C, H, W] (or anything that reshapes to it); output [batch, outputs].</summary>
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => Forward(input, weightedInput: null);
+
+    /// <summary>
+    /// The forward pass with <paramref name="weightedInput"/>, where given, called on the input of every weighted layer
+    /// (a tensor it must not modify): what it returns is what the layer reads, so it may observe the activations
+    /// (calibration) or replace them (a simulation of quantized activations). Its tensors belong to this call's scope.
+    /// </summary>
+    internal Tensor Forward(Tensor input, Func<WeightedLayer, Tensor, Tensor>? weightedInput)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var x = input.reshape(-1, network.InputChannels, network.InputHeight, network.InputWidth);
         for (var i = 0; i < network.Layers.Count; i++)
         {
+            if (weightedInput is not null && network.Layers[i] is WeightedLayer weighted) x = weightedInput(weighted, x);
             x = network.Layers[i] switch
             {
                 LinearLayer => TorchLayers.Linear(x, weights[i]!, biases[i]!),

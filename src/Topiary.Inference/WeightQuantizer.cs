@@ -6,7 +6,7 @@ namespace Topiary.Inference;
 /// Quantizes the weights of a <see cref="SequentialNetwork"/> on a <see cref="QuantizationScheme"/>'s grid, with the same
 /// arithmetic as <see cref="FakeQuantization"/> in training (s = max|w|/q in float32, levels round(w/s) half to even,
 /// clamped to ±q), so that a model trained with quantization-aware training is exported exactly as it was trained.
-/// Biases stay float32 (ONNX's QDQ format makes them int32 at export, in the ONNX QDQ export).
+/// Biases stay float32 here (<see cref="QdqOnnxExporter"/> makes them int32 at export, as ONNX's QDQ format wants).
 /// </summary>
 public static class WeightQuantizer
 {
