@@ -23,9 +23,21 @@ public sealed class OnnxRuntimeNetwork : IDisposable
     /// <summary>Builds an ONNX Runtime session for the network.</summary>
     /// <param name="network">The network (its weights are copied into the session).</param>
     /// <param name="intraOpThreads">Threads ONNX Runtime may use inside one operator (at least 1).</param>
-    public OnnxRuntimeNetwork(SequentialNetwork network, int intraOpThreads = 1)
+    public OnnxRuntimeNetwork(SequentialNetwork network, int intraOpThreads = 1) : this(network, OnnxExporter.Encode(network), intraOpThreads)
+    {
+    }
+
+    /// <summary>
+    /// Builds an ONNX Runtime session for an ONNX model of <paramref name="network"/> that another exporter wrote, such as
+    /// the quantized model of <see cref="QdqOnnxExporter"/>; <paramref name="network"/> gives the input and output shapes.
+    /// </summary>
+    /// <param name="network">The network the model computes (or approximates, when quantized).</param>
+    /// <param name="onnxModel">The serialized ModelProto, with the input "input" and the output "output".</param>
+    /// <param name="intraOpThreads">Threads ONNX Runtime may use inside one operator (at least 1).</param>
+    public OnnxRuntimeNetwork(SequentialNetwork network, byte[] onnxModel, int intraOpThreads = 1)
     {
         ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(onnxModel);
         ArgumentOutOfRangeException.ThrowIfLessThan(intraOpThreads, 1);
         Network = network;
         IntraOpThreads = intraOpThreads;
@@ -41,7 +53,7 @@ public sealed class OnnxRuntimeNetwork : IDisposable
         };
         // One thread: no spinning helpers that would take the core from Topiary's kernels or the caller.
         if (intraOpThreads == 1) sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        session = new InferenceSession(OnnxExporter.Encode(network), sessionOptions);
+        session = new InferenceSession(onnxModel, sessionOptions);
     }
 
     /// <summary>The network this session runs.</summary>

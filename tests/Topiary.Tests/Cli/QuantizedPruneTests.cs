@@ -18,7 +18,7 @@ public class QuantizedPruneTests
             "--eval-every", "6", "--floor", "0.5", "--crop-fraction", "0.3", "--quantize", "int8", "--out", output);
 
         Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.StandardError}\n{result.StandardOutput}");
-        foreach (var file in new[] { "model.topiary", "model.tsparse", "model.int8.tsparse", "report.json" })
+        foreach (var file in new[] { "model.topiary", "model.tsparse", "model.int8.tsparse", "model.int8.onnx", "report.json" })
             Assert.True(File.Exists(Path.Combine(output, file)), $"{file} is missing");
         using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
         var root = report.RootElement;
@@ -30,6 +30,9 @@ public class QuantizedPruneTests
         Assert.InRange(quantization.GetProperty("sparse_file_test").GetDouble() - quantization.GetProperty("quantized_test").GetDouble(), -0.004, 0.004);
         Assert.Equal(new FileInfo(Path.Combine(output, "model.int8.tsparse")).Length, quantization.GetProperty("quantized_sparse_bytes").GetInt64());
         Assert.True(quantization.GetProperty("quantized_sparse_bytes").GetInt64() < quantization.GetProperty("float_sparse_bytes").GetInt64());
+        // The QDQ model also quantizes the activations (uint8, calibrated), so it may differ a little more.
+        Assert.InRange(quantization.GetProperty("onnx_test").GetDouble() - quantization.GetProperty("quantized_test").GetDouble(), -0.03, 0.03);
+        Assert.Equal(1800, quantization.GetProperty("calibration_images").GetInt32());
         Assert.Equal(8, SparseModelFile.Load(Path.Combine(output, "model.int8.tsparse")).WeightBits);
         Assert.Contains("pruned model quantized (int8 per channel)", result.StandardOutput);
     }
