@@ -2,6 +2,8 @@ using System.Globalization;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Topiary.Cli.Settings;
+using Topiary.Data;
+using Topiary.Experiments;
 using Topiary.Inference;
 
 namespace Topiary.Cli.Commands;
@@ -24,12 +26,20 @@ internal sealed class ExportCommand : Command<ExportSettings>
         switch (format)
         {
             case "sparse":
-                var stored = SparseModelFile.Save(output, network, loaded.Architecture, half, loaded.Metadata);
+                var stored = settings.QuantizationScheme is { } sparseScheme
+                    ? SparseModelFile.SaveQuantized(output, network, loaded.Architecture, sparseScheme, loaded.Metadata)
+                    : SparseModelFile.Save(output, network, loaded.Architecture, half, loaded.Metadata);
                 var table = new Table().AddColumns("tensor", "shape", "non-zero", "layout", "bytes", "dense float32 bytes");
                 foreach (var t in stored)
                     table.AddRow(t.Name, string.Join("×", t.Shape), N(t.Nonzero), t.Layout.ToString().ToLowerInvariant(), N(t.Bytes), N(t.DenseBytes));
                 AnsiConsole.Write(table);
                 if (half) AnsiConsole.WriteLine($"float16 values: largest rounding error {HalfError(network).ToString("E2", CultureInfo.InvariantCulture)}");
+                if (settings.QuantizationScheme is { } written) System.Console.WriteLine($"weights as {written} levels, biases float32");
+                break;
+            case "onnx" when settings.QuantizationScheme is { } onnxScheme:
+                var (ranges, images) = Calibrate(network, settings);
+                QdqOnnxExporter.Save(output, network, onnxScheme, ranges);
+                System.Console.WriteLine($"ONNX QDQ: weights as {onnxScheme} levels, activations uint8 calibrated on {N(images)} training images of {settings.DataDirectory}");
                 break;
             case "onnx":
                 OnnxExporter.Save(output, network);
@@ -45,6 +55,18 @@ internal sealed class ExportCommand : Command<ExportSettings>
         var outputBytes = new FileInfo(output).Length;
         AnsiConsole.WriteLine($"wrote {output}: {N(outputBytes)} bytes; input file {N(inputBytes)} bytes ({Ratio(outputBytes, inputBytes)}), dense float32 parameters {N(total * 4)} bytes ({Ratio(outputBytes, total * 4)})");
         return 0;
+    }
+
+    /// <summary>Activation ranges observed on the first training images of <c>--data</c>, normalized as training normalized them.</summary>
+    private static (ActivationRanges Ranges, int Images) Calibrate(SequentialNetwork network, ExportSettings settings)
+    {
+        using var data = ImageClassificationData.From(IdxReader.LoadDataset(settings.DataDirectory), seed: 0);
+        var input = network.InputShape;
+        if (input.Channels != 1 || input.Height != data.ImageSize || input.Width != data.ImageSize)
+            throw new CliUsageException($"--data: {settings.DataDirectory} has 1×{data.ImageSize}×{data.ImageSize} images but the model expects {input}");
+        var count = (int)Math.Min(settings.CalibrationImages ?? QuantizedExport.DefaultCalibrationImages, data.TrainImages.shape[0]);
+        using var samples = data.TrainImages.narrow(0, 0, count).contiguous();
+        return (ActivationCalibration.Observe(network, samples.data<float>().ToArray(), count), count);
     }
 
     /// <summary>The --format pytorch container named by the output's extension: ".pt" (torch.save's zip) or ".safetensors".</summary>

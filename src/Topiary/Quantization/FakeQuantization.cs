@@ -5,7 +5,7 @@ namespace Topiary.Quantization;
 
 /// <summary>
 /// Fake quantization of weights with a straight-through estimator (STE), the training-time model of integer weights
-/// used by quantization-aware training (QReg, Hasan et al., seed paper #111; Bengio et al. 2013 for the STE):
+/// used by quantization-aware training (QReg, AskariHemmat et al. 2022, seed paper #111; Bengio et al. 2013 for the STE):
 /// Q(w) = s·clamp(round(w/s), −q, q) on the grid of a <see cref="QuantizationScheme"/>, whose gradient is taken as
 /// ∂Q/∂w = 1 where round(w/s) lies in −q … q and 0 outside.
 /// </summary>

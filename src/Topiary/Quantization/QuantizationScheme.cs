@@ -2,7 +2,7 @@ namespace Topiary.Quantization;
 
 /// <summary>
 /// A symmetric uniform integer grid for weights, as in quantization-aware training with a straight-through
-/// estimator (QReg, Hasan et al., seed paper #111) and in ONNX's QDQ format with zero point 0: the levels are the
+/// estimator (QReg, AskariHemmat et al. 2022, seed paper #111) and in ONNX's QDQ format with zero point 0: the levels are the
 /// integers −q … q with q = 2^(b−1) − 1 (127 for int8, 7 for int4; −2^(b−1) is left out so the grid is symmetric), the
 /// scale of a group is s = max|w| / q over the group (the tensor or one output channel, see <see cref="Granularity"/>),
 /// and a weight maps to s·clamp(round(w/s), −q, q), rounding half to even. Zero maps to zero, so pruned weights stay

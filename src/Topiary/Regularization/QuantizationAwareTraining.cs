@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Topiary.Regularization;
 
 /// <summary>
-/// Quantization-aware training as a regularizer, after QReg (Hasan et al., "QReg: On Regularization Effects of
+/// Quantization-aware training as a regularizer, after QReg (AskariHemmat et al., "QReg: On Regularization Effects of
 /// Quantization", seed paper #111), which models weight quantization as additive noise Q(w) − w whose size grows as the
 /// precision falls. Every step runs its forward and backward pass at the fake-quantized weights
 /// w̃ = w + λ·(Q(w) − w), Q on the grid of a <see cref="QuantizationScheme"/> with scales recomputed from the current
