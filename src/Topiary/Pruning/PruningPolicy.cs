@@ -35,6 +35,12 @@ public abstract class PruningPolicy
     /// </summary>
     public virtual bool ReadsDenseGradients => false;
 
+    /// <summary>
+    /// Whether the policy will read the dense gradients after optimizer step <paramref name="step"/> (counted from 1),
+    /// so that the session copies them only then; <see cref="ReadsDenseGradients"/> at every step by default.
+    /// </summary>
+    public virtual bool ReadsDenseGradientsAt(long step) => ReadsDenseGradients;
+
     /// <summary>The policy's own counters, for checkpoints.</summary>
     public virtual JsonObject SaveState() => new();
 

@@ -93,7 +93,8 @@ public sealed partial class PruningSession : IDisposable
             step.ObserveGradients = () =>
             {
                 Importance.Observe();
-                if (keepsGradients) KeepDenseGradients();
+                // The step being taken is the next one; AfterStep counts it.
+                if (keepsGradients && Policy.ReadsDenseGradientsAt(Step + 1)) KeepDenseGradients();
             };
         gamma = new GammaSchedule(method.Strength, method.StrengthDecays, settings.StepsPerEpoch);
         selection = new CheckpointSelection(settings.Bound);

@@ -77,4 +77,18 @@ public class RegrowthTests
         Assert.Equal(0, policy.DropFractionAt(100), 12);
         Assert.Equal(("rigl", "set"), (new DynamicSparsePruning().Name, new DynamicSparsePruning { Regrowth = Regrowth.Random }.Name));
     }
+
+    [Fact]
+    public void Dense_gradients_are_kept_only_for_the_mask_updates()
+    {
+        var rigl = new RegrowthPolicy(0.9, 10, 100, 0.3);
+        Assert.False(rigl.ReadsDenseGradientsAt(10)); // the first pruning ranks by the criterion, not by gradients
+        using var weight = new TorchSharp.Modules.Parameter(rand(4, 4));
+        using var masks = new PruningMasks(new[] { ("w", weight) });
+        var context = new PruningContext(masks, new MetricFloor(0), () => throw new InvalidOperationException(), 10, 200,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance) { Step = 1 };
+        rigl.AfterStep(context);
+        Assert.Equal(new[] { 10L, 20L, 90L }, new long[] { 5, 10, 11, 15, 20, 90, 100, 110 }.Where(rigl.ReadsDenseGradientsAt));
+        Assert.False(new RegrowthPolicy(0.9, 10, 100, 0.3, Regrowth.Random).ReadsDenseGradientsAt(10));
+    }
 }

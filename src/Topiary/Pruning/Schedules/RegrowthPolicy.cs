@@ -58,6 +58,9 @@ public sealed class RegrowthPolicy : PruningPolicy
     /// <inheritdoc />
     public override bool ReadsDenseGradients => Regrowth == Regrowth.Gradient;
 
+    /// <summary>Only at the mask updates after the first pruning: the other steps' gradients are never read.</summary>
+    public override bool ReadsDenseGradientsAt(long step) => ReadsDenseGradients && started && step % UpdateInterval == 0 && step < EndStep;
+
     /// <summary>f_t at <paramref name="step"/>.</summary>
     public double DropFractionAt(long step) => DropFraction / 2 * (1 + Math.Cos(Math.PI * step / EndStep));
 
