@@ -29,6 +29,7 @@ public class DeploymentCommandTests
         var simplify = CliProcess.Run("simplify", "--model-file", dir.File("model.tsparse"), "--out", dir.File("small.tsparse"));
         Assert.True(simplify.ExitCode == 0, simplify.StandardError);
         Assert.Contains("shape after", simplify.StandardOutput);
+        Assert.Contains("speed at batch 64 (ONNX Runtime", simplify.StandardOutput);
         Assert.Null(SparseModelFile.Load(dir.File("small.tsparse")).Architecture);
 
         var onnx = CliProcess.Run("export", "--model-file", dir.File("small.tsparse"), "--format", "onnx");
