@@ -46,12 +46,10 @@ public sealed class GradientImportance : IDisposable
                 PruningCriterion.Snip or PruningCriterion.Taylor => product.abs_(),
                 _ => product.neg_(),
             };
-            if (Kind == PruningCriterion.Snip || !scores.TryGetValue(e.Name, out var sum))
-            {
-                if (scores.Remove(e.Name, out var old)) old.Dispose();
-                scores[e.Name] = contribution.clone().DetachFromDisposeScope();
-            }
-            else sum.add_(contribution);
+            // SNIP keeps the last batch's scores, Taylor and movement their sum; either way into the tensor already kept.
+            if (!scores.TryGetValue(e.Name, out var kept)) scores[e.Name] = contribution.clone().DetachFromDisposeScope();
+            else if (Kind == PruningCriterion.Snip) kept.copy_(contribution);
+            else kept.add_(contribution);
         }
     }
 

@@ -6,10 +6,8 @@ namespace Topiary.Pruning.Schedules;
 /// One-shot pruning (Han et al. 2015 without iteration): at the first evaluation the globally smallest |w|
 /// are removed down to the target sparsity, then the network only fine-tunes under the fixed mask.
 /// </summary>
-public sealed class OneShotPolicy : PruningPolicy
+public sealed class OneShotPolicy : FirstEvaluationPolicy
 {
-    private bool done;
-
     /// <summary>Creates the policy with a target sparsity in [0, 1).</summary>
     public OneShotPolicy(double targetSparsity)
     {
@@ -30,19 +28,6 @@ public sealed class OneShotPolicy : PruningPolicy
     public override string Name => "one-shot";
 
     /// <inheritdoc />
-    public override bool MayPruneAfterStep(PruningContext context) => false;
-
-    /// <inheritdoc />
-    public override bool AtEvaluation(PruningContext context, EvaluationResult validation)
-    {
-        if (done) return false;
-        done = true;
-        return UnstructuredPruner.PruneToSparsity(context.Masks, TargetSparsity, Ranking, Limits, context.Importance) > 0;
-    }
-
-    /// <inheritdoc />
-    public override System.Text.Json.Nodes.JsonObject SaveState() => new() { ["done"] = done };
-
-    /// <inheritdoc />
-    public override void LoadState(System.Text.Json.Nodes.JsonObject state) => done = state["done"]?.GetValue<bool>() ?? false;
+    protected override bool PruneOnce(PruningContext context) =>
+        UnstructuredPruner.PruneToSparsity(context.Masks, TargetSparsity, Ranking, Limits, context.Importance) > 0;
 }

@@ -84,7 +84,7 @@ public sealed class RegrowthPolicy : PruningPolicy
         using (NewDisposeScope())
         using (no_grad())
         {
-            var generator = Regrowth == Regrowth.Random ? new Generator((ulong)context.Step) : null;
+            using var generator = Regrowth == Regrowth.Random ? new Generator((ulong)context.Step) : null;
             foreach (var e in context.Masks.Entries)
             {
                 var mask = e.Mask.flatten();

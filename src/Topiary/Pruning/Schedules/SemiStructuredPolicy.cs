@@ -10,10 +10,8 @@ namespace Topiary.Pruning.Schedules;
 /// weights are re-zeroed after every step, so the pattern holds exactly through the fine-tuning. Biases, and weights
 /// whose rows do not fit the pattern, stay dense (logged).
 /// </summary>
-public sealed class SemiStructuredPolicy : PruningPolicy
+public sealed class SemiStructuredPolicy : FirstEvaluationPolicy
 {
-    private bool done;
-
     /// <summary>Creates the policy for N of every M.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Not 1 ≤ N &lt; M.</exception>
     public SemiStructuredPolicy(int n, int m)
@@ -32,14 +30,9 @@ public sealed class SemiStructuredPolicy : PruningPolicy
     public override string Name => "n:m";
 
     /// <inheritdoc />
-    public override bool MayPruneAfterStep(PruningContext context) => false;
-
-    /// <inheritdoc />
     /// <exception cref="PruningSelectionException">No pruned tensor has rows that are a multiple of M long.</exception>
-    public override bool AtEvaluation(PruningContext context, EvaluationResult validation)
+    protected override bool PruneOnce(PruningContext context)
     {
-        if (done) return false;
-        done = true;
         var pruned = SemiStructuredPruner.PruneEligible(context.Masks, N, M, context.Importance);
         if (pruned.Count == 0)
             throw new PruningSelectionException($"{N}:{M} pruning found no weight whose rows are a multiple of {M} long (rows: {string.Join(", ", context.Masks.Entries.Where(e => e.Mask.dim() >= 2).Select(e => $"{e.Name} {e.Mask[0].numel()}"))})");
@@ -48,10 +41,4 @@ public sealed class SemiStructuredPolicy : PruningPolicy
             dense.Count == 0 ? "none" : string.Join(", ", dense));
         return true;
     }
-
-    /// <inheritdoc />
-    public override System.Text.Json.Nodes.JsonObject SaveState() => new() { ["done"] = done };
-
-    /// <inheritdoc />
-    public override void LoadState(System.Text.Json.Nodes.JsonObject state) => done = state["done"]?.GetValue<bool>() ?? false;
 }

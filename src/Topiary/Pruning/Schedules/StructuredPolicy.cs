@@ -14,10 +14,8 @@ namespace Topiary.Pruning.Schedules;
 /// output layer keeps every output, since its outputs are the classes. <c>topiary simplify</c> then removes the dead
 /// neurons and filters for a smaller dense model.
 /// </summary>
-public sealed class StructuredPolicy : PruningPolicy
+public sealed class StructuredPolicy : FirstEvaluationPolicy
 {
-    private bool done;
-
     /// <summary>Creates the policy.</summary>
     /// <param name="fraction">Fraction of each layer's output neurons or filters removed, in (0, 1).</param>
     /// <param name="norm">n of the Ln norm, &gt; 0 (default 2).</param>
@@ -39,14 +37,9 @@ public sealed class StructuredPolicy : PruningPolicy
     public override string Name => "structured";
 
     /// <inheritdoc />
-    public override bool MayPruneAfterStep(PruningContext context) => false;
-
-    /// <inheritdoc />
     /// <exception cref="PruningSelectionException">Fewer than two weights are pruned (the output layer keeps its outputs).</exception>
-    public override bool AtEvaluation(PruningContext context, EvaluationResult validation)
+    protected override bool PruneOnce(PruningContext context)
     {
-        if (done) return false;
-        done = true;
         var masks = context.Masks;
         var weights = masks.Entries.Where(e => e.Mask.dim() >= 2).ToList();
         if (weights.Count < 2)
@@ -84,10 +77,4 @@ public sealed class StructuredPolicy : PruningPolicy
         var name = weight.Name[..^"weight".Length] + "bias";
         return masks.Entries.FirstOrDefault(e => e.Name == name && e.Mask.dim() == 1 && e.Mask.shape[0] == weight.Mask.shape[0]);
     }
-
-    /// <inheritdoc />
-    public override System.Text.Json.Nodes.JsonObject SaveState() => new() { ["done"] = done };
-
-    /// <inheritdoc />
-    public override void LoadState(System.Text.Json.Nodes.JsonObject state) => done = state["done"]?.GetValue<bool>() ?? false;
 }
