@@ -19,7 +19,9 @@ namespace Topiary.Inference;
 /// size per convolution, stride 1 and no padding; max-pooling windows k×k with stride k) is still read. Version 3
 /// (<see cref="SaveQuantized"/>, written only for quantized weights; float files stay version 2 so that older readers
 /// read them) adds "values": "int8" with the grid's "bits", and per tensor its own "values" ("int8" or "float32") and,
-/// for int8, the number of float32 "scales" that precede its levels in the payload.
+/// for int8, the "scale" granularity ("channel" or "tensor") and the number of float32 "scales" that precede its levels
+/// in the payload (per channel, one for each row that keeps a non-zero level), and the gap-coded layout
+/// (<see cref="TensorLayout.Gaps"/>, with its "gap_bytes").
 /// </summary>
 public static class SparseModelFile
 {
@@ -66,16 +68,25 @@ public static class SparseModelFile
         network.Shapes();
         var quantized = WeightQuantizer.QuantizeWeights(network, scheme).ToDictionary(q => q.Name);
         var tensors = network.Parameters().Select(p => quantized.TryGetValue(p.Name, out var q)
-            ? EncodeTensor(p.Name, p.Shape, q.Levels.Select(l => (float)l).ToArray(), ValueEncoding.Int8, q.Scales)
-            : EncodeTensor(p.Name, p.Shape, p.Values, ValueEncoding.Float32, scales: null)).ToList();
+            ? EncodeTensor(p.Name, p.Shape, q.Levels.Select(l => (float)l).ToArray(), ValueEncoding.Int8, StoredScales(q), allowGaps: true, perChannel: q.Scales.Length > 1)
+            : EncodeTensor(p.Name, p.Shape, p.Values, ValueEncoding.Float32, scales: null, allowGaps: true)).ToList();
         return Write(path, network, architecture, "int8", scheme.Bits, tensors, metadata);
     }
 
-    private sealed record EncodedTensor(StoredTensor Stored, byte[] Payload, ValueEncoding Encoding, int ScaleCount);
-
-    private static EncodedTensor EncodeTensor(string name, long[] shape, float[] values, ValueEncoding encoding, float[]? scales)
+    // A per-channel scale is stored only for the rows that keep a non-zero level: a pruned row needs none, and the
+    // reader knows which rows those are from the levels.
+    private static float[] StoredScales(QuantizedTensor weight)
     {
-        var (layout, payload, nonzero) = SparseTensorCodec.Encode(values, shape, encoding);
+        if (weight.Scales.Length == 1) return weight.Scales;
+        var rowLength = weight.RowLength;
+        return weight.Scales.Where((_, row) => weight.Levels.AsSpan((int)(row * rowLength), (int)rowLength).ContainsAnyExcept((sbyte)0)).ToArray();
+    }
+
+    private sealed record EncodedTensor(StoredTensor Stored, byte[] Payload, ValueEncoding Encoding, int ScaleCount, bool PerChannel, long GapBytes);
+
+    private static EncodedTensor EncodeTensor(string name, long[] shape, float[] values, ValueEncoding encoding, float[]? scales, bool allowGaps = false, bool perChannel = false)
+    {
+        var (layout, payload, nonzero, gapBytes) = SparseTensorCodec.Encode(values, shape, encoding, allowGaps);
         if (scales is not null)
         {
             var withScales = new byte[scales.Length * 4 + payload.Length];
@@ -83,7 +94,9 @@ public static class SparseModelFile
             payload.CopyTo(withScales.AsSpan(scales.Length * 4));
             payload = withScales;
         }
-        return new EncodedTensor(new StoredTensor(name, shape, layout, nonzero, payload.Length, values.Length * 4L), payload, encoding, scales?.Length ?? 0);
+        var positions = layout == TensorLayout.Dense ? 0 : payload.Length - (scales?.Length ?? 0) * 4L - nonzero * SparseTensorCodec.ValueSize(encoding);
+        return new EncodedTensor(new StoredTensor(name, shape, layout, nonzero, payload.Length, values.Length * 4L) { PositionBytes = positions },
+            payload, encoding, scales?.Length ?? 0, perChannel, gapBytes);
     }
 
     private static IReadOnlyList<StoredTensor> Write(string path, SequentialNetwork network, string? architecture, string values, int? bits,
@@ -124,7 +137,12 @@ public static class SparseModelFile
         if (quantizedFile)
         {
             node["values"] = tensor.Encoding == ValueEncoding.Int8 ? "int8" : "float32";
-            if (tensor.Encoding == ValueEncoding.Int8) node["scales"] = tensor.ScaleCount;
+            if (tensor.Encoding == ValueEncoding.Int8)
+            {
+                node["scale"] = tensor.PerChannel ? "channel" : "tensor";
+                node["scales"] = tensor.ScaleCount;
+            }
+            if (tensor.Stored.Layout == TensorLayout.Gaps) node["gap_bytes"] = tensor.GapBytes;
         }
         return node;
     }
@@ -194,7 +212,7 @@ public static class SparseModelFile
         var skeleton = new SequentialNetwork(input[0], input[1], input[2], layerSpecs.Select(l => ReadLayer(l, version, withValues: null)).ToList());
         var parameters = skeleton.ParameterShapes().ToList();
         if (tensorNodes.Count != parameters.Count) throw new FormatException($"header lists {tensorNodes.Count} tensors but the layers have {parameters.Count}");
-        var plans = new List<(string Name, long[] Shape, long Numel, TensorLayout Layout, long Nonzero, ValueEncoding Encoding, int Scales, long Bytes)>();
+        var plans = new List<(string Name, long[] Shape, long Numel, TensorLayout Layout, long Nonzero, ValueEncoding Encoding, int Scales, bool PerChannel, long Bytes)>();
         long total = 0;
         for (var i = 0; i < parameters.Count; i++)
         {
@@ -208,15 +226,19 @@ public static class SparseModelFile
                 "dense" => TensorLayout.Dense,
                 "csr" => TensorLayout.Csr,
                 "bitmask" => TensorLayout.Bitmask,
+                "gaps" when version >= FirstQuantizedVersion => TensorLayout.Gaps,
                 var other => throw new FormatException($"{name} has unknown layout '{other}'"),
             };
             var nonzero = Field<long>(node, "nonzero");
             if (nonzero < 0 || nonzero > numel) throw new FormatException($"{name} claims {nonzero} non-zero entries of {numel}");
-            var (encoding, scales) = TensorValues(node, name, shape, bits, half);
-            var size = scales * 4L + SparseTensorCodec.EncodedSize(layout, shape, numel, nonzero, encoding);
+            var (encoding, scales, perChannel) = TensorValues(node, name, shape, bits, half);
+            var gapBytes = layout == TensorLayout.Gaps ? Field<long>(node, "gap_bytes") : 0;
+            if (layout == TensorLayout.Gaps && (gapBytes < nonzero || gapBytes > bytes.Length || SparseTensorCodec.Matrix(shape, numel).Columns > SparseTensorCodec.MaxGapRowLength))
+                throw new FormatException($"{name} claims {gapBytes} gap bytes for {nonzero} non-zero entries, or has rows too long to gap-code");
+            var size = scales * 4L + SparseTensorCodec.EncodedSize(layout, shape, numel, nonzero, encoding, gapBytes);
             total += size;
             if (total > bytes.Length) throw new FormatException($"size mismatch: the tensors up to {name} need {total} bytes but the file holds {bytes.Length}");
-            plans.Add((name, shape, numel, layout, nonzero, encoding, scales, size));
+            plans.Add((name, shape, numel, layout, nonzero, encoding, scales, perChannel, size));
         }
         if (offset + total + 4 != bytes.Length)
             throw new FormatException($"size mismatch: the header describes {offset + total + 4} bytes but the file holds {bytes.Length}");
@@ -230,13 +252,14 @@ public static class SparseModelFile
                 var payload = bytes.AsSpan(offset, (int)plan.Bytes);
                 var scaleBytes = plan.Scales * 4;
                 var values = SparseTensorCodec.Decode(payload.Slice(scaleBytes), plan.Layout, plan.Shape, plan.Numel, plan.Nonzero, plan.Encoding);
-                decoded[plan.Name] = plan.Encoding == ValueEncoding.Int8 ? Dequantize(plan.Name, plan.Shape, values, payload.Slice(0, scaleBytes), bits!.Value) : values;
+                decoded[plan.Name] = plan.Encoding == ValueEncoding.Int8 ? Dequantize(plan.Name, plan.Shape, values, payload.Slice(0, scaleBytes), bits!.Value, plan.PerChannel) : values;
             }
             catch (FormatException e)
             {
                 throw new FormatException($"{plan.Name}: {e.Message}", e);
             }
-            stored.Add(new StoredTensor(plan.Name, plan.Shape, plan.Layout, plan.Nonzero, plan.Bytes, plan.Numel * 4));
+            var positionBytes = plan.Layout == TensorLayout.Dense ? 0 : plan.Bytes - plan.Scales * 4L - plan.Nonzero * SparseTensorCodec.ValueSize(plan.Encoding);
+            stored.Add(new StoredTensor(plan.Name, plan.Shape, plan.Layout, plan.Nonzero, plan.Bytes, plan.Numel * 4) { PositionBytes = positionBytes });
             offset += (int)plan.Bytes;
         }
         var network = new SequentialNetwork(input[0], input[1], input[2], layerSpecs.Select(l => ReadLayer(l, version, decoded)).ToList());
@@ -245,36 +268,62 @@ public static class SparseModelFile
         return new SparseModel(network, architecture, half, stored, header["metadata"] as JsonObject ?? new JsonObject()) { WeightBits = bits };
     }
 
-    /// <summary>How a tensor of a version-3 int8 file stores its values: int8 levels with their scale count, or float32.</summary>
-    private static (ValueEncoding Encoding, int Scales) TensorValues(JsonObject node, string name, long[] shape, int? bits, bool half)
+    /// <summary>
+    /// How a tensor of a version-3 int8 file stores its values: int8 levels with the number of scales before them and
+    /// whether they are per output unit (one per row that keeps a non-zero level) or one for the tensor; or float32.
+    /// </summary>
+    private static (ValueEncoding Encoding, int Scales, bool PerChannel) TensorValues(JsonObject node, string name, long[] shape, int? bits, bool half)
     {
-        if (bits is null) return (half ? ValueEncoding.Float16 : ValueEncoding.Float32, 0);
+        if (bits is null) return (half ? ValueEncoding.Float16 : ValueEncoding.Float32, 0, false);
         switch (Field<string>(node, "values"))
         {
             case "float32":
-                return (ValueEncoding.Float32, 0);
+                return (ValueEncoding.Float32, 0, false);
             case "int8":
+                var perChannel = Field<string>(node, "scale") switch
+                {
+                    "channel" => true,
+                    "tensor" => false,
+                    var other => throw new FormatException($"{name} has unknown scale granularity '{other}'"),
+                };
                 var scales = Field<int>(node, "scales");
                 var rows = shape.Length >= 2 ? shape[0] : 1;
-                if (scales != 1 && scales != rows) throw new FormatException($"{name} has {scales} scales; expected 1 or one per output unit ({rows})");
-                return (ValueEncoding.Int8, scales);
+                if (perChannel ? scales < 0 || scales > rows : scales != 1)
+                    throw new FormatException($"{name} has {scales} scales; expected {(perChannel ? $"at most one per output unit ({rows})" : "1")}");
+                return (ValueEncoding.Int8, scales, perChannel);
             case var other:
                 throw new FormatException($"{name} has unknown value type '{other}'");
         }
     }
 
     /// <summary>level × scale in float32, as <see cref="QuantizedTensor.Dequantize"/>, after checking levels and scales.</summary>
-    private static float[] Dequantize(string name, long[] shape, float[] levels, ReadOnlySpan<byte> scaleBytes, int bits)
+    private static float[] Dequantize(string name, long[] shape, float[] levels, ReadOnlySpan<byte> scaleBytes, int bits, bool perChannel)
     {
-        var scales = new float[scaleBytes.Length / 4];
-        for (var i = 0; i < scales.Length; i++)
+        var stored = new float[scaleBytes.Length / 4];
+        for (var i = 0; i < stored.Length; i++)
         {
-            scales[i] = BinaryPrimitives.ReadSingleLittleEndian(scaleBytes.Slice(i * 4));
-            if (!float.IsFinite(scales[i]) || scales[i] <= 0) throw new FormatException($"scale {i} ({scales[i]}) is not a positive finite number");
+            stored[i] = BinaryPrimitives.ReadSingleLittleEndian(scaleBytes.Slice(i * 4));
+            if (!float.IsFinite(stored[i]) || stored[i] <= 0) throw new FormatException($"scale {i} ({stored[i]}) is not a positive finite number");
         }
         var limit = (1 << (bits - 1)) - 1;
         var level = levels.FirstOrDefault(l => Math.Abs(l) > limit);
         if (level != 0) throw new FormatException($"level {level} is outside the {bits}-bit grid (±{limit})");
+        var scales = stored;
+        if (perChannel)
+        {
+            // One stored scale per row that keeps a level; a pruned row's scale is 1 (any scale represents it).
+            var rows = (int)shape[0];
+            var rowLength = levels.Length / Math.Max(rows, 1);
+            scales = new float[rows];
+            var next = 0;
+            for (var r = 0; r < rows; r++)
+            {
+                var alive = levels.AsSpan(r * rowLength, rowLength).ContainsAnyExcept(0f);
+                if (alive && next == stored.Length) throw new FormatException($"{stored.Length} scales for more rows that keep a level");
+                scales[r] = alive ? stored[next++] : 1f;
+            }
+            if (next != stored.Length) throw new FormatException($"{stored.Length} scales but {next} rows keep a level");
+        }
         var quantized = new QuantizedTensor(name, shape, levels.Select(l => (sbyte)l).ToArray(), scales, bits);
         return quantized.Dequantize();
     }

@@ -27,11 +27,16 @@ internal static class SparseTensorCodec
         return rows == 0 ? (0, 0) : (rows, numel / rows);
     }
 
-    public static long EncodedSize(TensorLayout layout, long[] shape, long numel, long nonzero, ValueEncoding encoding)
+    /// <summary>
+    /// Bytes of a payload in <paramref name="layout"/>; for <see cref="TensorLayout.Gaps"/>, whose positions take a
+    /// variable number of bytes, <paramref name="gapBytes"/> (what the file's header records) is added.
+    /// </summary>
+    public static long EncodedSize(TensorLayout layout, long[] shape, long numel, long nonzero, ValueEncoding encoding, long gapBytes = 0)
     {
         var (rows, columns) = Matrix(shape, numel);
         return layout switch
         {
+            TensorLayout.Gaps => rows * 2 + gapBytes + nonzero * ValueSize(encoding),
             TensorLayout.Dense => numel * ValueSize(encoding),
             TensorLayout.Csr => (rows + 1) * 4 + nonzero * (columns <= 65536 ? 2 : 4) + nonzero * ValueSize(encoding),
             TensorLayout.Bitmask => (numel + 7) / 8 + nonzero * ValueSize(encoding),
@@ -39,12 +44,41 @@ internal static class SparseTensorCodec
         };
     }
 
-    public static (TensorLayout Layout, byte[] Payload, long Nonzero) Encode(float[] values, long[] shape, ValueEncoding encoding)
+    /// <summary>Rows at most this long can be gap-coded (their counts fit in uint16).</summary>
+    public const long MaxGapRowLength = ushort.MaxValue;
+
+    /// <summary>Bytes the gaps of <see cref="TensorLayout.Gaps"/> take for these values: Σ (1 + ⌊gap/255⌋).</summary>
+    public static long GapBytes(float[] values, long[] shape)
+    {
+        var (rows, columns) = Matrix(shape, values.Length);
+        long bytes = 0;
+        for (long r = 0; r < rows; r++)
+        {
+            long previous = -1;
+            for (long c = 0; c < columns; c++)
+            {
+                if (values[r * columns + c] == 0f) continue;
+                bytes += 1 + (c - previous) / 255;
+                previous = c;
+            }
+        }
+        return bytes;
+    }
+
+    /// <summary>
+    /// Encodes the values in the smallest layout: dense, CSR or bitmask, and, with <paramref name="allowGaps"/> (format
+    /// version 3), gap-coded rows. Returns the gap bytes too, which the header must record for <see cref="TensorLayout.Gaps"/>.
+    /// </summary>
+    public static (TensorLayout Layout, byte[] Payload, long Nonzero, long GapBytes) Encode(float[] values, long[] shape, ValueEncoding encoding, bool allowGaps = false)
     {
         long nonzero = values.Count(v => v != 0f);
-        var layout = new[] { TensorLayout.Dense, TensorLayout.Csr, TensorLayout.Bitmask }
-            .MinBy(l => EncodedSize(l, shape, values.Length, nonzero, encoding));
-        var payload = new byte[EncodedSize(layout, shape, values.Length, nonzero, encoding)];
+        var (_, rowLength) = Matrix(shape, values.Length);
+        var gapBytes = allowGaps && rowLength <= MaxGapRowLength ? GapBytes(values, shape) : -1;
+        var candidates = gapBytes >= 0
+            ? new[] { TensorLayout.Dense, TensorLayout.Csr, TensorLayout.Bitmask, TensorLayout.Gaps }
+            : new[] { TensorLayout.Dense, TensorLayout.Csr, TensorLayout.Bitmask };
+        var layout = candidates.MinBy(l => EncodedSize(l, shape, values.Length, nonzero, encoding, Math.Max(gapBytes, 0)));
+        var payload = new byte[EncodedSize(layout, shape, values.Length, nonzero, encoding, Math.Max(gapBytes, 0))];
         var span = payload.AsSpan();
         switch (layout)
         {
@@ -73,6 +107,33 @@ internal static class SparseTensorCodec
                 BinaryPrimitives.WriteUInt32LittleEndian(span.Slice((int)rows * 4), (uint)k);
                 break;
             }
+            case TensorLayout.Gaps:
+            {
+                var (rows, columns) = Matrix(shape, values.Length);
+                var gaps = span.Slice((int)rows * 2);
+                var valueBytes = gaps.Slice((int)gapBytes);
+                int k = 0, g = 0;
+                for (var r = 0; r < rows; r++)
+                {
+                    long previous = -1;
+                    var count = 0;
+                    for (var c = 0; c < columns; c++)
+                    {
+                        var v = values[r * columns + c];
+                        if (v == 0f) continue;
+                        for (var gap = c - previous; ; gap -= 255)
+                        {
+                            if (gap < 255) { gaps[g++] = (byte)gap; break; }
+                            gaps[g++] = 255;
+                        }
+                        previous = c;
+                        count++;
+                        WriteValue(valueBytes, k++, v, encoding);
+                    }
+                    BinaryPrimitives.WriteUInt16LittleEndian(span.Slice(r * 2), (ushort)count);
+                }
+                break;
+            }
             case TensorLayout.Bitmask:
             {
                 var bits = span.Slice(0, (values.Length + 7) / 8);
@@ -87,7 +148,7 @@ internal static class SparseTensorCodec
                 break;
             }
         }
-        return (layout, payload, nonzero);
+        return (layout, payload, nonzero, layout == TensorLayout.Gaps ? gapBytes : 0);
     }
 
     /// <summary>Decodes a payload whose length the caller has already checked against <see cref="EncodedSize"/>.</summary>
@@ -122,6 +183,37 @@ internal static class SparseTensorCodec
                         values[r * columns + c] = ReadValue(valueBytes, k, encoding);
                     }
                 }
+                break;
+            }
+            case TensorLayout.Gaps:
+            {
+                var (rows, columns) = Matrix(shape, numel);
+                var valueBytes = payload.Slice(payload.Length - (int)(nonzero * ValueSize(encoding)));
+                var gaps = payload.Slice((int)rows * 2, payload.Length - (int)rows * 2 - valueBytes.Length);
+                long counted = 0;
+                for (var r = 0; r < rows; r++) counted += BinaryPrimitives.ReadUInt16LittleEndian(payload.Slice(r * 2));
+                if (counted != nonzero) throw new FormatException($"gap-coded rows count {counted} non-zero entries but the header says {nonzero}");
+                int k = 0, g = 0;
+                for (var r = 0; r < rows; r++)
+                {
+                    var count = BinaryPrimitives.ReadUInt16LittleEndian(payload.Slice(r * 2));
+                    long column = -1;
+                    for (var i = 0; i < count; i++)
+                    {
+                        long gap = 0;
+                        while (true)
+                        {
+                            if (g >= gaps.Length) throw new FormatException($"the gaps of row {r} run past their bytes");
+                            var b = gaps[g++];
+                            gap += b;
+                            if (b < 255) break;
+                        }
+                        column += gap;
+                        if (gap == 0 || column >= columns) throw new FormatException($"a gap in row {r} is 0 or leads past column {columns - 1}");
+                        values[r * columns + column] = ReadValue(valueBytes, k++, encoding);
+                    }
+                }
+                if (g != gaps.Length) throw new FormatException($"{gaps.Length - g} gap bytes are left over");
                 break;
             }
             case TensorLayout.Bitmask:

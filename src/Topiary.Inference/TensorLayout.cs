@@ -12,6 +12,13 @@ public enum TensorLayout
     Csr,
     /// <summary>One bit per entry (LSB first, set = non-zero), then the non-zero values in row-major order.</summary>
     Bitmask,
+    /// <summary>
+    /// Gap-coded rows over [shape[0], numel / shape[0]] (format version 3, rows at most 65,535 long): each row's
+    /// non-zero count (uint16), then for every non-zero the gap to the previous one of its row (the first: column + 1)
+    /// in bytes, each byte 255 adding 255 and the first byte below 255 ending the gap, then the non-zero values. Gaps of
+    /// pruned rows are mostly below 255, so a position takes about one byte instead of CSR's two.
+    /// </summary>
+    Gaps,
 }
 
 /// <summary>How one tensor was stored, for reports.</summary>
@@ -21,4 +28,8 @@ public enum TensorLayout
 /// <param name="Nonzero">Number of non-zero entries.</param>
 /// <param name="Bytes">Bytes the tensor takes in the file.</param>
 /// <param name="DenseBytes">Bytes it would take as dense float32.</param>
-public sealed record StoredTensor(string Name, long[] Shape, TensorLayout Layout, long Nonzero, long Bytes, long DenseBytes);
+public sealed record StoredTensor(string Name, long[] Shape, TensorLayout Layout, long Nonzero, long Bytes, long DenseBytes)
+{
+    /// <summary>Bytes that say where the non-zero entries are (row pointers and column indices, counts and gaps, or the bitmask); 0 when dense.</summary>
+    public long PositionBytes { get; init; }
+}

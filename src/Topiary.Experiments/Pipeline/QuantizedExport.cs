@@ -73,7 +73,7 @@ public static class QuantizedExport
         foreach (var tensor in stored)
         {
             if (!quantizedWeights.TryGetValue(tensor.Name, out var weight)) continue;
-            indexBytes += PositionBytes(tensor, weight);
+            indexBytes += tensor.PositionBytes;
             entropyBytes += tensor.Layout == TensorLayout.Dense ? 0 : IndexEntropy.GapBytes(weight.Levels.Select(l => (float)l).ToArray());
         }
         return new QuantizationSummary(scheme.ToString(), scheme.Bits, floatValidation, floatTest, quantizedValidation, quantizedTest, sparseFileTest,
@@ -92,18 +92,5 @@ public static class QuantizedExport
             correct += forward(images.narrow(0, start, length).contiguous()).argmax(1).eq(labels.narrow(0, start, length)).sum().item<long>();
         }
         return n == 0 ? 0 : (double)correct / n;
-    }
-
-    // What the layout spends on positions: CSR's row pointers and column indices, or the bitmask; nothing when dense.
-    private static long PositionBytes(StoredTensor tensor, QuantizedTensor weight)
-    {
-        var rows = tensor.Shape.Length >= 2 ? tensor.Shape[0] : 1;
-        var columns = weight.Levels.Length / Math.Max(rows, 1);
-        return tensor.Layout switch
-        {
-            TensorLayout.Csr => (rows + 1) * 4 + tensor.Nonzero * (columns <= 65536 ? 2 : 4),
-            TensorLayout.Bitmask => (weight.Levels.Length + 7) / 8,
-            _ => 0,
-        };
     }
 }

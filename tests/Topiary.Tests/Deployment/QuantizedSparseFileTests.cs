@@ -101,3 +101,48 @@ public class QuantizedSparseFileTests
         return path;
     }
 }
+
+public class GapLayoutTests
+{
+    [Fact]
+    public void Gap_coded_rows_come_back_exactly_with_gaps_of_255_and_more()
+    {
+        using var dir = new TestDirectory();
+        // One 1×1200 linear layer: non-zeros at columns 0, 254, 255, 510, 1020, 1199 (gaps 1, 254, 1, 255, 510, 179).
+        var weight = new float[3 * 1200];
+        foreach (var c in new[] { 0, 254, 255, 510, 1020, 1199 }) weight[c] = 0.5f + c / 10000f;
+        weight[1200 + 7] = -1f; // row 1: one entry; row 2 stays empty
+        var network = new SequentialNetwork(1, 1, 1200, [new FlattenLayer(), new LinearLayer("fc", 1200, 3, weight, [0.1f, 0f, -0.2f])]);
+        var path = dir.File("g.tsparse");
+        var stored = SparseModelFile.SaveQuantized(path, network, null, QuantizationScheme.Int8);
+        Assert.Equal(TensorLayout.Gaps, stored[0].Layout);
+        // 3 row counts (uint16) + gap bytes 1+1+1+2+3+1 + 1 = 10, then 7 levels; 2 scales (row 2 keeps no level).
+        Assert.Equal(3 * 2 + 10, stored[0].PositionBytes);
+        Assert.Equal(2 * 4 + 3 * 2 + 10 + 7, stored[0].Bytes);
+        var loaded = SparseModelFile.Load(path);
+        Assert.Equal(WeightQuantizer.Dequantized(network, QuantizationScheme.Int8).Parameters().SelectMany(p => p.Values), loaded.Network.Parameters().SelectMany(p => p.Values));
+    }
+
+    [Fact]
+    public void A_gap_past_the_row_is_reported_in_one_line()
+    {
+        using var dir = new TestDirectory();
+        var weight = new float[2 * 300];
+        weight[5] = 1f;
+        weight[300 + 290] = 2f;
+        var network = new SequentialNetwork(1, 1, 300, [new FlattenLayer(), new LinearLayer("fc", 300, 2, weight, [0f, 0f])]);
+        var path = dir.File("g.tsparse");
+        var stored = SparseModelFile.SaveQuantized(path, network, null, QuantizationScheme.Int8);
+        Assert.Equal(TensorLayout.Gaps, stored[0].Layout);
+        var bytes = File.ReadAllBytes(path);
+        var payload = 16 + BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12));
+        // Scales (2 × 4), counts (2 × 2), then the gaps: row 0's [6], row 1's [255, 36] (column 290); 36 → 200 leads to 454.
+        Assert.Equal(new byte[] { 6, 255, 36 }, bytes.AsSpan(payload + 8 + 4, 3).ToArray());
+        bytes[payload + 8 + 4 + 2] = 200;
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4), Topiary.Serialization.Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4)));
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<ModelFileException>(() => SparseModelFile.Load(path));
+        Assert.Contains("leads past column 299", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+}
