@@ -33,7 +33,12 @@ public class QuantizedPruneTests
         // The QDQ model also quantizes the activations (uint8, calibrated), so it may differ a little more.
         Assert.InRange(quantization.GetProperty("onnx_test").GetDouble() - quantization.GetProperty("quantized_test").GetDouble(), -0.03, 0.03);
         Assert.Equal(1800, quantization.GetProperty("calibration_images").GetInt32());
-        Assert.Equal(8, SparseModelFile.Load(Path.Combine(output, "model.int8.tsparse")).WeightBits);
+        var quantized = SparseModelFile.Load(Path.Combine(output, "model.int8.tsparse"));
+        Assert.Equal(8, quantized.WeightBits);
+        // Pruned weights stay pruned: every zero of the float file is a zero of the int8 file.
+        var floats = SparseModelFile.Load(Path.Combine(output, "model.tsparse")).Network.Parameters().SelectMany(p => p.Values).ToArray();
+        var levels = quantized.Network.Parameters().SelectMany(p => p.Values).ToArray();
+        Assert.All(Enumerable.Range(0, floats.Length).Where(i => floats[i] == 0f), i => Assert.Equal(0f, levels[i]));
         Assert.Contains("pruned model quantized (int8 per channel)", result.StandardOutput);
     }
 
