@@ -8,7 +8,7 @@ using Topiary.Bench;
 // topiary-bench crossover [--rounds R] [--threads N]
 // topiary-bench fallback [--rounds R] [--threads N]
 // topiary-bench size
-// topiary-bench regularizers [--rounds R] [--steps S] [--model lenet5|lenet300]
+// topiary-bench regularizers [--rounds R] [--steps S] [--model lenet5|lenet300] [--only NAME,...]
 // topiary-bench sweep [--jobs K] [-- compare flags]
 Topiary.Experiments.CatalogArchitectures.Register();
 var command = args.FirstOrDefault() ?? "step";
@@ -62,7 +62,9 @@ switch (command)
     case "regularizers":
         var modelIndex = Array.IndexOf(args, "--model");
         var models = modelIndex >= 0 && modelIndex + 1 < args.Length ? new[] { args[modelIndex + 1] } : new[] { "lenet5", "lenet300" };
-        return RegularizerBenchmark.Run(Option("--rounds", 5), Option("--steps", 6), models);
+        var onlyIndex = Array.IndexOf(args, "--only");
+        var only = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1].Split(',', StringSplitOptions.TrimEntries) : null;
+        return RegularizerBenchmark.Run(Option("--rounds", 5), Option("--steps", 6), models, only);
     case "sweep":
     {
         var rest = Array.IndexOf(args, "--");

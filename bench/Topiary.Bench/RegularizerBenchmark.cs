@@ -40,17 +40,23 @@ internal static class RegularizerBenchmark
         return list;
     }
 
-    public static int Run(int rounds, int stepsPerRound, IReadOnlyList<string> models)
+    /// <param name="only">The variants to time beside plain Adam (their names as the table prints them), or null for all.</param>
+    public static int Run(int rounds, int stepsPerRound, IReadOnlyList<string> models, IReadOnlyList<string>? only = null)
     {
+        if (only?.FirstOrDefault(name => Variants().All(v => v.Name != name)) is { } unknown)
+        {
+            Console.Error.WriteLine($"topiary-bench: error: --only: unknown variant '{unknown}' (available: {string.Join(", ", Variants().Select(v => v.Name))})");
+            return 2;
+        }
         var backend = TorchBackend.EnsureVerified();
         Console.WriteLine($"batch 100, Adam unless noted; libtorch {backend.TorchVersion}, oneDNN {(backend.OneDnnEnabled ? "on" : "off")}, {get_num_threads()} threads; {rounds} rounds × {stepsPerRound} steps per variant, interleaved");
-        foreach (var modelName in models) RunModel(modelName, rounds, stepsPerRound);
+        foreach (var modelName in models) RunModel(modelName, rounds, stepsPerRound, only);
         return 0;
     }
 
-    private static void RunModel(string modelName, int rounds, int stepsPerRound)
+    private static void RunModel(string modelName, int rounds, int stepsPerRound, IReadOnlyList<string>? only)
     {
-        var variants = Variants();
+        var variants = Variants().Where((v, i) => i == 0 || only is null || only.Contains(v.Name)).ToList();
         var generator = new Generator(1);
         var images = randn(new long[] { 100, 1, 28, 28 }, generator: generator);
         var labels = randint(0, 10, new long[] { 100 }, generator: generator);
