@@ -68,12 +68,12 @@ internal static class Summary
         var table = new Table().Title($"pruned model quantized ({q.Scheme})").AddColumns("", "validation accuracy", "test accuracy", "file", "bytes");
         table.AddRow("float32 weights", Percent(q.FloatValidation), Percent(q.FloatTest), QuantizedExport.FloatFileName, q.FloatSparseBytes.ToString("N0", Inv));
         table.AddRow("fake-quantized weights (libtorch)", Percent(q.QuantizedValidation), Percent(q.QuantizedTest), "", "");
-        table.AddRow("int8 sparse file (Topiary sparse inference)", "", Percent(q.SparseFileTest), QuantizedExport.QuantizedFileName, q.QuantizedSparseBytes.ToString("N0", Inv));
+        table.AddRow($"int{q.Bits} sparse file (Topiary sparse inference)", "", Percent(q.SparseFileTest), QuantizedExport.QuantizedFileName, q.QuantizedSparseBytes.ToString("N0", Inv));
         if (q.OnnxTest is { } onnxTest)
             table.AddRow($"ONNX QDQ (ONNX Runtime, activations from {q.CalibrationImages:N0} images)", "", Percent(onnxTest), QuantizedExport.OnnxFileName, (q.OnnxBytes ?? 0).ToString("N0", Inv));
         if (!TerminalProgress.IsInteractive) table.Border(TableBorder.Ascii);
         AnsiConsole.Write(table);
-        System.Console.WriteLine($"int8 file: {Percent((double)q.QuantizedSparseBytes / q.FloatSparseBytes)} of the float32 file; test accuracy {SignedPoints(q.QuantizedTest - q.FloatTest)} points against float; " +
+        System.Console.WriteLine($"int{q.Bits} file: {Percent((double)q.QuantizedSparseBytes / q.FloatSparseBytes)} of the float32 file{(q.Bits < 8 ? " (levels stored one per byte)" : "")}; test accuracy {SignedPoints(q.QuantizedTest - q.FloatTest)} points against float; " +
             $"positions take {q.IndexBytes.ToString("N0", Inv)} bytes, an entropy coder of their gaps could take {q.IndexEntropyBytes.ToString("N0", Inv)} " +
             $"(file {Percent((q.QuantizedSparseBytes - q.IndexBytes + q.IndexEntropyBytes) / q.FloatSparseBytes)} of float32)");
     }
