@@ -33,12 +33,17 @@ public class MemoryTests(ITestOutputHelper output)
         var loop = PruningMethods.Loop(model, new ImageClassificationTask(data), options);
         loop.Run(progress);
 
-        var warm = samples.First(s => s.Step == 200).Bytes;
+        // Warm-up ends after the first crops (by step 400): in the whole suite's process the allocator has been seen to
+        // take one step of about 10% there (317 → 349 MiB between steps 200 and 400, then flat for 1,600 steps). A leak
+        // keeps growing, so the second half of the run must stay flat too.
+        var warm = samples.Where(s => s.Step is 200 or 400).Max(s => s.Bytes);
+        var middle = samples.First(s => s.Step == 1000).Bytes;
         var end = samples.Last();
         var trace = string.Join(", ", samples.Select(s => $"{s.Step}: {s.Bytes >> 20} MiB"));
         output.WriteLine($"resident memory after GC by step: {trace}");
         Assert.True(end.Step >= 2000, $"the run stopped early: {trace}");
         Assert.True(end.Bytes <= warm * 1.10, $"resident memory grew by more than 10% after warm-up: {trace}");
+        Assert.True(end.Bytes <= middle * 1.05, $"resident memory grew by more than 5% over the last 1,000 steps: {trace}");
     }
 
     private static long ResidentAfterGc()
