@@ -18,8 +18,8 @@ namespace Topiary.Inference;
 /// its kernel, stride and padding ([height, width] each) and adds average pooling; version 1 (one square kernel
 /// size per convolution, stride 1 and no padding; max-pooling windows k×k with stride k) is still read. Version 3
 /// (<see cref="SaveQuantized"/>, written only for quantized weights; float files stay version 2 so that older readers
-/// read them) adds "values": "int8" with the grid's "bits", and per tensor its own "values" ("int8" or "float32") and,
-/// for int8, the "scale" granularity ("channel" or "tensor") and the number of float32 "scales" that precede its levels
+/// read them) adds "values": "int8" with the grid's "bits", and per tensor its own "values" ("int8", "int4" for grids
+/// of at most 4 bits, two levels to a byte, or "float32") and, for the levels, the "scale" granularity ("channel" or "tensor") and the number of float32 "scales" that precede its levels
 /// in the payload (per channel, one for each row that keeps a non-zero level), and the gap-coded layout
 /// (<see cref="TensorLayout.Gaps"/>, with its "gap_bytes").
 /// </summary>
@@ -55,8 +55,8 @@ public static class SparseModelFile
 
     /// <summary>
     /// Writes the network with its weights quantized on <paramref name="scheme"/>'s grid (<see cref="WeightQuantizer"/>):
-    /// each weight as its scales (float32, one per output unit or one per tensor) followed by its int8 levels in the
-    /// smallest layout (CSR then spends 1 byte per value plus a 16-bit column index); biases stay float32. Format
+    /// each weight as its scales (float32, one per output unit that keeps a level, or one per tensor) followed by its
+    /// levels in the smallest layout, as int8 or, for grids of at most 4 bits, two int4 levels to a byte; biases stay float32. Format
     /// version 3; loading gives the dequantized network (level × scale), which equals the fake-quantized model of
     /// quantization-aware training.
     /// </summary>
@@ -68,7 +68,8 @@ public static class SparseModelFile
         network.Shapes();
         var quantized = WeightQuantizer.QuantizeWeights(network, scheme).ToDictionary(q => q.Name);
         var tensors = network.Parameters().Select(p => quantized.TryGetValue(p.Name, out var q)
-            ? EncodeTensor(p.Name, p.Shape, q.Levels.Select(l => (float)l).ToArray(), ValueEncoding.Int8, StoredScales(q), allowGaps: true, perChannel: q.Scales.Length > 1)
+            ? EncodeTensor(p.Name, p.Shape, q.Levels.Select(l => (float)l).ToArray(), scheme.Bits <= 4 ? ValueEncoding.Int4 : ValueEncoding.Int8, StoredScales(q),
+                allowGaps: true, perChannel: q.Scales.Length > 1)
             : EncodeTensor(p.Name, p.Shape, p.Values, ValueEncoding.Float32, scales: null, allowGaps: true)).ToList();
         return Write(path, network, architecture, "int8", scheme.Bits, tensors, metadata);
     }
@@ -94,7 +95,7 @@ public static class SparseModelFile
             payload.CopyTo(withScales.AsSpan(scales.Length * 4));
             payload = withScales;
         }
-        var positions = layout == TensorLayout.Dense ? 0 : payload.Length - (scales?.Length ?? 0) * 4L - nonzero * SparseTensorCodec.ValueSize(encoding);
+        var positions = layout == TensorLayout.Dense ? 0 : payload.Length - (scales?.Length ?? 0) * 4L - SparseTensorCodec.ValueBytes(nonzero, encoding);
         return new EncodedTensor(new StoredTensor(name, shape, layout, nonzero, payload.Length, values.Length * 4L) { PositionBytes = positions },
             payload, encoding, scales?.Length ?? 0, perChannel, gapBytes);
     }
@@ -136,8 +137,8 @@ public static class SparseModelFile
         };
         if (quantizedFile)
         {
-            node["values"] = tensor.Encoding == ValueEncoding.Int8 ? "int8" : "float32";
-            if (tensor.Encoding == ValueEncoding.Int8)
+            node["values"] = tensor.Encoding switch { ValueEncoding.Int8 => "int8", ValueEncoding.Int4 => "int4", _ => "float32" };
+            if (tensor.Encoding is ValueEncoding.Int8 or ValueEncoding.Int4)
             {
                 node["scale"] = tensor.PerChannel ? "channel" : "tensor";
                 node["scales"] = tensor.ScaleCount;
@@ -252,13 +253,13 @@ public static class SparseModelFile
                 var payload = bytes.AsSpan(offset, (int)plan.Bytes);
                 var scaleBytes = plan.Scales * 4;
                 var values = SparseTensorCodec.Decode(payload.Slice(scaleBytes), plan.Layout, plan.Shape, plan.Numel, plan.Nonzero, plan.Encoding);
-                decoded[plan.Name] = plan.Encoding == ValueEncoding.Int8 ? Dequantize(plan.Name, plan.Shape, values, payload.Slice(0, scaleBytes), bits!.Value, plan.PerChannel) : values;
+                decoded[plan.Name] = plan.Encoding is ValueEncoding.Int8 or ValueEncoding.Int4 ? Dequantize(plan.Name, plan.Shape, values, payload.Slice(0, scaleBytes), bits!.Value, plan.PerChannel) : values;
             }
             catch (FormatException e)
             {
                 throw new FormatException($"{plan.Name}: {e.Message}", e);
             }
-            var positionBytes = plan.Layout == TensorLayout.Dense ? 0 : plan.Bytes - plan.Scales * 4L - plan.Nonzero * SparseTensorCodec.ValueSize(plan.Encoding);
+            var positionBytes = plan.Layout == TensorLayout.Dense ? 0 : plan.Bytes - plan.Scales * 4L - SparseTensorCodec.ValueBytes(plan.Nonzero, plan.Encoding);
             stored.Add(new StoredTensor(plan.Name, plan.Shape, plan.Layout, plan.Nonzero, plan.Bytes, plan.Numel * 4) { PositionBytes = positionBytes });
             offset += (int)plan.Bytes;
         }
@@ -279,7 +280,8 @@ public static class SparseModelFile
         {
             case "float32":
                 return (ValueEncoding.Float32, 0, false);
-            case "int8":
+            case "int8" or "int4":
+                if (Field<string>(node, "values") == "int4" && bits > 4) throw new FormatException($"{name} stores int4 levels of a {bits}-bit grid");
                 var perChannel = Field<string>(node, "scale") switch
                 {
                     "channel" => true,
@@ -290,7 +292,7 @@ public static class SparseModelFile
                 var rows = shape.Length >= 2 ? shape[0] : 1;
                 if (perChannel ? scales < 0 || scales > rows : scales != 1)
                     throw new FormatException($"{name} has {scales} scales; expected {(perChannel ? $"at most one per output unit ({rows})" : "1")}");
-                return (ValueEncoding.Int8, scales, perChannel);
+                return (Field<string>(node, "values") == "int4" ? ValueEncoding.Int4 : ValueEncoding.Int8, scales, perChannel);
             case var other:
                 throw new FormatException($"{name} has unknown value type '{other}'");
         }

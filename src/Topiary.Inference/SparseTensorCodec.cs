@@ -7,16 +7,18 @@ namespace Topiary.Inference;
 /// Encodes one float tensor in the smallest of the <see cref="TensorLayout"/>s and decodes it back with every
 /// structural check (monotone row pointers, in-range and increasing column indices, bit counts) so that a damaged
 /// payload is reported instead of producing a wrong model. Values are float32, IEEE binary16, or the integer levels of
-/// a quantized weight as int8 (<see cref="ValueEncoding"/>). Zero entries are not stored: a −0.0 comes back as +0.0, every
+/// a quantized weight as int8 or, two to a byte, int4 (<see cref="ValueEncoding"/>). Zero entries are not stored: a −0.0 comes back as +0.0, every
 /// other value bit for bit.
 /// </summary>
 internal static class SparseTensorCodec
 {
-    public static int ValueSize(ValueEncoding encoding) => encoding switch
+    /// <summary>Bytes that <paramref name="count"/> values take: 4, 2 or 1 each, or two int4 levels per byte.</summary>
+    public static long ValueBytes(long count, ValueEncoding encoding) => encoding switch
     {
-        ValueEncoding.Float32 => 4,
-        ValueEncoding.Float16 => 2,
-        ValueEncoding.Int8 => 1,
+        ValueEncoding.Float32 => count * 4,
+        ValueEncoding.Float16 => count * 2,
+        ValueEncoding.Int8 => count,
+        ValueEncoding.Int4 => (count + 1) / 2,
         _ => throw new ArgumentOutOfRangeException(nameof(encoding)),
     };
 
@@ -36,10 +38,10 @@ internal static class SparseTensorCodec
         var (rows, columns) = Matrix(shape, numel);
         return layout switch
         {
-            TensorLayout.Gaps => rows * 2 + gapBytes + nonzero * ValueSize(encoding),
-            TensorLayout.Dense => numel * ValueSize(encoding),
-            TensorLayout.Csr => (rows + 1) * 4 + nonzero * (columns <= 65536 ? 2 : 4) + nonzero * ValueSize(encoding),
-            TensorLayout.Bitmask => (numel + 7) / 8 + nonzero * ValueSize(encoding),
+            TensorLayout.Gaps => rows * 2 + gapBytes + ValueBytes(nonzero, encoding),
+            TensorLayout.Dense => ValueBytes(numel, encoding),
+            TensorLayout.Csr => (rows + 1) * 4 + nonzero * (columns <= 65536 ? 2 : 4) + ValueBytes(nonzero, encoding),
+            TensorLayout.Bitmask => (numel + 7) / 8 + ValueBytes(nonzero, encoding),
             _ => throw new ArgumentOutOfRangeException(nameof(layout)),
         };
     }
@@ -188,7 +190,7 @@ internal static class SparseTensorCodec
             case TensorLayout.Gaps:
             {
                 var (rows, columns) = Matrix(shape, numel);
-                var valueBytes = payload.Slice(payload.Length - (int)(nonzero * ValueSize(encoding)));
+                var valueBytes = payload.Slice(payload.Length - (int)ValueBytes(nonzero, encoding));
                 var gaps = payload.Slice((int)rows * 2, payload.Length - (int)rows * 2 - valueBytes.Length);
                 long counted = 0;
                 for (var r = 0; r < rows; r++) counted += BinaryPrimitives.ReadUInt16LittleEndian(payload.Slice(r * 2));
@@ -246,6 +248,8 @@ internal static class SparseTensorCodec
         {
             case ValueEncoding.Float16: BinaryPrimitives.WriteHalfLittleEndian(target.Slice(index * 2), (Half)value); break;
             case ValueEncoding.Int8: target[index] = unchecked((byte)checked((sbyte)value)); break;
+            // Two levels per byte, the first in the low nibble; the target starts zeroed.
+            case ValueEncoding.Int4: target[index >> 1] |= (byte)((checked((sbyte)value) & 0xF) << ((index & 1) * 4)); break;
             default: BinaryPrimitives.WriteSingleLittleEndian(target.Slice(index * 4), value); break;
         }
     }
@@ -254,6 +258,7 @@ internal static class SparseTensorCodec
     {
         ValueEncoding.Float16 => (float)BinaryPrimitives.ReadHalfLittleEndian(source.Slice(index * 2)),
         ValueEncoding.Int8 => unchecked((sbyte)source[index]),
+        ValueEncoding.Int4 => (sbyte)((source[index >> 1] >> ((index & 1) * 4) & 0xF) << 4) >> 4,
         _ => BinaryPrimitives.ReadSingleLittleEndian(source.Slice(index * 4)),
     };
 }

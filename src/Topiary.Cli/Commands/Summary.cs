@@ -73,7 +73,7 @@ internal static class Summary
             table.AddRow($"ONNX QDQ (ONNX Runtime, activations from {q.CalibrationImages:N0} images)", "", Percent(onnxTest), QuantizedExport.OnnxFileName, (q.OnnxBytes ?? 0).ToString("N0", Inv));
         if (!TerminalProgress.IsInteractive) table.Border(TableBorder.Ascii);
         AnsiConsole.Write(table);
-        System.Console.WriteLine($"int{q.Bits} file: {Percent((double)q.QuantizedSparseBytes / q.FloatSparseBytes)} of the float32 file{(q.Bits < 8 ? " (levels stored one per byte)" : "")}; test accuracy {SignedPoints(q.QuantizedTest - q.FloatTest)} points against float; " +
+        System.Console.WriteLine($"int{q.Bits} file: {Percent((double)q.QuantizedSparseBytes / q.FloatSparseBytes)} of the float32 file; test accuracy {SignedPoints(q.QuantizedTest - q.FloatTest)} points against float; " +
             $"positions take {q.IndexBytes.ToString("N0", Inv)} bytes, an entropy coder of their gaps could take {q.IndexEntropyBytes.ToString("N0", Inv)} " +
             $"(file {Percent((q.QuantizedSparseBytes - q.IndexBytes + q.IndexEntropyBytes) / q.FloatSparseBytes)} of float32)");
     }

@@ -77,11 +77,11 @@ public class QuantizedSparseFileTests
         Assert.Contains("scale 0", e.Message);
         Assert.DoesNotContain('\n', e.Message);
 
-        // fc1 has 300 rows, so its payload starts with 300 scales; a CSR payload follows with 301 row pointers, then
-        // the indices and the int8 levels. Set the last byte of fc1's payload (a level) beyond the 4-bit grid.
+        // fc1's payload starts with its scales, then its positions, then its int4 levels two to a byte. Set the last byte
+        // of fc1's payload to two nibbles of −8, outside the symmetric 4-bit grid (±7).
         var firstTensorBytes = SparseModelFile.Load(path).Tensors[0].Bytes;
         var badLevel = (byte[])bytes.Clone();
-        badLevel[payloadStart + firstTensorBytes - 1] = 100;
+        badLevel[payloadStart + firstTensorBytes - 1] = 0x88;
         e = Assert.Throws<ModelFileException>(() => SparseModelFile.Load(Rewritten(dir, "level.tsparse", badLevel)));
         Assert.Contains("outside the 4-bit grid", e.Message);
     }
@@ -144,5 +144,30 @@ public class GapLayoutTests
         var e = Assert.Throws<ModelFileException>(() => SparseModelFile.Load(path));
         Assert.Contains("leads past column 299", e.Message);
         Assert.DoesNotContain('\n', e.Message);
+    }
+}
+
+public class Int4PackingTests
+{
+    [Fact]
+    public void Int4_levels_take_half_a_byte_each_and_come_back_with_their_signs()
+    {
+        using var dir = new TestDirectory();
+        var network = PrunedNetworks.Network("lenet300", 0.9);
+        string path8 = dir.File("m8.tsparse"), path4 = dir.File("m4.tsparse");
+        var eight = SparseModelFile.SaveQuantized(path8, network, "lenet300", new QuantizationScheme(8));
+        var four = SparseModelFile.SaveQuantized(path4, network, "lenet300", new QuantizationScheme(4));
+        for (var t = 0; t < eight.Count; t += 2) // the weights; biases are float32 in both
+        {
+            var values8 = eight[t].Bytes - eight[t].PositionBytes;
+            var values4 = four[t].Bytes - four[t].PositionBytes;
+            var scales = values8 - eight[t].Nonzero;
+            Assert.Equal(scales + (four[t].Nonzero + 1) / 2, values4);
+        }
+        var loaded = SparseModelFile.Load(path4);
+        Assert.Equal(4, loaded.WeightBits);
+        var expected = WeightQuantizer.Dequantized(network, new QuantizationScheme(4)).Parameters().SelectMany(p => p.Values).ToArray();
+        Assert.Equal(expected, loaded.Network.Parameters().SelectMany(p => p.Values).ToArray());
+        Assert.Contains(expected, v => v < 0);
     }
 }
