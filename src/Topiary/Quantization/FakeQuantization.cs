@@ -99,31 +99,22 @@ public static class FakeQuantization
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(scheme);
-        var saved = new List<(Tensor Parameter, Tensor Original)>();
-        using var noGrad = no_grad();
-        foreach (var (_, parameter) in model.named_parameters())
-        {
-            if (parameter.dim() < 2) continue;
-            using var scope = NewDisposeScope();
-            var original = parameter.detach().clone();
-            using var scales = Scales(original, scheme);
-            parameter.copy_(Quantize(original, scales, scheme));
-            saved.Add((parameter, original.MoveToOuterDisposeScope()));
-        }
-        return new Restorer(saved);
+        var perturbation = new ParameterPerturbation(model.parameters().Where(p => p.dim() >= 2).ToList());
+        using var scope = NewDisposeScope();
+        perturbation.SetTo(perturbation.Saved.Select(w => Quantize(w, Scales(w, scheme), scheme)).ToList());
+        return new Restorer(perturbation);
     }
 
-    private sealed class Restorer(List<(Tensor Parameter, Tensor Original)> saved) : IDisposable
+    private sealed class Restorer(ParameterPerturbation perturbation) : IDisposable
     {
+        private bool restored;
+
         public void Dispose()
         {
-            using var noGrad = no_grad();
-            foreach (var (parameter, original) in saved)
-            {
-                parameter.copy_(original);
-                original.Dispose();
-            }
-            saved.Clear();
+            if (restored) return;
+            restored = true;
+            perturbation.Restore();
+            perturbation.Dispose();
         }
     }
 }

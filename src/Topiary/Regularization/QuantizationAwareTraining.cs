@@ -55,40 +55,24 @@ public sealed class QuantizationAwareTraining : GradientRegularizer
         ArgumentNullException.ThrowIfNull(objective);
         if (!(strength >= 0 && strength <= 1)) throw new ArgumentOutOfRangeException(nameof(strength), strength, "the share of quantization noise λ must be in [0, 1]");
         var weights = objective.Parameters.Where(p => p.requires_grad && AppliesTo(p)).ToList();
-        var originals = new List<Tensor>(weights.Count);
-        var passes = new List<Tensor>(weights.Count);
+        using var perturbation = new ParameterPerturbation(weights);
+        using (var scope = NewDisposeScope())
+        {
+            // The gradient at w̃ is handed to w unchanged: with s = max|w|/q no weight lies outside the grid's range,
+            // where the straight-through estimator would give 0 (FakeQuantization.InRange).
+            perturbation.SetTo(perturbation.Saved.Select(w =>
+            {
+                var quantized = FakeQuantization.Quantize(w, FakeQuantization.Scales(w, Scheme), Scheme);
+                return strength == 1 ? quantized : w.add(quantized.sub(w).mul(HeldScalar.Of(strength)));
+            }).ToList());
+        }
         try
         {
-            using (no_grad())
-            {
-                foreach (var weight in weights)
-                {
-                    using var scope = NewDisposeScope();
-                    var original = weight.detach().clone();
-                    var scales = FakeQuantization.Scales(original, Scheme);
-                    var noise = FakeQuantization.Quantize(original, scales, Scheme).sub(original);
-                    var inRange = FakeQuantization.InRange(original, scales, Scheme);
-                    weight.add_(strength == 1 ? noise : noise.mul(HeldScalar.Of(strength)));
-                    originals.Add(original.MoveToOuterDisposeScope());
-                    passes.Add(inRange.MoveToOuterDisposeScope());
-                }
-            }
-            var loss = objective.Backward();
-            using (no_grad())
-            {
-                for (var i = 0; i < weights.Count; i++)
-                    if (weights[i].grad is { } grad) grad.mul_(passes[i]);
-            }
-            return loss;
+            return objective.Backward();
         }
         finally
         {
-            using (no_grad())
-            {
-                for (var i = 0; i < originals.Count; i++) weights[i].copy_(originals[i]);
-            }
-            foreach (var t in originals) t.Dispose();
-            foreach (var t in passes) t.Dispose();
+            perturbation.Restore();
         }
     }
 }
