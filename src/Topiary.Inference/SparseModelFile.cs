@@ -18,7 +18,7 @@ namespace Topiary.Inference;
 /// its kernel, stride and padding ([height, width] each) and adds average pooling; version 1 (one square kernel
 /// size per convolution, stride 1 and no padding; max-pooling windows k×k with stride k) is still read. Version 3
 /// (<see cref="SaveQuantized"/>, written only for quantized weights; float files stay version 2 so that older readers
-/// read them) adds "values": "int8" with the grid's "bits", and per tensor its own "values" ("int8", "int4" for grids
+/// read them) adds "values": "quantized" with the grid's "bits", and per tensor its own "values" ("int8", "int4" for grids
 /// of at most 4 bits, two levels to a byte, or "float32") and, for the levels, the "scale" granularity ("channel" or "tensor") and the number of float32 "scales" that precede its levels
 /// in the payload (per channel, one for each row that keeps a non-zero level), and the gap-coded layout
 /// (<see cref="TensorLayout.Gaps"/>, with its "gap_bytes").
@@ -71,7 +71,7 @@ public static class SparseModelFile
             ? EncodeTensor(p.Name, p.Shape, q.Levels.Select(l => (float)l).ToArray(), scheme.Bits <= 4 ? ValueEncoding.Int4 : ValueEncoding.Int8, StoredScales(q),
                 allowGaps: true, perChannel: q.Scales.Length > 1)
             : EncodeTensor(p.Name, p.Shape, p.Values, ValueEncoding.Float32, scales: null, allowGaps: true)).ToList();
-        return Write(path, network, architecture, "int8", scheme.Bits, tensors, metadata);
+        return Write(path, network, architecture, "quantized", scheme.Bits, tensors, metadata);
     }
 
     // A per-channel scale is stored only for the rows that keep a non-zero level: a pruned row needs none, and the
@@ -95,7 +95,7 @@ public static class SparseModelFile
             payload.CopyTo(withScales.AsSpan(scales.Length * 4));
             payload = withScales;
         }
-        var positions = layout == TensorLayout.Dense ? 0 : payload.Length - (scales?.Length ?? 0) * 4L - SparseTensorCodec.ValueBytes(nonzero, encoding);
+        var positions = SparseTensorCodec.PositionBytes(layout, shape, values.Length, nonzero, gapBytes);
         return new EncodedTensor(new StoredTensor(name, shape, layout, nonzero, payload.Length, values.Length * 4L) { PositionBytes = positions },
             payload, encoding, scales?.Length ?? 0, perChannel, gapBytes);
     }
@@ -198,10 +198,10 @@ public static class SparseModelFile
         {
             "float32" => false,
             "float16" => true,
-            "int8" when version >= FirstQuantizedVersion => false,
+            "quantized" when version >= FirstQuantizedVersion => false,
             var other => throw new FormatException($"unknown value type '{other}'"),
         };
-        int? bits = fileValues == "int8" ? Field<int>(header, "bits") : null;
+        int? bits = fileValues == "quantized" ? Field<int>(header, "bits") : null;
         if (bits is < 2 or > 8) throw new FormatException($"'bits' = {bits} is outside [2, 8]");
         var input = Array(header, "input").Select(n => Dimension(n, "input")).ToArray();
         if (input.Length != 3) throw new FormatException("input shape must have 3 dimensions");
@@ -213,7 +213,7 @@ public static class SparseModelFile
         var skeleton = new SequentialNetwork(input[0], input[1], input[2], layerSpecs.Select(l => ReadLayer(l, version, withValues: null)).ToList());
         var parameters = skeleton.ParameterShapes().ToList();
         if (tensorNodes.Count != parameters.Count) throw new FormatException($"header lists {tensorNodes.Count} tensors but the layers have {parameters.Count}");
-        var plans = new List<(string Name, long[] Shape, long Numel, TensorLayout Layout, long Nonzero, ValueEncoding Encoding, int Scales, bool PerChannel, long Bytes)>();
+        var plans = new List<(string Name, long[] Shape, long Numel, TensorLayout Layout, long Nonzero, ValueEncoding Encoding, int Scales, bool PerChannel, long Bytes, long Positions)>();
         long total = 0;
         for (var i = 0; i < parameters.Count; i++)
         {
@@ -239,7 +239,7 @@ public static class SparseModelFile
             var size = scales * 4L + SparseTensorCodec.EncodedSize(layout, shape, numel, nonzero, encoding, gapBytes);
             total += size;
             if (total > bytes.Length) throw new FormatException($"size mismatch: the tensors up to {name} need {total} bytes but the file holds {bytes.Length}");
-            plans.Add((name, shape, numel, layout, nonzero, encoding, scales, perChannel, size));
+            plans.Add((name, shape, numel, layout, nonzero, encoding, scales, perChannel, size, SparseTensorCodec.PositionBytes(layout, shape, numel, nonzero, gapBytes)));
         }
         if (offset + total + 4 != bytes.Length)
             throw new FormatException($"size mismatch: the header describes {offset + total + 4} bytes but the file holds {bytes.Length}");
@@ -259,8 +259,7 @@ public static class SparseModelFile
             {
                 throw new FormatException($"{plan.Name}: {e.Message}", e);
             }
-            var positionBytes = plan.Layout == TensorLayout.Dense ? 0 : plan.Bytes - plan.Scales * 4L - SparseTensorCodec.ValueBytes(plan.Nonzero, plan.Encoding);
-            stored.Add(new StoredTensor(plan.Name, plan.Shape, plan.Layout, plan.Nonzero, plan.Bytes, plan.Numel * 4) { PositionBytes = positionBytes });
+            stored.Add(new StoredTensor(plan.Name, plan.Shape, plan.Layout, plan.Nonzero, plan.Bytes, plan.Numel * 4) { PositionBytes = plan.Positions });
             offset += (int)plan.Bytes;
         }
         var network = new SequentialNetwork(input[0], input[1], input[2], layerSpecs.Select(l => ReadLayer(l, version, decoded)).ToList());

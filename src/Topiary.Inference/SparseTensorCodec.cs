@@ -30,21 +30,26 @@ internal static class SparseTensorCodec
     }
 
     /// <summary>
-    /// Bytes of a payload in <paramref name="layout"/>; for <see cref="TensorLayout.Gaps"/>, whose positions take a
-    /// variable number of bytes, <paramref name="gapBytes"/> (what the file's header records) is added.
+    /// Bytes a payload in <paramref name="layout"/> spends on where its non-zero entries are: CSR's row pointers and
+    /// column indices, the bitmask, or the gap-coded rows' counts and <paramref name="gapBytes"/> (which the file's header
+    /// records, as their number varies); 0 when dense.
     /// </summary>
-    public static long EncodedSize(TensorLayout layout, long[] shape, long numel, long nonzero, ValueEncoding encoding, long gapBytes = 0)
+    public static long PositionBytes(TensorLayout layout, long[] shape, long numel, long nonzero, long gapBytes = 0)
     {
         var (rows, columns) = Matrix(shape, numel);
         return layout switch
         {
-            TensorLayout.Gaps => rows * 2 + gapBytes + ValueBytes(nonzero, encoding),
-            TensorLayout.Dense => ValueBytes(numel, encoding),
-            TensorLayout.Csr => (rows + 1) * 4 + nonzero * (columns <= 65536 ? 2 : 4) + ValueBytes(nonzero, encoding),
-            TensorLayout.Bitmask => (numel + 7) / 8 + ValueBytes(nonzero, encoding),
+            TensorLayout.Dense => 0,
+            TensorLayout.Csr => (rows + 1) * 4 + nonzero * (columns <= 65536 ? 2 : 4),
+            TensorLayout.Bitmask => (numel + 7) / 8,
+            TensorLayout.Gaps => rows * 2 + gapBytes,
             _ => throw new ArgumentOutOfRangeException(nameof(layout)),
         };
     }
+
+    /// <summary>Bytes of a payload in <paramref name="layout"/>: its positions and its values (all of them when dense).</summary>
+    public static long EncodedSize(TensorLayout layout, long[] shape, long numel, long nonzero, ValueEncoding encoding, long gapBytes = 0) =>
+        PositionBytes(layout, shape, numel, nonzero, gapBytes) + ValueBytes(layout == TensorLayout.Dense ? numel : nonzero, encoding);
 
     /// <summary>Rows at most this long can be gap-coded (their counts fit in uint16).</summary>
     public const long MaxGapRowLength = ushort.MaxValue;
