@@ -24,20 +24,34 @@ public static class ActivationCalibration
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         var shape = network.InputShape;
         if (samples.Length != count * shape.Size)
             throw new ArgumentException($"{samples.Length} values are not {count} samples of {shape}", nameof(samples));
+        using var input = empty(count, shape.Channels, shape.Height, shape.Width);
+        samples.CopyTo(NativeFloats.Of(input));
+        return Observe(network, input, batchSize, cancellationToken);
+    }
+
+    /// <summary>The input range of every weighted layer over the samples of <paramref name="samples"/> ([count, C, H, W], float32).</summary>
+    /// <exception cref="ArgumentException"><paramref name="samples"/> holds no sample or does not have the network's input shape, or a layer's input has a value that is not finite.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static ActivationRanges Observe(SequentialNetwork network, Tensor samples, int batchSize = 256, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(samples);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var shape = network.InputShape;
+        if (samples.dim() != 4 || samples.shape[0] < 1 || samples.shape[1] != shape.Channels || samples.shape[2] != shape.Height || samples.shape[3] != shape.Width)
+            throw new ArgumentException($"samples of shape [{string.Join(", ", samples.shape)}] are not a batch of {shape}", nameof(samples));
+        var count = samples.shape[0];
         var ranges = new Dictionary<string, ActivationRange>(StringComparer.Ordinal);
         using var torchNetwork = new TorchNetwork(network);
-        for (var start = 0; start < count; start += batchSize)
+        for (long start = 0; start < count; start += batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var batch = Math.Min(batchSize, count - start);
             using var scope = NewDisposeScope();
-            var input = empty(batch, shape.Channels, shape.Height, shape.Width);
-            samples.Slice(checked((int)(start * shape.Size)), checked((int)(batch * shape.Size))).CopyTo(NativeFloats.Of(input));
-            torchNetwork.Forward(input, (layer, x) =>
+            torchNetwork.Forward(samples.narrow(0, start, batch).to(float32), (layer, x) =>
             {
                 var (min, max) = MinMax(NativeFloats.Of(x.contiguous()));
                 if (!float.IsFinite(min) || !float.IsFinite(max))

@@ -3,7 +3,7 @@ namespace Topiary.Inference;
 /// <summary>
 /// The calibrated <see cref="ActivationRange"/> of the input of every weighted layer of a <see cref="SequentialNetwork"/>,
 /// by the layer's name (<c>conv1</c>, <c>fc2</c>; the first one's input is the network input): what
-/// <see cref="ActivationCalibration.Observe"/> finds and what <see cref="QdqOnnxExporter"/> turns into each layer's
+/// <see cref="ActivationCalibration"/> finds and what <see cref="QdqOnnxExporter"/> turns into each layer's
 /// QuantizeLinear scale and zero point.
 /// </summary>
 public sealed class ActivationRanges

@@ -31,7 +31,7 @@ public static class QdqOnnxExporter
     /// <param name="path">The .onnx file.</param>
     /// <param name="network">The float network.</param>
     /// <param name="scheme">The weight grid (bits, per channel or per tensor).</param>
-    /// <param name="ranges">The input range of every weighted layer (<see cref="ActivationCalibration.Observe"/>).</param>
+    /// <param name="ranges">The input range of every weighted layer (<see cref="ActivationCalibration"/>).</param>
     /// <exception cref="ArgumentException">As for <see cref="Encode"/>.</exception>
     public static void Save(string path, SequentialNetwork network, QuantizationScheme scheme, ActivationRanges ranges) =>
         AtomicFile.WriteAllBytes(path, Encode(network, scheme, ranges));
@@ -39,7 +39,7 @@ public static class QdqOnnxExporter
     /// <summary>The serialized ModelProto.</summary>
     /// <param name="network">The float network.</param>
     /// <param name="scheme">The weight grid (bits, per channel or per tensor).</param>
-    /// <param name="ranges">The input range of every weighted layer (<see cref="ActivationCalibration.Observe"/>).</param>
+    /// <param name="ranges">The input range of every weighted layer (<see cref="ActivationCalibration"/>).</param>
     /// <exception cref="ArgumentException">The ranges are not one per weighted layer, two weighted layers share a name, or a weight or bias is not finite.</exception>
     public static byte[] Encode(SequentialNetwork network, QuantizationScheme scheme, ActivationRanges ranges)
     {

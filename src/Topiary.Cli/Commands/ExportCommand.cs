@@ -64,9 +64,7 @@ internal sealed class ExportCommand : Command<ExportSettings>
         var input = network.InputShape;
         if (input.Channels != 1 || input.Height != data.ImageSize || input.Width != data.ImageSize)
             throw new CliUsageException($"--data: {settings.DataDirectory} has 1×{data.ImageSize}×{data.ImageSize} images but the model expects {input}");
-        var count = (int)Math.Min(settings.CalibrationImages ?? QuantizedExport.DefaultCalibrationImages, data.TrainImages.shape[0]);
-        using var samples = data.TrainImages.narrow(0, 0, count).contiguous();
-        return (ActivationCalibration.Observe(network, samples.data<float>().ToArray(), count), count);
+        return QuantizedExport.Calibrate(network, data, settings.CalibrationImages ?? QuantizedExport.DefaultCalibrationImages);
     }
 
     /// <summary>The --format pytorch container named by the output's extension: ".pt" (torch.save's zip) or ".safetensors".</summary>

@@ -9,7 +9,7 @@ public static class ImagePruningData
     /// <summary>
     /// An image set held in memory (<see cref="ImageClassificationData"/>): training batches of <paramref name="batchSize"/>
     /// in an order fixed by (<paramref name="seed"/>, epoch), and the validation and test splits in batches of 250
-    /// (<see cref="Evaluation.Classify"/> says why).
+    /// (<see cref="Evaluation"/>.Classify says why).
     /// </summary>
     public static PruningData ToPruningData(this ImageClassificationData images, int batchSize = 100, int seed = 1)
     {

@@ -1,8 +1,10 @@
 using System.Text.Json.Nodes;
+using Topiary.Data;
 using Topiary.Inference;
 using Topiary.Models;
 using Topiary.Quantization;
 using Topiary.Reporting;
+using Topiary.Training;
 using static TorchSharp.torch;
 
 namespace Topiary.Experiments;
@@ -54,43 +56,35 @@ public static class QuantizedExport
         SparseModelFile.Save(floatPath, network, subject.Architecture, metadata: metadata);
         var stored = SparseModelFile.SaveQuantized(quantizedPath, network, subject.Architecture, scheme, metadata);
         var loaded = SparseModelFile.Load(quantizedPath);
+        var (testImages, testLabels) = (subject.Data.TestImages, subject.Data.TestLabels);
         double sparseFileTest;
         using (var inference = new SparseInferenceModel(loaded.Network))
-            sparseFileTest = Accuracy(inference.Forward, subject.Data.TestImages, subject.Data.TestLabels);
+            sparseFileTest = Evaluation.Classify(inference.Forward, testImages, testLabels).Metric;
 
-        var calibrationCount = (int)Math.Min(calibrationImages, subject.Data.TrainImages.shape[0]);
-        using var calibration = subject.Data.TrainImages.narrow(0, 0, calibrationCount).contiguous();
-        var ranges = ActivationCalibration.Observe(network, calibration.data<float>().ToArray(), calibrationCount);
+        var (ranges, calibrationCount) = Calibrate(network, subject.Data, calibrationImages);
         var onnxPath = Path.Combine(directory, OnnxFileName);
         QdqOnnxExporter.Save(onnxPath, network, scheme, ranges);
         double onnxTest;
         using (var runtime = new OnnxRuntimeNetwork(network, File.ReadAllBytes(onnxPath)))
-            onnxTest = Accuracy(runtime.Forward, subject.Data.TestImages, subject.Data.TestLabels);
+            onnxTest = Evaluation.Classify(runtime.Forward, testImages, testLabels).Metric;
 
-        var quantizedWeights = WeightQuantizer.QuantizeWeights(network, scheme).ToDictionary(q => q.Name);
-        long indexBytes = 0;
-        double entropyBytes = 0;
-        foreach (var tensor in stored)
-        {
-            if (!quantizedWeights.TryGetValue(tensor.Name, out var weight)) continue;
-            indexBytes += tensor.PositionBytes;
-            entropyBytes += tensor.Layout == TensorLayout.Dense ? 0 : IndexEntropy.GapBytes(weight.Levels.Select(l => (float)l).ToArray());
-        }
+        // The loaded weights are level × scale, so their zeros are exactly the zero levels the file stores.
+        var weights = loaded.Network.Parameters().Where(p => p.Shape.Length >= 2).ToDictionary(p => p.Name, p => p.Values);
+        var storedWeights = stored.Where(t => weights.ContainsKey(t.Name)).ToList();
+        var indexBytes = storedWeights.Sum(t => t.PositionBytes);
+        var entropyBytes = storedWeights.Where(t => t.Layout != TensorLayout.Dense).Sum(t => IndexEntropy.GapBytes(weights[t.Name]));
         return new QuantizationSummary(scheme.ToString(), scheme.Bits, floatValidation, floatTest, quantizedValidation, quantizedTest, sparseFileTest,
             new FileInfo(floatPath).Length, new FileInfo(quantizedPath).Length, indexBytes, entropyBytes, new FileInfo(onnxPath).Length, onnxTest, calibrationCount);
     }
 
-    /// <summary>Top-1 accuracy of <paramref name="forward"/> on the images, in batches of 1,000.</summary>
-    public static double Accuracy(Func<Tensor, Tensor> forward, Tensor images, Tensor labels)
+    /// <summary>
+    /// The activation ranges of <paramref name="network"/> on the first <paramref name="images"/> training images of
+    /// <paramref name="data"/> (all of them when there are fewer), and how many that was.
+    /// </summary>
+    public static (ActivationRanges Ranges, int Images) Calibrate(SequentialNetwork network, ImageClassificationData data, int images = DefaultCalibrationImages)
     {
-        ArgumentNullException.ThrowIfNull(forward);
-        long correct = 0, n = images.shape[0];
-        for (long start = 0; start < n; start += 1000)
-        {
-            using var scope = NewDisposeScope();
-            var length = Math.Min(1000, n - start);
-            correct += forward(images.narrow(0, start, length).contiguous()).argmax(1).eq(labels.narrow(0, start, length)).sum().item<long>();
-        }
-        return n == 0 ? 0 : (double)correct / n;
+        ArgumentNullException.ThrowIfNull(data);
+        var count = (int)Math.Min(images, data.TrainImages.shape[0]);
+        return (ActivationCalibration.Observe(network, data.TrainImages.narrow(0, 0, count)), count);
     }
 }

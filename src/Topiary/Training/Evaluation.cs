@@ -15,29 +15,30 @@ public static class Evaluation
     public static EvaluationResult Classify(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, int batchSize = 250)
     {
         TorchBackend.EnsureVerified();
-        var wasTraining = model.training;
-        model.eval();
-        try
+        return InEvalMode(model, () => Classify(model.forward, images, labels, batchSize));
+    }
+
+    /// <summary>
+    /// Accuracy and mean loss of any classifier's forward pass (logits [batch, classes]), such as an inference engine's
+    /// (<c>SparseInferenceModel.Forward</c>, <c>OnnxRuntimeNetwork.Forward</c>), on (images, labels), in batches.
+    /// </summary>
+    public static EvaluationResult Classify(Func<Tensor, Tensor> forward, Tensor images, Tensor labels, int batchSize = 250)
+    {
+        ArgumentNullException.ThrowIfNull(forward);
+        using var _ = no_grad();
+        long correct = 0;
+        double lossSum = 0;
+        var n = images.shape[0];
+        for (long start = 0; start < n; start += batchSize)
         {
-            using var _ = no_grad();
-            long correct = 0;
-            double lossSum = 0;
-            var n = images.shape[0];
-            for (long start = 0; start < n; start += batchSize)
-            {
-                using var scope = NewDisposeScope();
-                var length = Math.Min(batchSize, n - start);
-                var logits = model.forward(images.narrow(0, start, length));
-                var target = labels.narrow(0, start, length);
-                lossSum += nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).to(float64).item<double>();
-                correct += logits.argmax(1).eq(target).sum().item<long>();
-            }
-            return new EvaluationResult(n == 0 ? 0 : (double)correct / n, n == 0 ? 0 : lossSum / n);
+            using var scope = NewDisposeScope();
+            var length = Math.Min(batchSize, n - start);
+            var logits = forward(images.narrow(0, start, length));
+            var target = labels.narrow(0, start, length);
+            lossSum += nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).to(float64).item<double>();
+            correct += logits.argmax(1).eq(target).sum().item<long>();
         }
-        finally
-        {
-            model.train(wasTraining);
-        }
+        return new EvaluationResult(n == 0 ? 0 : (double)correct / n, n == 0 ? 0 : lossSum / n);
     }
 
     /// <summary>

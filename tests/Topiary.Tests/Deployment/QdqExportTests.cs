@@ -215,6 +215,8 @@ public class QdqExportTests(ITestOutputHelper output)
         OneLine(() => QdqOnnxExporter.Encode(twice, scheme, new ActivationRanges(new Dictionary<string, ActivationRange> { ["conv1"] = default, ["conv2"] = default, ["fc"] = default })), "'fc'");
         OneLine(() => ActivationCalibration.Observe(network, samples.Append(float.NaN).Skip(1).ToArray(), 8), "conv1");
         OneLine(() => ActivationCalibration.Observe(network, samples, 9), "9 samples");
+        using (var flat = TorchSharp.torch.zeros(8, network.InputShape.Size))
+            OneLine(() => ActivationCalibration.Observe(network, flat), "are not a batch of");
         OneLine(() => new ActivationRange(float.NaN, 1f), "NaN");
         OneLine(() => new ActivationRange(2f, 1f), "[2, 1]");
     }
