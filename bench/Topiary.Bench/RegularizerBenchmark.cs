@@ -43,9 +43,10 @@ internal static class RegularizerBenchmark
     /// <param name="only">The variants to time beside plain Adam (their names as the table prints them), or null for all.</param>
     public static int Run(int rounds, int stepsPerRound, IReadOnlyList<string> models, IReadOnlyList<string>? only = null)
     {
-        if (only?.FirstOrDefault(name => Variants().All(v => v.Name != name)) is { } unknown)
+        var names = Variants().Select(v => v.Name).ToList();
+        if (only?.FirstOrDefault(name => !names.Contains(name)) is { } unknown)
         {
-            Console.Error.WriteLine($"topiary-bench: error: --only: unknown variant '{unknown}' (available: {string.Join(", ", Variants().Select(v => v.Name))})");
+            Console.Error.WriteLine($"topiary-bench: error: --only: unknown variant '{unknown}' (available: {string.Join(", ", names)})");
             return 2;
         }
         var backend = TorchBackend.EnsureVerified();

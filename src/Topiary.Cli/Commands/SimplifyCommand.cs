@@ -33,9 +33,11 @@ internal sealed class SimplifyCommand(Microsoft.Extensions.Logging.ILogger logge
         SparseModelFile.Save(output, result.Network, architecture: null, half: false, metadata);
         AnsiConsole.WriteLine($"parameters {N(loaded.Network.ParameterCount)} → {N(result.Network.ParameterCount)}, non-zero {N(loaded.Network.NonzeroCount)} → {N(result.Network.NonzeroCount)}");
         AnsiConsole.WriteLine($"largest output difference on 256 random inputs: {difference.ToString("E2", CultureInfo.InvariantCulture)}");
+        using var original = new OnnxRuntimeNetwork(loaded.Network);
+        using var simplified = new OnnxRuntimeNetwork(result.Network);
         foreach (var batch in TimedBatches)
         {
-            var (before, after) = Speed(loaded.Network, result.Network, batch);
+            var (before, after) = Speed(original, simplified, batch);
             System.Console.WriteLine($"speed at batch {batch} (ONNX Runtime, 1 thread, median of {TimingRounds} interleaved samples on this machine): " +
                 $"{Ms(before)} ms before, {Ms(after)} ms after ({(before / after).ToString("F2", CultureInfo.InvariantCulture)}× as fast)");
         }
@@ -47,14 +49,12 @@ internal sealed class SimplifyCommand(Microsoft.Extensions.Logging.ILogger logge
     private const int TimingRounds = 30;
 
     /// <summary>Per-batch forward time (ms) of both networks as dense ONNX models, the way a user deploys the simplified one.</summary>
-    private static (double Before, double After) Speed(SequentialNetwork before, SequentialNetwork after, int batch)
+    private static (double Before, double After) Speed(OnnxRuntimeNetwork original, OnnxRuntimeNetwork simplified, int batch)
     {
-        using var original = new OnnxRuntimeNetwork(before);
-        using var simplified = new OnnxRuntimeNetwork(after);
         var random = new Random(1);
-        var input = new float[batch * before.InputShape.Size];
+        var input = new float[batch * original.Network.InputShape.Size];
         for (var i = 0; i < input.Length; i++) input[i] = (float)random.NextDouble();
-        var output = new float[batch * before.OutputShape.Size];
+        var output = new float[batch * original.Network.OutputShape.Size];
         var medians = InterleavedTiming.Medians(TimingRounds,
             [() => original.Forward(input, output, batch), () => simplified.Forward(input, output, batch)]);
         return (medians[0], medians[1]);

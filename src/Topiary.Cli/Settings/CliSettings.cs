@@ -20,6 +20,6 @@ internal abstract class CliSettings : CommandSettings
         value < minimum ? $"{flag}: must be at least {minimum}, got {value}" : null;
 
     /// <summary><c>FLAG: unknown value 'V' (expected one of: …)</c> when a given value is not one of <paramref name="choices"/>.</summary>
-    protected static string? OneOf(string flag, string? value, IReadOnlyCollection<string> choices) =>
+    internal static string? OneOf(string flag, string? value, IReadOnlyCollection<string> choices) =>
         value is null || choices.Contains(value) ? null : $"{flag}: unknown value '{value}' (expected one of: {string.Join(", ", choices)})";
 }

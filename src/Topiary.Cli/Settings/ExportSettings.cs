@@ -38,12 +38,7 @@ internal sealed class ExportSettings : ModelFileSettings
     public int? CalibrationImages { get; init; }
 
     /// <summary>The grid <c>--quantize</c> asks for, or null.</summary>
-    public QuantizationScheme? QuantizationScheme => Quantize switch
-    {
-        "int8" or "int4" => new QuantizationScheme(Quantize == "int8" ? 8 : 4,
-            QuantizeScale == "tensor" ? QuantizationGranularity.PerTensor : QuantizationGranularity.PerChannel),
-        _ => null,
-    };
+    public QuantizationScheme? QuantizationScheme => QuantizeArgument.Scheme(Quantize, QuantizeScale);
 
     /// <summary>The calibration data set: the flag, or the default data set.</summary>
     public string DataDirectory => Data ?? ModelDefaults.DataDirectory;
@@ -58,11 +53,9 @@ internal sealed class ExportSettings : ModelFileSettings
         .. base.Errors(),
         Format is null ? $"--format: required (one of: {string.Join(", ", Formats)})" : OneOf("--format", Format, Formats),
         Half && Format != "sparse" ? "--half: only for --format sparse" : null,
-        OneOf("--quantize", Quantize, ["int8", "int4"]),
-        OneOf("--quantize-scale", QuantizeScale, ["channel", "tensor"]),
+        .. QuantizeArgument.Errors(Quantize, QuantizeScale),
         Quantize is not null && Format is not ("sparse" or "onnx") ? "--quantize: only for --format sparse or onnx" : null,
         Quantize is not null && Half ? "--half: cannot be combined with --quantize (the weights are stored as integer levels)" : null,
-        QuantizeScale is not null && Quantize is null ? "--quantize-scale: only with --quantize" : null,
         (Data is not null || CalibrationImages is not null) && !(Quantize is not null && Format == "onnx")
             ? $"{(Data is not null ? "--data" : "--calibration-images")}: only for --format onnx with --quantize (the activations' calibration)" : null,
         CalibrationImages is < 1 ? $"--calibration-images: must be at least 1, got {CalibrationImages}" : null,

@@ -39,12 +39,7 @@ internal sealed class PruneSettings : TranslationPairSettings
     public string? QuantizeScale { get; init; }
 
     /// <summary>The grid <c>--quantize</c> asks for, or null.</summary>
-    public QuantizationScheme? QuantizationScheme => Quantize switch
-    {
-        "int8" or "int4" => new QuantizationScheme(Quantize == "int8" ? 8 : 4,
-            QuantizeScale == "tensor" ? QuantizationGranularity.PerTensor : QuantizationGranularity.PerChannel),
-        _ => null,
-    };
+    public QuantizationScheme? QuantizationScheme => QuantizeArgument.Scheme(Quantize, QuantizeScale);
 
     protected override string? AddedRegularizers => QuantizationScheme is { } scheme
         ? $"qat:1:bits={scheme.Bits}:channel={(scheme.Granularity == QuantizationGranularity.PerChannel ? 1 : 0)}"
@@ -79,8 +74,6 @@ internal sealed class PruneSettings : TranslationPairSettings
     [
         .. base.Errors(),
         OneOf("--preset", Preset, Family == ModelFamily.Image ? ["demo", "paper"] : ["demo"]),
-        OneOf("--quantize", Quantize, ["int8", "int4"]),
-        OneOf("--quantize-scale", QuantizeScale, ["channel", "tensor"]),
-        QuantizeScale is not null && Quantize is null ? "--quantize-scale: only with --quantize" : null,
+        .. QuantizeArgument.Errors(Quantize, QuantizeScale),
     ];
 }
