@@ -25,7 +25,4 @@ public sealed record QuantizedTensor(string Name, long[] Shape, sbyte[] Levels, 
         for (var i = 0; i < values.Length; i++) values[i] = Levels[i] * ScaleOf(i);
         return values;
     }
-
-    /// <summary>Number of non-zero levels.</summary>
-    public long NonzeroCount => Levels.LongCount(l => l != 0);
 }
