@@ -30,8 +30,10 @@ public class QuantizedPruneTests
         Assert.InRange(quantization.GetProperty("sparse_file_test").GetDouble() - quantization.GetProperty("quantized_test").GetDouble(), -0.004, 0.004);
         Assert.Equal(new FileInfo(Path.Combine(output, "model.int8.tsparse")).Length, quantization.GetProperty("quantized_sparse_bytes").GetInt64());
         Assert.True(quantization.GetProperty("quantized_sparse_bytes").GetInt64() < quantization.GetProperty("float_sparse_bytes").GetInt64());
-        // The QDQ model also quantizes the activations (uint8, calibrated), so it may differ a little more.
-        Assert.InRange(quantization.GetProperty("onnx_test").GetDouble() - quantization.GetProperty("quantized_test").GetDouble(), -0.03, 0.03);
+        // The QDQ model also quantizes the activations (uint8, calibrated), so it may differ a little more; more still where
+        // ONNX Runtime's int8 kernels may saturate.
+        var onnxBound = OnnxRuntimeInt8.MaySaturate ? 0.10 : 0.03;
+        Assert.InRange(quantization.GetProperty("onnx_test").GetDouble() - quantization.GetProperty("quantized_test").GetDouble(), -onnxBound, onnxBound);
         Assert.Equal(1800, quantization.GetProperty("calibration_images").GetInt32());
         var quantized = SparseModelFile.Load(Path.Combine(output, "model.int8.tsparse"));
         Assert.Equal(8, quantized.WeightBits);

@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics.X86;
 using Microsoft.ML.OnnxRuntime;
 using Topiary.Inference;
 using Topiary.Quantization;
@@ -38,7 +37,7 @@ public class QdqExportTests(ITestOutputHelper output)
         // boundary and lands one step apart. One step of one input of the last layer moves an output by at most
         // s_x·max|W|; a few such steps are allowed, the predictions must agree on 99% of the samples, and 99% of the
         // outputs must agree to float rounding: the file means exactly what the simulation computes. Where the int8
-        // kernels may saturate (x86 without VNNI, see Int8KernelsMaySaturate) only the predictions are compared.
+        // kernels may saturate (x86 without VNNI, see OnnxRuntimeInt8.MaySaturate) only the predictions are compared.
         var last = network.Layers.OfType<WeightedLayer>().Last().Name;
         var step = file[$"{last}.input_scale"].Values<float>().Single() * Dequantized(file, $"{last}.weight").Max(w => Math.Abs(w));
         var tolerance = 4 * step;
@@ -54,7 +53,7 @@ public class QdqExportTests(ITestOutputHelper output)
             for (var j = 0; j < outputs; j++)
             {
                 var difference = Math.Abs(e[j] - a[j]);
-                if (!Int8KernelsMaySaturate)
+                if (!OnnxRuntimeInt8.MaySaturate)
                     Assert.True(difference <= tolerance, $"sample {n}, output {j}: simulation {e[j]}, ONNX Runtime {a[j]} (tolerance {tolerance})");
                 worst = Math.Max(worst, difference);
                 if (difference <= 1e-5f * (1 + Math.Abs(e[j]))) exact++;
@@ -62,7 +61,7 @@ public class QdqExportTests(ITestOutputHelper output)
             if (ArgMax(e) == ArgMax(a)) agree++;
         }
         output.WriteLine($"{kind} {scheme}: largest difference {worst:G3} (tolerance {tolerance:G3}), {exact} of {expected.Length} outputs within float rounding, argmax agreement {agree}/{count}");
-        if (Int8KernelsMaySaturate)
+        if (OnnxRuntimeInt8.MaySaturate)
         {
             // Saturated int16 pair sums may move outputs by more than any rounding bound; the predictions must still agree.
             Assert.True(agree >= 0.95 * count, $"argmax agrees on {agree} of {count} samples");
@@ -72,11 +71,6 @@ public class QdqExportTests(ITestOutputHelper output)
         Assert.True(exact >= 0.99 * expected.Length, $"only {exact} of {expected.Length} outputs agree to float rounding");
     }
 
-    // ONNX Runtime's u8s8 kernels on x86 without VNNI (AVX-512 VNNI or AVX-VNNI) use VPMADDUBSW, whose int16 pair sums
-    // saturate (its documented limitation); with VNNI, and off x86, they accumulate in int32 exactly.
-    // .NET has no Avx512Vnni class, so AVX-512 VNNI is read from the flags Linux lists (the suite runs on Linux).
-    private static bool Int8KernelsMaySaturate => X86Base.IsSupported && !AvxVnni.IsSupported
-        && !(File.Exists("/proc/cpuinfo") && File.ReadAllText("/proc/cpuinfo").Split(' ', '\t', '\n').Contains("avx512_vnni"));
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -247,7 +241,7 @@ public class QdqExportTests(ITestOutputHelper output)
         var outputs = qdq.Length / count;
         var agree = Enumerable.Range(0, count).Count(n => ArgMax(qdq.AsSpan(n * outputs, outputs)) == ArgMax(fakeQuantized.AsSpan(n * outputs, outputs)));
         output.WriteLine($"{kind}: the QDQ model and the fake-quantized float network agree on {agree} of {count} predictions");
-        Assert.True(agree >= (Int8KernelsMaySaturate ? 0.95 : 0.98) * count, $"agreement on {agree} of {count} predictions");
+        Assert.True(agree >= (OnnxRuntimeInt8.MaySaturate ? 0.95 : 0.98) * count, $"agreement on {agree} of {count} predictions");
     }
 
     [Fact]
