@@ -31,6 +31,7 @@ internal static class OptionFlags
         [nameof(MethodSettings.Twt)] = "--twt",
         [nameof(MethodSettings.Pwe)] = "--pwe",
         [nameof(MethodSettings.Growth)] = "--growth",
+        [nameof(MethodSettings.Tuning)] = "--tune",
         [nameof(PruningOptions.Method)] = "--method",
         [nameof(PruningOptions.Floor)] = "--floor",
         [nameof(PruningOptions.Ceiling)] = "--ceiling",

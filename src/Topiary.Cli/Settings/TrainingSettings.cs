@@ -3,6 +3,7 @@ using Spectre.Console.Cli;
 using Topiary.Pruning;
 using Topiary.Regularization;
 using Topiary.Training;
+using Topiary.Tuning;
 using Topiary.Cli.Commands;
 using Topiary.Experiments;
 
@@ -123,6 +124,16 @@ internal abstract class TrainingSettings : RunSettings
     [Description("hypersparse: growth of λ per epoch, > 1 (default 2)")]
     public double? Growth { get; init; }
 
+    [CommandOption("--tune <TUNER>")]
+    [AppliesTo(ModelFamily.Image)]
+    [Description("tune the method's strength on the validation split while it prunes (its multiplier m, the steps run with m·γ): hoag (HOAG, implicit hypergradient with conjugate gradients), bilevel (adaptively inexact bilevel method, backtracking) or stn (self-tuning network, a best-response approximation); default off: the hand-set strength")]
+    public string? Tune { get; init; }
+
+    [CommandOption("--tune-every <K>")]
+    [AppliesTo(ModelFamily.Image)]
+    [Description("with --tune: update the multiplier at every K-th evaluation (default 1)")]
+    public int? TuneEvery { get; init; }
+
     [CommandOption("--subset <N>")]
     [Description("use only the first N training images (at least 20), characters of the corpus, or verse pairs that fit the context; default all (compare: transformer-lm 1000000, transformer-mt 8000)")]
     public int? Subset { get; init; }
@@ -156,6 +167,8 @@ internal abstract class TrainingSettings : RunSettings
         Twt = Twt,
         Pwe = Pwe,
         Growth = Growth,
+        Tuning = Tune is null || !StrengthTunings.Names.Contains(Tune) ? null
+            : StrengthTunings.Create(Tune) with { EveryEvaluations = TuneEvery ?? 1 },
         Regularizers = AddedRegularizers is null ? Reg : Reg is null ? AddedRegularizers : $"{Reg},{AddedRegularizers}",
     };
 
@@ -229,6 +242,8 @@ internal abstract class TrainingSettings : RunSettings
         OneOf("--signal", Signal, ["minibatch", "average"]),
         OneOf("--decay", Decay, ["coupled", "decoupled"]),
         OneOf("--criterion", Criterion, ["magnitude", "snip", "taylor", "movement"]),
+        OneOf("--tune", Tune, StrengthTunings.Names.ToArray()),
+        TuneEvery is null ? null : Tune is null ? "--tune-every: needs --tune" : TuneEvery < 1 ? $"--tune-every: must be at least 1, got {TuneEvery}" : null,
         Rewind < 0 ? $"--rewind: must be ≥ 0, got {Rewind}" : null,
         Pattern is null || ParsePattern(Pattern) is not null ? null : $"--pattern: expected N:M with 1 ≤ N < M, e.g. 2:4, got '{Pattern}'",
         AtLeast("--subset", Subset, ModelDefaults.MinimumSubset(ModelName)),

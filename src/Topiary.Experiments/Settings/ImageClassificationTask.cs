@@ -38,5 +38,16 @@ public sealed class ImageClassificationTask(ImageClassificationData data) : ITra
     public EvaluationResult Validate(nn.Module<Tensor, Tensor> model) => Evaluation.Classify(model, Data.ValidationImages, Data.ValidationLabels);
 
     /// <inheritdoc />
+    public IEnumerable<(Tensor Inputs, Tensor Targets)> ValidationBatches(int batchSize)
+    {
+        var count = Data.ValidationImages.shape[0];
+        for (long first = 0; first < count; first += batchSize)
+        {
+            var length = Math.Min(batchSize, count - first);
+            yield return (Data.ValidationImages.narrow(0, first, length), Data.ValidationLabels.narrow(0, first, length));
+        }
+    }
+
+    /// <inheritdoc />
     public EvaluationResult Test(nn.Module<Tensor, Tensor> model) => Evaluation.Classify(model, Data.TestImages, Data.TestLabels);
 }

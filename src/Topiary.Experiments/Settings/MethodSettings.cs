@@ -42,6 +42,9 @@ public sealed record MethodSettings
     /// <summary>Further regularizers at constant strengths, as a <c>--reg</c> list (<see cref="ExtraRegularizer.Parse"/>).</summary>
     public string? Regularizers { get; init; }
 
+    /// <summary>The method's strength tuned on validation data while it prunes (<see cref="PruningMethod.Tuning"/>).</summary>
+    public Topiary.Tuning.StrengthTuning? Tuning { get; init; }
+
     /// <summary>These values, with <paramref name="lower"/>'s where these give none.</summary>
     public MethodSettings Over(MethodSettings lower) => new()
     {
@@ -60,6 +63,7 @@ public sealed record MethodSettings
         Pattern = Pattern ?? lower.Pattern,
         RewindStep = RewindStep ?? lower.RewindStep,
         Regularizers = Regularizers ?? lower.Regularizers,
+        Tuning = Tuning ?? lower.Tuning,
     };
 
     /// <summary><paramref name="method"/> with every given value it has a place for; the others are left out.</summary>
@@ -83,6 +87,7 @@ public sealed record MethodSettings
             _ => method,
         };
         if (Criterion is { } criterion) method = method with { Criterion = criterion };
+        if (Tuning is { } tuning && TakesTuning(method)) method = method with { Tuning = tuning };
         if (Regularizers is null) return method;
         try
         {
@@ -117,6 +122,12 @@ public sealed record MethodSettings
         Check(Pwe is not null, lobster, nameof(Pwe));
         Check(Growth is not null, hyperSparse, nameof(Growth));
         Check(Pattern is not null, nm, nameof(Pattern));
+        Check(Tuning is not null, TakesTuning(method), nameof(Tuning));
         return misplaced;
     }
+
+    // A strength can be tuned where the method trains with a regularizer that has one: the iterative methods (without
+    // `none`, whose γ is 0), and LOBSTER's and HyperSparse's λ.
+    private bool TakesTuning(PruningMethod method) =>
+        (method is IterativeCropPruning or LobsterPruning or HyperSparsePruning) && (Gamma ?? method.Strength) > 0;
 }

@@ -47,6 +47,13 @@ public abstract record PruningMethod
     /// <summary>Global or per-layer ranking for <see cref="Schedule"/>.</summary>
     public RankingScope Ranking { get; init; } = RankingScope.Global;
 
+    /// <summary>
+    /// The method's strength tuned on held-out data while it prunes (bilevel hyperparameter optimization: HOAG, #46; the
+    /// adaptively inexact method, #34; self-tuning networks, #62): every step then runs with m·γ_t, γ_t the method's
+    /// schedule and m the multiplier the tuner learns from the validation loss. Null (the default): the hand-set strength.
+    /// </summary>
+    public Tuning.StrengthTuning? Tuning { get; init; }
+
     /// <summary>This method with one more regularizer at a constant strength.</summary>
     public PruningMethod With(string name, Func<GradientRegularizer> create, double strength) =>
         this with { Extra = [.. Extra, new ExtraRegularizer(name, create, strength)] };
@@ -60,6 +67,11 @@ public abstract record PruningMethod
             Require(extra.Strength >= 0 && double.IsFinite(extra.Strength), nameof(Extra), $"the strength of '{extra.Name}' must be a finite number ≥ 0, got {extra.Strength}");
         if (Extra.Count(e => e.Create().ReplacesBackward) + (OwnReplacesBackward ? 1 : 0) > 1)
             throw new PruningMethodException(GetType().Name, nameof(Extra), "at most one regularizer may replace the backward pass (sam, amp, fgr)");
+        if (Tuning is { } tuning)
+        {
+            Require(Strength > 0, nameof(Tuning), $"the method's strength is {Format(Strength)}, so there is nothing to tune");
+            foreach (var problem in tuning.Problems()) throw new PruningMethodException(GetType().Name, nameof(Tuning), problem);
+        }
     }
 
     /// <summary>
@@ -78,7 +90,7 @@ public abstract record PruningMethod
         var regularizer = Extra.Count == 0 ? own
             : new CompositeRegularizer(Extra.Select(e => new RegularizerTerm(e.Create(), e.Strength)).Prepend(new RegularizerTerm(own, 1, FollowsSchedule: true)));
         var policy = Schedule?.CreatePolicy(Limits, Ranking) ?? CreateOwnPolicy(plan, own);
-        return new MethodParts(regularizer, policy);
+        return new MethodParts(regularizer, policy) { Scheduled = own };
     }
 
     /// <summary>The settings as JSON, in a fixed order: what reports record and what a resumed run must match.</summary>
@@ -93,6 +105,7 @@ public abstract record PruningMethod
         if (Limits is not null)
             settings["limits"] = string.Join("; ", Limits.Overrides.Select(o => $"{o.Pattern} {Range(o.Limits)}").Prepend($"default {Range(Limits.Default)}"));
         if (Schedule is not null) settings["ranking"] = Ranking.ToString();
+        if (Tuning is not null) settings["tuning"] = Tuning.ToString();
         return settings;
     }
 

@@ -34,6 +34,25 @@ internal static class ReportSectionsMarkdown
         }
         if (report.Translation is { } translation) AppendTranslation(sb, translation);
         if (report.Gate is { Evaluations.Count: > 0 } gate) AppendGate(sb, gate);
+        if (report.Tuning is { Count: > 0 } tuning) AppendTuning(sb, tuning);
+    }
+
+    // A tuned strength (issue 22): the multiplier's path, at most a dozen rows spread over the run.
+    private static void AppendTuning(StringBuilder sb, IReadOnlyList<Topiary.Tuning.TuningRecord> records)
+    {
+        static string Number(double value) => double.IsNaN(value) ? "—" : value.ToString("G4", Inv);
+        var shown = records.Count <= 12 ? records
+            : Enumerable.Range(0, 12).Select(i => records[(int)Math.Round(i * (records.Count - 1) / 11.0)]).Distinct().ToList();
+        var accepted = records.Count(r => r.Update.Accepted);
+        sb.Append("## Tuned strength\n\n").Append(records.Count.ToString(Inv)).Append(" updates (").Append(accepted.ToString(Inv))
+          .Append(" accepted). Each step ran with m·γ_t, γ_t the method's schedule and m the multiplier tuned on the validation loss; ")
+          .Append("the hypergradient is dF/d log m before the update.\n\n| Step | γ_t | m after | m·γ_t | dF/d log m | Validation loss | Accepted | Hv products |\n|---:|---:|---:|---:|---:|---:|---|---:|\n");
+        foreach (var r in shown)
+            sb.Append("| ").Append(r.Step.ToString("N0", Inv)).Append(" | ").Append(Number(r.ScheduledStrength)).Append(" | ").Append(Number(r.Update.Multiplier))
+              .Append(" | ").Append(Number(r.Update.Multiplier * r.ScheduledStrength)).Append(" | ").Append(Number(r.Update.Hypergradient))
+              .Append(" | ").Append(Number(r.Update.ValidationLoss)).Append(" | ").Append(r.Update.Accepted ? "yes" : "no")
+              .Append(" | ").Append(r.Update.HessianProducts.ToString(Inv)).Append(" |\n");
+        sb.Append('\n');
     }
 
     // The relevance gate (issue 16): its spread at the last evaluation, then how each layer's median gate moved.

@@ -96,6 +96,13 @@ public sealed record RunReport
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public GateTrace? Gate { get; init; }
+
+    /// <summary>
+    /// Runs with a tuned strength only: each update of the multiplier m (step strength m·γ_t) with its hypergradient and
+    /// validation loss (issue 22: HOAG #46, the inexact bilevel method #34, self-tuning networks #62). Absent otherwise.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Topiary.Tuning.TuningRecord>? Tuning { get; init; }
 }
 
 /// <summary>Where the data came from and how it was split.</summary>
@@ -192,4 +199,7 @@ public sealed record TimingInfo(double SecondsTotal, double StepMsMedian, double
 
     /// <summary>The part of <see cref="PruneSeconds"/> training waited for checkpoints (capture, and the disk where it had to).</summary>
     public double CheckpointSeconds { get; init; }
+
+    /// <summary>The part of <see cref="PruneSeconds"/> spent in the updates of a tuned strength (0 when it is hand-set).</summary>
+    public double TuningSeconds { get; init; }
 }

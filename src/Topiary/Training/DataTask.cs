@@ -26,6 +26,12 @@ internal sealed class DataTask(PruningData data, Func<Tensor, Tensor, Tensor> lo
 
     public Tensor Loss(Tensor output, Tensor targets) => loss(output, targets);
 
+    /// <summary>The source's validation batches as they come (the batch size does not apply).</summary>
+    public IEnumerable<(Tensor Inputs, Tensor Targets)> ValidationBatches(int batchSize)
+    {
+        foreach (var (inputs, targets) in data.Validation) yield return (inputs.alias(), targets.alias());
+    }
+
     public EvaluationResult Validate(nn.Module<Tensor, Tensor> model) => Evaluate(model, data.Validation);
 
     public EvaluationResult Test(nn.Module<Tensor, Tensor> model) =>

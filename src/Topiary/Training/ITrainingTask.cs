@@ -30,4 +30,13 @@ public interface ITrainingTask
 
     /// <summary>Metric and loss on the test split.</summary>
     EvaluationResult Test(nn.Module<Tensor, Tensor> model);
+
+    /// <summary>
+    /// The validation split as (inputs, targets) batches of <paramref name="batchSize"/>, always in the same order, for
+    /// what differentiates the validation loss (a tuned strength, <see cref="Topiary.Tuning.StrengthTuner"/>). The caller
+    /// disposes the tensors. A task that cannot give them keeps the default, which throws.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The task does not give validation batches.</exception>
+    IEnumerable<(Tensor Inputs, Tensor Targets)> ValidationBatches(int batchSize) =>
+        throw new NotSupportedException($"{GetType().Name} gives no validation batches, which tuning the strength needs");
 }

@@ -133,6 +133,7 @@ public sealed class PruningLoop
         TrainingCheckpoint? lastGood = null;
         var evaluationClock = new Stopwatch();
         var checkpointClock = new Stopwatch();
+        var tuningClock = new Stopwatch();
 
         // Captures the state as the last good checkpoint: kept in memory for rollbacks, and, when a directory is
         // configured, encoded from that same capture for the background writer.
@@ -153,9 +154,16 @@ public sealed class PruningLoop
             checkpointClock.Stop();
         }
 
-        // Evaluates, records the point, lets the session select and prune, and checkpoints.
+        // Evaluates, records the point, lets the session select and prune, and checkpoints. A tuned strength is updated
+        // first, from the training since the last evaluation (not before the first step: nothing was trained yet).
         void EvaluateAndMaybePrune(double trainLoss)
         {
+            if (settings.Method.Tuning is { } tuning && session.Step > 0 && trajectory.Count % tuning.EveryEvaluations == 0)
+            {
+                tuningClock.Start();
+                TuneStrength(tuning, cancellationToken);
+                tuningClock.Stop();
+            }
             evaluationClock.Start();
             var validation = task.Validate(model);
             evaluationClock.Stop();
@@ -267,6 +275,35 @@ public sealed class PruningLoop
             EvaluationSeconds = evaluationClock.Elapsed.TotalSeconds,
             CheckpointSeconds = checkpointClock.Elapsed.TotalSeconds,
             Gate = gates.Trace,
+            Tuning = session.Tuner is null ? null : session.TuningHistory.ToList(),
+            TuningSeconds = tuningClock.Elapsed.TotalSeconds,
         };
+    }
+
+    // One update of the tuned strength on a few training batches (their order fixed by the run's seed and the step, apart
+    // from the training order) and the first validation batches.
+    private void TuneStrength(Tuning.StrengthTuning tuning, CancellationToken cancellationToken)
+    {
+        var epoch = checked((int)(session.Step / session.Context.StepsPerEpoch));
+        var training = task.EpochBatches(unchecked(settings.Seed * 31 + 17), epoch, settings.BatchSize).Take(tuning.TrainingBatches).ToList();
+        var validation = task.ValidationBatches(settings.BatchSize).Take(tuning.ValidationBatches).ToList();
+        try
+        {
+            var update = session.Tune(training, validation, task.Loss, cancellationToken);
+            logger.LogDebug("step {Step}: tuned strength multiplier {Multiplier} (hypergradient {Hypergradient}, accepted {Accepted})",
+                session.Step, update.Multiplier, update.Hypergradient, update.Accepted);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The loop saves a checkpoint and stops at its next check; the update is simply not made.
+        }
+        finally
+        {
+            foreach (var (inputs, targets) in training.Concat(validation))
+            {
+                inputs.Dispose();
+                targets.Dispose();
+            }
+        }
     }
 }

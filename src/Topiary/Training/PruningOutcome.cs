@@ -47,4 +47,10 @@ public sealed record PruningOutcome(
 
     /// <summary>The relevance gate per prunable tensor at each evaluation; null for methods without it.</summary>
     public GateTrace? Gate { get; init; }
+
+    /// <summary>The updates of a tuned strength (<see cref="Methods.PruningMethod.Tuning"/>); null when the strength is hand-set.</summary>
+    public IReadOnlyList<Topiary.Tuning.TuningRecord>? Tuning { get; init; }
+
+    /// <summary>Wall-clock time of the tuning updates.</summary>
+    public double TuningSeconds { get; init; }
 }

@@ -5,6 +5,7 @@ using Topiary.Methods;
 using Topiary.Optimization;
 using Topiary.Pruning;
 using Topiary.Regularization;
+using Topiary.Tuning;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -47,6 +48,9 @@ public sealed partial class PruningSession : IDisposable
     private Func<Tensor, Tensor, Tensor>? loss;
     private OptimizerAccess? optimizer;
     private readonly WeightRewind? rewind;
+    private readonly IReadOnlyList<Parameter> regularized;
+    private readonly GradientRegularizer scheduled;
+    private readonly List<TuningRecord> tuningHistory = [];
 
     /// <summary>Prepares pruning of <paramref name="model"/> (normally already trained dense) by <paramref name="method"/>.</summary>
     /// <param name="model">The model.</param>
@@ -80,7 +84,19 @@ public sealed partial class PruningSession : IDisposable
         var parts = method.Build(Masks, new PruningPlan(settings.StepsPerEpoch, settings.TotalSteps, settings.EvaluationInterval, settings.Bound.HigherIsBetter));
         Regularizer = parts.Regularizer;
         Policy = parts.Policy;
-        step = new RegularizedStep(model, Regularizer, regularized, Masks, (output, target) =>
+        this.regularized = regularized;
+        scheduled = parts.Scheduled ?? parts.Regularizer;
+        Tuner = method.Tuning?.Create();
+        GradientRegularizer stepped;
+        try
+        {
+            stepped = Tuner?.Wrap(Regularizer) ?? Regularizer;
+        }
+        catch (ArgumentException e)
+        {
+            throw new PruningMethodException(method.GetType().Name, nameof(PruningMethod.Tuning), e.Message.Split('\n')[0]);
+        }
+        step = new RegularizedStep(model, stepped, regularized, Masks, (output, target) =>
             (loss ?? throw new InvalidOperationException("no loss function")).Invoke(output, target));
         Importance = new GradientImportance(method.Criterion, Masks);
         if (method is IterativeCropPruning { RewindStep: { } rewindStep })
@@ -142,8 +158,14 @@ public sealed partial class PruningSession : IDisposable
     /// <summary>Optimizer steps taken in this session.</summary>
     public long Step => context.Step;
 
-    /// <summary>The regularizer's strength γ for the next step.</summary>
-    public double Strength => gamma.Current;
+    /// <summary>The regularizer's strength for the next step: γ_t of the method's schedule, times the tuned multiplier m when the method is tuned.</summary>
+    public double Strength => gamma.Current * (Tuner?.Multiplier ?? 1);
+
+    /// <summary>The tuner of the strength (<see cref="PruningMethod.Tuning"/>), or null when the strength is hand-set.</summary>
+    public StrengthTuner? Tuner { get; }
+
+    /// <summary>Every update of <see cref="Tuner"/> so far, by step.</summary>
+    public IReadOnlyList<TuningRecord> TuningHistory => tuningHistory;
 
     /// <summary>Fraction of the prunable parameters left.</summary>
     public double Remaining => Masks.Density;
@@ -181,7 +203,7 @@ public sealed partial class PruningSession : IDisposable
     public double Backward(Tensor inputs, Tensor targets, Func<Tensor, Tensor, Tensor> lossFunction)
     {
         loss = lossFunction;
-        return step.Backward(inputs, targets, gamma.Current);
+        return step.Backward(inputs, targets, Strength);
     }
 
     /// <summary>
@@ -189,7 +211,7 @@ public sealed partial class PruningSession : IDisposable
     /// strength, applies whole-gradient terms (clipping) and zeros the gradients of pruned entries.
     /// </summary>
     /// <exception cref="InvalidOperationException">The regularizer needs the forward pass: use <see cref="Backward"/>.</exception>
-    public void BeforeStep() => step.AddRegularizerGradients(gamma.Current);
+    public void BeforeStep() => step.AddRegularizerGradients(Strength);
 
     /// <summary>
     /// After the optimizer's step: the regularizer's projection (proximal steps), pruned weights re-zeroed, γ's schedule
@@ -200,7 +222,7 @@ public sealed partial class PruningSession : IDisposable
     public void AfterStep()
     {
         var attached = RequireOptimizer();
-        step.Finish(gamma.Current, attached.LearningRate);
+        step.Finish(Strength, attached.LearningRate);
         gamma.Advance();
         context.Step++;
         rewind?.Observe(context.Step, model);
@@ -217,7 +239,7 @@ public sealed partial class PruningSession : IDisposable
     public EvaluationOutcome Evaluate(EvaluationResult validation)
     {
         var remaining = Masks.Density;
-        var strength = gamma.Current;
+        var strength = Strength;
         selection.Offer(model, Masks, context.Step, remaining, validation);
         var selected = selection.EvaluationsWithoutProgress == 0;
         var pruned = Prune(true, () => Policy.AtEvaluation(context, validation));

@@ -69,7 +69,10 @@ public sealed partial class PruningSession
     {
         var attached = RequireOptimizer();
         return new SessionCounters(context.Step, gamma.StepsSinceReset, attached.LearningRate, attached.StepCount, attached.Kind,
-            Policy.Name, Policy.SaveState(), selection.ExportState());
+            Policy.Name, Policy.SaveState(), selection.ExportState())
+        {
+            Tuning = Tuner is null ? null : tuningHistory.ToList(),
+        };
     }
 
     /// <summary>Copies of every tensor of the session's state (see <see cref="Capture"/>), without the random state.</summary>
@@ -87,6 +90,7 @@ public sealed partial class PruningSession
             foreach (var (name, t) in Regularizer.SaveState(NamedParameters())) tensors[$"regularizer/{name}"] = t.DetachFromDisposeScope();
             foreach (var (name, t) in Importance.SaveState()) tensors[$"importance/{name}"] = t;
             foreach (var (name, t) in rewind?.SaveState() ?? []) tensors[$"rewind/{name}"] = t;
+            foreach (var (name, t) in Tuner?.SaveState() ?? new Dictionary<string, Tensor>()) tensors[$"tuner/{name}"] = t.DetachFromDisposeScope();
             if (selection.Best is { } best)
             {
                 foreach (var (name, t) in best.Tensors) tensors[$"best/model/{name}"] = t.clone().DetachFromDisposeScope();
@@ -118,6 +122,8 @@ public sealed partial class PruningSession
             // Checkpoints from before gradient criteria have no scores: the sums start again.
             Importance.LoadState(checkpoint.WithPrefix("importance/"));
             rewind?.LoadState(checkpoint.WithPrefix("rewind/"), model);
+            Tuner?.LoadState(checkpoint.WithPrefix("tuner/"));
+            RestoreTuningHistory(counters.Tuning ?? []);
         }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or System.Runtime.InteropServices.ExternalException)
         {
@@ -155,4 +161,8 @@ public sealed partial class PruningSession
 /// <param name="PolicyState">What the schedule's <c>SaveState</c> returned.</param>
 /// <param name="Selection">The selection's counters (its model is in the <c>best/</c> tensors).</param>
 public sealed record SessionCounters(long Step, long GammaStepsSinceReset, double LearningRate, long OptimizerSteps, string? OptimizerKind,
-    string PolicyName, JsonObject PolicyState, SelectionState Selection);
+    string PolicyName, JsonObject PolicyState, SelectionState Selection)
+{
+    /// <summary>The tuner's updates so far (its state is in the <c>tuner/</c> tensors); null when the strength is hand-set.</summary>
+    public IReadOnlyList<Topiary.Tuning.TuningRecord>? Tuning { get; init; }
+}

@@ -51,9 +51,11 @@ public static class RunReportBuilder
                 TestTrajectorySeconds = outcome.TestTrajectorySeconds,
                 EvaluationSeconds = outcome.EvaluationSeconds,
                 CheckpointSeconds = outcome.CheckpointSeconds,
+                TuningSeconds = outcome.TuningSeconds,
             },
             Metric = metric,
             Gate = outcome.Gate,
+            Tuning = outcome.Tuning,
         };
     }
 
