@@ -330,4 +330,32 @@ public class DataEmphasizedElboTests
         Assert.Throws<FormatException>(() => RegularizerSpec.Parse("elbo:1:seed=-1"));
         Assert.IsType<RegularizerPruning>(PruningMethodRegistry.Create("elbo"));
     }
+
+    [Fact]
+    public void In_a_regularized_step_the_pruning_masks_reach_it_through_the_closure()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(12);
+        var model = nn.Sequential(("fc1", nn.Linear(4, 6)), ("tanh", nn.Tanh()), ("fc2", nn.Linear(6, 2)));
+        var named = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
+        using var masks = new PruningMasks(named.Where(p => p.name.EndsWith("weight")));
+        using (no_grad())
+        {
+            masks.Entries[0].Mask[2] = zeros(4);
+            masks.Entries[1].Mask[0, 5] = tensor(0f);
+        }
+        masks.ApplyToWeights();
+        var parameters = model.parameters().ToList();
+        var elbo = new DataEmphasizedElbo(initialStd: 1e-2);
+        using var optimizer = new Topiary.Optimization.SgdOptimizer(parameters, 0.1, momentum: 0);
+        using var step = new Topiary.Training.RegularizedStep(model, optimizer, elbo, parameters, masks);
+        var generator = new Generator(13);
+        var x = randn(32, 4, generator: generator);
+        var y = randint(0, 2, 32, generator: generator);
+        for (var t = 0; t < 5; t++) step.Run(x, y, 1.0);
+        Assert.Equal(parameters.Sum(p => p.numel()) - 5, elbo.WeightCount);
+        Assert.Equal(0, masks.Entries[0].Parameter[2].abs().sum().item<float>());
+        Assert.Equal(0, masks.Entries[1].Parameter[0, 5].item<float>());
+        Assert.True(elbo.PriorVariance > 0 && double.IsFinite(elbo.PriorVariance));
+    }
 }
