@@ -30,7 +30,12 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// <c>cs</c> (<see cref="CauchySchwarzQuantization"/>, seed paper #9) takes <c>levels</c> (2: binary grid, 3: ternary,
 /// default 3) and <c>normalized</c> (1, the default: scale-invariant ℓ/‖x‖₂⁴ resp. ℓ/‖x‖₄⁸; 0: the paper's ℓ);
 /// <c>qat</c> (<see cref="QuantizationAwareTraining"/>, seed paper #111) takes <c>bits</c> (8) and <c>channel</c> (1: a
-/// scale per output channel, 0: one per tensor).
+/// scale per output channel, 0: one per tensor); <c>elbo</c> (<see cref="DataEmphasizedElbo"/>, seed paper #10, strength λ
+/// multiplies the KL, 1 = the paper's objective) takes <c>emphasis</c> (E = κN, the data term's weight times the number of
+/// examples; default D, the number of regularized weights, i.e. the paper's κ = D/N), <c>center</c> (1: prior mean μ₀ = the
+/// weights at the first step, for fine-tuning; 0, the default: μ₀ = 0), <c>std</c> (s₀, the initial posterior standard
+/// deviation, default 1e-3), <c>lr</c> (learning rate of ρ's optimizer, default 1e-2), <c>sgd</c> (1: plain gradient
+/// descent on ρ; 0, the default: Adam) and <c>seed</c> (of the noise ε, default 0).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -60,6 +65,10 @@ public static class RegularizerLibrary
         new("flops", () => new FlopsRegularizer(), 1e-3, "γ of γ·Σ_layers Σ_j(mean_i|a_ij|)²"),
         new("qat", a => new QuantizationAwareTraining(Scheme(a)), 1.0,
             "λ, the share of quantization noise in w + λ(Q(w) − w) (1: plain fake quantization)", ["bits", "channel"]) { MaxStrength = 1 },
+        new("elbo", a => new DataEmphasizedElbo(a.TryGetValue("emphasis", out var e) ? e : null, Switch(a, "center"), a.GetValueOrDefault("std", 1e-3),
+                a.GetValueOrDefault("lr", 1e-2), Switch(a, "sgd") ? PosteriorStdOptimizer.Sgd : PosteriorStdOptimizer.Adam, (ulong)Whole(a, "seed", 0, minimum: 0)), 1.0,
+            "λ of L(m + s⊙ε) + λ·KL(N(m, s²) ‖ N(μ₀, τ²))/E, τ² learned in closed form (1: the paper's objective)",
+            ["emphasis", "center", "std", "lr", "sgd", "seed"]),
     };
 
     /// <summary>The CLI names.</summary>
@@ -68,12 +77,12 @@ public static class RegularizerLibrary
     /// <summary>The entry called <paramref name="name"/>, or null.</summary>
     public static RegularizerEntry? Find(string name) => Entries.FirstOrDefault(e => e.Name == name);
 
-    private static int Whole(IReadOnlyDictionary<string, double> arguments, string key, int fallback)
+    private static int Whole(IReadOnlyDictionary<string, double> arguments, string key, int fallback, int minimum = int.MinValue)
     {
         var value = arguments.GetValueOrDefault(key, fallback);
-        return value == Math.Floor(value) && value is >= int.MinValue and <= int.MaxValue
+        return value == Math.Floor(value) && value >= minimum && value <= int.MaxValue
             ? (int)value
-            : throw new ArgumentOutOfRangeException(key, value, $"{key} must be a whole number, got {value}");
+            : throw new ArgumentOutOfRangeException(key, value, $"{key} must be a whole number{(minimum > int.MinValue ? $" ≥ {minimum}" : "")}, got {value}");
     }
 
     private static QuantizationScheme Scheme(IReadOnlyDictionary<string, double> arguments)

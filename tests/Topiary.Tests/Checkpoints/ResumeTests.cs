@@ -39,6 +39,8 @@ public class ResumeTests
     // Regularizers with state (power-iteration vectors, θ₀, FISTA's previous iterate and t) must resume it too.
     [InlineData("adam", "spectral:1e-2,wasserstein:1e-2")]
     [InlineData("sgd", "scad:1e-4:fista")]
+    // The data-emphasized ELBo keeps ρ, Adam's moments, τ² and its generator's state, and reads the masks each step.
+    [InlineData("adam", "elbo:1:std=1e-2")]
     // Optimizers whose state could not be restored before (rollback and resume threw NotSupportedException).
     [InlineData("muon", null)]
     [InlineData("steepest", null)]
