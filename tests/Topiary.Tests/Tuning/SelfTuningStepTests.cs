@@ -15,8 +15,10 @@ public class SelfTuningStepTests
     private static double RelativeDifference(Tensor a, Tensor b) =>
         a.sub(b).abs().max().item<double>() / b.abs().max().item<double>();
 
-    [Fact]
-    public void The_gradients_of_W_e_W_h_and_v_are_autograd_s_through_the_best_response()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_gradients_of_W_e_W_h_and_v_are_autograd_s_through_the_best_response(bool relevance)
     {
         using var scope = NewDisposeScope();
         manual_seed(4);
@@ -27,7 +29,8 @@ public class SelfTuningStepTests
         var y = randn(8, 2, dtype: float64, generator: generator);
         var closure = ObjectiveClosure.Of(parameters, () => nn.functional.mse_loss(model.forward(x), y));
         using var tuner = new SelfTuningTuner(perturbationScale: 0.3, seed: 4);
-        var step = tuner.Wrap(new L2WeightDecay());
+        const double alpha = 0.05;
+        var step = tuner.Wrap(relevance ? new RelevanceWeightDecay(alpha) : new L2WeightDecay());
         step.ComputeGradients(closure, 0.3);   // makes W_h and v
         var weights = tuner.BestResponse!;
         Assert.Same(parameters[0], Assert.Single(weights.Targets));   // the bias is 1-D: W_e only
@@ -43,11 +46,17 @@ public class SelfTuningStepTests
         var offset = tuner.LastSample - tuner.LogMultiplier;
         Assert.NotEqual(0, offset);
 
-        // f = L(Ŵ) + λ̃·(‖Ŵ‖² + ‖b‖²), Ŵ = W_e + (ψ̃ − ψ)·diag(v)·W_h, λ̃ = e^{ψ̃−ψ}·λ; L2 applies to the bias too.
+        // f = L(Ŵ) + λ̃·(R(Ŵ) + R(b)), Ŵ = W_e + (ψ̃ − ψ)·diag(v)·W_h, λ̃ = e^{ψ̃−ψ}·λ; the regularizer applies to the bias
+        // too. R = Σw² (L2), or Σ exp(−|g|/α)·w² with g the data-loss gradient at Ŵ(ψ̃) held constant (the relevance gate
+        // must see the perturbed weights' gradient).
+        Tensor Best(IReadOnlyList<Tensor> t) => t[0].add(t[3].unsqueeze(1).mul(t[2]).mul(offset));
+        var at = new[] { Best(values).requires_grad_(), values[1].clone().requires_grad_() };
+        var lossGradients = autograd.grad([nn.functional.mse_loss(x.matmul(at[0].t()).add(at[1]), y)], at);
+        Tensor R(Tensor w, Tensor g) => relevance ? g.abs().div(-alpha).exp().mul(w.square()).sum() : w.square().sum();
         var leaves = values.Select(t => t.clone().requires_grad_()).ToList();
-        var best = leaves[0].add(leaves[3].unsqueeze(1).mul(leaves[2]).mul(offset));
+        var best = Best(leaves);
         var objective = nn.functional.mse_loss(x.matmul(best.t()).add(leaves[1]), y)
-            .add(best.square().sum().add(leaves[1].square().sum()).mul(strength * Math.Exp(offset)));
+            .add(R(best, lossGradients[0]).add(R(leaves[1], lossGradients[1])).mul(strength * Math.Exp(offset)));
         var expected = autograd.grad([objective], leaves);
         var actual = new[] { parameters[0].grad!, parameters[1].grad!, weights.Hidden[0].grad!, weights.Gates[0].grad! };
         var names = new[] { "W_e", "bias", "W_h", "v" };
@@ -57,6 +66,31 @@ public class SelfTuningStepTests
             Assert.True(error < 1e-12, $"∂f/∂{names[i]} differs from autograd by {error}");
         }
         Assert.True(Same(parameters[0].detach(), values[0]) && Same(parameters[1].detach(), values[1]), "W_e restored bit-exactly");
+    }
+
+    [Fact]
+    public void The_best_response_scales_the_output_units_of_a_convolution_kernel()
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(7);
+        var kernel = new TorchSharp.Modules.Parameter(randn(3, 2, 2, 2, dtype: float64, generator: generator));
+        using var weights = new BestResponseWeights([kernel], 1e-3);
+        Assert.True(Same(weights.Value(0, 0.7, null), kernel.detach()), "W_h = 0 and v = 1 at the start: Ŵ = W_e");
+        using (no_grad())
+        {
+            weights.Hidden[0].copy_(randn(3, 2, 2, 2, dtype: float64, generator: generator));
+            weights.Gates[0].copy_(randn(3, dtype: float64, generator: generator));
+        }
+        var g = randn(3, 2, 2, 2, dtype: float64, generator: generator);
+        const double offset = -0.4;
+        var hidden = weights.Hidden[0].detach().clone().requires_grad_();
+        var gate = weights.Gates[0].detach().clone().requires_grad_();
+        var best = kernel.detach().add(gate.reshape(3, 1, 1, 1).mul(hidden).mul(offset));
+        Assert.True(RelativeDifference(weights.Value(0, offset, null), best.detach()) < 1e-15);
+        var expected = autograd.grad([best.mul(g).sum()], [hidden, gate]);   // ∂⟨G, Ŵ⟩ = the chain rule for total gradient G
+        var (dHidden, dGate) = weights.Gradients(0, g, offset);
+        Assert.True(RelativeDifference(dHidden, expected[0]) < 1e-14 && RelativeDifference(dGate, expected[1]) < 1e-14);
+        Assert.Equal(g.mul(gate.detach().reshape(3, 1, 1, 1).mul(hidden.detach())).sum().item<double>(), weights.Hypergradient([g]), 12);
     }
 
     [Fact]
