@@ -9,8 +9,9 @@ namespace Topiary.Tuning;
 /// The structured best-response approximation of a self-tuning network (MacKay, Vicol, Lorraine, Duvenaud, Grosse,
 /// ICLR 2019, seed paper #62), written in weight space for one scalar hyperparameter ψ:
 /// Ŵ(ψ) = W_e + diag(v·(ψ − ψ_c))·W_h for every weight tensor W of a <see cref="Targets"/> list (first dimension =
-/// output units), the paper's "hidden units gated by the hyperparameters" (its Eq. 9 with a scalar ψ: each output
-/// unit's pre-activation gets a second weight row W_h scaled by a linear function v_o·(ψ − ψ_c) of the hyperparameter).
+/// output units), the paper's structured best response Ŵ(λ) = W_elem + (Vλ) ⊙_row W_hyper ("hidden units gated by the
+/// hyperparameters") for a scalar ψ: each output unit gets a second weight row W_h scaled by a linear function
+/// v_o·(ψ − ψ_c) of the hyperparameter.
 /// W_e is the model's own parameter; W_h (shape of W) and v (one entry per output unit) live here, with their own Adam.
 /// </summary>
 /// <remarks>

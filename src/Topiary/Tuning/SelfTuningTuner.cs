@@ -23,8 +23,10 @@ namespace Topiary.Tuning;
 /// perturbation ψ̃ − ψ_c is zero-mean, so W_e's gradient is unbiased at first order; and diag(v)·W_h is the slope
 /// dŴ/dψ at ψ (<see cref="Slope"/>). When ψ moves, W_e is not shifted by the slope: training moves it (so W_e is restored
 /// bit-exactly by <see cref="Update"/> too).</para>
-/// <para>Simplifications against the paper: one scalar hyperparameter and a fixed perturbation scale σ (the paper learns
-/// σ with an entropy term), and plain gradient steps on ψ with a step cap.</para>
+/// <para>Simplifications against the paper: one scalar hyperparameter; a fixed perturbation scale σ (the paper learns
+/// σ with an entropy term); no best response for biases (the paper also gates them, b̂ = b_e + (Cλ) ⊙ b_h); plain
+/// gradient steps on ψ with a step cap; and the hyper step at <see cref="Update"/> (for example each evaluation) instead
+/// of alternating a fixed number of training and validation steps.</para>
 /// </remarks>
 public sealed class SelfTuningTuner : StrengthTuner, IDisposable
 {
@@ -41,7 +43,8 @@ public sealed class SelfTuningTuner : StrengthTuner, IDisposable
     /// σ, the standard deviation of ψ̃ ~ N(ψ, σ²) on the training steps: the neighbourhood of ψ over which the best
     /// response is fitted. 0.25 (λ̃ within a factor e^{±0.25} ≈ 0.78–1.28 of λ at one σ): wide enough for a clear signal
     /// on W_h (its gradient grows as σ²), narrow enough that the linear response stays close to the tangent
-    /// (for ridge regression the fitted slope exceeds dw*/dψ by about σ²·3/2, 9% at 0.25).
+    /// (for ridge regression the fitted slope differs from dw*/dψ by O(σ²): between about −σ² and +σ²/2 relative, a few
+    /// percent at 0.25, from the expectations of e^ε, ε·e^ε and ε²·e^ε that λ̃ = e^ε·λ brings in).
     /// </param>
     /// <param name="hyperLearningRate">η_h of ψ ← ψ − η_h·dF/dψ. 1: dF/dψ is the change of the validation loss per e-fold of
     /// the strength, so a validation loss that would fall by 0.1 at e times the strength moves ψ by about 0.1.</param>
