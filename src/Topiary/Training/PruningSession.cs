@@ -90,7 +90,7 @@ public sealed partial class PruningSession : IDisposable
         GradientRegularizer stepped;
         try
         {
-            stepped = Tuner?.Wrap(Regularizer) ?? Regularizer;
+            stepped = Tuner?.Wrap(Regularizer, regularized) ?? Regularizer;
         }
         catch (ArgumentException e)
         {
@@ -334,6 +334,7 @@ public sealed partial class PruningSession : IDisposable
         foreach (var g in denseGradients.Values) g.Dispose();
         selection.Dispose();
         Masks.Dispose();
+        (Tuner as IDisposable)?.Dispose();
     }
 }
 

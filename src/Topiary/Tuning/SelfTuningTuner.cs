@@ -91,14 +91,19 @@ public sealed class SelfTuningTuner : StrengthTuner, IDisposable
     public int Seed { get; }
 
     /// <summary>The parameters the training step regularizes, or null for every one the regularizer applies to.</summary>
-    public IReadOnlyList<Parameter>? Regularized { get; }
+    public IReadOnlyList<Parameter>? Regularized { get; private set; }
 
     /// <summary>The last ψ̃ drawn by a training step (NaN before the first).</summary>
     public double LastSample { get; private set; } = double.NaN;
 
     /// <summary>Wraps the method's regularizer in the training half of the self-tuning network (<see cref="SelfTuningStep"/>).</summary>
     /// <exception cref="ArgumentException"><paramref name="regularizer"/> replaces the backward pass itself (SAM, AMP, F-GR, …).</exception>
-    public override GradientRegularizer Wrap(GradientRegularizer regularizer) => new SelfTuningStep(this, regularizer);
+    /// <remarks>A <paramref name="regularized"/> list given here applies when the constructor was given none.</remarks>
+    public override GradientRegularizer Wrap(GradientRegularizer regularizer, IReadOnlyList<Parameter>? regularized = null)
+    {
+        Regularized ??= regularized;
+        return new SelfTuningStep(this, regularizer);
+    }
 
     /// <summary>
     /// dŴ/dψ = diag(v)·W_h of <paramref name="parameter"/> (the slope of its best response at ψ), or null for a parameter

@@ -1,4 +1,5 @@
 using Topiary.Regularization;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Topiary.Tuning;
@@ -32,7 +33,9 @@ public abstract class StrengthTuner
     /// The regularizer the training step should run: the method's own by default. A tuner that acts on every step
     /// returns a regularizer that wraps <paramref name="regularizer"/>.
     /// </summary>
-    public virtual GradientRegularizer Wrap(GradientRegularizer regularizer) => regularizer;
+    /// <param name="regularizer">The method's regularizer.</param>
+    /// <param name="regularized">The parameters the step regularizes (a session's regularized list), or null for every one the regularizer applies to.</param>
+    public virtual GradientRegularizer Wrap(GradientRegularizer regularizer, IReadOnlyList<Parameter>? regularized = null) => regularizer;
 
     /// <summary>One update of the multiplier from the problem's losses at the current weights.</summary>
     /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>.</exception>

@@ -5,6 +5,7 @@ public static class StrengthTunings
 {
     private static readonly (string Name, Func<StrengthTuner> Create)[] Entries =
     [
+        ("stn", () => new SelfTuningTuner()),
     ];
 
     /// <summary>The names, in the order of the help.</summary>
