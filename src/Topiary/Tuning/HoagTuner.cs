@@ -19,7 +19,8 @@ namespace Topiary.Tuning;
 /// (so the step is scale free and m stays positive), the clamp is |θ| ≤ ln 100 by default instead of the code's
 /// [−10, 6] on log λ, the step test is made at the start of update k (when F_k is known) rather than after the step, and
 /// ε_k serves for both the lower solve (as an absolute gradient norm) and CG (as a relative residual). Every update
-/// takes its step (<see cref="TuningUpdate.Accepted"/> is false only when the hypergradient is 0), and q warm-starts
+/// takes its step (<see cref="TuningUpdate.Accepted"/> is false only when θ did not move: a zero hypergradient, or the clamp
+/// holding θ at its bound), and q warm-starts
 /// the next CG solve, as in the paper.
 /// </remarks>
 public sealed class HoagTuner : StrengthTuner
@@ -101,7 +102,7 @@ public sealed class HoagTuner : StrengthTuner
         previousLoss = loss;
         previousTolerance = tolerance;
         Iteration++;
-        return new TuningUpdate(Multiplier, p, loss, tolerance, p != 0 && double.IsFinite(p), hypergradient.HessianProducts);
+        return new TuningUpdate(Multiplier, p, loss, tolerance, LogMultiplier != before, hypergradient.HessianProducts);
     }
 
     // HOAG's step rule, applied once F_k is known: longer after a sufficient decrease, shorter after a rise.

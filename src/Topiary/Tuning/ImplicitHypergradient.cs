@@ -23,7 +23,9 @@ namespace Topiary.Tuning;
 /// difference of ∂R/∂w at w ± h·v with the gate's g held at its value at w, ‖h·v‖ = ∛ε_mach·(1 + ‖w‖) over the penalized
 /// tensors, exact up to rounding for penalties quadratic in w (L2, relevance with the gate held). The regularizer's
 /// state (a tracked α, a running average of |g|) is saved before and restored after every set of calls, so each call
-/// sees the gate of the training step that would come next, and the weights are restored bit-exactly.</para>
+/// sees the gate of the training step that would come next, and the weights are restored bit-exactly. What a regularizer
+/// keeps outside its saved state is left as the last call set it (the relevance regularizer's minibatch signal, read by
+/// its statistics and decoupled step, is then |g| of the averaged gradient until the next training step sets it).</para>
 /// <para>Pruned entries (<see cref="TuningProblem.Masks"/>) are not variables: every vector is zero there, so H is
 /// restricted to the unpruned entries. H·q = ∇F is solved by conjugate gradients to a relative residual, stopping at
 /// the current iterate if H is not positive definite along a search direction (then q is the minimizer of the quadratic
