@@ -57,6 +57,9 @@ public sealed class CauchySchwarzQuantization : GradientRegularizer
     /// <inheritdoc />
     public override string Name => "cs";
 
+    /// <summary>True: R is a polynomial in the weights, stateless, and applied through <see cref="AddGradient"/> alone.</summary>
+    public override bool IsSmoothPenalty => true;
+
     /// <inheritdoc />
     public override bool AppliesTo(Tensor parameter) => WeightMatrix.IsMatrixLike(parameter);
 

@@ -37,6 +37,9 @@ public sealed class CompositeRegularizer : GradientRegularizer
     /// <inheritdoc />
     public override bool ReplacesBackward => Terms.Any(t => t.Regularizer.ReplacesBackward);
 
+    /// <summary>True when every term is a smooth penalty.</summary>
+    public override bool IsSmoothPenalty => Terms.All(t => t.Regularizer.IsSmoothPenalty);
+
     /// <inheritdoc />
     public override void AddGradient(Tensor weight, Tensor grad, double strength)
     {

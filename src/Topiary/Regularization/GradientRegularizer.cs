@@ -57,6 +57,15 @@ public abstract class GradientRegularizer
     public virtual bool ReplacesBackward => false;
 
     /// <summary>
+    /// Whether R is a smooth penalty whose whole effect on a step is <see cref="AddGradient"/>: ∂R/∂w = AddGradient(w, g, 1) − g
+    /// for the loss gradient g (held constant where R reads it), twice differentiable in w, with no <see cref="Project"/>,
+    /// <see cref="LossPenalty"/>, <see cref="TransformGradients"/> or replaced backward pass. The implicit hypergradient
+    /// of the strength tuners (<c>Topiary.Tuning.ImplicitHypergradient</c>) needs it; false by default, so a regularizer
+    /// is refused by them until it states otherwise.
+    /// </summary>
+    public virtual bool IsSmoothPenalty => false;
+
+    /// <summary>
     /// Leaves the gradient to use in the parameters' <c>.grad</c> and returns the data loss at the
     /// unperturbed weights. The default runs one plain backward pass; SAM-like methods evaluate the
     /// objective again at perturbed weights through <paramref name="objective"/> and must restore the

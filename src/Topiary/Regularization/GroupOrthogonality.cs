@@ -42,6 +42,9 @@ public class GroupOrthogonality : GradientRegularizer
     /// <inheritdoc />
     public override string Name => "gor";
 
+    /// <summary>True: R is a polynomial in the weights, stateless, and applied through <see cref="AddGradient"/> alone.</summary>
+    public override bool IsSmoothPenalty => true;
+
     /// <inheritdoc />
     public override bool AppliesTo(Tensor parameter) => WeightMatrix.IsMatrixLike(parameter);
 

@@ -13,6 +13,9 @@ public sealed class L2WeightDecay : GradientRegularizer
     public override string Name => "l2";
 
     /// <inheritdoc />
+    public override bool IsSmoothPenalty => true;
+
+    /// <inheritdoc />
     public override void AddGradient(Tensor weight, Tensor grad, double strength)
     {
         if (strength != 0) grad.add_(weight.detach(), alpha: HeldScalar.Of(2 * strength));

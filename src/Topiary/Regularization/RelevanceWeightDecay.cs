@@ -54,6 +54,12 @@ public sealed class RelevanceWeightDecay : GradientRegularizer
     public override string Name => "relevance";
 
     /// <summary>
+    /// True for coupled decay: with the gate exp(−s/α) held constant R is quadratic in w and <see cref="AddGradient"/> adds
+    /// ∂R/∂w. False for decoupled decay, which acts in <see cref="Project"/>.
+    /// </summary>
+    public override bool IsSmoothPenalty => Gate.Decay == DecayCoupling.Coupled;
+
+    /// <summary>
     /// Updates the signal s (and α) of <paramref name="weight"/> from the loss gradient <paramref name="grad"/>, then, for
     /// coupled decay, g ← g + 2γ·exp(−s/α)·w. The signal is tracked even at γ = 0, so that α and the statistics stay current
     /// while γ's schedule rests.

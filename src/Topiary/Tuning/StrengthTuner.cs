@@ -30,6 +30,12 @@ public abstract class StrengthTuner
     public double Multiplier => Math.Exp(LogMultiplier);
 
     /// <summary>
+    /// ln 100: the default bound on |θ| of the gradient-based tuners, so that a noisy hypergradient cannot move the
+    /// strength by more than a factor 100 either way.
+    /// </summary>
+    public const double DefaultMaxLogMultiplier = 4.605170185988092;
+
+    /// <summary>
     /// The regularizer the training step should run: the method's own by default. A tuner that acts on every step
     /// returns a regularizer that wraps <paramref name="regularizer"/>.
     /// </summary>
