@@ -90,6 +90,7 @@ public sealed partial class PruningSession : IDisposable
         GradientRegularizer stepped;
         try
         {
+            Tuner?.EnsureSupported(scheduled);
             stepped = Tuner?.Wrap(Regularizer, regularized) ?? Regularizer;
         }
         catch (ArgumentException e)

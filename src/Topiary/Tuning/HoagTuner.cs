@@ -1,3 +1,4 @@
+using Topiary.Regularization;
 using static TorchSharp.torch;
 
 namespace Topiary.Tuning;
@@ -40,10 +41,17 @@ public sealed class HoagTuner : StrengthTuner
     /// <param name="toleranceDecay">ρ in (0, 1): ε_k = ε_0·ρ^k (default 0.9, the authors' exponential decrease).</param>
     /// <param name="maxLogMultiplier">The clamp on |θ|, &gt; 0 (default ln 100: m within [0.01, 100]).</param>
     /// <param name="settings">Settings of the Hessian products and CG solves; null for the defaults.</param>
+    /// <param name="maxStep">
+    /// The largest |Δθ| of one update, &gt; 0 (default 1: the strength changes by at most a factor e per update). Not in the
+    /// paper: inside a training loop the hypergradient is a minibatch estimate at a moving lower iterate, and one noisy
+    /// estimate divided by a small L would otherwise throw the strength to the clamp.
+    /// </param>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
     public HoagTuner(double initialTolerance = 0.01, double toleranceDecay = 0.9, double maxLogMultiplier = DefaultMaxLogMultiplier,
-        ImplicitHypergradientSettings? settings = null)
+        ImplicitHypergradientSettings? settings = null, double maxStep = 1.0)
     {
+        if (!(maxStep > 0 && double.IsFinite(maxStep))) throw new ArgumentOutOfRangeException(nameof(maxStep), $"must be a finite number > 0, got {maxStep}");
+        MaxStep = maxStep;
         if (!(initialTolerance > 0 && double.IsFinite(initialTolerance))) throw new ArgumentOutOfRangeException(nameof(initialTolerance), $"must be a finite number > 0, got {initialTolerance}");
         if (!(toleranceDecay > 0 && toleranceDecay < 1)) throw new ArgumentOutOfRangeException(nameof(toleranceDecay), $"must lie in (0, 1), got {toleranceDecay}");
         if (!(maxLogMultiplier > 0 && double.IsFinite(maxLogMultiplier))) throw new ArgumentOutOfRangeException(nameof(maxLogMultiplier), $"must be a finite number > 0, got {maxLogMultiplier}");
@@ -56,6 +64,10 @@ public sealed class HoagTuner : StrengthTuner
 
     /// <inheritdoc />
     public override string Name => "hoag";
+
+    /// <inheritdoc />
+    /// <remarks>The implicit hypergradient needs a smooth penalty (<see cref="GradientRegularizer.IsSmoothPenalty"/>).</remarks>
+    public override void EnsureSupported(GradientRegularizer regularizer) => ImplicitHypergradient.EnsureSupported(regularizer);
 
     /// <summary>ε_0.</summary>
     public double InitialTolerance { get; }
@@ -76,6 +88,9 @@ public sealed class HoagTuner : StrengthTuner
     public double Tolerance(int k) => Math.Max(InitialTolerance * Math.Pow(ToleranceDecay, k), ToleranceFloor);
 
     /// <inheritdoc />
+    /// <summary>The largest |Δθ| of one update.</summary>
+    public double MaxStep { get; }
+
     /// <exception cref="ArgumentException">The regularizer is not a smooth penalty.</exception>
     public override TuningUpdate Update(TuningProblem problem, CancellationToken cancellationToken = default)
     {
@@ -97,7 +112,8 @@ public sealed class HoagTuner : StrengthTuner
         var p = estimate.LogGradient;
         lipschitz ??= Math.Abs(p) > 1e-3 ? Math.Abs(p) : 1;
         var before = LogMultiplier;
-        if (p != 0 && double.IsFinite(p)) LogMultiplier = Math.Clamp(LogMultiplier - p / lipschitz.Value, -MaxLogMultiplier, MaxLogMultiplier);
+        if (p != 0 && double.IsFinite(p))
+            LogMultiplier = Math.Clamp(LogMultiplier + Math.Clamp(-p / lipschitz.Value, -MaxStep, MaxStep), -MaxLogMultiplier, MaxLogMultiplier);
         previousStep = Math.Abs(LogMultiplier - before);
         previousLoss = loss;
         previousTolerance = tolerance;

@@ -1,3 +1,4 @@
+using Topiary.Regularization;
 using Topiary.Backend;
 using static TorchSharp.torch;
 
@@ -22,7 +23,11 @@ namespace Topiary.Tuning;
 /// <para>w' is the lower solution at θ': with <see cref="TuningProblem.SolveLower"/> (offline) it is solved there to ε
 /// (and, when the step is rejected, the weights are put back bit-exactly); without it (online, inside a training loop) it
 /// is the first-order best response w' = w + Δλ·dw/dλ, Δλ = λ_t·(e^θ' − e^θ), dw/dλ = −H⁻¹·∂R/∂w (one more CG solve), and
-/// the weights are restored bit-exactly after each trial, so training continues from w with the new multiplier.</para>
+/// the weights are restored bit-exactly after each trial, so training continues from w with the new multiplier.
+/// Online, both sides of the test are evaluated from the same lower iterate w, so its error is common to both and the
+/// accuracy margins are left out (ε still sets the CG tolerances): a trial is accepted when
+/// F(w') ≤ F(w) − η(θ'−θ)²/α. The first online trial step is scaled to move θ by <see cref="OnlineFirstMove"/>, since
+/// a minibatch hypergradient's size says little about the distance to the optimum.</para>
 /// <para>Adapted from the paper and the authors' code (MohammadSadeghSalehi/MAID): one update is one outer iteration with
 /// at most <see cref="MaxBacktracks"/> trials (the code repeats the hypergradient with a tighter ε inside the same
 /// iteration; here the next update does); ε stands for the error of the lower solution in the margins, as if the lower
@@ -49,11 +54,15 @@ public sealed class InexactBilevelTuner : StrengthTuner
     /// <param name="maxBacktracks">Trials per update, ≥ 1 (default 10, the authors' code's first backtracking).</param>
     /// <param name="maxLogMultiplier">The clamp on |θ|, &gt; 0 (default ln 100).</param>
     /// <param name="settings">Settings of the Hessian products and CG solves; null for the defaults.</param>
+    /// <param name="onlineFirstMove">Online only: the |Δθ| of the first trial of the first update, &gt; 0 (default 0.5).</param>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
     public InexactBilevelTuner(double initialAccuracy = 0.1, double initialStep = 1.0, double shrink = 0.5, double tighten = 0.5,
         double loosen = 1.05, double stepGrowth = 10.0 / 9, double sufficientDecrease = 1e-4, double upperLipschitz = 1.0,
-        int maxBacktracks = 10, double maxLogMultiplier = DefaultMaxLogMultiplier, ImplicitHypergradientSettings? settings = null)
+        int maxBacktracks = 10, double maxLogMultiplier = DefaultMaxLogMultiplier, ImplicitHypergradientSettings? settings = null,
+        double onlineFirstMove = 0.5)
     {
+        Require(onlineFirstMove > 0 && double.IsFinite(onlineFirstMove), nameof(onlineFirstMove), "a finite number > 0", onlineFirstMove);
+        OnlineFirstMove = onlineFirstMove;
         Require(initialAccuracy > 0 && double.IsFinite(initialAccuracy), nameof(initialAccuracy), "a finite number > 0", initialAccuracy);
         Require(initialStep > 0 && double.IsFinite(initialStep), nameof(initialStep), "a finite number > 0", initialStep);
         Require(shrink > 0 && shrink < 1, nameof(shrink), "in (0, 1)", shrink);
@@ -74,6 +83,10 @@ public sealed class InexactBilevelTuner : StrengthTuner
 
     /// <inheritdoc />
     public override string Name => "bilevel";
+
+    /// <inheritdoc />
+    /// <remarks>The implicit hypergradient needs a smooth penalty (<see cref="GradientRegularizer.IsSmoothPenalty"/>).</remarks>
+    public override void EnsureSupported(GradientRegularizer regularizer) => ImplicitHypergradient.EnsureSupported(regularizer);
 
     /// <summary>ε_0, the first and loosest accuracy.</summary>
     public double InitialAccuracy { get; }
@@ -108,6 +121,12 @@ public sealed class InexactBilevelTuner : StrengthTuner
     /// <summary>Trials per update.</summary>
     public int MaxBacktracks { get; }
 
+    /// <summary>Online only: the |Δθ| of the first trial of the first update.</summary>
+    public double OnlineFirstMove { get; }
+
+    // Whether the online step has been scaled to the first hypergradient.
+    private bool scaledOnline;
+
     /// <summary>θ is kept within [−MaxLogMultiplier, MaxLogMultiplier].</summary>
     public double MaxLogMultiplier { get; }
 
@@ -131,9 +150,14 @@ public sealed class InexactBilevelTuner : StrengthTuner
         if (p == 0 || !double.IsFinite(p)) return new TuningUpdate(Multiplier, p, loss, accuracy, false, hypergradient.HessianProducts);
         var direction = offline ? null : hypergradient.BestResponseDirection(accuracy, cancellationToken).Solution;
 
+        if (!offline && !scaledOnline)
+        {
+            StepSize = OnlineFirstMove / Math.Abs(p);
+            scaledOnline = true;
+        }
         var theta = LogMultiplier;
         var step = StepSize;
-        var margin = gradientNorm * accuracy;
+        var margin = offline ? gradientNorm * accuracy : 0;
         for (var trial = 0; trial < MaxBacktracks; trial++, step *= Shrink)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -142,7 +166,7 @@ public sealed class InexactBilevelTuner : StrengthTuner
             var move = next - theta;
             if (move == 0) return new TuningUpdate(Multiplier, p, loss, accuracy, false, hypergradient.HessianProducts); // at the bound, pushed outwards
             var (trialLoss, trialNorm) = offline ? SolvedAt(problem, next, accuracy) : FirstOrderAt(problem, start, direction!, next);
-            var upper = trialLoss + trialNorm * accuracy + UpperLipschitz / 2 * accuracy * accuracy;
+            var upper = offline ? trialLoss + trialNorm * accuracy + UpperLipschitz / 2 * accuracy * accuracy : trialLoss;
             if (upper <= loss - margin - SufficientDecrease * move * move / step)
             {
                 LogMultiplier = next;
@@ -195,7 +219,7 @@ public sealed class InexactBilevelTuner : StrengthTuner
     public override IReadOnlyDictionary<string, Tensor> SaveState() => new Dictionary<string, Tensor>
     {
         ["log_multiplier"] = tensor(LogMultiplier, float64),
-        ["bilevel"] = tensor(new[] { Accuracy, StepSize }, float64),
+        ["bilevel"] = tensor(new[] { Accuracy, StepSize, scaledOnline ? 1.0 : 0.0 }, float64),
     };
 
     /// <inheritdoc />
@@ -205,5 +229,6 @@ public sealed class InexactBilevelTuner : StrengthTuner
         if (!state.TryGetValue("bilevel", out var saved)) return;
         var values = saved.to(float64).data<double>().ToArray();
         (Accuracy, StepSize) = (values[0], values[1]);
+        scaledOnline = values.Length > 2 && values[2] != 0;
     }
 }

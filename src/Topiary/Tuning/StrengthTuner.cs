@@ -8,8 +8,8 @@ namespace Topiary.Tuning;
 /// Tunes a regularization strength while the model trains, from held-out data (bilevel hyperparameter optimization):
 /// the training step runs with λ_eff = m·λ_t, where λ_t is the method's scheduled strength (for the flagship, γ after
 /// its decay) and m = exp(θ) the multiplier this tuner learns, so that the upper objective F(λ) = L_val(w*(λ)) falls.
-/// Implementations: <c>HoagTuner</c> (Pedregosa, ICML 2016, #46), <c>InexactBilevelTuner</c>
-/// (Salehi, Mukherjee, Roberts, Ehrhardt, #34) and <c>SelfTuningTuner</c> (MacKay et al., ICLR 2019, #62).
+/// Implementations: <see cref="HoagTuner"/> (Pedregosa, ICML 2016, #46), <see cref="InexactBilevelTuner"/>
+/// (Salehi, Mukherjee, Roberts, Ehrhardt, #34) and <see cref="SelfTuningTuner"/> (MacKay et al., ICLR 2019, #62).
 /// </summary>
 /// <remarks>
 /// The caller (a <c>PruningSession</c>, or your own loop) multiplies the strength by <see cref="Multiplier"/> at every step,
@@ -42,6 +42,13 @@ public abstract class StrengthTuner
     /// <param name="regularizer">The method's regularizer.</param>
     /// <param name="regularized">The parameters the step regularizes (a session's regularized list), or null for every one the regularizer applies to.</param>
     public virtual GradientRegularizer Wrap(GradientRegularizer regularizer, IReadOnlyList<Parameter>? regularized = null) => regularizer;
+
+    /// <summary>
+    /// Checks, before training starts, that this tuner can work with the method's regularizer <paramref name="regularizer"/>
+    /// (the part whose strength it tunes); the default accepts every regularizer.
+    /// </summary>
+    /// <exception cref="ArgumentException">It cannot; the message names the regularizer and says why.</exception>
+    public virtual void EnsureSupported(GradientRegularizer regularizer) { }
 
     /// <summary>One update of the multiplier from the problem's losses at the current weights.</summary>
     /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>.</exception>

@@ -5,6 +5,8 @@ public static class StrengthTunings
 {
     private static readonly (string Name, Func<StrengthTuner> Create)[] Entries =
     [
+        ("hoag", () => new HoagTuner()),
+        ("bilevel", () => new InexactBilevelTuner()),
         ("stn", () => new SelfTuningTuner()),
     ];
 

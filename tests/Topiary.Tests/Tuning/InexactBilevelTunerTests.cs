@@ -88,6 +88,21 @@ public class InexactBilevelTunerTests
         Assert.NotNull(accepted);
         Assert.Equal(-Math.Sign(accepted.Hypergradient), Math.Sign(tuner.LogMultiplier));
     }
+
+    [Fact]
+    public void Online_the_first_trial_moves_the_log_multiplier_by_the_online_first_move_and_accepts_a_plain_decrease()
+    {
+        using var scope = NewDisposeScope();
+        using var ridge = new RidgeProblem();
+        ridge.SetWeights(ridge.Solution(ridge.ScheduledStrength));
+        var tuner = new InexactBilevelTuner(maxBacktracks: 1, onlineFirstMove: 0.3);
+        var update = tuner.Update(ridge.Problem(offline: false));
+        // One trial, of |Δθ| = 0.3 whatever the hypergradient's size; at the lower solution a step against the
+        // hypergradient lowers F to first order, and online no accuracy margin stands in the way.
+        Assert.Equal(0.3, tuner.LastTrialStep * Math.Abs(update.Hypergradient), 9);
+        Assert.True(update.Accepted, $"the first online trial was rejected (hypergradient {update.Hypergradient})");
+        Assert.Equal(0.3, Math.Abs(tuner.LogMultiplier), 9);
+    }
 }
 
 /// <summary>
