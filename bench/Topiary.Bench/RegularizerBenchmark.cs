@@ -6,6 +6,7 @@ using Topiary.Optimization;
 using Topiary.Pruning;
 using Topiary.Regularization;
 using Topiary.Training;
+using Topiary.Tuning;
 using static TorchSharp.torch;
 using Topiary.Experiments;
 
@@ -35,6 +36,8 @@ internal static class RegularizerBenchmark
         list.Add(new("gor:cross=1", () => RegularizerSpec.Parse("gor:1:cross=1")[0].Regularizer, 1e-4));
         list.Add(new("scad:fista", () => RegularizerSpec.Parse("scad:1:fista")[0].Regularizer, 1e-2));
         list.Add(new("spectral+so+flops (composite)", () => new CompositeRegularizer(RegularizerSpec.Parse("spectral:1e-3,so:1e-4,flops:1e-3")), 1));
+        // The self-tuning network's training half runs on every step around the method's own regularizer (#62).
+        list.Add(new("relevance+stn (tuned)", () => new SelfTuningTuner().Wrap(new RelevanceWeightDecay()), 1e-3));
         list.Add(new("muon (optimizer)", () => new NoRegularization(), 0, "muon"));
         list.Add(new("steepest (optimizer)", () => new NoRegularization(), 0, "steepest"));
         return list;
@@ -43,7 +46,7 @@ internal static class RegularizerBenchmark
     /// <param name="only">The variants to time beside plain Adam (their names as the table prints them), or null for all.</param>
     public static int Run(int rounds, int stepsPerRound, IReadOnlyList<string> models, IReadOnlyList<string>? only = null)
     {
-        var names = Variants().Select(v => v.Name).ToList();
+        var names = Variants().Select(v => v.Name).Concat(TunerNames).ToList();
         if (only?.FirstOrDefault(name => !names.Contains(name)) is { } unknown)
         {
             Console.Error.WriteLine($"topiary-bench: error: --only: unknown variant '{unknown}' (available: {string.Join(", ", names)})");
@@ -94,6 +97,51 @@ internal static class RegularizerBenchmark
             Console.WriteLine($"{variants[i].Name,-32} {F(Topiary.Reporting.Statistics.Median(samples[i])),10} {F(sorted[0]),9} {F(sorted[sorted.Length / 10]) + "–" + F(sorted[sorted.Length * 9 / 10]),18} {F(Topiary.Reporting.Statistics.Median(samples[i]) / plain) + "×",17} {F(sorted[0] / plainMin) + "×",14}");
         }
         foreach (var step in steps) step.Dispose();
+        if (only is null || only.Any(name => TunerNames.Contains(name))) RunTunerUpdates(modelName, rounds, plain, only);
+    }
+
+    private static readonly string[] TunerNames = ["hoag", "bilevel", "stn"];
+
+    // The cost of one update of each strength tuner as the loop makes it (4 training and 10 validation batches of 100,
+    // relevance at γ = 1e-3, from a model trained a few steps), in plain Adam steps: it runs once per evaluation.
+    private static void RunTunerUpdates(string modelName, int rounds, double plainStepMs, IReadOnlyList<string>? only)
+    {
+        var generator = new Generator(2);
+        var batches = Enumerable.Range(0, 14).Select(_ => (randn(new long[] { 100, 1, 28, 28 }, generator: generator), randint(0, 10, new long[] { 100 }, generator: generator))).ToList();
+        Console.WriteLine();
+        Console.WriteLine($"{modelName}, strength tuner updates (4 training + 10 validation batches of 100, relevance γ = 1e-3), {rounds} updates each:");
+        Console.WriteLine($"{"tuner",-32} {"median ms",10} {"min ms",9} {"Hv products",12} {"× plain step (median)",22}");
+        foreach (var name in TunerNames.Where(n => only is null || only.Contains(n)))
+        {
+            manual_seed(1);
+            var model = ModelCatalog.Create(modelName);
+            var masks = new PruningMasks(ParameterSelector.Select(model, ParameterScope.WeightsAndBiases));
+            var regularized = model.parameters().ToList();
+            var tuner = StrengthTunings.Create(name).Create();
+            var relevance = new RelevanceWeightDecay();
+            var optimizer = OptimizerOptions.Named("adam", 1e-3).Create(model.parameters());
+            using (var step = new RegularizedStep(model, optimizer, tuner.Wrap(relevance, regularized), regularized, masks))
+                for (var s = 0; s < 5; s++) step.Run(batches[s].Item1, batches[s].Item2, 1e-3);
+            var problem = new TuningProblem
+            {
+                Parameters = regularized, Regularized = regularized, Regularizer = relevance, ScheduledStrength = 1e-3, Masks = masks,
+                TrainingBatches = 4, TrainingLoss = i => nn.functional.cross_entropy(model.forward(batches[i].Item1), batches[i].Item2),
+                ValidationBatches = 10, ValidationLoss = i => nn.functional.cross_entropy(model.forward(batches[4 + i].Item1), batches[4 + i].Item2),
+            };
+            tuner.Update(problem);    // warm-up
+            var times = new List<double>();
+            var products = new List<int>();
+            var clock = new Stopwatch();
+            for (var r = 0; r < rounds; r++)
+            {
+                clock.Restart();
+                products.Add(tuner.Update(problem).HessianProducts);
+                times.Add(clock.Elapsed.TotalMilliseconds);
+            }
+            var median = Topiary.Reporting.Statistics.Median(times);
+            Console.WriteLine($"{name,-32} {F(median),10} {F(times.Min()),9} {Topiary.Reporting.Statistics.Median(products.Select(p => (double)p).ToList()),12:F0} {F(median / plainStepMs) + "×",22}");
+            (tuner as IDisposable)?.Dispose();
+        }
     }
 
     private static string F(double value) => value.ToString("F2", CultureInfo.InvariantCulture);

@@ -126,8 +126,8 @@ public sealed record MethodSettings
         return misplaced;
     }
 
-    // A strength can be tuned where the method trains with a regularizer that has one: the iterative methods (without
-    // `none`, whose γ is 0), and LOBSTER's and HyperSparse's λ.
+    // A strength can be tuned where the method trains with a regularizer that has one: the iterative methods but `none`
+    // (magnitude alone), and LOBSTER's and HyperSparse's λ (which the tuner itself may still refuse as not smooth).
     private bool TakesTuning(PruningMethod method) =>
-        (method is IterativeCropPruning or LobsterPruning or HyperSparsePruning) && (Gamma ?? method.Strength) > 0;
+        (method is IterativeCropPruning and not MagnitudePruning or LobsterPruning or HyperSparsePruning) && (Gamma ?? method.Strength) > 0;
 }

@@ -71,6 +71,26 @@ public abstract record PruningMethod
         {
             Require(Strength > 0, nameof(Tuning), $"the method's strength is {Format(Strength)}, so there is nothing to tune");
             foreach (var problem in tuning.Problems()) throw new PruningMethodException(GetType().Name, nameof(Tuning), problem);
+            // Whether the tuner can work with the method's own regularizer, before any training: one built over a
+            // one-entry stand-in model (masks may not be empty), whose kind is all the check reads.
+            using var probe = new Parameter(zeros(1));
+            using var noMasks = new PruningMasks([("probe", probe)]);
+            var tuner = tuning.Create();
+            try
+            {
+                var own = CreateOwnRegularizer(noMasks);
+                Require(own is not NoRegularization, nameof(Tuning), "the method has no regularizer, so there is no strength to tune");
+                tuner.EnsureSupported(own);
+            }
+            catch (ArgumentException e) when (e is not PruningMethodException)
+            {
+                var reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+                throw new PruningMethodException(GetType().Name, nameof(Tuning), $"{tuning.Name}: {reason.Split('\n')[0]}");
+            }
+            finally
+            {
+                (tuner as IDisposable)?.Dispose();
+            }
         }
     }
 

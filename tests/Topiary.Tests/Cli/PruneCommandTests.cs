@@ -79,6 +79,11 @@ public class PruneCommandTests
     [InlineData("none", "--alpha", "auto:0.5", "--alpha: none takes no such setting")]
     [InlineData("relevance", "--alpha", "auto:2", "--alpha: expected a number > 0 or auto:q with q in (0, 1]")]
     [InlineData("relevance", "--signal", "smooth", "--signal")]
+    [InlineData("relevance", "--tune", "magic", "--tune: unknown value 'magic' (expected one of: hoag, bilevel, stn)")]
+    [InlineData("relevance", "--tune-every", "2", "--tune-every: needs --tune")]
+    [InlineData("none", "--tune", "hoag", "--tune: none takes no such setting")]
+    [InlineData("gmp", "--tune", "stn", "--tune: gmp takes no such setting")]
+    [InlineData("lobster", "--tune", "bilevel", "--tune: bilevel: regularizer 'lobster' is not a smooth penalty")]
     public void A_setting_the_method_or_optimizer_does_not_take_is_refused_before_any_training(string method, string flag, string value, string message)
     {
         var result = CliProcess.Run("prune", "--method", method, flag, value, "--data", "/nonexistent");

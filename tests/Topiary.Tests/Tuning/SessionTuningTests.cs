@@ -1,5 +1,6 @@
 using Topiary.Methods;
 using Topiary.Pruning;
+using Topiary.Regularization;
 using Topiary.Reporting;
 using Topiary.Tests.Support;
 using Topiary.Training;
@@ -132,7 +133,12 @@ public class SessionTuningTests
         using var model = nn.Sequential(nn.Linear(6, 3));
         var error = Assert.Throws<PruningMethodException>(() => new PruningSession(model, new MagnitudePruning { Tuning = Doubling() }, Settings()));
         Assert.Equal("MagnitudePruning.Tuning", error.Setting);
-        Assert.Contains("nothing to tune", error.Message);
+        Assert.Contains("to tune", error.Message);
+        // A tuner that cannot work with the method's regularizer is refused before any training, naming both.
+        var decoupled = Assert.Throws<PruningMethodException>(() => new RelevancePruning { Decay = DecayCoupling.Decoupled, Tuning = StrengthTunings.Create("hoag") }.Validate());
+        Assert.Equal("RelevancePruning.Tuning", decoupled.Setting);
+        Assert.Contains("hoag: regularizer 'relevance' is not a smooth penalty", decoupled.Message);
+        new RelevancePruning { Decay = DecayCoupling.Decoupled, Tuning = StrengthTunings.Create("stn") }.Validate();
         var every = Assert.Throws<PruningMethodException>(() => new PruningSession(model, new L2Pruning { Tuning = Doubling() with { EveryEvaluations = 0 } }, Settings()));
         Assert.Contains("EveryEvaluations", every.Message);
         using var plain = new PruningSession(model, new L2Pruning(), Settings());
