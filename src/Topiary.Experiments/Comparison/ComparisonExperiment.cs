@@ -232,6 +232,7 @@ public static class ComparisonExperiment
                 Sizes = report.SizeResults,
                 Cpu = report.Backend.Cpu,
                 TestBleu = report.Translation?.Pruned.Score,
+                Tuning = report.Tuning,
             };
         }
         catch (DivergenceLimitException e)

@@ -43,6 +43,10 @@ public sealed record ComparisonRun(string Method, int Seed, double DenseTestMetr
     /// <summary>Translation only: BLEU of the selected model's greedy translations of the test pairs scored.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? TestBleu { get; init; }
+
+    /// <summary>A method with a tuned strength only: every update of its multiplier (the run report's <c>tuning</c>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Topiary.Tuning.TuningRecord>? Tuning { get; init; }
 }
 
 /// <summary>Mean ± sample standard deviation over the seeds of one method, and its seed-mean test trajectory.</summary>
