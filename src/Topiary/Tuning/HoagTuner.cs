@@ -22,7 +22,7 @@ namespace Topiary.Tuning;
 /// ε_k serves for both the lower solve (as an absolute gradient norm) and CG (as a relative residual). Every update
 /// takes its step (<see cref="TuningUpdate.Accepted"/> is false only when θ did not move: a zero hypergradient, or the clamp
 /// holding θ at its bound), and q warm-starts
-/// the next CG solve, as in the paper.
+/// the next CG solve, as in the paper, when its solve converged (not after a stop at negative curvature or the cap).
 /// </remarks>
 public sealed class HoagTuner : StrengthTuner
 {
@@ -107,7 +107,10 @@ public sealed class HoagTuner : StrengthTuner
         AdaptStep(loss, tolerance);
         var (estimate, solution) = hypergradient.Estimate(tolerance, warmStart, cancellationToken);
         ParameterVectors.Dispose(warmStart);
-        warmStart = ParameterVectors.Owned(solution);
+        // Only a solve that converged warm-starts the next: where CG stopped at the iteration cap or at negative
+        // curvature (a nonconvex network), its iterate carries the ill-conditioned directions into every later solve,
+        // and online the estimates then grew by orders of magnitude from update to update.
+        warmStart = estimate.Converged && !estimate.NegativeCurvature ? ParameterVectors.Owned(solution) : null;
 
         var p = estimate.LogGradient;
         lipschitz ??= Math.Abs(p) > 1e-3 ? Math.Abs(p) : 1;
