@@ -59,4 +59,25 @@ public class HoagTunerTests
         Assert.Equal(tuner.Iteration, copy.Iteration);
         Assert.Equal(tuner.StepSize, copy.StepSize);
     }
+
+    [Fact]
+    public void A_solve_stopped_at_negative_curvature_does_not_warm_start_the_next()
+    {
+        using var scope = NewDisposeScope();
+        using var ridge = new RidgeProblem();
+        var convex = ridge.Problem(offline: false);
+        // The training loss negated: H = −2XᵀX/n + 2λI is negative definite, so CG stops at its first direction.
+        var concave = new TuningProblem
+        {
+            Parameters = convex.Parameters, Regularized = convex.Regularized, Regularizer = convex.Regularizer,
+            ScheduledStrength = convex.ScheduledStrength, TrainingBatches = convex.TrainingBatches,
+            TrainingLoss = i => convex.TrainingLoss(i).neg(), ValidationBatches = convex.ValidationBatches, ValidationLoss = convex.ValidationLoss,
+        };
+        var tuner = new HoagTuner();
+        var first = tuner.Update(concave);
+        var second = tuner.Update(concave);
+        Assert.Equal(1, first.HessianProducts);
+        // A warm start would cost one more product (the starting residual) and carry the stopped iterate on.
+        Assert.Equal(1, second.HessianProducts);
+    }
 }
