@@ -119,8 +119,7 @@ public sealed record RelevancePruning : IterativeCropPruning
     /// <inheritdoc />
     protected override GradientRegularizer CreateOwnRegularizer(PruningMasks masks)
     {
-        var byParameter = masks.Entries.ToDictionary(e => e.Parameter.Handle, e => e.Mask);
-        return new RelevanceWeightDecay(Gate, parameter => byParameter.GetValueOrDefault(parameter.Handle));
+        return new RelevanceWeightDecay(Gate, masks.MaskOf);
     }
 
     private static JsonNode SnakeCase(string name) => JsonValue.Create(System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(name));

@@ -14,13 +14,18 @@ public sealed record MaskedParameter(string Name, Parameter Parameter, Tensor Ma
 public sealed class PruningMasks : IDisposable
 {
     private readonly List<MaskedParameter> entries;
+    private readonly Dictionary<IntPtr, Tensor> byHandle;
 
     /// <summary>Starts with all-ones masks (nothing pruned) over the given parameters.</summary>
     public PruningMasks(IEnumerable<(string Name, Parameter Parameter)> parameters)
     {
         entries = parameters.Select(p => new MaskedParameter(p.Name, p.Parameter, ones_like(p.Parameter).detach().DetachFromDisposeScope())).ToList();
         if (entries.Count == 0) throw new ArgumentException("no parameter to prune", nameof(parameters));
+        byHandle = entries.ToDictionary(e => e.Parameter.Handle, e => e.Mask);
     }
+
+    /// <summary>The live 0/1 mask of <paramref name="parameter"/>, or null when it is not under pruning.</summary>
+    public Tensor? MaskOf(Tensor parameter) => byHandle.GetValueOrDefault(parameter.Handle);
 
     /// <summary>The masked parameters in selection order.</summary>
     public IReadOnlyList<MaskedParameter> Entries => entries;

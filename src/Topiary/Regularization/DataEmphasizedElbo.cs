@@ -29,8 +29,7 @@ namespace Topiary.Regularization;
 /// </para>
 /// <para>
 /// Pruned entries are not weights of the posterior: they are not perturbed, and are excluded from D, from the norms and
-/// from the KL. Masks do not reach a regularizer directly, so each step reads them from the closure: it fills the
-/// gradients with ones and lets <see cref="ObjectiveClosure.MaskGradients"/> zero the pruned entries. It acts on every
+/// from the KL; each step reads the masks from the closure (<see cref="ObjectiveClosure.MaskOf"/>). It acts on every
 /// trainable tensor of the closure it <see cref="GradientRegularizer.AppliesTo"/> (all of them), like the other terms that
 /// replace the backward pass. The data loss it returns is the one at the sampled weights w (the paper's one-sample
 /// estimator: one forward/backward pass per step, no extra pass at m). Strength 0 is a plain backward pass. It keeps ρ,
@@ -154,7 +153,7 @@ public sealed class DataEmphasizedElbo : GradientRegularizer
         var weights = objective.Parameters.Where(p => p.requires_grad && AppliesTo(p)).ToList();
         if (strength == 0 || weights.Count == 0) return objective.Backward();
         using var scope = NewDisposeScope();
-        var masks = ReadMasks(objective, weights);
+        var masks = AliveEntries(objective, weights);
         var stds = new List<Tensor>();
         double count = 0, squares = 0;
         using (no_grad())
@@ -259,15 +258,11 @@ public sealed class DataEmphasizedElbo : GradientRegularizer
             throw new ArgumentException($"the checkpoint holds regularizer state for parameters this run does not have: {string.Join(", ", state.Keys.Take(3))}");
     }
 
-    // The gradients filled with ones, then the closure's mask: what stays nonzero is a weight of the posterior.
-    private static List<Tensor> ReadMasks(ObjectiveClosure objective, IReadOnlyList<Parameter> weights)
+    // What is a weight of the posterior: the closure's mask (1 = kept), every entry of an unpruned tensor.
+    private static List<Tensor> AliveEntries(ObjectiveClosure objective, IReadOnlyList<Parameter> weights)
     {
         using (no_grad())
-            foreach (var w in weights)
-                if (w.grad is null) w.grad = ones_like(w);
-                else w.grad.fill_(HeldScalar.Of(1.0));
-        objective.MaskGradients();
-        using (no_grad()) return weights.Select(w => w.grad!.ne(HeldScalar.Of(0.0))).ToList();
+            return weights.Select(w => objective.MaskOf(w) is { } mask ? mask.ne(HeldScalar.Of(0.0)) : ones_like(w, dtype: ScalarType.Bool)).ToList();
     }
 
     // m − μ₀ (μ₀ = 0 unless centered) of the parameter, from its values (the parameter or a detached view of it).

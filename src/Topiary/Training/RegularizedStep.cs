@@ -77,7 +77,7 @@ public sealed class RegularizedStep : IDisposable
         try
         {
             var objective = new ObjectiveClosure(trainable, () => Objective(inputs, targets, gamma), ZeroGradients,
-                masks is null ? null : masks.ApplyToGradients);
+                masks is null ? null : masks.ApplyToGradients, masks is null ? null : masks.MaskOf);
             var loss = regularizer.ReplacesBackward ? regularizer.ComputeGradients(objective, gamma) : objective.Backward();
             AddGradients(gamma);
             return loss.to(float64).item<double>();

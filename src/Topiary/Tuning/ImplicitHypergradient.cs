@@ -63,7 +63,7 @@ public sealed class ImplicitHypergradient : IDisposable
         this.problem = problem;
         Strength = multiplier * problem.ScheduledStrength;
         parameters = problem.Parameters.Select(p => (Tensor)p).ToArray();
-        masks = parameters.Select(p => problem.Masks?.Entries.FirstOrDefault(e => e.Parameter.Handle == p.Handle)?.Mask).ToArray();
+        masks = parameters.Select(p => problem.Masks?.MaskOf(p)).ToArray();
         var regularized = problem.Regularized.Select(p => p.Handle).ToHashSet();
         penalized = parameters.Select(p => regularized.Contains(p.Handle) && problem.Regularizer.AppliesTo(p)).ToArray();
         batches = Math.Min(Settings.HessianBatches ?? problem.TrainingBatches, problem.TrainingBatches);
@@ -209,7 +209,7 @@ public sealed class ImplicitHypergradient : IDisposable
     internal static (double Loss, Tensor[] Gradient) UpperObjective(TuningProblem problem)
     {
         var parameters = problem.Parameters.Select(p => (Tensor)p).ToArray();
-        var masks = parameters.Select(p => problem.Masks?.Entries.FirstOrDefault(e => e.Parameter.Handle == p.Handle)?.Mask).ToArray();
+        var masks = parameters.Select(p => problem.Masks?.MaskOf(p)).ToArray();
         return MeanGradient(problem.ValidationLoss, problem.ValidationBatches, parameters, masks);
     }
 

@@ -22,8 +22,8 @@ namespace Topiary.Tuning;
 /// <see cref="NeedsActivations"/>, <see cref="SaveState"/> and <see cref="LoadState"/> are <see cref="Inner"/>'s at the
 /// step's own strength λ: projections act on W_e, the weights the model keeps. The state of W_h, v and ψ is the tuner's
 /// (<see cref="SelfTuningTuner.SaveState"/>), not this regularizer's.</para>
-/// <para>Pruned entries: the masks are read through <see cref="ObjectiveClosure.MaskGradients"/> (ones put in the
-/// gradients of the best-response tensors, masked, read back) at every step; W_h is kept masked and Ŵ is masked, so a
+/// <para>Pruned entries: the masks come from the closure (<see cref="ObjectiveClosure.MaskOf"/>) at every step; W_h is
+/// kept masked and Ŵ is masked, so a
 /// pruned entry is exactly 0 in every forward pass, and G is masked before W_h and v see it.</para>
 /// <para><see cref="ComputeGradients"/> returns the data loss at Ŵ(ψ̃), the only point evaluated (no extra pass at W_e):
 /// a training loss that differs from the loss at W_e by the zero-mean perturbation.</para>
@@ -90,7 +90,7 @@ public sealed class SelfTuningStep : GradientRegularizer
         var weights = tuner.BestResponseFor(objective.Parameters, Inner);
         var sample = tuner.Sample();
         var offset = sample - tuner.LogMultiplier;   // ψ̃ − ψ_c with ψ_c = ψ
-        var masks = ReadMasks(objective, weights.Targets);
+        var masks = weights.Targets.Select(objective.MaskOf).ToList();
         weights.Mask(masks);
         using var perturbation = new Backend.ParameterPerturbation(weights.Targets);
         try
@@ -112,21 +112,5 @@ public sealed class SelfTuningStep : GradientRegularizer
             strengthFactor = 1;
             perturbation.Restore();
         }
-    }
-
-    // The 0/1 masks of the targets as the closure applies them: ones in the gradients, masked, read back. All ones
-    // without pruning; kept anyway (an elementwise product is cheaper than asking the device whether it is needed).
-    private static List<Tensor?> ReadMasks(ObjectiveClosure objective, IReadOnlyList<Parameter> targets)
-    {
-        using (no_grad())
-        {
-            foreach (var p in targets)
-            {
-                if (p.grad is { } g) g.fill_(Backend.HeldScalar.Of(1));
-                else p.grad = ones_like(p).DetachFromDisposeScope();
-            }
-        }
-        objective.MaskGradients();
-        return targets.Select(p => (Tensor?)p.grad!.detach().clone()).ToList();
     }
 }

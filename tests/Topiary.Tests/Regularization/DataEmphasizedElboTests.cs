@@ -34,8 +34,8 @@ public class DataEmphasizedElboTests
         public Tensor Loss(IReadOnlyList<Tensor> w) =>
             nn.functional.linear(nn.functional.linear(X, w[0], w[1]).tanh(), w[2]).sub(Y).square().mean();
 
-        public ObjectiveClosure Closure(Action? mask = null) =>
-            new(Parameters, () => { var l = Loss(Parameters); return (l, l); }, () => { foreach (var p in Parameters) p.grad?.zero_(); }, mask);
+        public ObjectiveClosure Closure(Action? mask = null, Func<Tensor, Tensor?>? maskOf = null) =>
+            new(Parameters, () => { var l = Loss(Parameters); return (l, l); }, () => { foreach (var p in Parameters) p.grad?.zero_(); }, mask, maskOf);
 
         public List<Tensor> Snapshot() => Parameters.Select(p => p.detach().clone()).ToList();
 
@@ -200,7 +200,7 @@ public class DataEmphasizedElboTests
             if (step > 0) generator.set_state(elbo.SaveState(network.Named)["#generator"]);
             else generator = new Generator(4);
             var noise = network.Parameters.Select(p => randn(p.shape, dtype: float64, generator: generator)).ToList();
-            var loss = elbo.ComputeGradients(network.Closure(Mask), 1.0);
+            var loss = elbo.ComputeGradients(network.Closure(Mask, p => masks[network.Parameters.ToList().FindIndex(q => q.Handle == p.Handle)]), 1.0);
             Assert.Equal(alive, elbo.WeightCount);
             Assert.Equal(expected, elbo.PriorVariance, 1e-14 * expected);
             for (var i = 0; i < masks.Count; i++)

@@ -141,7 +141,7 @@ public class SelfTuningStepTests
         Assert.Equal(0, tuner.Slope(weight)!.masked_select(pruned).abs().max().item<double>());
 
         var closure = new ObjectiveClosure(parameters, () => { var l = nn.functional.mse_loss(model.forward(x), y); return (l, l); },
-            () => { foreach (var p in parameters) p.grad?.zero_(); }, masks.ApplyToGradients);
+            () => { foreach (var p in parameters) p.grad?.zero_(); }, masks.ApplyToGradients, masks.MaskOf);
         var saved = parameters.Select(p => p.detach().clone()).ToList();
         wrapper.ComputeGradients(closure, 0.1);
         Assert.True(parameters.Select((p, i) => Same(p.detach(), saved[i])).All(s => s), "ComputeGradients restores W_e bit-exactly");
