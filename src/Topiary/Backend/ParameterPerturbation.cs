@@ -41,9 +41,6 @@ internal sealed class ParameterPerturbation : IDisposable
     /// <summary>The current gradients (zeros for parameters without one), cloned.</summary>
     public IReadOnlyList<Tensor> Gradients() => parameters.Select(p => p.grad?.detach().clone() ?? zeros_like(p)).ToList();
 
-    /// <summary>The global ℓ2 norm of a list of tensors.</summary>
-    public static double Norm(IReadOnlyList<Tensor> tensors) => Math.Sqrt(tensors.Sum(t => t.square().sum().to(float64).item<double>()));
-
     /// <summary>Restores θ₀ exactly.</summary>
     public void Restore()
     {

@@ -51,10 +51,10 @@ public class AdversarialModelPerturbation : GradientRegularizer
         {
             objective.MaskGradients();
             var gradient = perturbation.Gradients();
-            var gradientNorm = ParameterPerturbation.Norm(gradient);
+            var gradientNorm = ParameterVectors.Norm(gradient);
             if (gradientNorm == 0) break;
             for (var i = 0; i < delta.Count; i++) delta[i].add_(gradient[i], alpha: HeldScalar.Of(step / gradientNorm));
-            var deltaNorm = ParameterPerturbation.Norm(delta);
+            var deltaNorm = ParameterVectors.Norm(delta);
             if (deltaNorm > radius) foreach (var d in delta) d.mul_(HeldScalar.Of(radius / deltaNorm));
             LastPerturbationNorm = Math.Min(deltaNorm, radius);
             perturbation.MoveTo(delta);

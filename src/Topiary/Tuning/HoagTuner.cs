@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using Topiary.Regularization;
 using static TorchSharp.torch;
 

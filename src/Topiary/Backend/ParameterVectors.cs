@@ -1,11 +1,10 @@
-using Topiary.Backend;
 using static TorchSharp.torch;
 
-namespace Topiary.Tuning;
+namespace Topiary.Backend;
 
 /// <summary>
 /// Vectors in the space of a model's trainable parameters, one tensor per parameter (of its shape, dtype and device), as
-/// the implicit hypergradient and its conjugate-gradient solve use them. Inner products are summed in float64.
+/// perturbation methods (AMP), the implicit hypergradient and its conjugate-gradient solve use them. Inner products are summed in float64.
 /// </summary>
 internal static class ParameterVectors
 {
