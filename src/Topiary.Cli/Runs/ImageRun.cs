@@ -2,6 +2,7 @@ using System.Globalization;
 using Spectre.Console;
 using Topiary.Cli.Commands;
 using Topiary.Cli.Settings;
+using Topiary.Augmentation;
 using Topiary.Data;
 using Topiary.Experiments;
 using Topiary.Models;
@@ -38,9 +39,12 @@ internal sealed class ImageRun : IModelRun
                 throw new CliUsageException($"--from: {from} expects {loaded.ImageSize}×{loaded.ImageSize} images but {dataDirectory} has {dataset.Train.Images.Rows}×{dataset.Train.Images.Rows}");
             start = new StartingPoint(loaded.Model, loaded.Masks);
         }
-        var subject = ImageSubject.ForSeed(modelName, dataset, options.Seed, subset);
+        var regimen = Regimen(settings, options, dataset);
+        var subject = ImageSubject.ForSeed(modelName, dataset, options.Seed, subset, regimen);
         var data = subject.Data;
-        return new PreparedRun(subject, start, Hyperparameters(options, settings.PresetName, modelName, subset, from, threads),
+        var hyperparameters = Hyperparameters(options, settings.PresetName, modelName, subset, from, threads);
+        foreach (var (key, value) in Recorded(regimen, data.TrainCount)) hyperparameters[key] = value;
+        return new PreparedRun(subject, start, hyperparameters,
             $"{modelName} on {data.Name} ({data.TrainCount} train / {data.ValidationImages.shape[0]} validation / {data.TestImages.shape[0]} test)");
     }
 
@@ -48,8 +52,34 @@ internal sealed class ImageRun : IModelRun
     {
         var (modelName, dataDirectory, subset) = (settings.ModelName, settings.DataDirectory, settings.SubsetOrDefault);
         var dataset = LoadDataset(dataDirectory, subset);
-        return new PreparedComparison(modelName, dataset.Directory, seed => ImageSubject.ForSeed(modelName, dataset, seed, subset),
-            new Dictionary<string, object> { ["floor"] = dense.Floor }, $"{modelName} on {dataDirectory}");
+        var regimen = Regimen(settings, dense, dataset);
+        var recorded = new Dictionary<string, object> { ["floor"] = dense.Floor };
+        var trainCount = ImageClassificationData.TrainingCountOf(subset ?? dataset.Train.Images.Count);
+        foreach (var (key, value) in Recorded(regimen, regimen?.Diet?.KeptCount(trainCount) ?? trainCount)) recorded[key] = value;
+        return new PreparedComparison(modelName, dataset.Directory, seed => ImageSubject.ForSeed(modelName, dataset, seed, subset, regimen),
+            recorded, $"{modelName} on {dataDirectory}");
+    }
+
+    /// <summary>The flags' data-level regularizers, refused in one line when cutout's square is wider than the images.</summary>
+    private static ImageDataRegimen? Regimen(ImageSettings settings, PruningOptions training, IdxDataset dataset)
+    {
+        var regimen = settings.Regimen(training);
+        var side = dataset.Train.Images.Rows;
+        if (regimen?.Augmentation is Cutout { Size: var size } && size > side)
+            throw new CliUsageException($"--augment: cutout's size {size} is wider than the {side}×{side} images of {dataset.Directory}");
+        return regimen;
+    }
+
+    /// <summary>What a report records of the data-level regularizers: their spelling, and the training images the diet kept.</summary>
+    private static Dictionary<string, object> Recorded(ImageDataRegimen? regimen, int trainingImages)
+    {
+        var recorded = new Dictionary<string, object>
+        {
+            ["augment"] = regimen?.Augmentation is Cutout cutout ? DataLevelArguments.Describe(cutout) : "none",
+            ["data_diet"] = regimen?.Diet is { } diet ? DataLevelArguments.Describe(diet) : "none",
+        };
+        if (regimen?.Diet is not null) recorded["data_diet_kept"] = trainingImages;
+        return recorded;
     }
 
     private static IdxDataset LoadDataset(string directory, int? subset)

@@ -73,7 +73,7 @@ public sealed class ImageClassificationData : IDisposable
         if (subset is { } s && (s < 20 || s > available))
             throw new ArgumentOutOfRangeException(nameof(subset), s, $"the subset must hold between 20 and {available} training images");
         var count = subset ?? available;
-        var validationCount = Math.Min(DefaultValidationCount, count / 10);
+        var validationCount = count - TrainingCountOf(count);
 
         using var scope = NewDisposeScope();
         var full = PixelsToTensor(images.Pixels, available, images.Rows);
@@ -94,6 +94,29 @@ public sealed class ImageClassificationData : IDisposable
             Normalize(trainImages), labels.index_select(0, trainIndex),
             Normalize(all.index_select(0, valIndex)), labels.index_select(0, valIndex),
             Normalize(PixelsToTensor(test.Pixels, test.Count, test.Rows)), tensor(dataset.Test.Labels, dtype: int64));
+        foreach (var t in result.AllTensors()) t.MoveToOuterDisposeScope();
+        return result;
+    }
+
+    /// <summary>The training examples <see cref="From"/> leaves of <paramref name="images"/> after holding out the validation split.</summary>
+    public static int TrainingCountOf(int images) => images - Math.Min(DefaultValidationCount, images / 10);
+
+    /// <summary>
+    /// A copy holding only the training examples at <paramref name="kept"/> (positions in <see cref="TrainImages"/>,
+    /// in the order given), with the same validation and test splits and standardization: the training set a data
+    /// selection (<see cref="Topiary.DataSelection.DataDiet"/>) keeps. This instance stays the caller's.
+    /// </summary>
+    /// <exception cref="ArgumentException">No index is given, or one is outside the training set.</exception>
+    public ImageClassificationData WithTrainingExamples(IReadOnlyList<int> kept)
+    {
+        if (kept.Count == 0) throw new ArgumentException("at least one training example must be kept", nameof(kept));
+        foreach (var i in kept)
+            if (i < 0 || i >= TrainCount) throw new ArgumentException($"training example {i} does not exist (there are {TrainCount})", nameof(kept));
+        using var scope = NewDisposeScope();
+        var index = tensor(kept.Select(i => (long)i).ToArray(), dtype: int64);
+        var result = new ImageClassificationData(Name, Directory, ImageSize, Classes, PixelMean, PixelStd,
+            TrainImages.index_select(0, index), TrainLabels.index_select(0, index),
+            ValidationImages.clone(), ValidationLabels.clone(), TestImages.clone(), TestLabels.clone());
         foreach (var t in result.AllTensors()) t.MoveToOuterDisposeScope();
         return result;
     }

@@ -57,15 +57,8 @@ public class PruneCommandTests
     [InlineData("--epochs", "many", "--epochs")]
     [InlineData("--frobnicate", "1", "--frobnicate")]
     [InlineData("--criterion", "saliency", "--criterion: unknown value 'saliency' (expected one of: magnitude, snip, taylor, movement)")]
-    public void Bad_flags_exit_2_with_one_line_naming_the_flag(string flag, string value, string named)
-    {
-        var result = CliProcess.Run("prune", flag, value);
-        Assert.Equal(2, result.ExitCode);
-        var lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
-        Assert.Contains(named, lines[0]);
-        Assert.DoesNotContain("   at ", result.StandardError);
-    }
+    public void Bad_flags_exit_2_with_one_line_naming_the_flag(string flag, string value, string named) =>
+        CliProcess.AssertUsageError(CliProcess.Run("prune", flag, value), named);
 
     [Theory]
     [InlineData("l2", "--alpha", "0.1", "--alpha: l2 takes no such setting")]

@@ -23,6 +23,16 @@ internal static class CliProcess
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>Asserts that the run was refused as a usage error (exit 2) in one line containing <paramref name="named"/>, without a stack trace.</summary>
+    public static void AssertUsageError(Result result, string named)
+    {
+        Assert.Equal(2, result.ExitCode);
+        var lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains(named, lines[0]);
+        Assert.DoesNotContain("   at ", result.StandardError);
+    }
+
     /// <summary>Starts the CLI without waiting, for tests that signal or kill it; the caller reads its output.</summary>
     public static Process Start(params string[] args) => Start(new Dictionary<string, string?>(), args);
 
