@@ -8,7 +8,7 @@ namespace Topiary.Augmentation;
 /// seed #69): with probability <see cref="Probability"/>, each image of a batch (N, C, H, W) gets one square of side
 /// <see cref="Size"/> set to <see cref="Fill"/> in every channel. The square's centre (cy, cx) is uniform over all
 /// pixels, so near a border the square is clipped to rows [cy − ⌊S/2⌋, cy − ⌊S/2⌋ + S) ∩ [0, H) and the same for
-/// columns, as in the paper, which found the clipped squares work as well as squares kept inside the image.
+/// columns, as the paper does: some images then keep most of their content.
 /// </summary>
 /// <remarks>
 /// The fill is the value of a zero pixel after standardization (the training mean, 0 for standardized images),

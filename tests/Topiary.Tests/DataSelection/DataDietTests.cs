@@ -122,6 +122,32 @@ public class DataDietTests
     }
 
     [Fact]
+    public void Mislabelled_examples_score_highest_and_the_offset_drops_them()
+    {
+        // Two Gaussian blobs, five labels flipped; a logistic model trained on them misfits exactly those five.
+        var generator = new Generator(12);
+        var labels = cat([zeros(100, dtype: ScalarType.Int64), ones(100, dtype: ScalarType.Int64)]);
+        var x = randn(200, 2, generator: generator).add(labels.to(float32).mul(2).sub(1).unsqueeze(1).mul(3));
+        var flipped = new long[] { 3, 40, 77, 120, 181 };
+        var noisy = labels.clone();
+        foreach (var i in flipped) noisy[i] = 1 - labels[i];
+        manual_seed(12);
+        var model = nn.Linear(2, 2);
+        using var optimizer = optim.Adam(model.parameters(), lr: 0.05);
+        for (var step = 0; step < 200; step++)
+        {
+            optimizer.zero_grad();
+            nn.functional.cross_entropy(model.forward(x), noisy).backward();
+            optimizer.step();
+        }
+        foreach (var scores in new[] { ExampleScores.El2n(model, x, noisy), ExampleScores.GraNd(model, x, noisy, (o, t) => nn.functional.cross_entropy(o, t)) })
+        {
+            Assert.Equal(flipped, Enumerable.Range(0, 200).OrderByDescending(i => scores[i]).Take(5).Select(i => (long)i).Order());
+            Assert.DoesNotContain(new DataDiet { Keep = 0.5, Offset = 0.025 }.Select(scores), i => flipped.Contains(i));
+        }
+    }
+
+    [Fact]
     public void An_image_subject_on_a_diet_trains_on_the_kept_share_and_keeps_validation_whole()
     {
         using var full = TinyData.Split(seed: 2, subset: 300);
