@@ -55,7 +55,9 @@ internal sealed class ImageRun : IModelRun
         var regimen = Regimen(settings, dense, dataset);
         var recorded = new Dictionary<string, object> { ["floor"] = dense.Floor };
         var trainCount = ImageClassificationData.TrainingCountOf(subset ?? dataset.Train.Images.Count);
-        foreach (var (key, value) in Recorded(regimen, regimen?.Diet?.KeptCount(trainCount) ?? trainCount)) recorded[key] = value;
+        // Recorded only when given, so that a comparison folder written before these flags existed is still reused.
+        if (regimen is not null)
+            foreach (var (key, value) in Recorded(regimen, regimen.Diet?.KeptCount(trainCount) ?? trainCount)) recorded[key] = value;
         return new PreparedComparison(modelName, dataset.Directory, seed => ImageSubject.ForSeed(modelName, dataset, seed, subset, regimen),
             recorded, $"{modelName} on {dataDirectory}");
     }
