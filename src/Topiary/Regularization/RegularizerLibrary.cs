@@ -35,7 +35,11 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// examples; default D, the number of regularized weights, i.e. the paper's κ = D/N), <c>center</c> (1: prior mean μ₀ = the
 /// weights at the first step, for fine-tuning; 0, the default: μ₀ = 0), <c>std</c> (s₀, the initial posterior standard
 /// deviation, default 1e-3), <c>lr</c> (learning rate of ρ's optimizer, default 1e-2), <c>sgd</c> (1: plain gradient
-/// descent on ρ; 0, the default: Adam) and <c>seed</c> (of the noise ε, default 0).
+/// descent on ρ; 0, the default: Adam) and <c>seed</c> (of the noise ε, default 0). The fine-tuning regularizers train
+/// factors of each weight matrix in place of it, starting from the weights of the first step (<c>prune --from</c>), with
+/// their own Adam: <c>sorsa</c> (<see cref="SorsaFineTuning"/>, seed paper #104) takes <c>rank</c> (r, default 4) and
+/// <c>lr</c> (the factors' learning rate, default 1e-3); <c>qgoft</c> (<see cref="QuasiGivensFineTuning"/>, seed paper #50)
+/// takes <c>lr</c> (default 1e-3).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -69,6 +73,11 @@ public static class RegularizerLibrary
                 a.GetValueOrDefault("lr", 1e-2), Switch(a, "sgd") ? PosteriorStdOptimizer.Sgd : PosteriorStdOptimizer.Adam, (ulong)Whole(a, "seed", 0, minimum: 0)), 1.0,
             "λ of L(m + s⊙ε) + λ·KL(N(m, s²) ‖ N(μ₀, τ²))/E, τ² learned in closed form (1: the paper's objective)",
             ["emphasis", "center", "std", "lr", "sgd", "seed"]),
+        new("sorsa", a => new SorsaFineTuning(Whole(a, "rank", 4, minimum: 1), a.GetValueOrDefault("lr", 1e-3)), 1e-3,
+            "γ of γ·(‖U_pᵀU_p − I‖² + ‖V_pᵀV_p − I‖²); W = W_r + U_p diag(σ_p) V_pᵀ, the rank-r factors trained in place of W",
+            ["rank", "lr"]),
+        new("qgoft", a => new QuasiGivensFineTuning(a.GetValueOrDefault("lr", 1e-3)), 1e-3,
+            "γ of γ·Σ_k‖g_kᵀg_k − I‖²; W = W₀·R, R a product of d − 1 free 2 × 2 blocks trained in place of W", ["lr"]),
     };
 
     /// <summary>The CLI names.</summary>

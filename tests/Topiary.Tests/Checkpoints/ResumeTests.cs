@@ -41,6 +41,9 @@ public class ResumeTests
     [InlineData("sgd", "scad:1e-4:fista")]
     // The data-emphasized ELBo keeps ρ, Adam's moments, τ² and its generator's state, and reads the masks each step.
     [InlineData("adam", "elbo:1:std=1e-2")]
+    // The fine-tuning regularizers keep the frozen part, the factors and their Adam per weight.
+    [InlineData("adam", "sorsa:1e-2:rank=4")]
+    [InlineData("adam", "qgoft:1e-2:lr=5e-2")]
     // Optimizers whose state could not be restored before (rollback and resume threw NotSupportedException).
     [InlineData("muon", null)]
     [InlineData("steepest", null)]
