@@ -35,7 +35,10 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// examples; default D, the number of regularized weights, i.e. the paper's κ = D/N), <c>center</c> (1: prior mean μ₀ = the
 /// weights at the first step, for fine-tuning; 0, the default: μ₀ = 0), <c>std</c> (s₀, the initial posterior standard
 /// deviation, default 1e-3), <c>lr</c> (learning rate of ρ's optimizer, default 1e-2), <c>sgd</c> (1: plain gradient
-/// descent on ρ; 0, the default: Adam) and <c>seed</c> (of the noise ε, default 0).
+/// descent on ρ; 0, the default: Adam) and <c>seed</c> (of the noise ε, default 0); <c>pskd</c>
+/// (<see cref="ProgressiveSelfDistillation"/>, seed paper #59, strength α_T ≤ 1, default 0.8) takes none; <c>groupdro</c>
+/// (<see cref="GroupDro"/>, seed paper #93, strength λ ∈ [0, 1] from ERM to GroupDRO over the classes) takes <c>eta</c>
+/// (η_q, the step size of the group weights, default 0.01).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -69,6 +72,10 @@ public static class RegularizerLibrary
                 a.GetValueOrDefault("lr", 1e-2), Switch(a, "sgd") ? PosteriorStdOptimizer.Sgd : PosteriorStdOptimizer.Adam, (ulong)Whole(a, "seed", 0, minimum: 0)), 1.0,
             "λ of L(m + s⊙ε) + λ·KL(N(m, s²) ‖ N(μ₀, τ²))/E, τ² learned in closed form (1: the paper's objective)",
             ["emphasis", "center", "std", "lr", "sgd", "seed"]),
+        new("pskd", () => new ProgressiveSelfDistillation(), 0.8,
+            "α_T of the target (1 − α_t)·y + α_t·p_{t−1}, α_t = α_T·t/T, p_{t−1} the previous epoch's model's prediction") { MaxStrength = 1 },
+        new("groupdro", a => new GroupDro(a.GetValueOrDefault("eta", 0.01)), 1.0,
+            "λ of (1 − λ)·L + λ·Σ_g q_g·L_g over the classes, q_g ← q_g·exp(η·L_g) (0: ERM, 1: GroupDRO)", ["eta"]) { MaxStrength = 1 },
     };
 
     /// <summary>The CLI names.</summary>
