@@ -41,6 +41,8 @@ public class ResumeTests
     [InlineData("sgd", "scad:1e-4:fista")]
     // The data-emphasized ELBo keeps ρ, Adam's moments, τ² and its generator's state, and reads the masks each step.
     [InlineData("adam", "elbo:1:std=1e-2")]
+    // PS-KD keeps its frozen copy of the model and the epoch, GroupDRO its group weights q (the cut comes after an epoch boundary).
+    [InlineData("adam", "pskd:0.8,groupdro:0.5:eta=0.1")]
     // Optimizers whose state could not be restored before (rollback and resume threw NotSupportedException).
     [InlineData("muon", null)]
     [InlineData("steepest", null)]
