@@ -92,6 +92,14 @@ internal sealed class ImageRun : IModelRun
         return dataset;
     }
 
+    // The worst-class test accuracy, the objective of class-level GroupDRO (--reg groupdro), for eval's line.
+    private static Func<TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>, string> WorstClass(ImageClassificationData data) => model =>
+    {
+        var accuracies = Evaluation.ClassAccuracies(model, data.TestImages, data.TestLabels);
+        var worst = Enumerable.Range(0, accuracies.Count).Where(c => !double.IsNaN(accuracies[c])).MinBy(c => accuracies[c]);
+        return $", worst class {(100 * accuracies[worst]).ToString("F2", CultureInfo.InvariantCulture)}% (class {worst})";
+    };
+
     public PreparedEval Prepare(LoadedModel loaded, EvalSettings settings)
     {
         var (file, dataDirectory) = (settings.File, settings.Data);
@@ -103,7 +111,7 @@ internal sealed class ImageRun : IModelRun
             data.Dispose();
             throw new CliUsageException($"--data: {dataDirectory} has {data.ImageSize}×{data.ImageSize} images but the model expects {loaded.ImageSize}×{loaded.ImageSize}");
         }
-        return new PreparedEval(new ImageClassificationTask(data), $"{data.TestImages.shape[0]} images of {data.Name}", data);
+        return new PreparedEval(new ImageClassificationTask(data), $"{data.TestImages.shape[0]} images of {data.Name}", data, WorstClass(data));
     }
 
     private static Dictionary<string, object> Hyperparameters(PruningOptions o, string preset, string model, int? subset, string? from, int threads)

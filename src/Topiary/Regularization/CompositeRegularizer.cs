@@ -89,6 +89,18 @@ public sealed class CompositeRegularizer : GradientRegularizer
     }
 
     /// <inheritdoc />
+    public override void BeforeForward(nn.Module<Tensor, Tensor> model, Tensor inputs, Tensor targets)
+    {
+        foreach (var term in Terms) term.Regularizer.BeforeForward(model, inputs, targets);
+    }
+
+    /// <inheritdoc />
+    public override void OnEpoch(nn.Module<Tensor, Tensor> model, int epoch, int epochs)
+    {
+        foreach (var term in Terms) term.Regularizer.OnEpoch(model, epoch, epochs);
+    }
+
+    /// <inheritdoc />
     public override void TransformGradients(IReadOnlyList<Parameter> parameters, double strength)
     {
         foreach (var term in Terms) term.Regularizer.TransformGradients(parameters, term.Effective(strength));

@@ -50,6 +50,21 @@ public abstract class GradientRegularizer
     /// </summary>
     public virtual Tensor? LossPenalty(RegularizationContext context, double strength) => null;
 
+    /// <summary>
+    /// Runs before every forward pass of a training step, with the model's weights as the step will evaluate them: where a
+    /// penalty reads another forward pass it must not take after the step's own (one that moves the weights in place would
+    /// invalidate the step's autograd graph), e.g. the teacher of <see cref="ProgressiveSelfDistillation"/>. Nothing by default.
+    /// </summary>
+    public virtual void BeforeForward(nn.Module<Tensor, Tensor> model, Tensor inputs, Tensor targets) { }
+
+    /// <summary>
+    /// Runs when training epoch <paramref name="epoch"/> of <paramref name="epochs"/> begins (1-based), at every epoch boundary
+    /// (so first for epoch 2), before that epoch's first step and with the weights the previous epoch ended with;
+    /// <paramref name="epochs"/> is 0 when the caller does not know the length of its run. For regularizers that follow the
+    /// epoch (a schedule, a snapshot of the model). Nothing by default.
+    /// </summary>
+    public virtual void OnEpoch(nn.Module<Tensor, Tensor> model, int epoch, int epochs) { }
+
     /// <summary>Changes the whole gradient after every <see cref="AddGradient"/> has run (e.g. clipping by the global norm).</summary>
     public virtual void TransformGradients(IReadOnlyList<Parameter> parameters, double strength) { }
 

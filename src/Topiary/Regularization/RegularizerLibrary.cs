@@ -39,7 +39,10 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// factors of each weight matrix in place of it, starting from the weights of the first step (<c>prune --from</c>), with
 /// their own Adam: <c>sorsa</c> (<see cref="SorsaFineTuning"/>, seed paper #104) takes <c>rank</c> (r, default 4) and
 /// <c>lr</c> (the factors' learning rate, default 1e-3); <c>qgoft</c> (<see cref="QuasiGivensFineTuning"/>, seed paper #50)
-/// takes <c>lr</c> (default 1e-3).
+/// takes <c>lr</c> (default 1e-3). <c>pskd</c>
+/// (<see cref="ProgressiveSelfDistillation"/>, seed paper #59, strength α_T ≤ 1, default 0.8) takes none; <c>groupdro</c>
+/// (<see cref="GroupDro"/>, seed paper #93, strength λ ∈ [0, 1] from ERM to GroupDRO over the classes) takes <c>eta</c>
+/// (η_q, the step size of the group weights, default 0.01).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -78,6 +81,10 @@ public static class RegularizerLibrary
             ["rank", "lr"]),
         new("qgoft", a => new QuasiGivensFineTuning(a.GetValueOrDefault("lr", 1e-3)), 1e-3,
             "γ of γ·Σ_k‖g_kᵀg_k − I‖²; W = W₀·R, R a product of d − 1 free 2 × 2 blocks trained in place of W", ["lr"]),
+        new("pskd", () => new ProgressiveSelfDistillation(), 0.8,
+            "α_T of the target (1 − α_t)·y + α_t·p_{t−1}, α_t = α_T·t/T, p_{t−1} the previous epoch's model's prediction") { MaxStrength = 1 },
+        new("groupdro", a => new GroupDro(a.GetValueOrDefault("eta", 0.01)), 1.0,
+            "λ of (1 − λ)·L + λ·Σ_g q_g·L_g over the classes, q_g ← q_g·exp(η·L_g) (0: ERM, 1: GroupDRO)", ["eta"]) { MaxStrength = 1 },
     };
 
     /// <summary>The CLI names.</summary>

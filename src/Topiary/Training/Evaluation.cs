@@ -42,6 +42,34 @@ public static class Evaluation
     }
 
     /// <summary>
+    /// The accuracy of <paramref name="model"/> on each class of (images, labels), indexed by class (the logits' width), NaN
+    /// for a class with no example: its minimum is the worst-class accuracy that class-level GroupDRO
+    /// (<see cref="Regularization.GroupDro"/>) targets.
+    /// </summary>
+    public static IReadOnlyList<double> ClassAccuracies(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, int batchSize = 250)
+    {
+        TorchBackend.EnsureVerified();
+        return InEvalMode(model, () =>
+        {
+            long[]? correct = null, seen = null;
+            for (long start = 0; start < images.shape[0]; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                var length = Math.Min(batchSize, images.shape[0] - start);
+                var logits = model.forward(images.narrow(0, start, length));
+                var target = labels.narrow(0, start, length);
+                var classes = logits.shape[1];
+                correct ??= new long[classes];
+                seen ??= new long[classes];
+                var hits = target.masked_select(logits.argmax(1).eq(target)).bincount(null, classes).data<long>().ToArray();
+                var counts = target.bincount(null, classes).data<long>().ToArray();
+                for (var c = 0; c < classes; c++) (correct[c], seen[c]) = (correct[c] + hits[c], seen[c] + counts[c]);
+            }
+            return (IReadOnlyList<double>)(seen ?? []).Select((n, c) => n == 0 ? double.NaN : (double)correct![c] / n).ToArray();
+        });
+    }
+
+    /// <summary>
     /// Runs <paramref name="evaluate"/> with <paramref name="model"/> in evaluation mode and without
     /// autograd, then puts the model back in the mode it was in (training resumes after an evaluation).
     /// </summary>

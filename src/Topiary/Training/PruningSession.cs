@@ -216,7 +216,7 @@ public sealed partial class PruningSession : IDisposable
 
     /// <summary>
     /// After the optimizer's step: the regularizer's projection (proximal steps), pruned weights re-zeroed, γ's schedule
-    /// advanced, and the schedule's per-step pruning (gradual magnitude pruning) with the optimizer state of what it
+    /// advanced, the regularizer told at an epoch boundary (<see cref="GradientRegularizer.OnEpoch"/>), and the schedule's per-step pruning (gradual magnitude pruning) with the optimizer state of what it
     /// removes cleared.
     /// </summary>
     /// <exception cref="InvalidOperationException">No optimizer is attached.</exception>
@@ -226,9 +226,14 @@ public sealed partial class PruningSession : IDisposable
         step.Finish(Strength, attached.LearningRate);
         gamma.Advance();
         context.Step++;
+        if (context.Step % settings.StepsPerEpoch == 0 && context.Step < context.TotalSteps)
+            step.Regularizer.OnEpoch(model, checked((int)(context.Step / settings.StepsPerEpoch)) + 1, Epochs);
         rewind?.Observe(context.Step, model);
         if (Prune(AroundPruning is not null && Policy.MayPruneAfterStep(context), () => Policy.AfterStep(context))) AfterPruning();
     }
+
+    // The run's length in epochs for GradientRegularizer.OnEpoch (a last partial epoch counts), 0 when it is not known.
+    private int Epochs => settings.TotalSteps is { } total ? checked((int)((total + settings.StepsPerEpoch - 1) / settings.StepsPerEpoch)) : 0;
 
     /// <summary>The user's validation metric (and loss, where the schedule reads it: LOBSTER).</summary>
     public EvaluationOutcome Evaluate(double metric, double loss = double.NaN) => Evaluate(new EvaluationResult(metric, loss));

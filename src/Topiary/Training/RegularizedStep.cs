@@ -10,7 +10,7 @@ namespace Topiary.Training;
 /// <summary>
 /// One training step under a gradient regularizer and pruning masks, with a single backward pass, in two halves
 /// around the optimizer's own step: <see cref="Backward"/> (forward → loss + loss penalties → backward, or the passes
-/// of a regularizer that replaces it, such as SAM → g += ∂R/∂w → whole-gradient transforms → mask g) and, after the
+/// of a regularizer that replaces it, such as SAM, each forward pass preceded by <see cref="GradientRegularizer.BeforeForward"/> → g += ∂R/∂w → whole-gradient transforms → mask g) and, after the
 /// optimizer step, <see cref="Finish"/> (projection → mask w). <see cref="Run"/> does both with a Topiary optimizer.
 /// Each per-tensor member runs only on the tensors the regularizer <see cref="GradientRegularizer.AppliesTo"/>.
 /// </summary>
@@ -134,6 +134,7 @@ public sealed class RegularizedStep : IDisposable
     // The data loss and the objective to differentiate: the data loss plus the regularizer's loss penalty, if any.
     private (Tensor DataLoss, Tensor Objective) Objective(Tensor inputs, Tensor targets, double gamma)
     {
+        regularizer.BeforeForward(model, inputs, targets);
         recorder?.Start();
         var outputs = model.forward(inputs);
         recorder?.Stop();

@@ -19,7 +19,7 @@ namespace Topiary.Tuning;
 /// is null, every trainable tensor <see cref="Inner"/> applies to). So <see cref="AddGradient"/>, which the training step
 /// calls afterwards, does nothing. A loss penalty of <see cref="Inner"/> (<see cref="LossPenalty"/>) is evaluated at λ̃ too.
 /// <see cref="Project"/>, <see cref="TransformGradients"/>, <see cref="Penalty"/>, <see cref="AppliesTo"/>,
-/// <see cref="NeedsActivations"/>, <see cref="SaveState"/> and <see cref="LoadState"/> are <see cref="Inner"/>'s at the
+/// <see cref="NeedsActivations"/>, <see cref="BeforeForward"/>, <see cref="OnEpoch"/>, <see cref="SaveState"/> and <see cref="LoadState"/> are <see cref="Inner"/>'s at the
 /// step's own strength λ: projections act on W_e, the weights the model keeps. The state of W_h, v and ψ is the tuner's
 /// (<see cref="SelfTuningTuner.SaveState"/>), not this regularizer's.</para>
 /// <para>Pruned entries: the masks come from the closure (<see cref="ObjectiveClosure.MaskOf"/>) at every step; W_h is
@@ -68,6 +68,12 @@ public sealed class SelfTuningStep : GradientRegularizer
 
     /// <summary><see cref="Inner"/>'s loss penalty at λ̃ = exp(ψ̃ − ψ)·λ inside a step (at λ outside one).</summary>
     public override Tensor? LossPenalty(RegularizationContext context, double strength) => Inner.LossPenalty(context, strength * strengthFactor);
+
+    /// <inheritdoc />
+    public override void BeforeForward(nn.Module<Tensor, Tensor> model, Tensor inputs, Tensor targets) => Inner.BeforeForward(model, inputs, targets);
+
+    /// <inheritdoc />
+    public override void OnEpoch(nn.Module<Tensor, Tensor> model, int epoch, int epochs) => Inner.OnEpoch(model, epoch, epochs);
 
     /// <summary><see cref="Inner"/>'s whole-gradient transform at strength λ.</summary>
     public override void TransformGradients(IReadOnlyList<Parameter> parameters, double strength) => Inner.TransformGradients(parameters, strength);

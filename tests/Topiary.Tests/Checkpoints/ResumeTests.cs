@@ -44,6 +44,8 @@ public class ResumeTests
     // The fine-tuning regularizers keep the frozen part, the factors and their Adam per weight.
     [InlineData("adam", "sorsa:1e-2:rank=4")]
     [InlineData("adam", "qgoft:1e-2:lr=5e-2")]
+    // PS-KD keeps its frozen copy of the model and the epoch, GroupDRO its group weights q (the cut comes after an epoch boundary).
+    [InlineData("adam", "pskd:0.8,groupdro:0.5:eta=0.1")]
     // Optimizers whose state could not be restored before (rollback and resume threw NotSupportedException).
     [InlineData("muon", null)]
     [InlineData("steepest", null)]

@@ -46,6 +46,9 @@ public class PruneCommandTests
         Assert.True(eval.ExitCode == 0, eval.StandardError);
         var finalTest = root.GetProperty("final").GetProperty("test").GetDouble();
         Assert.Contains($"test accuracy {(100 * finalTest).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)}%", eval.StandardOutput);
+        var worst = System.Text.RegularExpressions.Regex.Match(eval.StandardOutput, @", worst class (\d+\.\d\d)% \(class \d\)");
+        Assert.True(worst.Success, eval.StandardOutput);
+        Assert.True(double.Parse(worst.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) <= 100 * finalTest + 0.005);
     }
 
     [Theory]
