@@ -18,6 +18,9 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
     /// <summary>The largest strength that makes sense (qat's share of noise is at most 1), or null for no bound.</summary>
     public double? MaxStrength { get; init; }
 
+    /// <summary>Whether the strength must stay below <see cref="MaxStrength"/> rather than reach it (mixout's p &lt; 1).</summary>
+    public bool MaxStrengthExcluded { get; init; }
+
     /// <summary>An instance with every parameter at its default.</summary>
     public GradientRegularizer CreateDefault() => Create(new Dictionary<string, double>());
 }
@@ -35,7 +38,11 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// examples; default D, the number of regularized weights, i.e. the paper's κ = D/N), <c>center</c> (1: prior mean μ₀ = the
 /// weights at the first step, for fine-tuning; 0, the default: μ₀ = 0), <c>std</c> (s₀, the initial posterior standard
 /// deviation, default 1e-3), <c>lr</c> (learning rate of ρ's optimizer, default 1e-2), <c>sgd</c> (1: plain gradient
-/// descent on ρ; 0, the default: Adam) and <c>seed</c> (of the noise ε, default 0).
+/// descent on ρ; 0, the default: Adam) and <c>seed</c> (of the noise ε, default 0). <c>mixout</c> (<see cref="Mixout"/>, seed
+/// paper #84; its strength is the probability p &lt; 1 of replacing a weight by its pretrained value) takes <c>seed</c> (of the
+/// masks, default 0). <c>sara</c> (<see cref="SparseLowRankAdaptation"/>, seed paper #76; its strength is γ of the nuclear norm)
+/// takes <c>fraction</c> (F, the share of each tensor trained, the smallest |w|; default 0.1) and <c>reselect</c> (the step at
+/// which the trainable set is chosen again from the current weights; default 0: never).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -69,6 +76,10 @@ public static class RegularizerLibrary
                 a.GetValueOrDefault("lr", 1e-2), Switch(a, "sgd") ? PosteriorStdOptimizer.Sgd : PosteriorStdOptimizer.Adam, (ulong)Whole(a, "seed", 0, minimum: 0)), 1.0,
             "λ of L(m + s⊙ε) + λ·KL(N(m, s²) ‖ N(μ₀, τ²))/E, τ² learned in closed form (1: the paper's objective)",
             ["emphasis", "center", "std", "lr", "sgd", "seed"]),
+        new("mixout", a => new Mixout((ulong)Whole(a, "seed", 0, minimum: 0)), 0.1,
+            "p, the probability of replacing a weight by its pretrained value in ((1 − M)w + Mu − pu)/(1 − p)", ["seed"]) { MaxStrength = 1, MaxStrengthExcluded = true },
+        new("sara", a => new SparseLowRankAdaptation(a.GetValueOrDefault("fraction", 0.1), Whole(a, "reselect", 0, minimum: 0)), 1e-3,
+            "γ of γ·Σ‖W − U‖_* over the update of the trained smallest-|U| entries", ["fraction", "reselect"]),
     };
 
     /// <summary>The CLI names.</summary>

@@ -11,6 +11,8 @@ public class AnalyzeAndRegOptionTests
     [InlineData("prune", "--reg", "spectral:1e-3,bogus:1")]
     [InlineData("prune", "--reg", "so:-2")]
     [InlineData("prune", "--reg", "gor:1e-4:cross=-1")]
+    [InlineData("prune", "--reg", "mixout:1")]
+    [InlineData("prune", "--reg", "sara:1e-3:fraction=0")]
     [InlineData("prune", "--optimizer", "lion")]
     [InlineData("analyze", "--iterations", "0")]
     [InlineData("analyze", "--alpha", "auto:2")]
