@@ -40,7 +40,7 @@ namespace Topiary.Regularization;
 public sealed class DataEmphasizedElbo : GradientRegularizer
 {
     private const double Beta1 = 0.9, Beta2 = 0.999, AdamEpsilon = 1e-8;
-    private const string ScalarsKey = "#scalars", StepsKey = "#steps", GeneratorKey = "#generator";
+    private const string ScalarsKey = "#scalars", StepsKey = "#steps";
 
     private readonly PerParameterTensors rho = new(".rho", p => p.shape);
     private readonly PerParameterTensors priorMean = new(".prior-mean", p => p.shape);
@@ -228,7 +228,7 @@ public sealed class DataEmphasizedElbo : GradientRegularizer
         secondMoment.SaveInto(state, parameters);
         state[ScalarsKey] = tensor(new[] { PriorVariance, WeightCount, CurrentEmphasis, CurrentStrength }, dtype: float64);
         state[StepsKey] = tensor(new[] { steps }, dtype: int64);
-        state[GeneratorKey] = generator.get_state().clone();
+        GeneratorState.Save(state, generator);
         return state;
     }
 
@@ -248,14 +248,8 @@ public sealed class DataEmphasizedElbo : GradientRegularizer
         else (PriorVariance, WeightCount, CurrentEmphasis, CurrentStrength) = (double.NaN, 0, double.NaN, double.NaN);
         steps = state.TryGetValue(StepsKey, out var count) ? count.to_type(int64).item<long>() : 0;
         if (state.ContainsKey(StepsKey)) used++;
-        generator = new Generator(Seed);
-        if (state.TryGetValue(GeneratorKey, out var saved))
-        {
-            generator.set_state(saved.detach().clone());
-            used++;
-        }
-        if (used != state.Count)
-            throw new ArgumentException($"the checkpoint holds regularizer state for parameters this run does not have: {string.Join(", ", state.Keys.Take(3))}");
+        generator = GeneratorState.Restore(state, Seed, ref used);
+        PerParameterTensors.EnsureAllUsed(state, used);
     }
 
     // What is a weight of the posterior: the closure's mask (1 = kept), every entry of an unpruned tensor.

@@ -60,7 +60,13 @@ internal sealed class PerParameterTensors(string suffix, Func<Tensor, long[]> ex
     /// <exception cref="ArgumentException">An unknown key or a wrong shape.</exception>
     public static void Load(IReadOnlyDictionary<string, Tensor> state, IReadOnlyList<(string Name, Tensor Parameter)> parameters, params PerParameterTensors[] stores)
     {
-        var used = stores.Sum(s => s.LoadFrom(state, parameters));
+        EnsureAllUsed(state, stores.Sum(s => s.LoadFrom(state, parameters)));
+    }
+
+    /// <summary>Rejects a checkpoint whose state has keys that a loader did not use (<paramref name="used"/> of them were).</summary>
+    /// <exception cref="ArgumentException">Some keys were not used.</exception>
+    public static void EnsureAllUsed(IReadOnlyDictionary<string, Tensor> state, int used)
+    {
         if (used != state.Count)
             throw new ArgumentException($"the checkpoint holds regularizer state for parameters this run does not have: {string.Join(", ", state.Keys.Take(3))}");
     }

@@ -18,6 +18,9 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
     /// <summary>The largest strength that makes sense (qat's share of noise is at most 1), or null for no bound.</summary>
     public double? MaxStrength { get; init; }
 
+    /// <summary>Whether the strength must stay below <see cref="MaxStrength"/> rather than reach it (mixout's p &lt; 1).</summary>
+    public bool MaxStrengthExcluded { get; init; }
+
     /// <summary>An instance with every parameter at its default.</summary>
     public GradientRegularizer CreateDefault() => Create(new Dictionary<string, double>());
 }
@@ -42,7 +45,11 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// takes <c>lr</c> (default 1e-3). <c>pskd</c>
 /// (<see cref="ProgressiveSelfDistillation"/>, seed paper #59, strength α_T ≤ 1, default 0.8) takes none; <c>groupdro</c>
 /// (<see cref="GroupDro"/>, seed paper #93, strength λ ∈ [0, 1] from ERM to GroupDRO over the classes) takes <c>eta</c>
-/// (η_q, the step size of the group weights, default 0.01).
+/// (η_q, the step size of the group weights, default 0.01). <c>mixout</c> (<see cref="Mixout"/>, seed
+/// paper #84; its strength is the probability p &lt; 1 of replacing a weight by its pretrained value) takes <c>seed</c> (of the
+/// masks, default 0). <c>sara</c> (<see cref="SparseLowRankAdaptation"/>, seed paper #76; its strength is γ of the nuclear norm)
+/// takes <c>fraction</c> (F, the share of each tensor trained, the smallest |w|; default 0.1) and <c>reselect</c> (the step at
+/// which the trainable set is chosen again from the current weights; default 0: never).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -85,6 +92,10 @@ public static class RegularizerLibrary
             "α_T of the target (1 − α_t)·y + α_t·p_{t−1}, α_t = α_T·t/T, p_{t−1} the previous epoch's model's prediction") { MaxStrength = 1 },
         new("groupdro", a => new GroupDro(a.GetValueOrDefault("eta", 0.01)), 1.0,
             "λ of (1 − λ)·L + λ·Σ_g q_g·L_g over the classes, q_g ← q_g·exp(η·L_g) (0: ERM, 1: GroupDRO)", ["eta"]) { MaxStrength = 1 },
+        new("mixout", a => new Mixout((ulong)Whole(a, "seed", 0, minimum: 0)), 0.1,
+            "p, the probability of replacing a weight by its pretrained value in ((1 − M)w + Mu − pu)/(1 − p)", ["seed"]) { MaxStrength = 1, MaxStrengthExcluded = true },
+        new("sara", a => new SparseLowRankAdaptation(a.GetValueOrDefault("fraction", 0.1), Whole(a, "reselect", 0, minimum: 0)), 1e-3,
+            "γ of γ·Σ‖W − U‖_* over the update of the trained smallest-|U| entries", ["fraction", "reselect"]),
     };
 
     /// <summary>The CLI names.</summary>

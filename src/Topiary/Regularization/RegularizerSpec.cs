@@ -26,8 +26,8 @@ public static class RegularizerSpec
             var strength = entry?.DefaultStrength ?? 1e-3;
             if (parts.Length >= 2 && parts[1].Length > 0 && !(TryNumber(parts[1], out strength) && strength >= 0))
                 throw new FormatException($"strength of '{name}' must be a finite number ≥ 0, got '{parts[1]}'");
-            if (entry?.MaxStrength is { } most && strength > most)
-                throw new FormatException($"strength of '{name}' ({entry.StrengthMeaning}) must be at most {most.ToString(CultureInfo.InvariantCulture)}, got '{parts[1]}'");
+            if (entry?.MaxStrength is { } most && (strength > most || (entry.MaxStrengthExcluded && strength == most)))
+                throw new FormatException($"strength of '{name}' ({entry.StrengthMeaning}) must be {(entry.MaxStrengthExcluded ? "below" : "at most")} {most.ToString(CultureInfo.InvariantCulture)}, got '{parts[1]}'");
             var arguments = Arguments(name, entry, parts.Skip(2));
             terms.Add(new RegularizerTerm(Create(name, entry, arguments), strength));
         }

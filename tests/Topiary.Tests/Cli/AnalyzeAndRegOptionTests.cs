@@ -13,6 +13,8 @@ public class AnalyzeAndRegOptionTests
     [InlineData("prune", "--reg", "gor:1e-4:cross=-1")]
     [InlineData("prune", "--reg", "sorsa:1e-3:rank=0")]
     [InlineData("prune", "--reg", "qgoft:1e-3:lr=-1")]
+    [InlineData("prune", "--reg", "mixout:1")]
+    [InlineData("prune", "--reg", "sara:1e-3:fraction=0")]
     [InlineData("prune", "--optimizer", "lion")]
     [InlineData("analyze", "--iterations", "0")]
     [InlineData("analyze", "--alpha", "auto:2")]

@@ -10,42 +10,12 @@ namespace Topiary.Tests.Regularization;
 
 public class DataEmphasizedElboTests
 {
-    // A small tanh network written as a function of its parameters, so that autograd can take it at m + s⊙ε.
-    private sealed class Network
+    // One step of the whole method: the regularizer's gradients, then plain SGD on the means.
+    private static void Step(TanhNetwork network, DataEmphasizedElbo elbo, double strength, double learningRate = 0.05, Action? mask = null)
     {
-        public Network(int seed)
-        {
-            var generator = new Generator((ulong)seed);
-            Parameters =
-            [
-                new Parameter(randn(5, 4, dtype: float64, generator: generator).mul(0.5)),
-                new Parameter(randn(5, dtype: float64, generator: generator).mul(0.1)),
-                new Parameter(randn(1, 5, dtype: float64, generator: generator).mul(0.5)),
-            ];
-            X = randn(16, 4, dtype: float64, generator: generator);
-            Y = randn(16, 1, dtype: float64, generator: generator);
-        }
-
-        public List<Parameter> Parameters { get; }
-        public Tensor X { get; }
-        public Tensor Y { get; }
-        public List<(string Name, Tensor Parameter)> Named => Parameters.Select((p, i) => ($"p{i}", (Tensor)p)).ToList();
-
-        public Tensor Loss(IReadOnlyList<Tensor> w) =>
-            nn.functional.linear(nn.functional.linear(X, w[0], w[1]).tanh(), w[2]).sub(Y).square().mean();
-
-        public ObjectiveClosure Closure(Action? mask = null, Func<Tensor, Tensor?>? maskOf = null) =>
-            new(Parameters, () => { var l = Loss(Parameters); return (l, l); }, () => { foreach (var p in Parameters) p.grad?.zero_(); }, mask, maskOf);
-
-        public List<Tensor> Snapshot() => Parameters.Select(p => p.detach().clone()).ToList();
-
-        // One step of the whole method: the regularizer's gradients, then plain SGD on the means.
-        public void Step(DataEmphasizedElbo elbo, double strength, double learningRate = 0.05, Action? mask = null)
-        {
-            elbo.ComputeGradients(Closure(mask), strength);
-            using (no_grad()) foreach (var p in Parameters) p.sub_(p.grad!.mul(learningRate));
-            mask?.Invoke();
-        }
+        elbo.ComputeGradients(network.Closure(mask), strength);
+        using (no_grad()) foreach (var p in network.Parameters) p.sub_(p.grad!.mul(learningRate));
+        mask?.Invoke();
     }
 
     // y = Xw + n with XᵀX = c·I (orthogonal design), w ~ N(0, τ²I), n ~ N(0, σ²I); the loss is the mean negative
@@ -111,7 +81,7 @@ public class DataEmphasizedElboTests
     public void Each_prior_variance_is_the_closed_form_of_the_current_posterior(bool center)
     {
         using var scope = NewDisposeScope();
-        var network = new Network(1);
+        var network = new TanhNetwork(1);
         var start = network.Snapshot();
         var elbo = new DataEmphasizedElbo(centerAtStart: center, initialStd: 0.05);
         var d = network.Parameters.Sum(p => p.numel());
@@ -121,7 +91,7 @@ public class DataEmphasizedElboTests
             var stds = network.Parameters.Select(p => elbo.PosteriorStd(p) ?? full_like(p, 0.05)).ToList();
             var priorMeans = center ? start : means.Select(m => zeros_like(m)).ToList();
             var expected = (Sum(means.Zip(priorMeans).Select(m => m.First.sub(m.Second).square())) + Sum(stds.Select(s => s.square()))) / d;
-            network.Step(elbo, 1.0);
+            Step(network, elbo, 1.0);
             Assert.Equal(expected, elbo.PriorVariance, 1e-14 * expected);
             Assert.Equal(d, elbo.WeightCount);
             Assert.Equal(d, elbo.CurrentEmphasis);
@@ -136,9 +106,9 @@ public class DataEmphasizedElboTests
     public void The_gradients_of_mean_and_rho_are_autograds_of_the_loss_at_the_sample_plus_the_scaled_kl(double? emphasis, double strength)
     {
         using var scope = NewDisposeScope();
-        var network = new Network(2);
+        var network = new TanhNetwork(2);
         var elbo = new DataEmphasizedElbo(emphasis, initialStd: 0.05, learningRate: 1.0, optimizer: PosteriorStdOptimizer.Sgd, seed: 11);
-        for (var step = 0; step < 2; step++) network.Step(elbo, strength);
+        for (var step = 0; step < 2; step++) Step(network, elbo, strength);
 
         // The state before the step: ρ, and the generator that will draw ε.
         var state = elbo.SaveState(network.Named);
@@ -177,7 +147,7 @@ public class DataEmphasizedElboTests
     public void Pruned_entries_are_not_perturbed_stay_zero_and_are_not_counted()
     {
         using var scope = NewDisposeScope();
-        var network = new Network(3);
+        var network = new TanhNetwork(3);
         var masks = network.Parameters.Select(p => ones_like(p)).ToList();
         masks[0][0, 1] = tensor(0.0, dtype: float64);
         masks[0][3] = zeros(4, dtype: float64);
@@ -270,28 +240,28 @@ public class DataEmphasizedElboTests
     public void A_run_restored_from_saved_state_in_a_fresh_instance_continues_bit_identically()
     {
         using var scope = NewDisposeScope();
-        var network = new Network(9);
+        var network = new TanhNetwork(9);
         var elbo = Assert.IsType<DataEmphasizedElbo>(RegularizerSpec.Parse("elbo:1:center:std=0.02:seed=3").Single().Regularizer);
-        for (var step = 0; step < 3; step++) network.Step(elbo, 1.0);
+        for (var step = 0; step < 3; step++) Step(network, elbo, 1.0);
         var state = elbo.SaveState(network.Named);
         Assert.Contains("p0.rho", state.Keys);
         Assert.Contains("p0.prior-mean", state.Keys);
         Assert.Contains("p2.rho-adam-v", state.Keys);
 
         // Another process: other tensors, a fresh instance.
-        var copy = new Network(9);
+        var copy = new TanhNetwork(9);
         using (no_grad()) for (var i = 0; i < copy.Parameters.Count; i++) copy.Parameters[i].copy_(network.Parameters[i]);
         var restored = Assert.IsType<DataEmphasizedElbo>(RegularizerSpec.Parse("elbo:1:center:std=0.02:seed=3").Single().Regularizer);
         restored.LoadState(copy.Named, state);
         Assert.Equal(elbo.PriorVariance, restored.PriorVariance);
-        var cold = new Network(9);
+        var cold = new TanhNetwork(9);
         using (no_grad()) for (var i = 0; i < cold.Parameters.Count; i++) cold.Parameters[i].copy_(network.Parameters[i]);
         var fresh = new DataEmphasizedElbo(centerAtStart: true, initialStd: 0.02, seed: 3);
         for (var step = 0; step < 3; step++)
         {
-            network.Step(elbo, 1.0);
-            copy.Step(restored, 1.0);
-            cold.Step(fresh, 1.0);
+            Step(network, elbo, 1.0);
+            Step(copy, restored, 1.0);
+            Step(cold, fresh, 1.0);
         }
         Assert.Equal(elbo.PriorVariance, restored.PriorVariance);
         for (var i = 0; i < network.Parameters.Count; i++)
@@ -335,27 +305,11 @@ public class DataEmphasizedElboTests
     public void In_a_regularized_step_the_pruning_masks_reach_it_through_the_closure()
     {
         using var scope = NewDisposeScope();
-        manual_seed(12);
-        var model = nn.Sequential(("fc1", nn.Linear(4, 6)), ("tanh", nn.Tanh()), ("fc2", nn.Linear(6, 2)));
-        var named = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
-        using var masks = new PruningMasks(named.Where(p => p.name.EndsWith("weight")));
-        using (no_grad())
-        {
-            masks.Entries[0].Mask[2] = zeros(4);
-            masks.Entries[1].Mask[0, 5] = tensor(0f);
-        }
-        masks.ApplyToWeights();
-        var parameters = model.parameters().ToList();
+        using var classifier = new PrunedClassifier(12);
         var elbo = new DataEmphasizedElbo(initialStd: 1e-2);
-        using var optimizer = new Topiary.Optimization.SgdOptimizer(parameters, 0.1, momentum: 0);
-        using var step = new Topiary.Training.RegularizedStep(model, optimizer, elbo, parameters, masks);
-        var generator = new Generator(13);
-        var x = randn(32, 4, generator: generator);
-        var y = randint(0, 2, 32, generator: generator);
-        for (var t = 0; t < 5; t++) step.Run(x, y, 1.0);
-        Assert.Equal(parameters.Sum(p => p.numel()) - 5, elbo.WeightCount);
-        Assert.Equal(0, masks.Entries[0].Parameter[2].abs().sum().item<float>());
-        Assert.Equal(0, masks.Entries[1].Parameter[0, 5].item<float>());
+        classifier.Train(elbo, 1.0);
+        Assert.Equal(classifier.Parameters.Sum(p => p.numel()) - PrunedClassifier.Pruned, elbo.WeightCount);
+        Assert.True(classifier.PrunedAreZero());
         Assert.True(elbo.PriorVariance > 0 && double.IsFinite(elbo.PriorVariance));
     }
 }
