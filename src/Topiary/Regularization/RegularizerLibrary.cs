@@ -35,7 +35,13 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// examples; default D, the number of regularized weights, i.e. the paper's κ = D/N), <c>center</c> (1: prior mean μ₀ = the
 /// weights at the first step, for fine-tuning; 0, the default: μ₀ = 0), <c>std</c> (s₀, the initial posterior standard
 /// deviation, default 1e-3), <c>lr</c> (learning rate of ρ's optimizer, default 1e-2), <c>sgd</c> (1: plain gradient
-/// descent on ρ; 0, the default: Adam) and <c>seed</c> (of the noise ε, default 0).
+/// descent on ρ; 0, the default: Adam) and <c>seed</c> (of the noise ε, default 0). <c>nc</c>
+/// (<see cref="NeuralCollapseRegularizer"/>, seed paper #57) takes <c>between</c> (β, the weight of the class means'
+/// equiangularity term against the within-class term, default 1); <c>elle</c> (<see cref="LocalLinearityRegularizer"/>, seed
+/// paper #52) takes <c>eps</c> (ε, the ℓ∞ radius in the inputs' units, default 0.0889 = 8/255 of the pixel range on
+/// Fashion-MNIST standardized by σ ≈ 0.353) and <c>seed</c> (of the points and α, default 0); <c>tregs</c>
+/// (<see cref="MinimumSpanningTreeRegularizer"/>, seed paper #83) takes <c>sphere</c> (β, the weight of the soft unit-sphere
+/// constraint, default 1).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -69,6 +75,13 @@ public static class RegularizerLibrary
                 a.GetValueOrDefault("lr", 1e-2), Switch(a, "sgd") ? PosteriorStdOptimizer.Sgd : PosteriorStdOptimizer.Adam, (ulong)Whole(a, "seed", 0, minimum: 0)), 1.0,
             "λ of L(m + s⊙ε) + λ·KL(N(m, s²) ‖ N(μ₀, τ²))/E, τ² learned in closed form (1: the paper's objective)",
             ["emphasis", "center", "std", "lr", "sgd", "seed"]),
+        new("nc", a => new NeuralCollapseRegularizer(Number(a, "between", 1, positive: false)), 1e-2,
+            "λ of λ·(L_W + β·L_B) on the penultimate features: within-class variability tr(Σ_W)/tr(Σ_B) and the class means' distance from a simplex ETF",
+            ["between"]),
+        new("elle", a => new LocalLinearityRegularizer(Number(a, "eps", LocalLinearityRegularizer.DefaultRadius, positive: true), (ulong)Whole(a, "seed", 0, minimum: 0)), 100,
+            "λ of λ·mean_i(ℓ(x_c) − αℓ(x_a) − (1−α)ℓ(x_b))², x_a, x_b in the ℓ∞ ball of radius ε", ["eps", "seed"]),
+        new("tregs", a => new MinimumSpanningTreeRegularizer(Number(a, "sphere", 1, positive: false)), 1e-2,
+            "λ of λ·(−E(MST(H))/B + β·mean_i(‖h_i‖ − 1)²) on the penultimate features", ["sphere"]),
     };
 
     /// <summary>The CLI names.</summary>
@@ -83,6 +96,14 @@ public static class RegularizerLibrary
         return value == Math.Floor(value) && value >= minimum && value <= int.MaxValue
             ? (int)value
             : throw new ArgumentOutOfRangeException(key, value, $"{key} must be a whole number{(minimum > int.MinValue ? $" ≥ {minimum}" : "")}, got {value}");
+    }
+
+    private static double Number(IReadOnlyDictionary<string, double> arguments, string key, double fallback, bool positive)
+    {
+        var value = arguments.GetValueOrDefault(key, fallback);
+        return double.IsFinite(value) && (positive ? value > 0 : value >= 0)
+            ? value
+            : throw new ArgumentOutOfRangeException(key, value, $"{key} must be a number {(positive ? "> 0" : "≥ 0")}, got {value}");
     }
 
     private static QuantizationScheme Scheme(IReadOnlyDictionary<string, double> arguments)
