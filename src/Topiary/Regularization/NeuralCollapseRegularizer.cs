@@ -86,7 +86,7 @@ public sealed class NeuralCollapseRegularizer : GradientRegularizer
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype, device: weight.device).sum();
 
     // (B, K) 0/1 matrix of the K classes present in the batch, in increasing order of the index.
-    private static Tensor Membership(Tensor labels, ScalarType dtype)
+    internal static Tensor Membership(Tensor labels, ScalarType dtype)
     {
         var oneHot = nn.functional.one_hot(labels.to(int64), labels.max().item<long>() + 1).to(int64);
         var counts = oneHot.sum(new long[] { 0 }).cpu().data<long>().ToArray();
