@@ -94,7 +94,7 @@ internal static class CliApp
             Add<EvalCommand, Settings.EvalSettings>(config, "eval").WithDescription("test accuracy (or perplexity, BLEU) and sparsity of a saved model; with --calibration, ECE, NLL and accuracy under corruptions");
             Add<ExportCommand, Settings.ExportSettings>(config, "export").WithDescription("compact sparse file, ONNX or PyTorch state dict of a saved model");
             Add<SimplifyCommand, Settings.SimplifySettings>(config, "simplify").WithDescription("physically remove dead neurons and filters");
-            Add<AnalyzeCommand, Settings.AnalyzeSettings>(config, "analyze").WithDescription("Lipschitz bounds (Gram iteration) and path-norms of a saved model; with --koopman, --nuclear-norm, --grad-norm, those diagnostics; with --gate, its relevance gate on a batch");
+            Add<AnalyzeCommand, Settings.AnalyzeSettings>(config, "analyze").WithDescription("Lipschitz bounds (Gram iteration) and path-norms of a saved model; with --koopman, --nuclear-norm, --grad-norm, --neural-collapse, those diagnostics; with --gate, its relevance gate on a batch");
             Add<TrimCommand, Settings.TrimSettings>(config, "trim").WithDescription("Net-Trim: layer-wise convex pruning (ADMM) of a saved model, re-fitting each linear layer sparsely within ε");
             Add<BackendCommand, Settings.BackendSettings>(config, "backend").WithDescription(
                 "libtorch, oneDNN and the convolution self-check on this machine. Environment: TOPIARY_ONEDNN=auto|off, TOPIARY_SIMD=auto|avx512|avx2|portable, TOPIARY_CHECK_CACHE=on|off, TOPIARY_CACHE_DIR=DIR");

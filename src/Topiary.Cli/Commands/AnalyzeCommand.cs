@@ -16,7 +16,7 @@ namespace Topiary.Cli.Commands;
 
 /// <summary>
 /// <c>topiary analyze</c>: Lipschitz bounds by Gram iteration and path-norms of a saved model; with <c>--koopman</c>,
-/// <c>--nuclear-norm</c>, <c>--grad-norm</c> the diagnostics of issue 22, and with <c>--gate</c> its relevance gate on a batch.
+/// <c>--nuclear-norm</c>, <c>--grad-norm</c> the diagnostics of issue 22, with <c>--neural-collapse</c> that of seed paper #57, and with <c>--gate</c> its relevance gate on a batch.
 /// </summary>
 internal sealed class AnalyzeCommand(Microsoft.Extensions.Logging.ILogger logger) : Command<AnalyzeSettings>
 {
@@ -43,6 +43,7 @@ internal sealed class AnalyzeCommand(Microsoft.Extensions.Logging.ILogger logger
         if (data.ImageSize != loaded.ImageSize)
             throw new CliUsageException($"--data: {settings.Data} has {data.ImageSize}×{data.ImageSize} images but the model expects {loaded.ImageSize}×{loaded.ImageSize}");
         if (settings.NuclearNorm) ShowNuclearNorm(loaded, data);
+        if (settings.NeuralCollapse) ShowNeuralCollapse(loaded, data);
         if (settings.GradNorm) ShowGradNorm(loaded, data, settings.Samples, cancellationToken);
         if (settings.Gate) ShowGate(loaded, data, settings);
         return 0;
@@ -68,6 +69,15 @@ internal sealed class AnalyzeCommand(Microsoft.Extensions.Logging.ILogger logger
         var metric = MatrixNuclearNorm.Measure(loaded.Model, data.TestImages);
         AnsiConsole.WriteLine($"matrix nuclear-norm of the softmax predictions on the {metric.Rows} test images of {data.Name} ({metric.Rows}×{metric.Columns}), {Seconds(watch)}:");
         AnsiConsole.WriteLine($"||A||_*/B {F(metric.Exact)} (SVD), L1,2 approximation {F(metric.Approximation)}");
+    }
+
+    // #57: the collapse its regularizers induce, on the whole test split.
+    private static void ShowNeuralCollapse(LoadedModel loaded, ImageClassificationData data)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var metric = NeuralCollapseAnalysis.Measure(loaded.Model, data.TestImages, data.TestLabels);
+        AnsiConsole.WriteLine($"neural collapse of the penultimate features on the {metric.Examples} test images of {data.Name} ({metric.Classes} classes, {metric.Dimension} features; 0 = collapsed onto a simplex ETF), {Seconds(watch)}:");
+        AnsiConsole.WriteLine($"NC1 tr(Sw Sb+)/K {F(metric.Nc1)}, tr(Sw)/tr(Sb) {F(metric.WithinOverBetween)}; class means: equinorm (std/mean of norms) {F(metric.Equinorm)}, equiangularity {F(metric.Equiangularity)}, max |cos + 1/(K-1)| {F(metric.MaxCosineGap)}");
     }
 
     // #30: one backward pass per image, over the unpruned weights.

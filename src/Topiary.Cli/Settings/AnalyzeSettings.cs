@@ -28,6 +28,10 @@ internal sealed class AnalyzeSettings : DataFileSettings
     [Description("also show the matrix nuclear-norm (#65) of the softmax predictions on the test images of --data, exact and its L1,2 approximation")]
     public bool NuclearNorm { get; init; }
 
+    [CommandOption("--neural-collapse")]
+    [Description("also show neural-collapse measures (#57) of the penultimate features on the test images of --data: NC1 tr(Sw Sb+)/K, tr(Sw)/tr(Sb), equinorm and equiangularity of the class means")]
+    public bool NeuralCollapse { get; init; }
+
     [CommandOption("--koopman")]
     [Description("also show the Koopman-bound weight factor (#70) of each dense layer, ||W||^s/det(W'W)^(1/4) with s = rank/2")]
     public bool Koopman { get; init; }
@@ -42,7 +46,7 @@ internal sealed class AnalyzeSettings : DataFileSettings
     public int Samples { get; init; } = 256;
 
     /// <summary>Whether a diagnostic reads <see cref="DataFileSettings.Data"/>.</summary>
-    public bool ReadsData => Gate || NuclearNorm || GradNorm;
+    public bool ReadsData => Gate || NuclearNorm || GradNorm || NeuralCollapse;
 
     /// <summary>The gate <see cref="Alpha"/> describes; valid after validation.</summary>
     public RelevanceGate RelevanceGate => AlphaArgument.Parse("--alpha", Alpha, RelevanceGate.Paper, out _)!;

@@ -57,9 +57,9 @@ public sealed class Cutout : IBatchAugmentation
     {
         using var scope = NewDisposeScope();
         var generator = new Generator(seed);
-        var top = randint(0, height, [count], dtype: ScalarType.Int64, generator: generator).sub_(Size / 2);
-        var left = randint(0, width, [count], dtype: ScalarType.Int64, generator: generator).sub_(Size / 2);
-        var chosen = rand([count], generator: generator).lt(Probability);
+        var top = randint(0, height, [count], dtype: ScalarType.Int64, generator: generator).sub_(HeldScalar.Of(Size / 2));
+        var left = randint(0, width, [count], dtype: ScalarType.Int64, generator: generator).sub_(HeldScalar.Of(Size / 2));
+        var chosen = rand([count], generator: generator).lt(HeldScalar.Of(Probability));
         var rows = Span(top, height);
         var columns = Span(left, width);
         return rows.unsqueeze(2).logical_and(columns.unsqueeze(1)).logical_and(chosen.view(count, 1, 1)).MoveToOuterDisposeScope();
@@ -68,8 +68,8 @@ public sealed class Cutout : IBatchAugmentation
     // (N, length): true where a position lies in [first, first + S); positions outside the image do not exist, which clips.
     private Tensor Span(Tensor first, long length)
     {
-        var positions = arange(length, dtype: ScalarType.Int64).unsqueeze(0);
+        var positions = arange(HeldScalar.Of(length), dtype: ScalarType.Int64).unsqueeze(0);
         var start = first.unsqueeze(1);
-        return positions.ge(start).logical_and(positions.lt(start.add(Size)));
+        return positions.ge(start).logical_and(positions.lt(start.add(HeldScalar.Of(Size))));
     }
 }

@@ -2,13 +2,24 @@ using static TorchSharp.torch;
 
 namespace Topiary.Regularization;
 
-/// <summary>The check of loss penalties that read labels as classes (PS-KD's one-hot y, GroupDRO's per-example cross-entropy).</summary>
+/// <summary>The check of loss penalties that read a batch's targets as classes (PS-KD, GroupDRO, neural collapse, ELLE).</summary>
 internal static class ClassTargets
 {
-    /// <exception cref="ArgumentException">The targets are not int64 class indices, one per row of logits [batch, classes].</exception>
+    /// <summary><paramref name="targets"/>, checked to hold one integer class index for each of <paramref name="examples"/> examples.</summary>
+    /// <exception cref="ArgumentException">The targets are not a vector of integer class indices, one per example.</exception>
+    public static Tensor Require(Tensor targets, long examples, string regularizer)
+    {
+        if (targets.dim() != 1 || targets.shape[0] != examples || targets.is_floating_point() || targets.is_complex())
+            throw new ArgumentException($"regularizer '{regularizer}' needs class-index targets, one integer class index per example (a classifier's); got targets of shape [{string.Join(", ", targets.shape)}] ({targets.dtype}) for {examples} examples");
+        return targets;
+    }
+
+    /// <summary>Checks that <paramref name="outputs"/> are logits [batch, classes] and <paramref name="targets"/> their class indices.</summary>
+    /// <exception cref="ArgumentException">The outputs are not two-dimensional, or the targets not one class index per row.</exception>
     public static void Require(Tensor outputs, Tensor targets, string regularizer)
     {
-        if (targets.dtype != ScalarType.Int64 || targets.dim() != 1 || outputs.dim() != 2 || outputs.shape[0] != targets.shape[0])
-            throw new ArgumentException($"{regularizer} needs class-index targets (int64, one per example) and logits [batch, classes]; got targets {targets.dtype} [{string.Join(",", targets.shape)}] and outputs [{string.Join(",", outputs.shape)}]");
+        if (outputs.dim() != 2)
+            throw new ArgumentException($"regularizer '{regularizer}' needs class-index targets and logits [batch, classes]; got outputs [{string.Join(", ", outputs.shape)}]");
+        Require(targets, outputs.shape[0], regularizer);
     }
 }

@@ -91,8 +91,8 @@ public sealed class GroupDro : GradientRegularizer
         var membership = nn.functional.one_hot(ids, count).to(losses.dtype);
         // A literal 0 would bind to sum(ScalarType): the dimension goes in an array.
         var sizes = membership.sum(new long[] { 0 });
-        var groupLosses = membership.t().matmul(losses).div(sizes.clamp_min(1));
-        var q = Update(groupLosses.detach(), sizes.gt(0), count);
+        var groupLosses = membership.t().matmul(losses).div(sizes.clamp_min(HeldScalar.Of(1)));
+        var q = Update(groupLosses.detach(), sizes.gt(HeldScalar.Of(0)), count);
         var robust = groupLosses.mul(q.to(losses.dtype)).sum();
         return robust.sub(losses.mean()).mul(HeldScalar.Of(strength));
     }
@@ -104,12 +104,12 @@ public sealed class GroupDro : GradientRegularizer
     private Tensor Update(Tensor groupLosses, Tensor present, int count)
     {
         using var _ = no_grad();
-        if (weights is null) weights = full(count, 1.0 / count, dtype: float64, device: groupLosses.device).DetachFromDisposeScope();
+        if (weights is null) weights = full(count, HeldScalar.Of(1.0 / count), dtype: float64, device: groupLosses.device).DetachFromDisposeScope();
         else if (weights.shape[0] != count) throw new ArgumentException($"GroupDRO holds weights for {weights.shape[0]} groups, the batch has {count}");
         var adjusted = groupLosses.to(float64);
-        if (Adjustment != 0) adjusted = adjusted.add(tensor(groupSizes!, dtype: float64, device: adjusted.device).rsqrt().mul(Adjustment));
+        if (Adjustment != 0) adjusted = adjusted.add(tensor(groupSizes!, dtype: float64, device: adjusted.device).rsqrt().mul(HeldScalar.Of(Adjustment)));
         // Shifting every exponent by the same amount cancels in the renormalization and keeps exp from overflowing.
-        var exponent = adjusted.mul(Eta).masked_fill(present.logical_not(), double.NegativeInfinity);
+        var exponent = adjusted.mul(HeldScalar.Of(Eta)).masked_fill(present.logical_not(), HeldScalar.Of(double.NegativeInfinity));
         var scaled = weights.mul(exponent.sub(exponent.max()).exp());
         var updated = scaled.mul(weights.mul(present.to(float64)).sum().div(scaled.sum()));
         weights.copy_(where(present, updated, weights));

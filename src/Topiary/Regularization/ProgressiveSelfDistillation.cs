@@ -1,5 +1,4 @@
 using Topiary.Backend;
-using Topiary.Training;
 using static TorchSharp.torch;
 
 namespace Topiary.Regularization;

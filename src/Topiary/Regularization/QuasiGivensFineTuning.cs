@@ -79,7 +79,7 @@ public sealed class QuasiGivensFineTuning : GradientRegularizer
         var offset = 0L;
         foreach (var (step, count) in GivensTree.Stages(matrix.shape[1]))
         {
-            var first = arange(0L, 2 * step * count, 2 * step, dtype: ScalarType.Int64, device: matrix.device);
+            var first = arange(HeldScalar.Of(0L), HeldScalar.Of(2 * step * count), HeldScalar.Of(2 * step), dtype: ScalarType.Int64, device: matrix.device);
             var second = first.add(HeldScalar.Of(step));
             var g = blocks.narrow(0, offset, count);
             var a = matrix.index_select(1, first);

@@ -49,7 +49,13 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// paper #84; its strength is the probability p &lt; 1 of replacing a weight by its pretrained value) takes <c>seed</c> (of the
 /// masks, default 0). <c>sara</c> (<see cref="SparseLowRankAdaptation"/>, seed paper #76; its strength is γ of the nuclear norm)
 /// takes <c>fraction</c> (F, the share of each tensor trained, the smallest |w|; default 0.1) and <c>reselect</c> (the step at
-/// which the trainable set is chosen again from the current weights; default 0: never).
+/// which the trainable set is chosen again from the current weights; default 0: never). <c>nc</c>
+/// (<see cref="NeuralCollapseRegularizer"/>, seed paper #57) takes <c>between</c> (β, the weight of the class means'
+/// equiangularity term against the within-class term, default 1); <c>elle</c> (<see cref="LocalLinearityRegularizer"/>, seed
+/// paper #52) takes <c>eps</c> (ε, the ℓ∞ radius in the inputs' units, default 0.0889 = 8/255 of the pixel range on
+/// Fashion-MNIST standardized by σ ≈ 0.353) and <c>seed</c> (of the points and α, default 0); <c>tregs</c>
+/// (<see cref="MinimumSpanningTreeRegularizer"/>, seed paper #83) takes <c>sphere</c> (β, the weight of the soft unit-sphere
+/// constraint, default 1).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -96,6 +102,13 @@ public static class RegularizerLibrary
             "p, the probability of replacing a weight by its pretrained value in ((1 − M)w + Mu − pu)/(1 − p)", ["seed"]) { MaxStrength = 1, MaxStrengthExcluded = true },
         new("sara", a => new SparseLowRankAdaptation(a.GetValueOrDefault("fraction", 0.1), Whole(a, "reselect", 0, minimum: 0)), 1e-3,
             "γ of γ·Σ‖W − U‖_* over the update of the trained smallest-|U| entries", ["fraction", "reselect"]),
+        new("nc", a => new NeuralCollapseRegularizer(Number(a, "between", 1, positive: false)), 1e-2,
+            "λ of λ·(L_W + β·L_B) on the penultimate features: within-class variability tr(Σ_W)/tr(Σ_B) and the class means' distance from a simplex ETF",
+            ["between"]),
+        new("elle", a => new LocalLinearityRegularizer(Number(a, "eps", LocalLinearityRegularizer.DefaultRadius, positive: true), (ulong)Whole(a, "seed", 0, minimum: 0)), 100,
+            "λ of λ·mean_i(ℓ(x_c) − αℓ(x_a) − (1−α)ℓ(x_b))², x_a, x_b in the ℓ∞ ball of radius ε", ["eps", "seed"]),
+        new("tregs", a => new MinimumSpanningTreeRegularizer(Number(a, "sphere", 1, positive: false)), 1e-2,
+            "λ of λ·(−E(MST(H))/B + β·mean_i(‖h_i‖ − 1)²) on the penultimate features", ["sphere"]),
     };
 
     /// <summary>The CLI names.</summary>
@@ -110,6 +123,14 @@ public static class RegularizerLibrary
         return value == Math.Floor(value) && value >= minimum && value <= int.MaxValue
             ? (int)value
             : throw new ArgumentOutOfRangeException(key, value, $"{key} must be a whole number{(minimum > int.MinValue ? $" ≥ {minimum}" : "")}, got {value}");
+    }
+
+    private static double Number(IReadOnlyDictionary<string, double> arguments, string key, double fallback, bool positive)
+    {
+        var value = arguments.GetValueOrDefault(key, fallback);
+        return double.IsFinite(value) && (positive ? value > 0 : value >= 0)
+            ? value
+            : throw new ArgumentOutOfRangeException(key, value, $"{key} must be a number {(positive ? "> 0" : "≥ 0")}, got {value}");
     }
 
     private static QuantizationScheme Scheme(IReadOnlyDictionary<string, double> arguments)

@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using System.Text.Json.Nodes;
 using Topiary.IO;
 using Topiary.Pruning;

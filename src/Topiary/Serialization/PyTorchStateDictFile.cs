@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using System.IO.Compression;
 using System.Text;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using System.Buffers.Binary;
 using System.Text.Json.Nodes;
 using static TorchSharp.torch;

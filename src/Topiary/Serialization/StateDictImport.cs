@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using static TorchSharp.torch;
 
 namespace Topiary.Serialization;

@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using Topiary.IO;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using Topiary.Pruning;
 using static TorchSharp.torch;
 

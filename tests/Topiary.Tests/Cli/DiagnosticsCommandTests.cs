@@ -42,11 +42,12 @@ public class DiagnosticsCommandTests
     {
         using var dir = new TestDirectory();
         var (data, pruned, _) = Files(dir);
-        var result = CliProcess.Run("analyze", "--model-file", pruned, "--data", data, "--koopman", "--nuclear-norm", "--grad-norm", "--samples", "20");
+        var result = CliProcess.Run("analyze", "--model-file", pruned, "--data", data, "--koopman", "--nuclear-norm", "--grad-norm", "--samples", "20", "--neural-collapse");
         Assert.True(result.ExitCode == 0, result.StandardError);
         var output = System.Text.RegularExpressions.Regex.Replace(result.StandardOutput, @"\s+", " ");
         foreach (var text in new[] { "Koopman-bound weight factor", "fc1", "fc2", "log10 of the product", "on the 60 test images", "(60×10)", "||A||_*/B",
-                     "L1,2 approximation", "on the first 20 training images", "mean ||grad loss_i||^2" })
+                     "L1,2 approximation", "on the first 20 training images", "mean ||grad loss_i||^2", "neural collapse of the penultimate features on the 60 test images",
+                     "NC1 tr(Sw Sb+)/K", "equiangularity" })
             Assert.True(output.Contains(text), $"'{text}' is missing from:\n{result.StandardOutput}");
         var tooMany = CliProcess.Run("analyze", "--model-file", pruned, "--data", data, "--grad-norm", "--samples", "100000");
         Assert.Equal(2, tooMany.ExitCode);

@@ -40,6 +40,29 @@ internal static class Check
         return before.Select((b, i) => b.sub(parameters[i].detach())).ToList();
     }
 
+    /// <summary>
+    /// Asserts that one step with <paramref name="regularizer"/> at <paramref name="strength"/> on a Linear(4, 6)–tanh–Linear(6, 3)
+    /// model (float64) applies autograd's gradient of cross-entropy + strength·penalty(model, inputs, h), h the tanh features
+    /// (the penultimate representation), on random inputs with <paramref name="targets"/>.
+    /// </summary>
+    public static void StepMatchesPenalty(Topiary.Regularization.GradientRegularizer regularizer, double strength, Tensor targets,
+        Func<nn.Module<Tensor, Tensor>, Tensor, Tensor, Tensor> penalty)
+    {
+        var inputs = randn(targets.shape[0], 4, dtype: float64, generator: new Generator(1));
+        manual_seed(3);
+        var model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3));
+        model.to(float64);
+        var parameters = model.parameters().ToList();
+        var hidden = nn.functional.tanh(nn.functional.linear(inputs, parameters[0], parameters[1]));
+        var reference = nn.functional.cross_entropy(nn.functional.linear(hidden, parameters[2], parameters[3]), targets)
+            .add(penalty(model, inputs, hidden).mul(strength));
+        var expected = torch.autograd.grad(new[] { reference }, parameters.Cast<Tensor>().ToList()).Select(g => g.detach().clone()).ToList();
+        var applied = AppliedGradients(model, regularizer, inputs, targets, strength);
+        for (var i = 0; i < parameters.Count; i++)
+            Assert.True(MaxRelativeDifference(applied[i], expected[i]) < 1e-10, $"parameter {i}");
+        Assert.True(inputs.grad is null, "no gradient reaches the inputs");
+    }
+
     /// <summary>A matrix with orthonormal rows (rows ≤ cols) or columns, from a QR factorization.</summary>
     public static Tensor Orthonormal(long rows, long cols, int seed)
     {

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Topiary.Training;
+namespace Topiary.Backend;
 
 /// <summary>
 /// Copies of every parameter and buffer of a module by name, each in its own dtype (BatchNorm's running statistics,

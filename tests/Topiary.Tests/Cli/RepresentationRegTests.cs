@@ -1,0 +1,19 @@
+using Topiary.Tests.Support;
+
+namespace Topiary.Tests.Cli;
+
+public class RepresentationRegTests
+{
+    [Theory]
+    [InlineData("nc:1e-2:between=-1", "between must be a number ≥ 0")]
+    [InlineData("elle:100:eps=0", "eps must be a number > 0")]
+    [InlineData("tregs:1e-2:sphere=-0.5", "sphere must be a number ≥ 0")]
+    public void A_bad_parameter_of_nc_elle_or_tregs_exits_2_with_one_line_naming_reg(string spec, string reason)
+    {
+        var result = CliProcess.Run("prune", "--reg", spec, "--data", "/nonexistent");
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("--reg", line);
+        Assert.Contains(reason, line);
+    }
+}
