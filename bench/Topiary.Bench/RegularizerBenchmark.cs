@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Topiary.Augmentation;
 using Topiary.Backend;
 using Topiary.Models;
 using Topiary.Optimization;
@@ -20,7 +21,11 @@ namespace Topiary.Bench;
 /// </summary>
 internal static class RegularizerBenchmark
 {
-    private sealed record Variant(string Name, Func<GradientRegularizer> Regularizer, double Strength, string Optimizer = "adam");
+    private sealed record Variant(string Name, Func<GradientRegularizer> Regularizer, double Strength, string Optimizer = "adam")
+    {
+        /// <summary>A data-level regularizer applied to the batch inside the timed step, or null.</summary>
+        public IBatchAugmentation? Augmentation { get; init; }
+    }
 
     private static IReadOnlyList<Variant> Variants()
     {
@@ -38,6 +43,8 @@ internal static class RegularizerBenchmark
         list.Add(new("spectral+so+flops (composite)", () => new CompositeRegularizer(RegularizerSpec.Parse("spectral:1e-3,so:1e-4,flops:1e-3")), 1));
         // The self-tuning network's training half runs on every step around the method's own regularizer (#62).
         list.Add(new("relevance+stn (tuned)", () => new SelfTuningTuner().Wrap(new RelevanceWeightDecay()), 1e-3));
+        // A data-level regularizer: the batch's squares are drawn and filled inside the timed step (#69).
+        list.Add(new("cutout (augmentation)", () => new NoRegularization(), 0) { Augmentation = new Cutout(14) });
         list.Add(new("muon (optimizer)", () => new NoRegularization(), 0, "muon"));
         list.Add(new("steepest (optimizer)", () => new NoRegularization(), 0, "steepest"));
         return list;
@@ -78,14 +85,14 @@ internal static class RegularizerBenchmark
 
         var samples = variants.Select(_ => new List<double>()).ToArray();
         for (var i = 0; i < variants.Count; i++)
-            for (var w = 0; w < 3; w++) steps[i].Run(images, labels, variants[i].Strength);    // warm-up
+            for (var w = 0; w < 3; w++) Step(steps[i], variants[i], images, labels, (ulong)w);    // warm-up
         var clock = new Stopwatch();
         for (var round = 0; round < rounds; round++)
             for (var i = 0; i < variants.Count; i++)
                 for (var s = 0; s < stepsPerRound; s++)
                 {
                     clock.Restart();
-                    steps[i].Run(images, labels, variants[i].Strength);
+                    Step(steps[i], variants[i], images, labels, (ulong)s);
                     samples[i].Add(clock.Elapsed.TotalMilliseconds);
                 }
 
@@ -145,6 +152,17 @@ internal static class RegularizerBenchmark
             Console.WriteLine($"{name,-32} {F(median),10} {F(times.Min()),9} {Topiary.Reporting.Statistics.Median(products.Select(p => (double)p).ToList()),12:F0} {F(median / plainStepMs) + "×",22}");
             (tuner as IDisposable)?.Dispose();
         }
+    }
+
+    private static void Step(RegularizedStep step, Variant variant, Tensor images, Tensor labels, ulong seed)
+    {
+        if (variant.Augmentation is null)
+        {
+            step.Run(images, labels, variant.Strength);
+            return;
+        }
+        using var augmented = variant.Augmentation.Apply(images, seed);
+        step.Run(augmented, labels, variant.Strength);
     }
 
     private static string F(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
