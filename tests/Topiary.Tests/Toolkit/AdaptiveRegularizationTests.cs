@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Topiary.Methods;
 using Topiary.Pruning;
 using Topiary.Pruning.Schedules;
 using Topiary.Pruning.Toolkit;
@@ -209,6 +210,31 @@ public class AdaptiveRegularizationTests
         resumed.LoadState(state);
         Assert.Equal(27, rig.Penalty.Multiplier, 12);
         Assert.False(resumed.Terminated);
+    }
+
+    [Fact]
+    public void The_hypersparse_method_checks_once_per_epoch_with_its_growth_kappa_and_metric_direction()
+    {
+        using var rig = new Rig(948);
+        var method = new HyperSparsePruning { Lambda = 2e-4, Growth = 3, TargetSparsity = 0.6 };
+        var parts = method.Build(rig.Masks, new PruningPlan(StepsPerEpoch: 7, TotalSteps: 1000, EvaluationInterval: 5, HigherIsBetter: false));
+
+        var penalty = Assert.IsType<HyperSparsePenalty>(parts.Regularizer);
+        Assert.Equal(0.6, penalty.PruneRate);
+        Assert.Equal(2e-4, method.Strength);   // λ0: the session passes it, the schedule scales it by η^e
+        var policy = Assert.IsType<AdaptiveRegularizationPolicy>(parts.Policy);
+        Assert.Equal(7, policy.CheckEvery);
+        Assert.Equal(3, policy.Growth);
+        // A loss: the pruned copy's 0.9 beats the unpruned 1.0 at the first epoch's end.
+        var context = rig.Context(totalSteps: 1000, dense: 1.0, pruned: _ => 0.9);
+        var fired = new List<long>();
+        for (long t = 1; t <= 14; t++)
+        {
+            context.Step = t;
+            if (policy.AfterStep(context)) fired.Add(t);
+        }
+        Assert.Equal(new long[] { 7 }, fired);
+        Assert.Equal(0.4, rig.Masks.Density, 9);
     }
 
     [Fact]
