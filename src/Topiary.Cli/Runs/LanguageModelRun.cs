@@ -23,7 +23,7 @@ internal sealed class LanguageModelRun : IModelRun
         var experiment = new LanguageExperimentSettings { CeilingRatio = settings.CeilingRatioOrDefault };
         var sizes = settings.Sizes;
         var (subset, from, threads) = (settings.Subset, settings.From, settings.ThreadCount);
-        Experiment.RequireSupported(TransformerLanguageModel.ArchitectureName, LanguageModelSubject.SupportedMethods, options.Method.Name);
+        Experiment.RequireSupported(TransformerLanguageModel.ArchitectureName, LanguageModelSubject.SupportedMethods, options);
 
         var corpus = LanguageCorpus.Load(settings.CorpusName);
         LoadedModel? loaded = from is null ? null : ModelFile.Load(from);

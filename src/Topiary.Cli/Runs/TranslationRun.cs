@@ -26,7 +26,7 @@ internal sealed class TranslationRun(ILogger logger) : IModelRun
         var pairs = settings.Pairs(ModelDefaults.BleuPairs, settings.Subset);
         var sizes = settings.Sizes;
         var (from, threads) = (settings.From, settings.ThreadCount);
-        Experiment.RequireSupported(TransformerTranslationModel.ArchitectureName, LanguageModelSubject.SupportedMethods, options.Method.Name);
+        Experiment.RequireSupported(TransformerTranslationModel.ArchitectureName, LanguageModelSubject.SupportedMethods, options);
 
         LoadedModel? loaded = from is null ? null : ModelFile.Load(from);
         if (loaded is not null && loaded.Architecture != TransformerTranslationModel.ArchitectureName)

@@ -109,6 +109,25 @@ internal class CompareSettings : TranslationPairSettings
         }
     }
 
+    /// <summary>
+    /// On a Transformer, the one-line refusal of what its runs would use untested (a --reg term, from the flag or the
+    /// label, or --optimizer muon or steepest), checked here so that no dense model trains first; otherwise null.
+    /// </summary>
+    private string? UnvalidatedOnTransformers(string label)
+    {
+        if (Family == ModelFamily.Image) return null;
+        try
+        {
+            Experiment.RequireSupported(ModelName, LanguageModelSubject.SupportedMethods, ForMethod(label));
+            return null;
+        }
+        catch (Exception e) when (e is PruningOptionException or Topiary.Methods.PruningMethodException)
+        {
+            var message = OptionFlags.Message(e);
+            return label == MethodLabel.Split(label).Method ? message : $"--methods: '{label}': {message}";
+        }
+    }
+
     /// <summary>With <c>--sizes</c> the bound is out of the way (unless given): the floor at 0, the ceiling where no perplexity reaches.</summary>
     public override PruningOptions OverTraining(PruningOptions defaults)
     {
@@ -167,7 +186,7 @@ internal class CompareSettings : TranslationPairSettings
                 try { Experiment.RequireSupported(TransformerLanguageModel.ArchitectureName, LanguageModelSubject.SupportedMethods, method); }
                 catch (PruningOptionException e) { return $"--methods: {e.Reason}"; }
             }
-            if ((MethodLabel.Error(label) ?? LabelSettingsError(label)) is { } error) return error;
+            if ((MethodLabel.Error(label) ?? LabelSettingsError(label) ?? UnvalidatedOnTransformers(label)) is { } error) return error;
         }
         return labels.Distinct().Count() != labels.Count ? "--methods: a method is listed twice" : null;
     }

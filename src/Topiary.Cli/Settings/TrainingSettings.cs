@@ -25,7 +25,8 @@ internal abstract class TrainingSettings : RunSettings
     public string? Method { get; init; }
 
     [CommandOption("--reg <LIST>")]
-    [Description("further regularizers at constant strengths, NAME:S,..., e.g. spectral:1e-3,so:1e-4 (see docs/regularizers.md)")]
+    [AppliesTo(ModelFamily.Image)]
+    [Description("lenet5, lenet300: further regularizers at constant strengths, NAME:S,..., e.g. spectral:1e-3,so:1e-4 (see docs/regularizers.md). They act in the pruning phase only, beside the method's own term: dense training runs without them. Not on the Transformers, where they were never validated")]
     public string? Reg { get; init; }
 
     [CommandOption("--gamma <G>")]
@@ -97,7 +98,7 @@ internal abstract class TrainingSettings : RunSettings
     public double? Lr { get; init; }
 
     [CommandOption("--optimizer <NAME>")]
-    [Description("adam, sgd, muon or steepest (default adam; lobster sgd)")]
+    [Description("adam, sgd, muon or steepest (default adam; lobster sgd); the Transformers take adam or sgd only (muon and steepest were validated on lenet5 and lenet300)")]
     public string? Optimizer { get; init; }
 
     [CommandOption("--momentum <M>")]

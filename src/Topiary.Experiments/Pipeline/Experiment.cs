@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Topiary.Backend;
 using Topiary.Checkpoints;
+using Topiary.Methods;
 using Topiary.Reporting;
 using Topiary.Training;
 using static TorchSharp.torch;
@@ -34,7 +35,7 @@ public static class Experiment
     {
         logger ??= NullLogger.Instance;
         options.Validate();
-        RequireSupported(subject, options.Method.Name);
+        RequireSupported(subject.Architecture, subject.Methods, options);
         // Before the seed: a first self-check draws random tensors.
         var backend = TorchBackend.EnsureVerified(logger);
         var total = Stopwatch.StartNew();
@@ -83,6 +84,25 @@ public static class Experiment
     {
         if (methods is not null && !methods.Contains(method))
             throw new PruningOptionException(nameof(PruningOptions.Method), $"'{method}' does not apply to {architecture} (expected some of: {string.Join(", ", methods)})");
+    }
+
+    /// <summary>
+    /// Throws when <paramref name="options"/> use what <paramref name="architecture"/> was not validated with: a method
+    /// outside <paramref name="methods"/> and, for a subject that lists its methods (the Transformers), any of the
+    /// catalogue's further regularizers (<see cref="PruningMethod.Extra"/>) or an optimizer other than Adam and SGD.
+    /// Those were tuned and tested on the image models only; on attention they would run untested.
+    /// </summary>
+    /// <exception cref="PruningOptionException">The method, a further regularizer or the optimizer does not apply to <paramref name="architecture"/>.</exception>
+    public static void RequireSupported(string architecture, IReadOnlyList<string>? methods, PruningOptions options)
+    {
+        RequireSupported(architecture, methods, options.Method.Name);
+        if (methods is null) return;
+        if (options.Method.Extra.Count > 0)
+            throw new PruningOptionException(nameof(PruningMethod.Extra),
+                $"the catalogue regularizers ('{options.Method.Extra[0].Name}') are not validated on the Transformer models ({architecture}); they run on the image models only");
+        if (options.Optimizer is not (AdamOptions or SgdOptions))
+            throw new PruningOptionException(nameof(PruningOptions.Optimizer),
+                $"{options.Optimizer.Name} is not validated on the Transformer models ({architecture}); use adam or sgd");
     }
 
     // One training sample is enough: the cost depends on shapes and zeros, not on values.

@@ -40,7 +40,8 @@ public sealed class LanguageModelSubject : TransformerSubject
     /// The methods the Transformers run: the paper's relevance decay and its baselines, all with the iterative rule gated
     /// by perplexity. The competing methods (<c>lobster</c>, <c>hypersparse</c>, <c>gmp</c>) bring schedules and defaults
     /// calibrated on the image models (LOBSTER's SGD at lr 0.1, a fixed target sparsity), and the catalogue's other
-    /// regularizers were never tried on attention; they are refused rather than run untested.
+    /// regularizers (the further <c>--reg</c> terms) and the Muon and steepest-descent optimizers were never tried on attention;
+    /// they are refused rather than run untested (Experiment.RequireSupported with the run's options).
     /// </summary>
     public static IReadOnlyList<string> SupportedMethods { get; } = ["relevance", "l2", "l1", "none"];
 
