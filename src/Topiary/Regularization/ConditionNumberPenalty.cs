@@ -23,9 +23,6 @@ public sealed class ConditionNumberPenalty : GradientRegularizer
     /// <inheritdoc />
     public override bool AppliesTo(Tensor parameter) => WeightMatrix.IsMatrixLike(parameter);
 
-    /// <summary>True: R is smooth wherever σ₁ and σ_k are simple singular values.</summary>
-    public override bool IsSmoothPenalty => true;
-
     /// <inheritdoc />
     public override void AddGradient(Tensor weight, Tensor grad, double strength)
     {
