@@ -55,7 +55,9 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// paper #52) takes <c>eps</c> (ε, the ℓ∞ radius in the inputs' units, default 0.0889 = 8/255 of the pixel range on
 /// Fashion-MNIST standardized by σ ≈ 0.353) and <c>seed</c> (of the points and α, default 0); <c>tregs</c>
 /// (<see cref="MinimumSpanningTreeRegularizer"/>, seed paper #83) takes <c>sphere</c> (β, the weight of the soft unit-sphere
-/// constraint, default 1).
+/// constraint, default 1). <c>lawn</c> (<see cref="LogitAttenuatingWeightNormalization"/>, seed paper #38; its strength
+/// λ ≤ 1 is the share of the projection, 1 = the paper's) takes <c>free</c> (E_free, the pruning phase's epochs before the
+/// norms are frozen, default 1). <c>cond</c> (<see cref="ConditionNumberPenalty"/>, after seed paper #114) takes none.
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -109,6 +111,10 @@ public static class RegularizerLibrary
             "λ of λ·mean_i(ℓ(x_c) − αℓ(x_a) − (1−α)ℓ(x_b))², x_a, x_b in the ℓ∞ ball of radius ε", ["eps", "seed"]),
         new("tregs", a => new MinimumSpanningTreeRegularizer(Number(a, "sphere", 1, positive: false)), 1e-2,
             "λ of λ·(−E(MST(H))/B + β·mean_i(‖h_i‖ − 1)²) on the penultimate features", ["sphere"]),
+        new("lawn", a => new LogitAttenuatingWeightNormalization(Whole(a, "free", 1, minimum: 0)), 1.0,
+            "λ of W ← W·(1 − λ + λ·c/‖W‖) after every step once the free epochs are over, c = ‖W‖ when they end (1: the paper's projection)",
+            ["free"]) { MaxStrength = 1 },
+        new("cond", () => new ConditionNumberPenalty(), 1e-3, "γ of γ·Σ log(σ_max/σ_min) over weight matrices and kernels"),
     };
 
     /// <summary>The CLI names.</summary>
