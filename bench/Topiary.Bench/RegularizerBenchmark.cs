@@ -40,6 +40,10 @@ internal static class RegularizerBenchmark
         list.Add(new("relevance+stn (tuned)", () => new SelfTuningTuner().Wrap(new RelevanceWeightDecay()), 1e-3));
         list.Add(new("muon (optimizer)", () => new NoRegularization(), 0, "muon"));
         list.Add(new("steepest (optimizer)", () => new NoRegularization(), 0, "steepest"));
+        list.Add(new("scion (optimizer)", () => new NoRegularization(), 0, "scion"));
+        list.Add(new("scion-constrained (optimizer)", () => new NoRegularization(), 0, "scion-constrained"));
+        list.Add(new("scion-na (optimizer)", () => new NoRegularization(), 0, "scion-na"));
+        list.Add(new("adam-spectral (optimizer)", () => new NoRegularization(), 0, "adam-spectral"));
         return list;
     }
 
