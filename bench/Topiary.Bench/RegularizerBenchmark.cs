@@ -47,6 +47,10 @@ internal static class RegularizerBenchmark
         list.Add(new("cutout (augmentation)", () => new NoRegularization(), 0) { Augmentation = new Cutout(14) });
         list.Add(new("muon (optimizer)", () => new NoRegularization(), 0, "muon"));
         list.Add(new("steepest (optimizer)", () => new NoRegularization(), 0, "steepest"));
+        list.Add(new("scion (optimizer)", () => new NoRegularization(), 0, "scion"));
+        list.Add(new("scion-constrained (optimizer)", () => new NoRegularization(), 0, "scion-constrained"));
+        list.Add(new("scion-na (optimizer)", () => new NoRegularization(), 0, "scion-na"));
+        list.Add(new("adam-spectral (optimizer)", () => new NoRegularization(), 0, "adam-spectral"));
         return list;
     }
 

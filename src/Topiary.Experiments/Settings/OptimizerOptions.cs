@@ -6,13 +6,13 @@ namespace Topiary.Experiments;
 
 /// <summary>
 /// The optimizer of an experiment, as a type with only the settings it takes: <see cref="AdamOptions"/>,
-/// <see cref="SgdOptions"/>, <see cref="MuonOptions"/> or <see cref="SteepestOptions"/>. A value: <see cref="Create"/>
+/// <see cref="SgdOptions"/>, <see cref="MuonOptions"/>, <see cref="SteepestOptions"/> or <see cref="ScionOptions"/>. A value: <see cref="Create"/>
 /// builds a fresh optimizer for each training.
 /// </summary>
 public abstract record OptimizerOptions
 {
     /// <summary>The names <see cref="Named"/> accepts, as the command line spells them.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["adam", "sgd", "muon", "steepest"];
+    public static IReadOnlyList<string> Names { get; } = ["adam", "sgd", "muon", "steepest", "scion", "scion-constrained", "scion-na", "adam-spectral"];
 
     /// <summary>Learning rate η, a finite number &gt; 0 (default 1e-3).</summary>
     public double LearningRate { get; init; } = 1e-3;
@@ -25,15 +25,21 @@ public abstract record OptimizerOptions
 
     /// <summary>
     /// The optimizer called <paramref name="name"/> at <paramref name="learningRate"/>, with <paramref name="momentum"/>
-    /// where it takes one (SGD, Muon; null: 0.9).
+    /// where it takes one (SGD, Muon, Scion; null: 0.9).
     /// </summary>
     /// <exception cref="PruningOptionException">No optimizer has that name.</exception>
     public static OptimizerOptions Named(string name, double learningRate, double? momentum = null) => name switch
     {
         "adam" => new AdamOptions { LearningRate = learningRate },
+        "adam-spectral" => new AdamOptions { LearningRate = learningRate, SpectralUpdates = true },
         "sgd" => new SgdOptions { LearningRate = learningRate, Momentum = momentum ?? SgdOptions.DefaultMomentum },
         "muon" => new MuonOptions { LearningRate = learningRate, Momentum = momentum ?? SgdOptions.DefaultMomentum },
         "steepest" => new SteepestOptions { LearningRate = learningRate },
+        "scion" or "scion-constrained" or "scion-na" => new ScionOptions
+        {
+            LearningRate = learningRate, Momentum = momentum ?? SgdOptions.DefaultMomentum,
+            Constrained = name == "scion-constrained", NoiseAdaptive = name == "scion-na",
+        },
         _ => throw new PruningOptionException(nameof(PruningOptions.Optimizer), $"unknown optimizer '{name}' (expected one of: {string.Join(", ", Names)})"),
     };
 
@@ -57,14 +63,20 @@ public abstract record OptimizerOptions
     }
 }
 
-/// <summary>Adam (Kingma and Ba) with β = (0.9, 0.999), ε = 1e-8 (<see cref="AdamOptimizer"/>).</summary>
+/// <summary>
+/// Adam (Kingma and Ba) with β = (0.9, 0.999), ε = 1e-8 (<see cref="AdamOptimizer"/>); <c>adam-spectral</c> rescales each
+/// tensor's step to spectral norm η·√(fan_out/fan_in) (seed paper #47).
+/// </summary>
 public sealed record AdamOptions : OptimizerOptions
 {
-    /// <inheritdoc />
-    public override string Name => "adam";
+    /// <summary>Whether each tensor's step is spectrally normalized (<see cref="AdamOptimizer.SpectralUpdates"/>).</summary>
+    public bool SpectralUpdates { get; init; }
 
     /// <inheritdoc />
-    public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) => new AdamOptimizer(parameters, LearningRate);
+    public override string Name => SpectralUpdates ? "adam-spectral" : "adam";
+
+    /// <inheritdoc />
+    public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) => new AdamOptimizer(parameters, LearningRate, spectralUpdates: SpectralUpdates);
 }
 
 /// <summary>SGD with heavy-ball momentum μ (<see cref="SgdOptimizer"/>).</summary>
@@ -124,6 +136,50 @@ public sealed record SteepestOptions : OptimizerOptions
 
     /// <inheritdoc />
     public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) => new SteepestDescentOptimizer(parameters, LearningRate);
+}
+
+/// <summary>
+/// Scion (<see cref="ScionOptimizer"/>): the averaged gradient d ← β·d + (1 − β)·g, so the paper's α is 1 − β, and
+/// steps along each layer's norm-ball oracle; unconstrained (uSCG, <c>scion</c>) or constrained (SCG,
+/// <c>scion-constrained</c>, which needs η ≤ 1), or unconstrained with noise-adaptive layer-wise rates (<c>scion-na</c>,
+/// <see cref="NoiseAdaptiveScionOptimizer"/>, β₂ = 0.99).
+/// </summary>
+public sealed record ScionOptions : OptimizerOptions
+{
+    /// <summary>β = 1 − α in [0, 1) (default 0.9).</summary>
+    public double Momentum { get; init; } = SgdOptions.DefaultMomentum;
+
+    /// <summary>Whether the iterate stays in the norm ball (SCG).</summary>
+    public bool Constrained { get; init; }
+
+    /// <summary>Whether each tensor's rate adapts to its gradient noise (seed paper #67).</summary>
+    public bool NoiseAdaptive { get; init; }
+
+    /// <inheritdoc />
+    public override string Name => (Constrained, NoiseAdaptive) switch
+    {
+        (true, false) => "scion-constrained",
+        (false, true) => "scion-na",
+        (false, false) => "scion",
+        _ => "scion-constrained-na",
+    };
+
+    /// <inheritdoc />
+    public override double? MomentumOrNull => Momentum;
+
+    /// <inheritdoc />
+    public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) => NoiseAdaptive
+        ? new NoiseAdaptiveScionOptimizer(parameters, LearningRate, averaging: 1 - Momentum, constrained: Constrained)
+        : new ScionOptimizer(parameters, LearningRate, averaging: 1 - Momentum, constrained: Constrained);
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        MomentumRange.Require(Momentum);
+        if (Constrained && LearningRate > 1)
+            throw new PruningOptionException(nameof(LearningRate), $"{Name} needs a learning rate ≤ 1, got {LearningRate}");
+    }
 }
 
 internal static class MomentumRange

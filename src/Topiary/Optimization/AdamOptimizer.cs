@@ -6,7 +6,9 @@ namespace Topiary.Optimization;
 
 /// <summary>
 /// Adam (Kingma and Ba 2015) with coupled gradients, as <c>torch.optim.Adam</c> without weight decay:
-/// m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g², w ← w − η·m̂/(√v̂ + ε).
+/// m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g², w ← w − η·m̂/(√v̂ + ε). With <see cref="SpectralUpdates"/> each
+/// tensor's step u = m̂/(√v̂ + ε) is rescaled to w ← w − η·√(fan_out/fan_in)·u/‖u‖₂, the update scaling of Yang, Simon
+/// and Bernstein's spectral condition for feature learning (seed paper #47, <see cref="SpectralScaling"/>).
 /// </summary>
 public sealed class AdamOptimizer : MaskableOptimizer
 {
@@ -14,9 +16,10 @@ public sealed class AdamOptimizer : MaskableOptimizer
     private readonly Tensor[] secondMoments;
 
     /// <summary>Creates Adam with PyTorch's defaults unless given.</summary>
-    public AdamOptimizer(IEnumerable<Parameter> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
-        : base(parameters, learningRate)
+    public AdamOptimizer(IEnumerable<Parameter> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8,
+        bool spectralUpdates = false) : base(parameters, learningRate)
     {
+        SpectralUpdates = spectralUpdates;
         Beta1 = beta1;
         Beta2 = beta2;
         Epsilon = epsilon;
@@ -30,6 +33,8 @@ public sealed class AdamOptimizer : MaskableOptimizer
     public double Beta2 { get; }
     /// <summary>ε.</summary>
     public double Epsilon { get; }
+    /// <summary>Whether each tensor's step has spectral norm η·√(fan_out/fan_in) (one SVD per tensor and step).</summary>
+    public bool SpectralUpdates { get; }
 
     /// <inheritdoc />
     public override void Step()
@@ -46,7 +51,8 @@ public sealed class AdamOptimizer : MaskableOptimizer
             firstMoments[i].mul_(HeldScalar.Of(Beta1)).add_(grad, alpha: HeldScalar.Of(1 - Beta1));
             secondMoments[i].mul_(HeldScalar.Of(Beta2)).addcmul_(grad, grad, value: HeldScalar.Of(1 - Beta2));
             var denominator = secondMoments[i].sqrt().div_(HeldScalar.Of(biasCorrection2Sqrt)).add_(HeldScalar.Of(Epsilon));
-            Parameters[i].addcdiv_(firstMoments[i], denominator, value: HeldScalar.Of(-LearningRate / biasCorrection1));
+            if (SpectralUpdates) Parameters[i].sub_(SpectralScaling.Normalize(firstMoments[i].div(denominator), LearningRate));
+            else Parameters[i].addcdiv_(firstMoments[i], denominator, value: HeldScalar.Of(-LearningRate / biasCorrection1));
         }
     }
 
@@ -87,13 +93,6 @@ public sealed class AdamOptimizer : MaskableOptimizer
                 target.copy_(source);
             }
         }
-    }
-
-    private int IndexOf(Parameter parameter)
-    {
-        for (var i = 0; i < Parameters.Count; i++)
-            if (ReferenceEquals(Parameters[i], parameter) || Parameters[i].Handle == parameter.Handle) return i;
-        throw new ArgumentException("the parameter is not optimized by this optimizer", nameof(parameter));
     }
 
     /// <inheritdoc />

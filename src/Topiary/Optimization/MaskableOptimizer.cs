@@ -62,22 +62,13 @@ public abstract class MaskableOptimizer : IDisposable
     protected virtual void LoadStateBuffers(IReadOnlyDictionary<string, Tensor> buffers) =>
         throw new NotSupportedException($"{GetType().Name} cannot restore its state from a checkpoint");
 
-    /// <summary>
-    /// Replaces one momentum buffer per parameter (<c>{index}.momentum_buffer</c>) with copies of the saved ones; a
-    /// missing buffer means the saved optimizer had not stepped yet (or had no momentum).
-    /// </summary>
-    protected void LoadMomenta(IReadOnlyDictionary<string, Tensor> saved, Tensor?[] buffers, string optimizerName)
+    /// <summary>The position of <paramref name="parameter"/> among the optimized tensors.</summary>
+    /// <exception cref="ArgumentException">This optimizer does not optimize it.</exception>
+    protected int IndexOf(Parameter parameter)
     {
-        var names = Enumerable.Range(0, Parameters.Count).Select(i => $"{i}.momentum_buffer").ToList();
-        if (saved.Keys.FirstOrDefault(k => !names.Contains(k)) is { } unknown)
-            throw new ArgumentException($"unknown optimizer state '{unknown}' for {optimizerName}");
         for (var i = 0; i < Parameters.Count; i++)
-        {
-            saved.TryGetValue(names[i], out var source);
-            if (source is not null) RequireShape(names[i], source, i);
-            buffers[i]?.Dispose();
-            buffers[i] = source?.detach().clone().DetachFromDisposeScope();
-        }
+            if (ReferenceEquals(Parameters[i], parameter) || Parameters[i].Handle == parameter.Handle) return i;
+        throw new ArgumentException("the parameter is not optimized by this optimizer", nameof(parameter));
     }
 
     /// <summary>Checks that <paramref name="source"/> can be copied into a buffer shaped like parameter <paramref name="index"/>.</summary>

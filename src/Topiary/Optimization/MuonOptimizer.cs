@@ -12,10 +12,8 @@ namespace Topiary.Optimization;
 /// A kernel is seen as out × in·k·k; a bias as a 1 × n matrix, whose polar factor is g/‖g‖ (normalized SGD,
 /// as the paper notes). Pruned entries are re-zeroed by the masks after the step.
 /// </summary>
-public sealed class MuonOptimizer : MaskableOptimizer
+public sealed class MuonOptimizer : MomentumOptimizer
 {
-    private readonly Tensor?[] momenta;
-
     /// <summary>Creates Muon with momentum <paramref name="momentum"/> = β, decoupled weight decay λ and Newton–Schulz (or, when <paramref name="exactPolar"/>, SVD) orthogonalization.</summary>
     public MuonOptimizer(IEnumerable<Parameter> parameters, double learningRate = 0.02, double momentum = 0.95, bool nesterov = true,
         double weightDecay = 0, bool exactPolar = false) : base(parameters, learningRate)
@@ -26,7 +24,6 @@ public sealed class MuonOptimizer : MaskableOptimizer
         Nesterov = nesterov;
         WeightDecay = weightDecay;
         ExactPolar = exactPolar;
-        momenta = new Tensor?[Parameters.Count];
     }
 
     /// <summary>β.</summary>
@@ -58,43 +55,13 @@ public sealed class MuonOptimizer : MaskableOptimizer
         {
             var grad = Parameters[i].grad;
             if (grad is null) continue;
-            // The buffer outlives the caller's dispose scope.
-            momenta[i] ??= zeros_like(grad).DetachFromDisposeScope();
-            momenta[i]!.mul_(HeldScalar.Of(Momentum)).add_(grad);
-            var direction = Nesterov ? grad.add(momenta[i]!, alpha: HeldScalar.Of(Momentum)) : momenta[i]!;
+            ZeroStartedBuffer(i, grad).mul_(HeldScalar.Of(Momentum)).add_(grad);
+            var direction = Nesterov ? grad.add(Buffers[i]!, alpha: HeldScalar.Of(Momentum)) : Buffers[i]!;
             if (WeightDecay > 0) Parameters[i].mul_(HeldScalar.Of(1 - LearningRate * WeightDecay));
             Parameters[i].sub_(Direction(direction).mul_(HeldScalar.Of(LearningRate)));
         }
     }
 
     /// <inheritdoc />
-    public override void MaskState(Parameter parameter, Tensor mask)
-    {
-        using var _ = no_grad();
-        for (var i = 0; i < Parameters.Count; i++)
-            if (ReferenceEquals(Parameters[i], parameter) || Parameters[i].Handle == parameter.Handle)
-            {
-                momenta[i]?.mul_(mask);
-                return;
-            }
-        throw new ArgumentException("the parameter is not optimized by this optimizer", nameof(parameter));
-    }
-
-    /// <inheritdoc />
-    public override IReadOnlyDictionary<string, Tensor> StateBuffers()
-    {
-        var state = new Dictionary<string, Tensor>();
-        for (var i = 0; i < Parameters.Count; i++)
-            if (momenta[i] is { } m) state[$"{i}.momentum_buffer"] = m;
-        return state;
-    }
-
-    /// <inheritdoc />
-    protected override void LoadStateBuffers(IReadOnlyDictionary<string, Tensor> saved) => LoadMomenta(saved, momenta, "Muon");
-
-    /// <inheritdoc />
-    public override void Dispose()
-    {
-        foreach (var m in momenta) m?.Dispose();
-    }
+    protected override string StateName => "Muon";
 }

@@ -17,7 +17,7 @@ public abstract class OptimizerAccess : IDisposable
     /// <param name="owns">Whether disposing the access disposes the optimizer (for optimizers a run creates itself).</param>
     public static OptimizerAccess Of(torch.optim.Optimizer optimizer, bool owns = false) => new TorchSharpOptimizerAccess(optimizer) { Owns = owns };
 
-    /// <summary>Access to one of Topiary's optimizers (Adam, SGD, Muon, steepest descent).</summary>
+    /// <summary>Access to one of Topiary's optimizers (Adam, SGD, Muon, steepest descent, Scion).</summary>
     /// <param name="optimizer">The optimizer.</param>
     /// <param name="owns">Whether disposing the access disposes the optimizer.</param>
     public static OptimizerAccess Of(MaskableOptimizer optimizer, bool owns = false) => new TopiaryOptimizerAccess(optimizer) { Owns = owns };

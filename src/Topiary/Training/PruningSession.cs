@@ -180,7 +180,7 @@ public sealed partial class PruningSession : IDisposable
     /// <summary>Attaches one of TorchSharp's optimizers (SGD, Adam, AdamW, RMSprop, …).</summary>
     public void Attach(torch.optim.Optimizer optimizer) => Attach(OptimizerAccess.Of(optimizer));
 
-    /// <summary>Attaches one of Topiary's optimizers (Adam, SGD, Muon, steepest descent).</summary>
+    /// <summary>Attaches one of Topiary's optimizers (Adam, SGD, Muon, steepest descent, Scion).</summary>
     public void Attach(MaskableOptimizer optimizer) => Attach(OptimizerAccess.Of(optimizer));
 
     /// <summary>Attaches an optimizer through its access; pruning clears its state of removed entries, and checkpoints save it.</summary>

@@ -20,7 +20,7 @@ public class ResumeTests
         Method = new MethodSettings { CropFraction = 0.2, Regularizers = regularizers }.ApplyTo(new RelevancePruning()),
         TestCurve = true,
         DenseEpochs = 0, Epochs = 2, EvalEvery = 5, Floor = 0.5, BatchSize = 50, Patience = 50, Seed = 3,
-        Optimizer = OptimizerOptions.Named(optimizer, optimizer switch { "sgd" => 0.05, "muon" => 0.02, "steepest" => 0.01, _ => 1e-3 }),
+        Optimizer = OptimizerOptions.Named(optimizer, optimizer switch { "sgd" => 0.05, "muon" => 0.02, "steepest" => 0.01, "scion" or "scion-constrained" or "scion-na" or "adam-spectral" => 0.02, _ => 1e-3 }),
     };
 
     private static (PruningOutcome Outcome, Dictionary<string, Tensor> Final) Run(ITrainingTask task, PruningOptions options,
@@ -49,6 +49,10 @@ public class ResumeTests
     // Optimizers whose state could not be restored before (rollback and resume threw NotSupportedException).
     [InlineData("muon", null)]
     [InlineData("steepest", null)]
+    [InlineData("scion", null)]
+    [InlineData("scion-constrained", null)]
+    [InlineData("scion-na", null)]
+    [InlineData("adam-spectral", null)]
     // The calibrated relevance gate keeps a running average of |g| and a tracked α per tensor (issue 16).
     [InlineData("adam", null, true)]
     public void A_cancelled_and_resumed_run_ends_exactly_as_an_uninterrupted_one(string optimizer, string? regularizers, bool calibrated = false)

@@ -73,6 +73,10 @@ public class GlobalMagnitudePrunerTests
     [Theory]
     [InlineData("adam")]
     [InlineData("sgd")]
+    [InlineData("scion")]
+    [InlineData("scion-constrained")]
+    [InlineData("scion-na")]
+    [InlineData("adam-spectral")]
     public void Pruned_weights_stay_exactly_zero_through_optimizer_steps_with_momentum(string optimizerName)
     {
         manual_seed(2);
