@@ -55,7 +55,10 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// paper #52) takes <c>eps</c> (ε, the ℓ∞ radius in the inputs' units, default 0.0889 = 8/255 of the pixel range on
 /// Fashion-MNIST standardized by σ ≈ 0.353) and <c>seed</c> (of the points and α, default 0); <c>tregs</c>
 /// (<see cref="MinimumSpanningTreeRegularizer"/>, seed paper #83) takes <c>sphere</c> (β, the weight of the soft unit-sphere
-/// constraint, default 1).
+/// constraint, default 1). <c>gam</c> (<see cref="GradientNormAwareMinimization"/>, seed paper #17; strength α) takes <c>rho</c>
+/// (ρ, the radius of the first-order flatness, default 0.05) and <c>h</c> (the finite-difference step of its Hessian–vector
+/// products, default 0.01); <c>ridg</c> (<see cref="RationaleInvarianceLoss"/>, seed paper #12) takes <c>momentum</c> (m ∈ (0, 1],
+/// the weight of a batch's mean rationale in its class's running mean, default 0.1).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -109,6 +112,10 @@ public static class RegularizerLibrary
             "λ of λ·mean_i(ℓ(x_c) − αℓ(x_a) − (1−α)ℓ(x_b))², x_a, x_b in the ℓ∞ ball of radius ε", ["eps", "seed"]),
         new("tregs", a => new MinimumSpanningTreeRegularizer(Number(a, "sphere", 1, positive: false)), 1e-2,
             "λ of λ·(−E(MST(H))/B + β·mean_i(‖h_i‖ − 1)²) on the penultimate features", ["sphere"]),
+        new("gam", a => new GradientNormAwareMinimization(Number(a, "rho", 0.05, positive: true), Number(a, "h", 0.01, positive: true)), 0.1,
+            "α of L + α·ρ·max_{‖δ‖≤ρ}‖∇L(θ + δ)‖, one ascent step along ∇‖∇L‖, Hessian–vector products by finite differences", ["rho", "h"]),
+        new("ridg", a => new RationaleInvarianceLoss(Number(a, "momentum", 0.1, positive: true)), 1e-2,
+            "λ of λ·Σ_k (1/(n_k·C))·Σ_{y_i=k}‖W⊙h_i − M_k‖²_F, M_k the class's running mean rationale", ["momentum"]),
     };
 
     /// <summary>The CLI names.</summary>
