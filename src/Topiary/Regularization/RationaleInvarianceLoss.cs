@@ -85,7 +85,7 @@ public sealed class RationaleInvarianceLoss : GradientRegularizer
         var membership = nn.functional.one_hot(labels.to(int64), classes).to(float64);
         var counts = membership.sum(new long[] { 0 });
         var batchMeans = membership.t().matmul(rationales.to(float64).flatten(1)).div(counts.clamp_min(HeldScalar.Of(1.0)).unsqueeze(1)).view(shape);
-        var present = counts.gt(0).to(float64);
+        var present = counts.gt(HeldScalar.Of(0.0)).to(float64);
         // Weight of the batch mean: m for a class seen before, 1 for a new one, 0 for one absent from the batch.
         var take = present.mul(seen!.mul(HeldScalar.Of(Momentum - 1)).add(HeldScalar.Of(1.0))).view(classes, 1, 1);
         means.mul_(take.neg().add(HeldScalar.Of(1.0))).add_(batchMeans.mul(take));

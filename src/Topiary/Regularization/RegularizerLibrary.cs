@@ -58,7 +58,9 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// constraint, default 1). <c>gam</c> (<see cref="GradientNormAwareMinimization"/>, seed paper #17; strength α) takes <c>rho</c>
 /// (ρ, the radius of the first-order flatness, default 0.05) and <c>h</c> (the finite-difference step of its Hessian–vector
 /// products, default 0.01); <c>ridg</c> (<see cref="RationaleInvarianceLoss"/>, seed paper #12) takes <c>momentum</c> (m ∈ (0, 1],
-/// the weight of a batch's mean rationale in its class's running mean, default 0.1).
+/// the weight of a batch's mean rationale in its class's running mean, default 0.1); <c>jacnuc</c>
+/// (<see cref="JacobianNuclearNormRegularizer"/>, seed paper #2) takes <c>sigma</c> (σ of the input noise, in the inputs' units,
+/// default 0.1), <c>samples</c> (noise draws per example, default 1) and <c>seed</c> (of the noise, default 0).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -116,6 +118,8 @@ public static class RegularizerLibrary
             "α of L + α·ρ·max_{‖δ‖≤ρ}‖∇L(θ + δ)‖, one ascent step along ∇‖∇L‖, Hessian–vector products by finite differences", ["rho", "h"]),
         new("ridg", a => new RationaleInvarianceLoss(Number(a, "momentum", 0.1, positive: true)), 1e-2,
             "λ of λ·Σ_k (1/(n_k·C))·Σ_{y_i=k}‖W⊙h_i − M_k‖²_F, M_k the class's running mean rationale", ["momentum"]),
+        new("jacnuc", a => new JacobianNuclearNormRegularizer(Number(a, "sigma", 0.1, positive: true), Whole(a, "samples", 1, minimum: 1), (ulong)Whole(a, "seed", 0, minimum: 0)), 1e-3,
+            "λ of λ·½(‖W_head‖²_F + E‖h(x + σε) − h(x)‖²/σ²), a bound on the Jacobian nuclear norm, h the penultimate features", ["sigma", "samples", "seed"]),
     };
 
     /// <summary>The CLI names.</summary>
