@@ -47,9 +47,9 @@ public static class ScionOracle
         double fanOut = matrix.shape[0], fanIn = matrix.shape[1];
         var value = norm switch
         {
-            ScionNorm.Spectral => linalg.svdvals(matrix).max().mul(Math.Sqrt(fanIn / fanOut)),
-            ScionNorm.ColumnNorm => matrix.norm(0).max().div(Math.Sqrt(fanOut)),
-            ScionNorm.Sign => matrix.abs().max().mul(fanIn),
+            ScionNorm.Spectral => linalg.svdvals(matrix).max().mul(HeldScalar.Of(Math.Sqrt(fanIn / fanOut))),
+            ScionNorm.ColumnNorm => matrix.norm(0).max().div(HeldScalar.Of(Math.Sqrt(fanOut))),
+            ScionNorm.Sign => matrix.abs().max().mul(HeldScalar.Of(fanIn)),
             _ => throw new ArgumentOutOfRangeException(nameof(norm), norm, null),
         };
         return value.item<double>();
@@ -66,9 +66,9 @@ public static class ScionOracle
         double fanOut = matrix.shape[0], fanIn = matrix.shape[1];
         var value = norm switch
         {
-            ScionNorm.Spectral => linalg.svdvals(matrix).sum().mul(Math.Sqrt(fanOut / fanIn)),
-            ScionNorm.ColumnNorm => matrix.norm(0).sum().mul(Math.Sqrt(fanOut)),
-            ScionNorm.Sign => matrix.abs().sum().div(fanIn),
+            ScionNorm.Spectral => linalg.svdvals(matrix).sum().mul(HeldScalar.Of(Math.Sqrt(fanOut / fanIn))),
+            ScionNorm.ColumnNorm => matrix.norm(0).sum().mul(HeldScalar.Of(Math.Sqrt(fanOut))),
+            ScionNorm.Sign => matrix.abs().sum().div(HeldScalar.Of(fanIn)),
             _ => throw new ArgumentOutOfRangeException(nameof(norm), norm, null),
         };
         return value.item<double>();

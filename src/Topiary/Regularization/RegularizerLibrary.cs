@@ -58,6 +58,12 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// constraint, default 1). <c>lawn</c> (<see cref="LogitAttenuatingWeightNormalization"/>, seed paper #38; its strength
 /// λ ≤ 1 is the share of the projection, 1 = the paper's) takes <c>free</c> (E_free, the pruning phase's epochs before the
 /// norms are frozen, default 1). <c>cond</c> (<see cref="ConditionNumberPenalty"/>, after seed paper #114) takes none.
+/// <c>gam</c> (<see cref="GradientNormAwareMinimization"/>, seed paper #17; strength α) takes <c>rho</c>
+/// (ρ, the radius of the first-order flatness, default 0.05) and <c>h</c> (the finite-difference step of its Hessian–vector
+/// products, default 0.01); <c>ridg</c> (<see cref="RationaleInvarianceLoss"/>, seed paper #12) takes <c>momentum</c> (m ∈ (0, 1],
+/// the weight of a batch's mean rationale in its class's running mean, default 0.1); <c>jacnuc</c>
+/// (<see cref="JacobianNuclearNormRegularizer"/>, seed paper #2) takes <c>sigma</c> (σ of the input noise, in the inputs' units,
+/// default 0.1), <c>samples</c> (noise draws per example, default 1) and <c>seed</c> (of the noise, default 0).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -115,6 +121,12 @@ public static class RegularizerLibrary
             "λ of W ← W·(1 − λ + λ·c/‖W‖) after every step once the free epochs are over, c = ‖W‖ when they end (1: the paper's projection)",
             ["free"]) { MaxStrength = 1 },
         new("cond", () => new ConditionNumberPenalty(), 1e-3, "γ of γ·Σ log(σ_max/σ_min) over weight matrices and kernels"),
+        new("gam", a => new GradientNormAwareMinimization(Number(a, "rho", 0.05, positive: true), Number(a, "h", 0.01, positive: true)), 0.1,
+            "α of L + α·ρ·max_{‖δ‖≤ρ}‖∇L(θ + δ)‖, one ascent step along ∇‖∇L‖, Hessian–vector products by finite differences", ["rho", "h"]),
+        new("ridg", a => new RationaleInvarianceLoss(Number(a, "momentum", 0.1, positive: true)), 1e-2,
+            "λ of λ·Σ_k (1/(n_k·C))·Σ_{y_i=k}‖W⊙h_i − M_k‖²_F, M_k the class's running mean rationale", ["momentum"]),
+        new("jacnuc", a => new JacobianNuclearNormRegularizer(Number(a, "sigma", 0.1, positive: true), Whole(a, "samples", 1, minimum: 1), (ulong)Whole(a, "seed", 0, minimum: 0)), 1e-3,
+            "λ of λ·½(‖W_head‖²_F + E‖h(x + σε) − h(x)‖²/σ²), a bound on the Jacobian nuclear norm, h the penultimate features", ["sigma", "samples", "seed"]),
     };
 
     /// <summary>The CLI names.</summary>

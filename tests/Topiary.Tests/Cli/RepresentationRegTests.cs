@@ -8,7 +8,11 @@ public class RepresentationRegTests
     [InlineData("nc:1e-2:between=-1", "between must be a number ≥ 0")]
     [InlineData("elle:100:eps=0", "eps must be a number > 0")]
     [InlineData("tregs:1e-2:sphere=-0.5", "sphere must be a number ≥ 0")]
-    public void A_bad_parameter_of_nc_elle_or_tregs_exits_2_with_one_line_naming_reg(string spec, string reason)
+    [InlineData("gam:0.1:rho=0", "rho must be a number > 0")]
+    [InlineData("ridg:1e-2:momentum=-1", "momentum must be a number > 0")]
+    [InlineData("ridg:1e-2:momentum=2", "the momentum must be in (0, 1]")]
+    [InlineData("jacnuc:1e-3:sigma=0", "sigma must be a number > 0")]
+    public void A_bad_parameter_of_a_representation_or_sharpness_regularizer_exits_2_with_one_line_naming_reg(string spec, string reason)
     {
         var result = CliProcess.Run("prune", "--reg", spec, "--data", "/nonexistent");
         Assert.Equal(2, result.ExitCode);
