@@ -63,7 +63,11 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// products, default 0.01); <c>ridg</c> (<see cref="RationaleInvarianceLoss"/>, seed paper #12) takes <c>momentum</c> (m ∈ (0, 1],
 /// the weight of a batch's mean rationale in its class's running mean, default 0.1); <c>jacnuc</c>
 /// (<see cref="JacobianNuclearNormRegularizer"/>, seed paper #2) takes <c>sigma</c> (σ of the input noise, in the inputs' units,
-/// default 0.1), <c>samples</c> (noise draws per example, default 1) and <c>seed</c> (of the noise, default 0).
+/// default 0.1), <c>samples</c> (noise draws per example, default 1) and <c>seed</c> (of the noise, default 0); <c>arow</c>
+/// (<see cref="RobustnessWeightedAdversarialRegularizer"/>, seed paper #21) takes <c>eps</c> (ε, the attack's ℓ∞ radius in the
+/// inputs' units, default 0.0889 as for <c>elle</c>), <c>steps</c> (K, the attack's steps, default 3; the paper's 10),
+/// <c>smoothing</c> (s ∈ [0, 1), the label smoothing of the clean cross-entropy, default 0.2; not scaled by λ) and <c>seed</c>
+/// (of the attack's starting noise, default 0).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -127,6 +131,11 @@ public static class RegularizerLibrary
             "λ of λ·Σ_k (1/(n_k·C))·Σ_{y_i=k}‖W⊙h_i − M_k‖²_F, M_k the class's running mean rationale", ["momentum"]),
         new("jacnuc", a => new JacobianNuclearNormRegularizer(Number(a, "sigma", 0.1, positive: true), Whole(a, "samples", 1, minimum: 1), (ulong)Whole(a, "seed", 0, minimum: 0)), 1e-3,
             "λ of λ·½(‖W_head‖²_F + E‖h(x + σε) − h(x)‖²/σ²), a bound on the Jacobian nuclear norm, h the penultimate features", ["sigma", "samples", "seed"]),
+        new("arow", a => new RobustnessWeightedAdversarialRegularizer(Number(a, "eps", LocalLinearityRegularizer.DefaultRadius, positive: true),
+                Whole(a, "steps", RobustnessWeightedAdversarialRegularizer.DefaultSteps, minimum: 1),
+                Number(a, "smoothing", RobustnessWeightedAdversarialRegularizer.DefaultSmoothing, positive: false), (ulong)Whole(a, "seed", 0, minimum: 0)), 7.0,
+            "λ of λ·mean_i(1 − p_y(x̂_i))·KL(p(x_i) ‖ p(x̂_i)), x̂ by K PGD steps in the ℓ∞ ball of radius ε, plus label smoothing s on the clean cross-entropy",
+            ["eps", "steps", "smoothing", "seed"]),
     };
 
     /// <summary>The CLI names.</summary>
