@@ -12,6 +12,7 @@ public class RepresentationRegTests
     [InlineData("ridg:1e-2:momentum=-1", "momentum must be a number > 0")]
     [InlineData("ridg:1e-2:momentum=2", "the momentum must be in (0, 1]")]
     [InlineData("jacnuc:1e-3:sigma=0", "sigma must be a number > 0")]
+    [InlineData("aqc:1:limit=10", "'aqc' takes no parameters")]
     public void A_bad_parameter_of_a_representation_or_sharpness_regularizer_exits_2_with_one_line_naming_reg(string spec, string reason)
     {
         var result = CliProcess.Run("prune", "--reg", spec, "--data", "/nonexistent");
