@@ -67,7 +67,8 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// (<see cref="RobustnessWeightedAdversarialRegularizer"/>, seed paper #21) takes <c>eps</c> (ε, the attack's ℓ∞ radius in the
 /// inputs' units, default 0.0889 as for <c>elle</c>), <c>steps</c> (K, the attack's steps, default 3; the paper's 10),
 /// <c>smoothing</c> (s ∈ [0, 1), the label smoothing of the clean cross-entropy, default 0.2; not scaled by λ) and <c>seed</c>
-/// (of the attack's starting noise, default 0).
+/// (of the attack's starting noise, default 0). <c>aqc</c> (<see cref="QuadraticConsolidation"/>, seed paper #107) takes none; it refuses classifier heads of more than
+/// <see cref="QuadraticConsolidation.MaxHeadParameters"/> parameters.
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -136,6 +137,8 @@ public static class RegularizerLibrary
                 Number(a, "smoothing", RobustnessWeightedAdversarialRegularizer.DefaultSmoothing, positive: false), (ulong)Whole(a, "seed", 0, minimum: 0)), 7.0,
             "λ of λ·mean_i(1 − p_y(x̂_i))·KL(p(x_i) ‖ p(x̂_i)), x̂ by K PGD steps in the ℓ∞ ball of radius ε, plus label smoothing s on the clean cross-entropy",
             ["eps", "steps", "smoothing", "seed"]),
+        new("aqc", () => new QuadraticConsolidation(), 1.0,
+            "λ of λ·(½(θ − θ*)ᵀH(θ − θ*) + g*ᵀ(θ − θ*)) on the classifier head, θ*, H, g* of the cross-entropy at the first step's weights and batch"),
     };
 
     /// <summary>The CLI names.</summary>

@@ -14,6 +14,7 @@ public class RepresentationRegTests
     [InlineData("jacnuc:1e-3:sigma=0", "sigma must be a number > 0")]
     [InlineData("arow:7:steps=0", "steps must be a whole number ≥ 1")]
     [InlineData("arow:7:smoothing=1", "the smoothing must be in [0, 1)")]
+    [InlineData("aqc:1:limit=10", "'aqc' takes no parameters")]
     public void A_bad_parameter_of_a_representation_or_sharpness_regularizer_exits_2_with_one_line_naming_reg(string spec, string reason)
     {
         var result = CliProcess.Run("prune", "--reg", spec, "--data", "/nonexistent");
