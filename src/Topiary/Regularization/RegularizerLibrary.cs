@@ -64,6 +64,8 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// the weight of a batch's mean rationale in its class's running mean, default 0.1); <c>jacnuc</c>
 /// (<see cref="JacobianNuclearNormRegularizer"/>, seed paper #2) takes <c>sigma</c> (σ of the input noise, in the inputs' units,
 /// default 0.1), <c>samples</c> (noise draws per example, default 1) and <c>seed</c> (of the noise, default 0).
+/// <c>nested</c> (<see cref="NestedDropout"/>, seed paper #68; its strength is p ≤ 1 of the geometric truncation index) takes
+/// <c>seed</c> (of the truncation indices, default 0).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -127,6 +129,9 @@ public static class RegularizerLibrary
             "λ of λ·Σ_k (1/(n_k·C))·Σ_{y_i=k}‖W⊙h_i − M_k‖²_F, M_k the class's running mean rationale", ["momentum"]),
         new("jacnuc", a => new JacobianNuclearNormRegularizer(Number(a, "sigma", 0.1, positive: true), Whole(a, "samples", 1, minimum: 1), (ulong)Whole(a, "seed", 0, minimum: 0)), 1e-3,
             "λ of λ·½(‖W_head‖²_F + E‖h(x + σε) − h(x)‖²/σ²), a bound on the Jacobian nuclear norm, h the penultimate features", ["sigma", "samples", "seed"]),
+        new("nested", a => new NestedDropout((ulong)Whole(a, "seed", 0, minimum: 0)), 0.1,
+            "p of b ~ Geometric(p) per example, the penultimate features of index > b zeroed in training steps (feature j kept with probability (1 − p)^j)",
+            ["seed"]) { MaxStrength = 1 },
     };
 
     /// <summary>The CLI names.</summary>
