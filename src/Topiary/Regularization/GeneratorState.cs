@@ -24,4 +24,22 @@ internal static class GeneratorState
         used++;
         return generator;
     }
+
+    /// <summary>The whole state of a regularizer whose only state is <paramref name="generator"/>.</summary>
+    public static IReadOnlyDictionary<string, Tensor> SaveOnly(Generator generator)
+    {
+        var state = new Dictionary<string, Tensor>();
+        Save(state, generator);
+        return state;
+    }
+
+    /// <summary>The generator of a regularizer whose only state it is, from <paramref name="state"/> (what <see cref="SaveOnly"/> returned).</summary>
+    /// <exception cref="ArgumentException"><paramref name="state"/> holds other keys.</exception>
+    public static Generator RestoreOnly(IReadOnlyDictionary<string, Tensor> state, ulong seed)
+    {
+        var used = 0;
+        var generator = Restore(state, seed, ref used);
+        PerParameterTensors.EnsureAllUsed(state, used);
+        return generator;
+    }
 }

@@ -110,18 +110,10 @@ public sealed class JacobianNuclearNormRegularizer : GradientRegularizer
     public override Tensor Penalty(Tensor weight, Tensor grad, double strength) => zeros(1, dtype: weight.dtype, device: weight.device).sum();
 
     /// <inheritdoc />
-    public override IReadOnlyDictionary<string, Tensor> SaveState(IReadOnlyList<(string Name, Tensor Parameter)> parameters)
-    {
-        var state = new Dictionary<string, Tensor>();
-        GeneratorState.Save(state, generator);
-        return state;
-    }
+    public override IReadOnlyDictionary<string, Tensor> SaveState(IReadOnlyList<(string Name, Tensor Parameter)> parameters) =>
+        GeneratorState.SaveOnly(generator);
 
     /// <inheritdoc />
-    public override void LoadState(IReadOnlyList<(string Name, Tensor Parameter)> parameters, IReadOnlyDictionary<string, Tensor> state)
-    {
-        var used = 0;
-        generator = GeneratorState.Restore(state, Seed, ref used);
-        PerParameterTensors.EnsureAllUsed(state, used);
-    }
+    public override void LoadState(IReadOnlyList<(string Name, Tensor Parameter)> parameters, IReadOnlyDictionary<string, Tensor> state) =>
+        generator = GeneratorState.RestoreOnly(state, Seed);
 }

@@ -69,6 +69,10 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// <c>smoothing</c> (s ∈ [0, 1), the label smoothing of the clean cross-entropy, default 0.2; not scaled by λ) and <c>seed</c>
 /// (of the attack's starting noise, default 0). <c>aqc</c> (<see cref="QuadraticConsolidation"/>, seed paper #107) takes none; it refuses classifier heads of more than
 /// <see cref="QuadraticConsolidation.MaxHeadParameters"/> parameters.
+/// <c>nested</c> (<see cref="NestedDropout"/>, seed paper #68; its strength is p ≤ 1 of the geometric truncation index) takes
+/// <c>seed</c> (of the truncation indices, default 0).
+/// <c>lv</c> (<see cref="LeastVolume"/>, seed paper #108) takes <c>eta</c> (η added to every standard deviation, default 1) and
+/// <c>lipschitz</c> (1, the default: the volume of the features scaled by the head's spectral norm; 0: the paper's on the features).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -139,6 +143,12 @@ public static class RegularizerLibrary
             ["eps", "steps", "smoothing", "seed"]),
         new("aqc", () => new QuadraticConsolidation(), 1.0,
             "λ of λ·(½(θ − θ*)ᵀH(θ − θ*) + g*ᵀ(θ − θ*)) on the classifier head, θ*, H, g* of the cross-entropy at the first step's weights and batch"),
+        new("nested", a => new NestedDropout((ulong)Whole(a, "seed", 0, minimum: 0)), 0.1,
+            "p of b ~ Geometric(p) per example, the penultimate features of index > b zeroed in training steps (feature j kept with probability (1 − p)^j)",
+            ["seed"]) { MaxStrength = 1 },
+        new("lv", a => new LeastVolume(Number(a, "eta", 1, positive: true), Switch(a, "lipschitz", fallback: true)), 1e-2,
+            "λ of λ·exp(mean_i log(σ_i + η)), σ_i the batch standard deviation of penultimate feature i (times ‖W_head‖₂ with lipschitz=1)",
+            ["eta", "lipschitz"]),
     };
 
     /// <summary>The CLI names.</summary>

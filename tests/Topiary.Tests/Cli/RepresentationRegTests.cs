@@ -15,6 +15,10 @@ public class RepresentationRegTests
     [InlineData("arow:7:steps=0", "steps must be a whole number ≥ 1")]
     [InlineData("arow:7:smoothing=1", "the smoothing must be in [0, 1)")]
     [InlineData("aqc:1:limit=10", "'aqc' takes no parameters")]
+    [InlineData("nested:0.1:seed=-1", "seed must be a whole number ≥ 0")]
+    [InlineData("nested:1.5", "must be at most 1")]
+    [InlineData("lv:1e-2:eta=0", "eta must be a number > 0")]
+    [InlineData("lv:1e-2:lipschitz=2", "lipschitz must be 0 or 1")]
     public void A_bad_parameter_of_a_representation_or_sharpness_regularizer_exits_2_with_one_line_naming_reg(string spec, string reason)
     {
         var result = CliProcess.Run("prune", "--reg", spec, "--data", "/nonexistent");
