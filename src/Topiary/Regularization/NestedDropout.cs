@@ -1,4 +1,5 @@
 using TorchSharp;
+using Topiary.Backend;
 using static TorchSharp.torch;
 
 namespace Topiary.Regularization;
@@ -54,7 +55,7 @@ public sealed class NestedDropout : GradientRegularizer
         CheckProbability(probability);
         using var scope = NewDisposeScope();
         var u = rand(examples, 1, dtype: float64, generator: generator);
-        var survival = pow(1 - probability, arange(features, dtype: float64)).unsqueeze(0);
+        var survival = pow(1 - probability, arange(HeldScalar.Of(features), dtype: float64)).unsqueeze(0);
         return u.lt(survival).to_type(dtype).MoveToOuterDisposeScope();
     }
 
