@@ -78,15 +78,15 @@ public class FactorizedFineTuningTests
     public void A_state_restored_in_a_fresh_instance_continues_bit_identically(string spec)
     {
         using var scope = NewDisposeScope();
-        var network = new FineTuningNetwork(10);
+        var network = new TanhNetwork(10, outputs: 3);
         var original = new CompositeRegularizer(RegularizerSpec.Parse(spec));
         network.Steps(original, 3, 1.0);
         var state = original.SaveState(network.Named);
         Assert.Equal(5, state.Count);
 
-        FineTuningNetwork Copy()
+        TanhNetwork Copy()
         {
-            var copy = new FineTuningNetwork(10);
+            var copy = new TanhNetwork(10, outputs: 3);
             using var _ = no_grad();
             for (var i = 0; i < copy.Parameters.Count; i++) copy.Parameters[i].copy_(network.Parameters[i]);
             return copy;

@@ -114,7 +114,7 @@ public class QuasiGivensFineTuningTests
     public void Block_gradients_are_autograd_of_the_loss_through_W0_R_plus_the_penalty(double gamma)
     {
         using var scope = NewDisposeScope();
-        var network = new FineTuningNetwork(8);
+        var network = new TanhNetwork(8, outputs: 3);
         var pretrained = network.First.detach().clone();
         var qgoft = new QuasiGivensFineTuning(learningRate: 0.05);
         // A few steps first, so that the blocks are neither the identity nor orthogonal.
@@ -131,7 +131,7 @@ public class QuasiGivensFineTuningTests
     public void The_soft_orthogonality_penalty_and_its_gradient_are_the_formula_and_its_autograd()
     {
         using var scope = NewDisposeScope();
-        var network = new FineTuningNetwork(9);
+        var network = new TanhNetwork(9, outputs: 3);
         var qgoft = new QuasiGivensFineTuning(learningRate: 0.05);
         network.Steps(qgoft, 4, 0.0);
         var blocks = qgoft.Blocks(network.First)!;

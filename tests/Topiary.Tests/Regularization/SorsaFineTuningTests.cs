@@ -46,7 +46,7 @@ public class SorsaFineTuningTests
     public void Factor_gradients_are_autograd_of_the_loss_through_the_reparameterized_weight_plus_the_penalty(double gamma)
     {
         using var scope = NewDisposeScope();
-        var network = new FineTuningNetwork(1);
+        var network = new TanhNetwork(1, outputs: 3);
         var sorsa = new SorsaFineTuning(rank: 2, learningRate: 0.05);
         // A few steps first, so that the factors are no longer orthonormal and the penalty has a gradient.
         network.Steps(sorsa, 4, 0.0);
@@ -68,7 +68,7 @@ public class SorsaFineTuningTests
     public void The_penalty_and_its_gradient_are_the_orthonormality_penalty_and_its_autograd()
     {
         using var scope = NewDisposeScope();
-        var network = new FineTuningNetwork(2);
+        var network = new TanhNetwork(2, outputs: 3);
         var sorsa = new SorsaFineTuning(rank: 3, learningRate: 0.05);
         network.Steps(sorsa, 4, 0.0);
         var (u, s, v) = sorsa.Factors(network.First)!.Value;
@@ -90,7 +90,7 @@ public class SorsaFineTuningTests
     public void With_a_zero_loss_gradient_the_penalty_moves_the_singular_vectors_toward_orthonormality()
     {
         using var scope = NewDisposeScope();
-        var network = new FineTuningNetwork(3);
+        var network = new TanhNetwork(3, outputs: 3);
         var sorsa = new SorsaFineTuning(rank: 3, learningRate: 1e-2);
         network.Steps(sorsa, 1, 0.0);
         // Bend the factors away from orthonormality through the checkpoint state.
