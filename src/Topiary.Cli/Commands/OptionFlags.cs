@@ -23,6 +23,7 @@ internal static class OptionFlags
         [nameof(MethodSettings.Criterion)] = "--criterion",
         [nameof(MethodSettings.Pattern)] = "--pattern",
         [nameof(MethodSettings.RewindStep)] = "--rewind",
+        [nameof(MethodSettings.MaxSparsity)] = "--max-sparsity",
         [nameof(SemiStructuredPruning.N)] = "--pattern",
         [nameof(SemiStructuredPruning.M)] = "--pattern",
         [nameof(MethodSettings.GammaDecay)] = "--no-gamma-decay",

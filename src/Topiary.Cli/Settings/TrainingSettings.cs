@@ -49,6 +49,10 @@ internal abstract class TrainingSettings : RunSettings
     [Description("iterative methods: lottery-ticket rewinding; after each crop the remaining weights go back to their values at pruning step K (0: the dense model) and the optimizer state is cleared (Frankle et al. 2019, 2020)")]
     public long? Rewind { get; init; }
 
+    [CommandOption("--max-sparsity <S>")]
+    [Description("iterative methods: stop cropping once this share of the prunable parameters is pruned, in (0,1); the last crop is clipped to land on it and the rest of the budget fine-tunes under that mask (default: none, crop while validation beats the floor, as the paper)")]
+    public double? MaxSparsity { get; init; }
+
     [CommandOption("--pattern <N:M>")]
     [Description("nm: keep N of every M consecutive weights of each row (default 2:4, NVIDIA's; 4:8 and others too); rows that are not a multiple of M long, and biases, stay dense")]
     public string? Pattern { get; init; }
@@ -158,6 +162,7 @@ internal abstract class TrainingSettings : RunSettings
         GammaDecay = NoGammaDecay ? false : null,
         Pattern = ParsePattern(Pattern),
         RewindStep = Rewind,
+        MaxSparsity = MaxSparsity,
         Criterion = Criterion switch
         {
             "magnitude" => PruningCriterion.Magnitude, "snip" => PruningCriterion.Snip, "taylor" => PruningCriterion.Taylor,
@@ -246,6 +251,7 @@ internal abstract class TrainingSettings : RunSettings
         OneOf("--tune", Tune, StrengthTunings.Names.ToArray()),
         TuneEvery is null ? null : Tune is null ? "--tune-every: needs --tune" : TuneEvery < 1 ? $"--tune-every: must be at least 1, got {TuneEvery}" : null,
         Rewind < 0 ? $"--rewind: must be ≥ 0, got {Rewind}" : null,
+        MaxSparsity is null or (> 0 and < 1) ? null : $"--max-sparsity: must lie in (0, 1), got {MaxSparsity}",
         Pattern is null || ParsePattern(Pattern) is not null ? null : $"--pattern: expected N:M with 1 ≤ N < M, e.g. 2:4, got '{Pattern}'",
         AtLeast("--subset", Subset, ModelDefaults.MinimumSubset(ModelName)),
     ];

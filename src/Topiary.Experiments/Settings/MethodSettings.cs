@@ -35,6 +35,8 @@ public sealed record MethodSettings
     public double? Growth { get; init; }
     /// <summary>Lottery-ticket rewinding of the iterative methods: the step k the weights go back to after each crop.</summary>
     public long? RewindStep { get; init; }
+    /// <summary>The prunable sparsity at which the iterative methods stop cropping (<see cref="IterativeCropPruning.MaxSparsity"/>).</summary>
+    public double? MaxSparsity { get; init; }
     /// <summary>N and M of <c>nm</c>: keep N of every M consecutive weights of a row.</summary>
     public (int N, int M)? Pattern { get; init; }
     /// <summary>What every method's schedule ranks by when it prunes (<see cref="PruningMethod.Criterion"/>).</summary>
@@ -62,6 +64,7 @@ public sealed record MethodSettings
         Criterion = Criterion ?? lower.Criterion,
         Pattern = Pattern ?? lower.Pattern,
         RewindStep = RewindStep ?? lower.RewindStep,
+        MaxSparsity = MaxSparsity ?? lower.MaxSparsity,
         Regularizers = Regularizers ?? lower.Regularizers,
         Tuning = Tuning ?? lower.Tuning,
     };
@@ -76,8 +79,10 @@ public sealed record MethodSettings
             {
                 Alpha = Alpha ?? r.Alpha, AlphaQuantile = AlphaQuantile ?? r.AlphaQuantile, Signal = Signal ?? r.Signal, Decay = Decay ?? r.Decay,
                 Gamma = Gamma ?? r.Gamma, GammaDecay = GammaDecay ?? r.GammaDecay, CropFraction = CropFraction ?? r.CropFraction, RewindStep = RewindStep ?? r.RewindStep,
+                MaxSparsity = MaxSparsity ?? r.MaxSparsity,
             },
-            IterativeCropPruning i => i with { Gamma = Gamma ?? i.Gamma, GammaDecay = GammaDecay ?? i.GammaDecay, CropFraction = CropFraction ?? i.CropFraction, RewindStep = RewindStep ?? i.RewindStep },
+            IterativeCropPruning i => i with { Gamma = Gamma ?? i.Gamma, GammaDecay = GammaDecay ?? i.GammaDecay, CropFraction = CropFraction ?? i.CropFraction, RewindStep = RewindStep ?? i.RewindStep,
+                MaxSparsity = MaxSparsity ?? i.MaxSparsity },
             LobsterPruning l => l with { Lambda = Gamma ?? l.Lambda, Twt = Twt ?? l.Twt, Pwe = Pwe ?? l.Pwe },
             HyperSparsePruning h => h with { Lambda = Gamma ?? h.Lambda, TargetSparsity = TargetSparsity ?? h.TargetSparsity, Growth = Growth ?? h.Growth },
             GradualMagnitudePruning g => g with { TargetSparsity = TargetSparsity ?? g.TargetSparsity },
@@ -117,6 +122,7 @@ public sealed record MethodSettings
         Check(GammaDecay is not null, iterative, nameof(GammaDecay));
         Check(CropFraction is not null, iterative, nameof(CropFraction));
         Check(RewindStep is not null, iterative, nameof(RewindStep));
+        Check(MaxSparsity is not null, iterative, nameof(MaxSparsity));
         Check(TargetSparsity is not null, gmp || hyperSparse || structured, nameof(TargetSparsity));
         Check(Twt is not null, lobster, nameof(Twt));
         Check(Pwe is not null, lobster, nameof(Pwe));

@@ -28,6 +28,13 @@ public abstract record IterativeCropPruning : PruningMethod
     /// </summary>
     public long? RewindStep { get; init; }
 
+    /// <summary>
+    /// When set, s in (0, 1): the crops stop once the prunable sparsity reaches s (the last crop clipped to land on it),
+    /// and the rest of the budget fine-tunes under that mask; null (the default, the paper's rule) crops for as long as
+    /// the metric beats the bound. See <see cref="IterativeFractionPolicy.MaxSparsity"/>.
+    /// </summary>
+    public double? MaxSparsity { get; init; }
+
     /// <inheritdoc />
     public override double Strength => Gamma;
 
@@ -40,17 +47,23 @@ public abstract record IterativeCropPruning : PruningMethod
         Require(Gamma >= 0 && double.IsFinite(Gamma), nameof(Gamma), $"must be a finite number ≥ 0, got {Gamma}");
         Require(CropFraction is > 0 and < 1, nameof(CropFraction), $"must lie in (0, 1), got {CropFraction}");
         Require(RewindStep is null or >= 0, nameof(RewindStep), $"must be ≥ 0, got {RewindStep}");
+        Require(MaxSparsity is null or (> 0 and < 1), nameof(MaxSparsity), $"must lie in (0, 1), got {MaxSparsity}");
         base.Validate();
     }
 
     /// <inheritdoc />
-    protected override IEnumerable<(string Key, JsonNode? Value)> Settings() =>
-        // The rewind step is named only when set, so that runs without it are described as before.
-        RewindStep is { } k ? [("gamma", Number(Gamma)), ("gamma_decay", GammaDecay), ("crop_fraction", Number(CropFraction)), ("rewind_step", k)]
-            : [("gamma", Number(Gamma)), ("gamma_decay", GammaDecay), ("crop_fraction", Number(CropFraction))];
+    protected override IEnumerable<(string Key, JsonNode? Value)> Settings()
+    {
+        // The rewind step and the maximum sparsity are named only when set, so that runs without them are described as before.
+        IEnumerable<(string Key, JsonNode? Value)> settings = [("gamma", Number(Gamma)), ("gamma_decay", GammaDecay), ("crop_fraction", Number(CropFraction))];
+        if (RewindStep is { } k) settings = settings.Append(("rewind_step", k));
+        if (MaxSparsity is { } s) settings = settings.Append(("max_sparsity", Number(s)));
+        return settings;
+    }
 
     /// <inheritdoc />
-    protected override PruningPolicy CreateOwnPolicy(PruningPlan plan, GradientRegularizer own) => new IterativeFractionPolicy(CropFraction);
+    protected override PruningPolicy CreateOwnPolicy(PruningPlan plan, GradientRegularizer own) =>
+        new IterativeFractionPolicy(CropFraction) { MaxSparsity = MaxSparsity };
 }
 
 /// <summary>

@@ -60,6 +60,7 @@ public class PruneCommandTests
     [InlineData("--epochs", "many", "--epochs")]
     [InlineData("--frobnicate", "1", "--frobnicate")]
     [InlineData("--criterion", "saliency", "--criterion: unknown value 'saliency' (expected one of: magnitude, snip, taylor, movement)")]
+    [InlineData("--max-sparsity", "1", "--max-sparsity: must lie in (0, 1), got 1")]
     public void Bad_flags_exit_2_with_one_line_naming_the_flag(string flag, string value, string named) =>
         CliProcess.AssertUsageError(CliProcess.Run("prune", flag, value), named);
 
@@ -80,6 +81,7 @@ public class PruneCommandTests
     [InlineData("none", "--tune", "hoag", "--tune: none takes no such setting")]
     [InlineData("gmp", "--tune", "stn", "--tune: gmp takes no such setting")]
     [InlineData("lobster", "--tune", "bilevel", "--tune: bilevel: regularizer 'lobster' is not a smooth penalty")]
+    [InlineData("gmp", "--max-sparsity", "0.98", "--max-sparsity: gmp takes no such setting")]
     public void A_setting_the_method_or_optimizer_does_not_take_is_refused_before_any_training(string method, string flag, string value, string message)
     {
         var result = CliProcess.Run("prune", "--method", method, flag, value, "--data", "/nonexistent");
@@ -95,6 +97,18 @@ public class PruneCommandTests
         var paper = Assert.IsType<RelevancePruning>(new PruneSettings { Alpha = "0.01" }.Options().Method);
         Assert.Equal((0.01, (double?)null, RelevanceSignal.Minibatch, DecayCoupling.Coupled), (paper.Alpha, paper.AlphaQuantile, paper.Signal, paper.Decay));
         Assert.Equal(new RelevancePruning().Describe().ToJsonString(), new PruneSettings().Options().Method.Describe().ToJsonString());
+    }
+
+    [Fact]
+    public void The_maximum_sparsity_reaches_every_iterative_method_and_is_described_only_when_set()
+    {
+        foreach (var name in new[] { "relevance", "l2", "l1", "none" })
+        {
+            var method = Assert.IsAssignableFrom<IterativeCropPruning>(new PruneSettings { Method = name, MaxSparsity = 0.98 }.Options().Method);
+            Assert.Equal(0.98, method.MaxSparsity);
+            Assert.Contains("\"max_sparsity\":0.98", method.Describe().ToJsonString());
+        }
+        Assert.DoesNotContain("max_sparsity", new RelevancePruning().Describe().ToJsonString());
     }
 
     [Fact]

@@ -102,4 +102,32 @@ public class ScheduleTests
         var largest = masks.Entries.MaxBy(e => e.Mask.numel())!;
         Assert.Equal(limits.For(largest.Name).Max, 1 - largest.Mask.count_nonzero().item<long>() / (double)largest.Mask.numel(), 3);
     }
+
+    [Theory]
+    [InlineData(RankingScope.Global)]
+    [InlineData(RankingScope.PerLayer)]
+    public void The_iterative_crop_stops_exactly_at_its_maximum_sparsity(RankingScope ranking)
+    {
+        manual_seed(52);
+        using var model = new LeNet300();
+        using var masks = new PruningMasks(new LayerSelector().Select(model));
+        var policy = new IterativeFractionPolicy(0.3) { MaxSparsity = 0.9, Ranking = ranking };
+        var context = new PruningContext(masks, new MetricFloor(0), () => new EvaluationResult(1, 0), 10, 100, NullLogger.Instance);
+        var wanted = masks.Total - (long)Math.Round(0.9 * masks.Total, MidpointRounding.AwayFromZero);
+        var crops = 0;
+        while (policy.AtEvaluation(context, new EvaluationResult(1, 0)))
+        {
+            Assert.True(masks.Remaining >= wanted - masks.Entries.Count, $"crop {crops + 1} went past the maximum: {masks.Remaining} left");
+            Assert.True(++crops < 20, "the crops did not stop");
+        }
+        // (1 − 0.3)^6 = 0.118 > 0.1 > 0.7^7: six full crops, then a seventh clipped to land on the maximum.
+        Assert.Equal(7, crops);
+        if (ranking == RankingScope.Global) Assert.Equal(wanted, masks.Remaining);
+        else Assert.InRange(masks.Remaining, wanted - masks.Entries.Count, wanted + masks.Entries.Count);
+        Assert.False(policy.AtEvaluation(context, new EvaluationResult(1, 0)));
+    }
+
+    [Fact]
+    public void A_maximum_sparsity_outside_the_open_unit_interval_is_refused() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IterativeFractionPolicy(0.1) { MaxSparsity = 1 });
 }
