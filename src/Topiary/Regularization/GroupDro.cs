@@ -24,8 +24,7 @@ namespace Topiary.Regularization;
 /// </remarks>
 public sealed class GroupDro : GradientRegularizer
 {
-    private readonly int? groups;
-    private readonly Func<Tensor, Tensor, Tensor>? groupOf;
+    private readonly BatchGroups groups;
     private readonly double[]? groupSizes;
     private Tensor? weights;
 
@@ -43,8 +42,7 @@ public sealed class GroupDro : GradientRegularizer
         if (!(eta >= 0) || double.IsInfinity(eta)) throw new ArgumentOutOfRangeException(nameof(eta), eta, $"eta must be finite and ≥ 0, got {eta}");
         if (!(adjustment >= 0) || double.IsInfinity(adjustment))
             throw new ArgumentOutOfRangeException(nameof(adjustment), adjustment, $"the adjustment C must be finite and ≥ 0, got {adjustment}");
-        if (groups is < 1) throw new ArgumentOutOfRangeException(nameof(groups), groups, $"groups must be at least 1, got {groups}");
-        if (groupOf is not null && groups is null) throw new ArgumentException("a group function needs the number of groups", nameof(groups));
+        this.groups = new BatchGroups(groups, groupOf, nameof(groups));
         if (adjustment != 0 && groupSizes is null)
             throw new ArgumentException("the group adjustment C/√n_g needs the training set's group sizes n_g", nameof(groupSizes));
         if (groupSizes is not null)
@@ -55,8 +53,6 @@ public sealed class GroupDro : GradientRegularizer
         }
         Eta = eta;
         Adjustment = adjustment;
-        this.groups = groups;
-        this.groupOf = groupOf;
         this.groupSizes = groupSizes?.ToArray();
     }
 
@@ -81,12 +77,7 @@ public sealed class GroupDro : GradientRegularizer
         var (outputs, targets) = (context.Outputs, context.Targets);
         ClassTargets.Require(outputs, targets, "GroupDRO");
         if (strength == 0 || targets.shape[0] == 0) return null;
-        var count = groups ?? (int)outputs.shape[1];
-        var ids = groupOf?.Invoke(context.Inputs, targets) ?? targets;
-        if (ids.dtype != ScalarType.Int64 || ids.dim() != 1 || ids.shape[0] != targets.shape[0])
-            throw new ArgumentException($"group ids must be int64, one per example; got {ids.dtype} [{string.Join(",", ids.shape)}]");
-        if (ids.numel() > 0 && (ids.min().item<long>() < 0 || ids.max().item<long>() >= count))
-            throw new ArgumentException($"group ids must be in [0, {count}); got {ids.min().item<long>()} to {ids.max().item<long>()}");
+        var (ids, count) = groups.Of(context);
         var losses = nn.functional.cross_entropy(outputs, targets, reduction: nn.Reduction.None);
         var membership = nn.functional.one_hot(ids, count).to(losses.dtype);
         // A literal 0 would bind to sum(ScalarType): the dimension goes in an array.
@@ -133,8 +124,8 @@ public sealed class GroupDro : GradientRegularizer
             weights = null;
             return;
         }
-        if (q.dim() != 1 || (groups is { } g && q.shape[0] != g))
-            throw new ArgumentException($"GroupDRO's checkpoint weights have shape [{string.Join(",", q.shape)}]{(groups is { } n ? $", not [{n}]" : "")}");
+        if (q.dim() != 1 || (groups.Count is { } g && q.shape[0] != g))
+            throw new ArgumentException($"GroupDRO's checkpoint weights have shape [{string.Join(",", q.shape)}]{(groups.Count is { } n ? $", not [{n}]" : "")}");
         weights?.Dispose();
         using (no_grad()) weights = q.to(float64).detach().clone().DetachFromDisposeScope();
     }

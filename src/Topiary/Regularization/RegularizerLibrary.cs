@@ -73,6 +73,8 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// <c>seed</c> (of the truncation indices, default 0).
 /// <c>lv</c> (<see cref="LeastVolume"/>, seed paper #108) takes <c>eta</c> (η added to every standard deviation, default 1) and
 /// <c>lipschitz</c> (1, the default: the volume of the features scaled by the head's spectral norm; 0: the paper's on the features).
+/// <c>gram</c> (<see cref="GramianInvariancePenalty"/>, after seed paper #55; formula derived from the abstract) takes <c>ridge</c>
+/// (ε relative to the mean eigenvalue of each environment's Gramian, &gt; 0, default 1e-2); its environments are the classes.
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -149,6 +151,9 @@ public static class RegularizerLibrary
         new("lv", a => new LeastVolume(Number(a, "eta", 1, positive: true), Switch(a, "lipschitz", fallback: true)), 1e-2,
             "λ of λ·exp(mean_i log(σ_i + η)), σ_i the batch standard deviation of penultimate feature i (times ‖W_head‖₂ with lipschitz=1)",
             ["eta", "lipschitz"]),
+        new("gram", a => new GramianInvariancePenalty(Number(a, "ridge", GramianInvariancePenalty.DefaultRidge, positive: true)), 1e-3,
+            "λ of λ·mean_e‖∇_W R^e·(G_e + εI)⁻¹‖²_F over the environments (the classes), G_e = E_e[φφᵀ], φ = (h, 1), ε = ridge·tr(G_e)/k; our derivation from the abstract",
+            ["ridge"]),
     };
 
     /// <summary>The CLI names.</summary>

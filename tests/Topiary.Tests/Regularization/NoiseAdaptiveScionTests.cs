@@ -9,7 +9,7 @@ public class NoiseAdaptiveScionTests
     private static Tensor Gradient(int seed, double scale = 1) => randn(3, 4, dtype: float64, generator: new Generator((ulong)seed)).mul(scale);
 
     [Fact]
-    public void The_noise_estimate_is_the_moving_average_of_the_squared_dual_norm_of_the_surprise()
+    public void The_noise_estimate_is_the_moving_average_of_the_squared_dual_norm_of_the_change_between_consecutive_gradients()
     {
         using var scope = NewDisposeScope();
         var w = new Parameter(zeros(3, 4, dtype: float64));
@@ -20,15 +20,33 @@ public class NoiseAdaptiveScionTests
         Assert.Null(optimizer.Noise(0));
         w.grad = g2.clone();
         optimizer.Step();
-        var d1 = g1.mul(0.5);
-        var s2 = g2.sub(d1).abs().sum().item<double>() / 4;
+        // The paper's practical option: the previous stochastic gradient, not the averaged one, is the second sample.
+        var s2 = g2.sub(g1).abs().sum().item<double>() / 4;
         Assert.Equal(0.1 * s2 * s2, optimizer.Noise(0)!.Value, 12);
         w.grad = g3.clone();
         optimizer.Step();
-        var d2 = d1.mul(0.5).add(g2.mul(0.5));
-        var s3 = g3.sub(d2).abs().sum().item<double>() / 4;
+        var s3 = g3.sub(g2).abs().sum().item<double>() / 4;
         Assert.Equal(0.9 * 0.1 * s2 * s2 + 0.1 * s3 * s3, optimizer.Noise(0)!.Value, 12);
-        Assert.Equal(s3, ScionOracle.DualNorm(g3.sub(d2), ScionNorm.Sign), 12);
+        Assert.Equal(s3, ScionOracle.DualNorm(g3.sub(g2), ScionNorm.Sign), 12);
+        var averaged = g3.sub(g1.mul(0.25).add(g2.mul(0.5))).abs().sum().item<double>() / 4;
+        Assert.NotEqual(0.9 * 0.1 * s2 * s2 + 0.1 * averaged * averaged, optimizer.Noise(0)!.Value, 6);
+    }
+
+    [Fact]
+    public void A_masked_entry_of_the_previous_gradient_is_zeroed_with_the_averaged_one()
+    {
+        using var scope = NewDisposeScope();
+        var w = new Parameter(zeros(3, 4, dtype: float64));
+        using var optimizer = new NoiseAdaptiveScionOptimizer([w], 0.01, noiseDecay: 0, norms: [ScionNorm.Sign]);
+        w.grad = ones(3, 4, dtype: float64);
+        optimizer.Step();
+        var mask = ones(3, 4, dtype: float64);
+        mask[0, 0] = tensor(0.0, float64);
+        optimizer.MaskState(w, mask);
+        w.grad = ones(3, 4, dtype: float64);
+        optimizer.Step();
+        // Only the masked entry changed, by 1: the sign norm's dual is Σ|·|/fan_in.
+        Assert.Equal(1.0 / 16, optimizer.Noise(0)!.Value, 12);
     }
 
     [Fact]
