@@ -71,8 +71,9 @@ public sealed class NoiseAdaptiveScionOptimizer : MaskableOptimizer
                     var change = ScionOracle.DualNorm(grad.sub(last), scion.NormOf(i));
                     noise[i] = noise[i] is { } h ? NoiseDecay * h + (1 - NoiseDecay) * change * change : (1 - NoiseDecay) * change * change;
                 }
-                previous[i]?.Dispose();
-                previous[i] = grad.detach().clone().DetachFromDisposeScope();
+                // Copied into the kept buffer: a new tensor per tensor and step would allocate in the training loop.
+                if (previous[i] is { } kept) kept.copy_(grad);
+                else previous[i] = grad.detach().clone().DetachFromDisposeScope();
             }
         var scales = Enumerable.Range(0, Parameters.Count).Select(RateScale).ToArray();
         scion.LearningRate = LearningRate;
