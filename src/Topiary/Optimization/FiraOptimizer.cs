@@ -6,17 +6,20 @@ using Topiary.Backend;
 namespace Topiary.Optimization;
 
 /// <summary>
-/// Fira (Chen, Zhang, Li, Wang, Li, Zhao, "Fira: Can We Achieve Full-rank Training of LLMs Under Low-rank
-/// Constraint?", arXiv 2024, seed paper #82): Adam whose moments live in a rank-r subspace, as GaLore's, plus the
-/// gradient outside that subspace, scaled like Adam's step, so that every direction trains. For a matrix gradient G
-/// (m ≤ n; a taller one is transposed, a kernel seen as out × in·k·k):
+/// Fira (Chen, Feng, Li, Lai, Yue, Yuan, Wang, "Fira: Can We Achieve Full-rank Training of LLMs Under Low-rank
+/// Constraint?", arXiv 2024, NeurIPS 2025, seed paper #82): Adam whose moments live in a rank-r subspace, as GaLore's,
+/// plus the gradient outside that subspace, scaled like Adam's step, so that every direction trains. For a matrix
+/// gradient G (m ≤ n; a taller one is transposed, a kernel seen as out × in·k·k):
 /// P = the top-r left singular vectors of G, recomputed every T steps; R = PᵀG (r × n);
-/// ψ(R) = m̂/(√v̂ + ε), Adam on R; φ_j = ‖ψ(R)_{:,j}‖/‖R_{:,j}‖ per column (the paper's column-wise norm-based scaling);
-/// S = (G − PR)·diag(φ), limited by <see cref="NormGrowthLimiter"/> (‖S_t‖ ≤ γ‖S_{t−1}‖);
+/// ψ(R) = m̂/(√v̂ + ε), Adam on R; φ_j = ‖ψ(R)_{:,j}‖/(‖R_{:,j}‖ + 1e-8) per column (the paper's column-wise
+/// norm-based scaling); S = (G − PR)·diag(φ), limited by <see cref="NormGrowthLimiter"/> (‖S_t‖ ≤ γ‖S_{t−1}‖);
 /// W ← W − η·(P·ψ(R) + S). Adam's moments take 2·r·n numbers per matrix and P m·r, instead of 2·m·n.
 /// Vectors (biases) get plain Adam. The moments keep their coordinates when P is recomputed, as in the paper.
-/// The subspace moments have no entry per weight, so <see cref="MaskState"/> restarts a matrix's state instead of
-/// masking it; pruned weights stay zero through the masks on gradients and weights, as with Muon.
+/// Adapted from the authors' code: ψ carries Adam's bias correction (their code applies it to the whole step, residual
+/// included, which is the same up to where ε enters), and their GaLore scale α on P·ψ (0.25 in their scripts) is 1.
+/// The subspace moments have no entry per weight, so <see cref="MaskState"/> restarts a matrix's state (subspace,
+/// moments, its own step count for the bias correction, limiter) instead of masking it; pruned weights stay zero
+/// through the masks on gradients and weights, as with Muon.
 /// </summary>
 public sealed class FiraOptimizer : MaskableOptimizer
 {

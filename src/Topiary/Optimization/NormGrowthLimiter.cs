@@ -5,8 +5,8 @@ using Topiary.Backend;
 namespace Topiary.Optimization;
 
 /// <summary>
-/// Fira's norm-growth limiter (Chen et al., "Fira: Can We Achieve Full-rank Training of LLMs Under Low-rank
-/// Constraint?", arXiv 2024, seed paper #82): a sequence of updates S₁, S₂, … may grow by at most the factor γ per step,
+/// Fira's norm-growth limiter (Chen, Feng, Li, Lai, Yue, Yuan, Wang, "Fira: Can We Achieve Full-rank Training of
+/// LLMs Under Low-rank Constraint?", arXiv 2024, NeurIPS 2025, seed paper #82): a sequence of updates S₁, S₂, … may grow by at most the factor γ per step,
 /// if ‖S_t‖/‖S_{t−1}‖ &gt; γ then S_t ← S_t·γ‖S_{t−1}‖/‖S_t‖, where S_{t−1} is the previous update as limited, so
 /// sudden gradient spikes enter gradually and the direction is kept. The first update, and any update after a zero one,
 /// passes unchanged: the paper's guard (a 1e-8 added to ‖S_{t−1}‖) would instead hold the update near zero for
