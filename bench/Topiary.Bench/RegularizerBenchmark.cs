@@ -51,6 +51,7 @@ internal static class RegularizerBenchmark
         list.Add(new("scion-constrained (optimizer)", () => new NoRegularization(), 0, "scion-constrained"));
         list.Add(new("scion-na (optimizer)", () => new NoRegularization(), 0, "scion-na"));
         list.Add(new("adam-spectral (optimizer)", () => new NoRegularization(), 0, "adam-spectral"));
+        list.Add(new("fira (optimizer)", () => new NoRegularization(), 0, "fira"));
         return list;
     }
 

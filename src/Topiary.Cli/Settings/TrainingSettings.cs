@@ -102,7 +102,7 @@ internal abstract class TrainingSettings : RunSettings
     public double? Lr { get; init; }
 
     [CommandOption("--optimizer <NAME>")]
-    [Description("adam, adam-spectral, sgd, muon, steepest, scion, scion-constrained or scion-na (default adam; lobster sgd); the Transformers take adam or sgd only (the others were validated on lenet5 and lenet300 only)")]
+    [Description("adam, adam-spectral, sgd, muon, steepest, scion, scion-constrained, scion-na or fira (default adam; lobster sgd); the Transformers take adam or sgd only (the others were validated on lenet5 and lenet300 only)")]
     public string? Optimizer { get; init; }
 
     [CommandOption("--momentum <M>")]

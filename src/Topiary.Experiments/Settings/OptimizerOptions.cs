@@ -6,13 +6,13 @@ namespace Topiary.Experiments;
 
 /// <summary>
 /// The optimizer of an experiment, as a type with only the settings it takes: <see cref="AdamOptions"/>,
-/// <see cref="SgdOptions"/>, <see cref="MuonOptions"/>, <see cref="SteepestOptions"/> or <see cref="ScionOptions"/>. A value: <see cref="Create"/>
+/// <see cref="SgdOptions"/>, <see cref="MuonOptions"/>, <see cref="SteepestOptions"/>, <see cref="ScionOptions"/> or <see cref="FiraOptions"/>. A value: <see cref="Create"/>
 /// builds a fresh optimizer for each training.
 /// </summary>
 public abstract record OptimizerOptions
 {
     /// <summary>The names <see cref="Named"/> accepts, as the command line spells them.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["adam", "sgd", "muon", "steepest", "scion", "scion-constrained", "scion-na", "adam-spectral"];
+    public static IReadOnlyList<string> Names { get; } = ["adam", "sgd", "muon", "steepest", "scion", "scion-constrained", "scion-na", "adam-spectral", "fira"];
 
     /// <summary>Learning rate η, a finite number &gt; 0 (default 1e-3).</summary>
     public double LearningRate { get; init; } = 1e-3;
@@ -35,6 +35,7 @@ public abstract record OptimizerOptions
         "sgd" => new SgdOptions { LearningRate = learningRate, Momentum = momentum ?? SgdOptions.DefaultMomentum },
         "muon" => new MuonOptions { LearningRate = learningRate, Momentum = momentum ?? SgdOptions.DefaultMomentum },
         "steepest" => new SteepestOptions { LearningRate = learningRate },
+        "fira" => new FiraOptions { LearningRate = learningRate },
         "scion" or "scion-constrained" or "scion-na" => new ScionOptions
         {
             LearningRate = learningRate, Momentum = momentum ?? SgdOptions.DefaultMomentum,
@@ -179,6 +180,39 @@ public sealed record ScionOptions : OptimizerOptions
         MomentumRange.Require(Momentum);
         if (Constrained && LearningRate > 1)
             throw new PruningOptionException(nameof(LearningRate), $"{Name} needs a learning rate ≤ 1, got {LearningRate}");
+    }
+}
+
+/// <summary>
+/// Fira (seed paper #82, <see cref="FiraOptimizer"/>): Adam in a rank-r gradient subspace recomputed every T steps,
+/// plus the rest of the gradient scaled like Adam's step and held to norm growth γ per step.
+/// </summary>
+public sealed record FiraOptions : OptimizerOptions
+{
+    /// <summary>Rank r ≥ 1 of the subspace (default 32).</summary>
+    public int Rank { get; init; } = FiraOptimizer.DefaultRank;
+
+    /// <summary>Steps T ≥ 1 between recomputations of the subspace (default 200, the paper's).</summary>
+    public int UpdateInterval { get; init; } = FiraOptimizer.DefaultUpdateInterval;
+
+    /// <summary>The norm-growth limit γ ≥ 1 (default 1.01, the paper's), or null for none.</summary>
+    public double? GrowthLimit { get; init; } = NormGrowthLimiter.PaperGrowth;
+
+    /// <inheritdoc />
+    public override string Name => "fira";
+
+    /// <inheritdoc />
+    public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) =>
+        new FiraOptimizer(parameters, LearningRate, Rank, UpdateInterval, GrowthLimit);
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        if (Rank < 1) throw new PruningOptionException(nameof(Rank), $"must be ≥ 1, got {Rank}");
+        if (UpdateInterval < 1) throw new PruningOptionException(nameof(UpdateInterval), $"must be ≥ 1, got {UpdateInterval}");
+        if (GrowthLimit is { } growth && !(growth >= 1 && double.IsFinite(growth)))
+            throw new PruningOptionException(nameof(GrowthLimit), $"must be a finite number ≥ 1, got {growth}");
     }
 }
 

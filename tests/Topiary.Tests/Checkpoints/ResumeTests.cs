@@ -53,6 +53,7 @@ public class ResumeTests
     [InlineData("scion-constrained", null)]
     [InlineData("scion-na", null)]
     [InlineData("adam-spectral", null)]
+    [InlineData("fira", null)]
     // The calibrated relevance gate keeps a running average of |g| and a tracked α per tensor (issue 16).
     [InlineData("adam", null, true)]
     public void A_cancelled_and_resumed_run_ends_exactly_as_an_uninterrupted_one(string optimizer, string? regularizers, bool calibrated = false)

@@ -77,6 +77,7 @@ public class GlobalMagnitudePrunerTests
     [InlineData("scion-constrained")]
     [InlineData("scion-na")]
     [InlineData("adam-spectral")]
+    [InlineData("fira")]
     public void Pruned_weights_stay_exactly_zero_through_optimizer_steps_with_momentum(string optimizerName)
     {
         manual_seed(2);
