@@ -73,6 +73,9 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// <c>seed</c> (of the truncation indices, default 0).
 /// <c>lv</c> (<see cref="LeastVolume"/>, seed paper #108) takes <c>eta</c> (η added to every standard deviation, default 1) and
 /// <c>lipschitz</c> (1, the default: the volume of the features scaled by the head's spectral norm; 0: the paper's on the features).
+/// <c>mlip</c> (<see cref="ManifoldLipschitzRegularizer"/>, seed paper #27) takes <c>k</c> (the neighbours of each example in the
+/// batch's input graph, default 5), <c>eta</c> (η, the step of the duals relative to ρ and of log ρ, default 0.1) and
+/// <c>softmax</c> (1, the default: f is the softmax of the outputs; 0: the outputs themselves).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -149,6 +152,9 @@ public static class RegularizerLibrary
         new("lv", a => new LeastVolume(Number(a, "eta", 1, positive: true), Switch(a, "lipschitz", fallback: true)), 1e-2,
             "λ of λ·exp(mean_i log(σ_i + η)), σ_i the batch standard deviation of penultimate feature i (times ‖W_head‖₂ with lipschitz=1)",
             ["eta", "lipschitz"]),
+        new("mlip", a => new ManifoldLipschitzRegularizer(Whole(a, "k", 5, minimum: 1), Number(a, "eta", 0.1, positive: true), Switch(a, "softmax", fallback: true)), 1.0,
+            "γ of γ·(1/B)Σ_i λ_i·mean_{j∈kNN(i)}‖f_i − f_j‖²/‖x_i − x_j‖² on the batch's input graph, λ_i ← [λ_i + η(g_i/ρ − 1)]₊ per example, g_i its largest ratio, ρ ← ρ·e^{−η(1 − mean λ)}",
+            ["k", "eta", "softmax"]),
     };
 
     /// <summary>The CLI names.</summary>
