@@ -1,5 +1,6 @@
 using TorchSharp;
 using Topiary.Regularization;
+using Topiary.Training;
 using static TorchSharp.torch;
 
 namespace Topiary.Tests.Regularization;
@@ -181,6 +182,33 @@ public class ManifoldLipschitzRegularizerTests
         var late = estimates.Skip(50).ToList();
         Assert.Equal(1, Math.Sqrt(late.Average() / largest), 0.1);
         Assert.True(late.Min() < largest && late.Max() > largest, "the bound should cross the largest ratio from both sides");
+    }
+
+    // Labels with a few flipped, so that fitting them all takes steep turns between neighbouring inputs.
+    private static double LargestRatioAfterTraining(double strength)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(11);
+        var model = nn.Sequential(nn.Linear(2, 32), nn.Tanh(), nn.Linear(32, 2));
+        model.to(float64);
+        var x = randn(24, 2, dtype: float64, generator: new Generator(12));
+        var labels = tensor(x.select(1, 0).data<double>().ToArray().Select((v, i) => (v > 0) ^ (i < 4) ? 1L : 0L).ToArray());
+        using var step = new RegularizedStep(model, new ManifoldLipschitzRegularizer(neighbours: 3), model.parameters().ToList(), masks: null);
+        using var optimizer = optim.Adam(model.parameters(), lr: 0.05);
+        for (var i = 0; i < 80; i++)
+        {
+            step.Backward(x, labels, strength);
+            optimizer.step();
+        }
+        using (no_grad()) return ManifoldLipschitzRegularizer.SquaredSlopes(model.call(x).softmax(1), x, 3).max().item<double>();
+    }
+
+    [Fact]
+    public void Trained_under_it_a_network_fitting_noisy_labels_has_a_smaller_largest_local_Lipschitz_ratio()
+    {
+        var plain = LargestRatioAfterTraining(0);
+        var smooth = LargestRatioAfterTraining(3);
+        Assert.True(smooth < 0.25 * plain, $"largest squared ratio {smooth} under mlip, {plain} without");
     }
 
     [Fact]
