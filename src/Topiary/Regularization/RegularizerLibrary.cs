@@ -75,6 +75,9 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// <c>lipschitz</c> (1, the default: the volume of the features scaled by the head's spectral norm; 0: the paper's on the features).
 /// <c>gram</c> (<see cref="GramianInvariancePenalty"/>, after seed paper #55; formula derived from the abstract) takes <c>ridge</c>
 /// (ε relative to the mean eigenvalue of each environment's Gramian, &gt; 0, default 1e-2); its environments are the classes.
+/// <c>mlip</c> (<see cref="ManifoldLipschitzRegularizer"/>, seed paper #27) takes <c>k</c> (the neighbours of each example in the
+/// batch's input graph, default 5), <c>eta</c> (η, the step of the duals relative to ρ and of log ρ, default 0.1) and
+/// <c>softmax</c> (1, the default: f is the softmax of the outputs; 0: the outputs themselves).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -154,6 +157,9 @@ public static class RegularizerLibrary
         new("gram", a => new GramianInvariancePenalty(Number(a, "ridge", GramianInvariancePenalty.DefaultRidge, positive: true)), 1e-3,
             "λ of λ·mean_e‖∇_W R^e·(G_e + εI)⁻¹‖²_F over the environments (the classes), G_e = E_e[φφᵀ], φ = (h, 1), ε = ridge·tr(G_e)/k; our derivation from the abstract",
             ["ridge"]),
+        new("mlip", a => new ManifoldLipschitzRegularizer(Whole(a, "k", 5, minimum: 1), Number(a, "eta", 0.1, positive: true), Switch(a, "softmax", fallback: true)), 1.0,
+            "γ of γ·(1/B)Σ_i λ_i·mean_{j∈kNN(i)}‖f_i − f_j‖²/‖x_i − x_j‖² on the batch's input graph, λ_i ← [λ_i + η(g_i/ρ − 1)]₊ per example, g_i its largest ratio, ρ ← ρ·e^{−η(1 − mean λ)}",
+            ["k", "eta", "softmax"]),
     };
 
     /// <summary>The CLI names.</summary>

@@ -19,6 +19,9 @@ public class RepresentationRegTests
     [InlineData("nested:1.5", "must be at most 1")]
     [InlineData("lv:1e-2:eta=0", "eta must be a number > 0")]
     [InlineData("lv:1e-2:lipschitz=2", "lipschitz must be 0 or 1")]
+    [InlineData("mlip:1:k=0", "k must be a whole number ≥ 1")]
+    [InlineData("mlip:1:eta=0", "eta must be a number > 0")]
+    [InlineData("mlip:1:softmax=3", "softmax must be 0 or 1")]
     public void A_bad_parameter_of_a_representation_or_sharpness_regularizer_exits_2_with_one_line_naming_reg(string spec, string reason)
     {
         var result = CliProcess.Run("prune", "--reg", spec, "--data", "/nonexistent");
