@@ -57,7 +57,7 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// (<see cref="MinimumSpanningTreeRegularizer"/>, seed paper #83) takes <c>sphere</c> (β, the weight of the soft unit-sphere
 /// constraint, default 1). <c>lawn</c> (<see cref="LogitAttenuatingWeightNormalization"/>, seed paper #38; its strength
 /// λ ≤ 1 is the share of the projection, 1 = the paper's) takes <c>free</c> (E_free, the pruning phase's epochs before the
-/// norms are frozen, default 1). <c>cond</c> (<see cref="ConditionNumberPenalty"/>, after seed paper #114) takes none.
+/// norms are frozen, default 1). <c>cond</c> (<see cref="ConditionNumberPenalty"/>, a penalty with the aim of seed paper #114, not its method) takes none.
 /// <c>gam</c> (<see cref="GradientNormAwareMinimization"/>, seed paper #17; strength α) takes <c>rho</c>
 /// (ρ, the radius of the first-order flatness, default 0.05) and <c>h</c> (the finite-difference step of its Hessian–vector
 /// products, default 0.01); <c>ridg</c> (<see cref="RationaleInvarianceLoss"/>, seed paper #12) takes <c>momentum</c> (m ∈ (0, 1],
@@ -73,6 +73,9 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// <c>seed</c> (of the truncation indices, default 0).
 /// <c>lv</c> (<see cref="LeastVolume"/>, seed paper #108) takes <c>eta</c> (η added to every standard deviation, default 1) and
 /// <c>lipschitz</c> (1, the default: the volume of the features scaled by the head's spectral norm; 0: the paper's on the features).
+/// <c>wcond</c> (<see cref="WeightConditioning"/>, seed paper #114; its strength λ ≤ 1 is the share of the conditioning, 1 = the
+/// paper's layer) takes <c>rows</c> (1, the default: row equilibration) and <c>columns</c> (1: column equilibration, after the
+/// rows' if both are 1; default 0).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -149,6 +152,9 @@ public static class RegularizerLibrary
         new("lv", a => new LeastVolume(Number(a, "eta", 1, positive: true), Switch(a, "lipschitz", fallback: true)), 1e-2,
             "λ of λ·exp(mean_i log(σ_i + η)), σ_i the batch standard deviation of penultimate feature i (times ‖W_head‖₂ with lipschitz=1)",
             ["eta", "lipschitz"]),
+        new("wcond", a => new WeightConditioning(Equilibrations(a)), 1.0,
+            "λ of W' = (1 − λ)·W + λ·D·W·E, D = diag(1/‖W_i:‖₂) and/or E = diag(1/‖W_:j‖₂) (row/column equilibration), W trained through W' (1: the paper's layer)",
+            ["rows", "columns"]) { MaxStrength = 1 },
     };
 
     /// <summary>The CLI names.</summary>
@@ -172,6 +178,15 @@ public static class RegularizerLibrary
             ? value
             : throw new ArgumentOutOfRangeException(key, value, $"{key} must be a number {(positive ? "> 0" : "≥ 0")}, got {value}");
     }
+
+    private static Equilibration Equilibrations(IReadOnlyDictionary<string, double> arguments) =>
+        (Switch(arguments, "rows", fallback: true), Switch(arguments, "columns")) switch
+        {
+            (true, false) => Equilibration.Rows,
+            (false, true) => Equilibration.Columns,
+            (true, true) => Equilibration.RowsThenColumns,
+            _ => throw new ArgumentOutOfRangeException("rows", 0.0, "rows and columns cannot both be 0: weight conditioning needs one of them"),
+        };
 
     private static QuantizationScheme Scheme(IReadOnlyDictionary<string, double> arguments)
     {
