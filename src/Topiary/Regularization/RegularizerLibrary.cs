@@ -75,7 +75,10 @@ public sealed record RegularizerEntry(string Name, Func<IReadOnlyDictionary<stri
 /// <c>lipschitz</c> (1, the default: the volume of the features scaled by the head's spectral norm; 0: the paper's on the features).
 /// <c>wcond</c> (<see cref="WeightConditioning"/>, seed paper #114; its strength λ ≤ 1 is the share of the conditioning, 1 = the
 /// paper's layer) takes <c>rows</c> (1, the default: row equilibration) and <c>columns</c> (1: column equilibration, after the
-/// rows' if both are 1; default 0).
+/// rows' if both are 1; default 0). <c>compander</c> (<see cref="WeightCompander"/>, seed paper #23; its strength λ ≤ 1 is the share
+/// of the compander, 1 = the paper's) takes <c>a</c> (the bound's scale, |w| &lt; a·π/2; default 1), <c>b</c> (the stretch along v;
+/// default 0.6, the paper's ResNet-18 CIFAR-10 pair with a = 1) and <c>adaptive</c> (1: the optimizer steps on ∂L/∂w and its step is
+/// multiplied by ∂φ/∂v, the paper's remedy for Adam; default 0).
 /// </summary>
 public static class RegularizerLibrary
 {
@@ -155,6 +158,9 @@ public static class RegularizerLibrary
         new("wcond", a => new WeightConditioning(Equilibrations(a)), 1.0,
             "λ of W' = (1 − λ)·W + λ·D·W·E, D = diag(1/‖W_i:‖₂) and/or E = diag(1/‖W_:j‖₂) (row/column equilibration), W trained through W' (1: the paper's layer)",
             ["rows", "columns"]) { MaxStrength = 1 },
+        new("compander", a => new WeightCompander(Number(a, "a", 1.0, positive: true), Number(a, "b", 0.6, positive: true), Switch(a, "adaptive")), 1.0,
+            "λ of w = (1 − λ)·v + λ·a·arctan(v/b), v trained in place of each weight, |w| < a·π/2 at λ = 1 (1: the paper's compander)",
+            ["a", "b", "adaptive"]) { MaxStrength = 1 },
     };
 
     /// <summary>The CLI names.</summary>
