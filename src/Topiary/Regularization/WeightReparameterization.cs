@@ -11,8 +11,9 @@ namespace Topiary.Regularization;
 /// map alone), so the model's optimizer, with its momentum and weight decay, steps v; <see cref="Project"/> keeps the stepped v
 /// and writes φ_λ(v) back. Penalties of other terms are added to ∂L/∂w before, so they act on w and reach v by the chain rule.
 /// A tensor is taken over at its first <see cref="Project"/> (that step is plain) or earlier by <see cref="Condition"/>.
-/// Before the first forward pass of a step, values written into a parameter from outside since the last step are taken over:
-/// new zeros (a pruning event) zero v, anything else (a rewind, a loaded model) sets v = φ_λ⁻¹(w). The strength λ ∈ [0, 1] is
+/// Before the first forward pass of a step (or, in a loop that runs its own forward pass, before the optimizer's step), values
+/// written into a parameter from outside since the last step are taken over: new zeros (a pruning event) zero v, anything else
+/// (a rewind, a loaded model) sets v = φ_λ⁻¹(w). The strength λ ∈ [0, 1] is
 /// the share of the reparameterization, 0 being the plain layer; it has no penalty of its own.
 /// </summary>
 public abstract class WeightReparameterization : GradientRegularizer
@@ -63,13 +64,7 @@ public abstract class WeightReparameterization : GradientRegularizer
         foreach (var p in model.parameters())
         {
             // Only the step's first pass: a perturbed pass (SAM) must not be taken for new weights.
-            if (!latent.TryGet(p, out var v) || holdingLatent.Contains(p.Handle) || !synced.Add(p.Handle)) continue;
-            using var scope = NewDisposeScope();
-            var changed = p.ne(map.Forward(v, share));
-            if (!changed.any().item<bool>()) continue;
-            if (p.eq(0).logical_or(changed.logical_not()).all().item<bool>()) v.mul_(p.ne(0).to_type(v.dtype));
-            else v.copy_(map.Inverse(p.detach(), share));
-            Write(p);
+            if (latent.TryGet(p, out var v) && !holdingLatent.Contains(p.Handle) && synced.Add(p.Handle)) TakeOverWrites(p, v);
         }
     }
 
@@ -84,6 +79,8 @@ public abstract class WeightReparameterization : GradientRegularizer
         {
             if (!latent.TryGet(p, out var v)) continue;
             using var scope = NewDisposeScope();
+            // A loop that ran its own forward pass (PruningSession.BeforeStep) has not been through BeforeForward.
+            if (synced.Add(p.Handle)) TakeOverWrites(p, v);
             if (!rescaleStep && p.grad is { } g) g.copy_(Pullback(v, g));
             p.copy_(v);
             holdingLatent.Add(p.Handle);
@@ -126,6 +123,17 @@ public abstract class WeightReparameterization : GradientRegularizer
     {
         if (!(strength >= 0 && strength <= 1))
             throw new ArgumentOutOfRangeException(nameof(strength), strength, "the share λ of the reparameterization must be in [0, 1]");
+    }
+
+    // New zeros (a pruning event) zero v; any other change (a rewind, a loaded model) sets v = φ⁻¹(w).
+    private void TakeOverWrites(Tensor parameter, Tensor v)
+    {
+        using var scope = NewDisposeScope();
+        var changed = parameter.ne(map.Forward(v, share));
+        if (!changed.any().item<bool>()) return;
+        if (parameter.eq(0).logical_or(changed.logical_not()).all().item<bool>()) v.mul_(parameter.ne(0).to_type(v.dtype));
+        else v.copy_(map.Inverse(parameter.detach(), share));
+        Write(parameter);
     }
 
     // (∂w/∂v)ᵀ·weightGradient at v.

@@ -153,6 +153,40 @@ public class WeightConditioningTests
     }
 
     [Fact]
+    public void In_a_user_s_loop_with_pruning_events_kernels_keep_unit_rows_and_pruned_zeros()
+    {
+        using var scope = NewDisposeScope();
+        using var data = Topiary.Tests.Support.TinyData.Split();
+        manual_seed(12);
+        using var model = Topiary.Tests.Support.UserCnn.Create();
+        var method = new Topiary.Methods.MagnitudePruning { CropFraction = 0.3 }.With("wcond", () => new WeightConditioning(), 1.0);
+        using var session = new Topiary.Training.PruningSession(model, method,
+            new Topiary.Training.PruningSessionSettings { Bound = new Topiary.Pruning.MetricFloor(0), StepsPerEpoch = 5, Patience = 3 });
+        var optimizer = optim.SGD(model.parameters(), 0.05, momentum: 0.9);
+        session.Attach(optimizer);
+        for (var step = 0; step < 12; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            var x = data.TrainImages.narrow(0, step * 16, 16);
+            var y = data.TrainLabels.narrow(0, step * 16, 16);
+            optimizer.zero_grad();
+            nn.functional.cross_entropy(model.forward(x), y).backward();
+            session.BeforeStep();
+            optimizer.step();
+            session.AfterStep();
+            if (step is 3 or 7) Assert.True(session.Evaluate(0.5).Pruned);
+        }
+        foreach (var entry in session.Masks.Entries.Where(e => e.Parameter.dim() >= 2))
+        {
+            var rows = entry.Parameter.detach().reshape(entry.Parameter.shape[0], -1);
+            Assert.Equal(0, rows.mul(entry.Mask.reshape(rows.shape).eq(0)).abs().sum().item<float>());
+            var norms = linalg.vector_norm(rows, dims: [1]);
+            var alive = norms.gt(0);
+            Assert.True(norms.masked_select(alive).sub(1).abs().max().item<float>() < 1e-5, entry.Name);
+        }
+    }
+
+    [Fact]
     public void Weights_pruned_between_steps_are_taken_into_the_latent_weights_before_the_next_forward_pass()
     {
         using var scope = NewDisposeScope();
