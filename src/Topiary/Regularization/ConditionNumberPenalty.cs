@@ -8,9 +8,9 @@ namespace Topiary.Regularization;
 /// Conditioning for Smooth Optimization of Neural Networks" (ECCV 2024, seed paper #114): narrow the gap between the largest
 /// and the smallest singular value, R(W) = γ·log(σ_max/σ_min) = γ·(log σ₁ − log σ_k), k = min(m, n), with the closed-form
 /// gradient ∂R/∂W = γ·(u₁v₁ᵀ/σ₁ − u_kv_kᵀ/σ_k) from W's thin SVD (a kernel seen as out × in·k·k).
-/// <para>Ours, not the paper's method: the paper conditions the weights by a normalization (a conditioner matrix applied to W
-/// in the forward pass), whose exact form could not be read here (only its abstract was available), so this is a soft
-/// penalty with the same target. The logarithm makes it scale-invariant, so it does not shrink or grow the weights. A matrix
+/// <para>Ours, not the paper's method: the paper conditions the weights by a diagonal equilibration applied to W in the forward
+/// pass, which is <see cref="WeightConditioning"/>; this is a soft penalty with the same target, kept for models whose
+/// weights should stay as trained (no reparameterization). The logarithm makes it scale-invariant, so it does not shrink or grow the weights. A matrix
 /// whose σ_k is at most max(m, n)·ε·σ₁ (rank-deficient, e.g. a pruned-away row) contributes nothing: its κ is infinite and its
 /// gradient unbounded. Both gradient terms are rank one and dense, so the loop's masking of the gradient keeps pruned entries
 /// at zero.</para>
