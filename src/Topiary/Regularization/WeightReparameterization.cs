@@ -1,3 +1,4 @@
+using Topiary.Backend;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -131,7 +132,7 @@ public abstract class WeightReparameterization : GradientRegularizer
         using var scope = NewDisposeScope();
         var changed = parameter.ne(map.Forward(v, share));
         if (!changed.any().item<bool>()) return;
-        if (parameter.eq(0).logical_or(changed.logical_not()).all().item<bool>()) v.mul_(parameter.ne(0).to_type(v.dtype));
+        if (parameter.eq(HeldScalar.Of(0)).logical_or(changed.logical_not()).all().item<bool>()) v.mul_(parameter.ne(HeldScalar.Of(0)).to_type(v.dtype));
         else v.copy_(map.Inverse(parameter.detach(), share));
         Write(parameter);
     }
