@@ -6,13 +6,13 @@ namespace Topiary.Experiments;
 
 /// <summary>
 /// The optimizer of an experiment, as a type with only the settings it takes: <see cref="AdamOptions"/>,
-/// <see cref="SgdOptions"/>, <see cref="MuonOptions"/>, <see cref="SteepestOptions"/> or <see cref="ScionOptions"/>. A value: <see cref="Create"/>
+/// <see cref="SgdOptions"/>, <see cref="MuonOptions"/>, <see cref="SteepestOptions"/>, <see cref="ScionOptions"/> or <see cref="EgnOptions"/>. A value: <see cref="Create"/>
 /// builds a fresh optimizer for each training.
 /// </summary>
 public abstract record OptimizerOptions
 {
     /// <summary>The names <see cref="Named"/> accepts, as the command line spells them.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["adam", "sgd", "muon", "steepest", "scion", "scion-constrained", "scion-na", "adam-spectral"];
+    public static IReadOnlyList<string> Names { get; } = ["adam", "sgd", "muon", "steepest", "scion", "scion-constrained", "scion-na", "adam-spectral", "egn"];
 
     /// <summary>Learning rate η, a finite number &gt; 0 (default 1e-3).</summary>
     public double LearningRate { get; init; } = 1e-3;
@@ -25,7 +25,7 @@ public abstract record OptimizerOptions
 
     /// <summary>
     /// The optimizer called <paramref name="name"/> at <paramref name="learningRate"/>, with <paramref name="momentum"/>
-    /// where it takes one (SGD, Muon, Scion; null: 0.9).
+    /// where it takes one (SGD, Muon, Scion, EGN; null: 0.9).
     /// </summary>
     /// <exception cref="PruningOptionException">No optimizer has that name.</exception>
     public static OptimizerOptions Named(string name, double learningRate, double? momentum = null) => name switch
@@ -40,6 +40,7 @@ public abstract record OptimizerOptions
             LearningRate = learningRate, Momentum = momentum ?? SgdOptions.DefaultMomentum,
             Constrained = name == "scion-constrained", NoiseAdaptive = name == "scion-na",
         },
+        "egn" => new EgnOptions { LearningRate = learningRate, Momentum = momentum ?? SgdOptions.DefaultMomentum },
         _ => throw new PruningOptionException(nameof(PruningOptions.Optimizer), $"unknown optimizer '{name}' (expected one of: {string.Join(", ", Names)})"),
     };
 
@@ -179,6 +180,33 @@ public sealed record ScionOptions : OptimizerOptions
         MomentumRange.Require(Momentum);
         if (Constrained && LearningRate > 1)
             throw new PruningOptionException(nameof(LearningRate), $"{Name} needs a learning rate ≤ 1, got {LearningRate}");
+    }
+}
+
+/// <summary>
+/// Exact Gauss–Newton (<see cref="ExactGaussNewtonOptimizer"/>, seed paper #87) with its defaults: λ₀ = 1, adaptive;
+/// curvature from the first 16 examples of each batch; Armijo line search with η the largest step (use η = 1, the full
+/// Gauss–Newton step); momentum β (default 0.9).
+/// </summary>
+public sealed record EgnOptions : OptimizerOptions
+{
+    /// <summary>Momentum β in [0, 1) (default 0.9).</summary>
+    public double Momentum { get; init; } = SgdOptions.DefaultMomentum;
+
+    /// <inheritdoc />
+    public override string Name => "egn";
+
+    /// <inheritdoc />
+    public override double? MomentumOrNull => Momentum;
+
+    /// <inheritdoc />
+    public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) => new ExactGaussNewtonOptimizer(parameters, LearningRate, momentum: Momentum);
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        MomentumRange.Require(Momentum);
     }
 }
 
