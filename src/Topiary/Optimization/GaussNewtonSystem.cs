@@ -60,7 +60,12 @@ internal sealed class GaussNewtonSystem
             var rows = new Tensor[b * k];
             for (var i = 0; i < b; i++)
                 for (var c = 0; c < k; c++)
-                    rows[i * k + c] = Flatten(autograd.grad([flat[i, c]], leaves, retain_graph: true, allow_unused: true), parameters, masks);
+                {
+                    // The per-tensor gradients go at once, so J is held once, not twice.
+                    using var rowScope = NewDisposeScope();
+                    rows[i * k + c] = Flatten(autograd.grad([flat[i, c]], leaves, retain_graph: true, allow_unused: true), parameters, masks)
+                        .MoveToOuterDisposeScope();
+                }
             jacobian = stack(rows);
         }
         var (gradient, hessian, loss) = OutputDerivatives(outputs.detach(), targets, batch.Loss, b);
