@@ -33,7 +33,7 @@ public class ExactGaussNewtonTests
         // Independently: J by central differences, Q_i = diag(p_i) − p_ip_iᵀ from the softmax, the 1/b of the mean.
         var j = FiniteDifferenceJacobian(model, parameters, x);
         var p = nn.functional.softmax(model.forward(x).detach(), 1);
-        var h = block_diag(Enumerable.Range(0, 5).Select(i => diag(p[i]).sub(outer(p[i], p[i])).div(5.0)).ToArray());
+        var h = CrossEntropyOutputHessian(p);
         var explicitStep = linalg.solve(j.t().matmul(h).matmul(j).add(eye(j.shape[1], dtype: float64).mul(lambda)), v).neg();
 
         Assert.True(Check.MaxRelativeDifference(system.Direction(v, lambda), explicitStep) < 1e-5);
@@ -50,8 +50,7 @@ public class ExactGaussNewtonTests
         using var scope = NewDisposeScope();
         var model = TinyNetwork(seed: 17);
         var parameters = model.parameters().ToList();
-        var masks = parameters.ToDictionary(p => p.Handle, p => rand(p.shape, dtype: float64, generator: new Generator(18)).gt(0.3).to(float64));
-        using (no_grad()) foreach (var p in parameters) p.mul_(masks[p.Handle]);
+        var masks = PruneAtRandom(parameters, seed: 18, pruned: 0.3);
         var x = randn(4, 3, dtype: float64, generator: new Generator(19));
         var y = tensor(new long[] { 1, 0, 2, 1 });
         Func<Tensor, Tensor, Tensor> loss = (z, t) => nn.functional.cross_entropy(z, t);
@@ -60,8 +59,7 @@ public class ExactGaussNewtonTests
         var v = Flat(autograd.grad([loss(model.forward(x), y)], parameters.Cast<Tensor>().ToList())).mul(live);
         // The explicit step with the pruned columns of J removed: zero on pruned entries, the reduced solve on the rest.
         var j = FiniteDifferenceJacobian(model, parameters, x).mul(live);
-        var p0 = nn.functional.softmax(model.forward(x).detach(), 1);
-        var h = block_diag(Enumerable.Range(0, 4).Select(i => diag(p0[i]).sub(outer(p0[i], p0[i])).div(4.0)).ToArray());
+        var h = CrossEntropyOutputHessian(nn.functional.softmax(model.forward(x).detach(), 1));
         const double lambda = 0.2;
         var explicitStep = linalg.solve(j.t().matmul(h).matmul(j).add(eye(j.shape[1], dtype: float64).mul(lambda)), v).neg();
         var direction = system.Direction(v, lambda);
@@ -160,8 +158,7 @@ public class ExactGaussNewtonTests
         using var scope = NewDisposeScope();
         var model = TinyNetwork(seed: 9);
         var parameters = model.parameters().ToList();
-        var masks = parameters.ToDictionary(p => p.Handle, p => rand(p.shape, dtype: float64, generator: new Generator(10)).gt(0.4).to(float64));
-        using (no_grad()) foreach (var p in parameters) p.mul_(masks[p.Handle]);
+        var masks = PruneAtRandom(parameters, seed: 10, pruned: 0.4);
         var x = randn(8, 3, dtype: float64, generator: new Generator(11));
         var y = tensor(new long[] { 0, 1, 2, 0, 1, 2, 0, 1 });
         Func<Tensor, Tensor, Tensor> loss = (z, t) => nn.functional.cross_entropy(z, t);
@@ -274,6 +271,21 @@ public class ExactGaussNewtonTests
     {
         random.manual_seed(seed);
         return nn.Sequential(("a", nn.Linear(3, 4)), ("tanh", nn.Tanh()), ("b", nn.Linear(4, 3))).to(float64);
+    }
+
+    // Zeros about a fraction `pruned` of every parameter's entries; returns the 0/1 masks by handle.
+    private static Dictionary<IntPtr, Tensor> PruneAtRandom(IReadOnlyList<Parameter> parameters, ulong seed, double pruned)
+    {
+        var masks = parameters.ToDictionary(p => p.Handle, p => rand(p.shape, dtype: float64, generator: new Generator(seed)).gt(pruned).to(float64));
+        using (no_grad()) foreach (var p in parameters) p.mul_(masks[p.Handle]);
+        return masks;
+    }
+
+    // ∂²L/∂z² of the mean cross-entropy over b examples with probabilities p: blocks (diag(p_i) − p_ip_iᵀ)/b.
+    private static Tensor CrossEntropyOutputHessian(Tensor p)
+    {
+        var b = (int)p.shape[0];
+        return block_diag(Enumerable.Range(0, b).Select(i => diag(p[i]).sub(outer(p[i], p[i])).div((double)b)).ToArray());
     }
 
     private static Tensor Flat(IEnumerable<Tensor> tensors) => cat(tensors.Select(t => t.reshape(-1)).ToList());
