@@ -52,6 +52,7 @@ internal static class RegularizerBenchmark
         list.Add(new("scion-na (optimizer)", () => new NoRegularization(), 0, "scion-na"));
         list.Add(new("adam-spectral (optimizer)", () => new NoRegularization(), 0, "adam-spectral"));
         list.Add(new("fira (optimizer)", () => new NoRegularization(), 0, "fira"));
+        list.Add(new("egn (optimizer)", () => new NoRegularization(), 0, "egn"));
         return list;
     }
 
@@ -81,7 +82,8 @@ internal static class RegularizerBenchmark
             manual_seed(1);
             var model = ModelCatalog.Create(modelName);
             var masks = new PruningMasks(ParameterSelector.Select(model, ParameterScope.WeightsAndBiases));
-            var optimizer = OptimizerOptions.Named(v.Optimizer, v.Optimizer == "adam" ? 1e-3 : 1e-2).Create(model.parameters());
+            // EGN's rate is the line search's largest step: its full step, as a run uses it.
+            var optimizer = OptimizerOptions.Named(v.Optimizer, v.Optimizer switch { "adam" => 1e-3, "egn" => 1, _ => 1e-2 }).Create(model.parameters());
             var regularizer = v.Regularizer();
             // As in a later epoch, so that a regularizer following epochs (PS-KD's teacher pass) does its whole per-step work.
             regularizer.OnEpoch(model, 2, 2);

@@ -102,11 +102,11 @@ internal abstract class TrainingSettings : RunSettings
     public double? Lr { get; init; }
 
     [CommandOption("--optimizer <NAME>")]
-    [Description("adam, adam-spectral, sgd, muon, steepest, scion, scion-constrained, scion-na or fira (default adam; lobster sgd); the Transformers take adam or sgd only (the others were validated on lenet5 and lenet300 only)")]
+    [Description("adam, adam-spectral, sgd, muon, steepest, scion, scion-constrained, scion-na, fira or egn (default adam; lobster sgd; egn: use --lr 1, its largest step); the Transformers take adam or sgd only (the others were validated on lenet5 and lenet300 only)")]
     public string? Optimizer { get; init; }
 
     [CommandOption("--momentum <M>")]
-    [Description("momentum of sgd, muon and scion (default 0.9; lobster 0)")]
+    [Description("momentum of sgd, muon, scion and egn (default 0.9; lobster 0)")]
     public double? Momentum { get; init; }
 
     [CommandOption("--seed <S>")]
@@ -214,7 +214,7 @@ internal abstract class TrainingSettings : RunSettings
         var notTaken = runs.Select(r => GivenMethodSettings.NotTakenBy(r.Method)).Aggregate((a, b) => a.Intersect(b).ToList());
         if (notTaken.Count > 0) return $"{OptionFlags.Of(notTaken[0])}: {methods} {(runs.Count == 1 ? "takes" : "take")} no such setting";
         if (Momentum is not null && runs.All(r => r.Optimizer.MomentumOrNull is null))
-            return $"--momentum: {string.Join(", ", runs.Select(r => r.Optimizer.Name).Distinct())} takes no momentum (sgd, muon and scion do)";
+            return $"--momentum: {string.Join(", ", runs.Select(r => r.Optimizer.Name).Distinct())} takes no momentum (sgd, muon, scion and egn do)";
         return null;
     }
 

@@ -7,12 +7,13 @@ namespace Topiary.Experiments;
 /// <summary>
 /// The optimizer of an experiment, as a type with only the settings it takes: <see cref="AdamOptions"/>,
 /// <see cref="SgdOptions"/>, <see cref="MuonOptions"/>, <see cref="SteepestOptions"/>, <see cref="ScionOptions"/> or <see cref="FiraOptions"/>. A value: <see cref="Create"/>
+/// <see cref="SgdOptions"/>, <see cref="MuonOptions"/>, <see cref="SteepestOptions"/>, <see cref="ScionOptions"/> or <see cref="EgnOptions"/>. A value: <see cref="Create"/>
 /// builds a fresh optimizer for each training.
 /// </summary>
 public abstract record OptimizerOptions
 {
     /// <summary>The names <see cref="Named"/> accepts, as the command line spells them.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["adam", "sgd", "muon", "steepest", "scion", "scion-constrained", "scion-na", "adam-spectral", "fira"];
+    public static IReadOnlyList<string> Names { get; } = ["adam", "sgd", "muon", "steepest", "scion", "scion-constrained", "scion-na", "adam-spectral", "fira", "egn"];
 
     /// <summary>Learning rate η, a finite number &gt; 0 (default 1e-3).</summary>
     public double LearningRate { get; init; } = 1e-3;
@@ -25,7 +26,7 @@ public abstract record OptimizerOptions
 
     /// <summary>
     /// The optimizer called <paramref name="name"/> at <paramref name="learningRate"/>, with <paramref name="momentum"/>
-    /// where it takes one (SGD, Muon, Scion; null: 0.9).
+    /// where it takes one (SGD, Muon, Scion, EGN; null: 0.9).
     /// </summary>
     /// <exception cref="PruningOptionException">No optimizer has that name.</exception>
     public static OptimizerOptions Named(string name, double learningRate, double? momentum = null) => name switch
@@ -41,6 +42,7 @@ public abstract record OptimizerOptions
             LearningRate = learningRate, Momentum = momentum ?? SgdOptions.DefaultMomentum,
             Constrained = name == "scion-constrained", NoiseAdaptive = name == "scion-na",
         },
+        "egn" => new EgnOptions { LearningRate = learningRate, Momentum = momentum ?? SgdOptions.DefaultMomentum },
         _ => throw new PruningOptionException(nameof(PruningOptions.Optimizer), $"unknown optimizer '{name}' (expected one of: {string.Join(", ", Names)})"),
     };
 
@@ -80,53 +82,45 @@ public sealed record AdamOptions : OptimizerOptions
     public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) => new AdamOptimizer(parameters, LearningRate, spectralUpdates: SpectralUpdates);
 }
 
-/// <summary>SGD with heavy-ball momentum μ (<see cref="SgdOptimizer"/>).</summary>
-public sealed record SgdOptions : OptimizerOptions
+/// <summary>The optimizers with a momentum β in [0, 1): SGD, Muon, Scion and EGN.</summary>
+public abstract record MomentumOptimizerOptions : OptimizerOptions
 {
-    /// <summary>μ when none is given.</summary>
+    /// <summary>The momentum when none is given.</summary>
     public const double DefaultMomentum = 0.9;
 
-    /// <summary>Momentum μ in [0, 1) (default 0.9).</summary>
+    /// <summary>Momentum in [0, 1) (default 0.9).</summary>
     public double Momentum { get; init; } = DefaultMomentum;
 
+    /// <inheritdoc />
+    public override double? MomentumOrNull => Momentum;
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        if (!(Momentum >= 0 && Momentum < 1))
+            throw new PruningOptionException(nameof(Momentum), $"must lie in [0, 1), got {Momentum}");
+    }
+}
+
+/// <summary>SGD with heavy-ball momentum μ (<see cref="SgdOptimizer"/>).</summary>
+public sealed record SgdOptions : MomentumOptimizerOptions
+{
     /// <inheritdoc />
     public override string Name => "sgd";
 
     /// <inheritdoc />
-    public override double? MomentumOrNull => Momentum;
-
-    /// <inheritdoc />
     public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) => new SgdOptimizer(parameters, LearningRate, Momentum);
-
-    /// <inheritdoc />
-    public override void Validate()
-    {
-        base.Validate();
-        MomentumRange.Require(Momentum);
-    }
 }
 
 /// <summary>Muon (Jordan et al.): momentum β, orthogonalized updates of matrices (<see cref="MuonOptimizer"/>).</summary>
-public sealed record MuonOptions : OptimizerOptions
+public sealed record MuonOptions : MomentumOptimizerOptions
 {
-    /// <summary>Momentum β in [0, 1) (default 0.9).</summary>
-    public double Momentum { get; init; } = SgdOptions.DefaultMomentum;
-
     /// <inheritdoc />
     public override string Name => "muon";
 
     /// <inheritdoc />
-    public override double? MomentumOrNull => Momentum;
-
-    /// <inheritdoc />
     public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) => new MuonOptimizer(parameters, LearningRate, momentum: Momentum);
-
-    /// <inheritdoc />
-    public override void Validate()
-    {
-        base.Validate();
-        MomentumRange.Require(Momentum);
-    }
 }
 
 /// <summary>Steepest descent under per-tensor norms (<see cref="SteepestDescentOptimizer"/>).</summary>
@@ -145,11 +139,8 @@ public sealed record SteepestOptions : OptimizerOptions
 /// <c>scion-constrained</c>, which needs η ≤ 1), or unconstrained with noise-adaptive layer-wise rates (<c>scion-na</c>,
 /// <see cref="NoiseAdaptiveScionOptimizer"/>, β₂ = 0.99).
 /// </summary>
-public sealed record ScionOptions : OptimizerOptions
+public sealed record ScionOptions : MomentumOptimizerOptions
 {
-    /// <summary>β = 1 − α in [0, 1) (default 0.9).</summary>
-    public double Momentum { get; init; } = SgdOptions.DefaultMomentum;
-
     /// <summary>Whether the iterate stays in the norm ball (SCG).</summary>
     public bool Constrained { get; init; }
 
@@ -166,9 +157,6 @@ public sealed record ScionOptions : OptimizerOptions
     };
 
     /// <inheritdoc />
-    public override double? MomentumOrNull => Momentum;
-
-    /// <inheritdoc />
     public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) => NoiseAdaptive
         ? new NoiseAdaptiveScionOptimizer(parameters, LearningRate, averaging: 1 - Momentum, constrained: Constrained)
         : new ScionOptimizer(parameters, LearningRate, averaging: 1 - Momentum, constrained: Constrained);
@@ -177,7 +165,6 @@ public sealed record ScionOptions : OptimizerOptions
     public override void Validate()
     {
         base.Validate();
-        MomentumRange.Require(Momentum);
         if (Constrained && LearningRate > 1)
             throw new PruningOptionException(nameof(LearningRate), $"{Name} needs a learning rate ≤ 1, got {LearningRate}");
     }
@@ -216,11 +203,17 @@ public sealed record FiraOptions : OptimizerOptions
     }
 }
 
-internal static class MomentumRange
+/// <summary>
+/// Exact Gauss–Newton (<see cref="ExactGaussNewtonOptimizer"/>, seed paper #87) with its defaults: λ₀ = 1, adaptive;
+/// curvature from the first 16 examples of each batch; Armijo line search with η the largest step (use η = 1, the full
+/// Gauss–Newton step); momentum β (default 0.9).
+/// </summary>
+public sealed record EgnOptions : MomentumOptimizerOptions
 {
-    public static void Require(double momentum)
-    {
-        if (!(momentum >= 0 && momentum < 1))
-            throw new PruningOptionException("Momentum", $"must lie in [0, 1), got {momentum}");
-    }
+    /// <inheritdoc />
+    public override string Name => "egn";
+
+    /// <inheritdoc />
+    public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) => new ExactGaussNewtonOptimizer(parameters, LearningRate, momentum: Momentum);
 }
+

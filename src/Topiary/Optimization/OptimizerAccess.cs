@@ -28,6 +28,11 @@ public abstract class OptimizerAccess : IDisposable
     /// <summary>Applies one update from the parameters' current gradients (for runs that step the optimizer themselves).</summary>
     public abstract void Step();
 
+    /// <summary>Hands the step's batch to an optimizer that reads it (<see cref="ICurvatureOptimizer"/>); the others ignore it.</summary>
+    public virtual void UseBatch(CurvatureBatch batch)
+    {
+    }
+
     /// <summary>Disposes the optimizer when this access owns it.</summary>
     public abstract void Dispose();
 

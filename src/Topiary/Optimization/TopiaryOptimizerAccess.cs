@@ -10,6 +10,11 @@ internal sealed class TopiaryOptimizerAccess(MaskableOptimizer optimizer) : Opti
 
     public override void Step() => optimizer.Step();
 
+    public override void UseBatch(CurvatureBatch batch)
+    {
+        if (optimizer is ICurvatureOptimizer curvature) curvature.UseBatch(batch);
+    }
+
     public override void Dispose()
     {
         if (Owns) optimizer.Dispose();

@@ -199,12 +199,14 @@ public sealed partial class PruningSession : IDisposable
     /// The first half of a step when the session runs the forward and backward passes: forward on
     /// <paramref name="inputs"/>, <paramref name="lossFunction"/> plus the regularizer's loss penalties, backward (or
     /// the passes of a term that replaces it, such as SAM), then what <see cref="BeforeStep"/> does. Gradients are
-    /// cleared first. Returns the data loss.
+    /// cleared first. The attached optimizer gets the batch if it reads it (<see cref="ICurvatureOptimizer"/>). Returns the data loss.
     /// </summary>
     public double Backward(Tensor inputs, Tensor targets, Func<Tensor, Tensor, Tensor> lossFunction)
     {
         loss = lossFunction;
-        return step.Backward(inputs, targets, Strength);
+        var dataLoss = step.Backward(inputs, targets, Strength);
+        optimizer?.UseBatch(step.BatchOf(inputs, targets));
+        return dataLoss;
     }
 
     /// <summary>

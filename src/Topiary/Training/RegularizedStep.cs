@@ -61,6 +61,7 @@ public sealed class RegularizedStep : IDisposable
     {
         if (optimizer is null) throw new InvalidOperationException($"this {nameof(RegularizedStep)} has no optimizer: call {nameof(Backward)}, step your optimizer, then {nameof(Finish)}");
         var loss = Backward(inputs, targets, gamma);
+        if (optimizer is ICurvatureOptimizer curvature) curvature.UseBatch(BatchOf(inputs, targets));
         optimizer.Step();
         Finish(gamma, optimizer.LearningRate);
         return loss;
@@ -87,6 +88,10 @@ public sealed class RegularizedStep : IDisposable
             recorder?.Clear();
         }
     }
+
+    /// <summary>The batch as an optimizer that reads it sees it (<see cref="ICurvatureOptimizer"/>): this step's model, loss and masks.</summary>
+    public CurvatureBatch BatchOf(Tensor inputs, Tensor targets) =>
+        new(model, inputs, targets, lossFunction, masks is null ? _ => null : masks.MaskOf);
 
     /// <summary>
     /// For a caller that ran the backward pass itself (gradient accumulation, its own loss): adds ∂R/∂w, transforms the
