@@ -14,10 +14,11 @@ namespace Topiary.Cli.Runs;
 /// kept runs) record the options the run resolved from it in canonical form, and what differs is not reused. Folders of
 /// Topiary 0.1.0 kept it as <c>checkpoint/recipe.json</c> (version 0, <c>prune</c> only), which still resumes.
 /// </summary>
-internal sealed record RunConfiguration(IReadOnlyDictionary<string, string?> Options, int Threads, string Command = "prune")
+/// <remarks>Version 2 (the demo of <c>prune</c> stops at 2 % left) reads version 1 with the defaults of its day.</remarks>
+internal sealed record RunConfiguration(IReadOnlyDictionary<string, string?> Options, int Threads, string Command = "prune", int Version = RunConfiguration.CurrentVersion)
 {
     public const string FileName = "run.json";
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
     private const string LegacyFileName = "recipe.json";
 
     // Where the run writes is the folder being resumed, not a setting of the run.
@@ -65,7 +66,7 @@ internal sealed record RunConfiguration(IReadOnlyDictionary<string, string?> Opt
             }
             var threads = root["threads"]?.GetValue<int>() ?? throw Bad(path, "field 'threads' is missing");
             if (threads < 1) throw Bad(path, $"field 'threads' must be at least 1, got {threads}");
-            return new RunConfiguration(values, threads, command);
+            return new RunConfiguration(values, threads, command, version);
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
         {
@@ -84,6 +85,7 @@ internal sealed record RunConfiguration(IReadOnlyDictionary<string, string?> Opt
         foreach (var (name, value) in Options) GivenOptions.Assign(settings, name, value);
         GivenOptions.Assign(settings, "out", runDirectory);
         GivenOptions.Assign(settings, "threads", Threads.ToString(CultureInfo.InvariantCulture));
+        if (Version < 2 && settings is PruneSettings prune) prune.DemoStops = false;
         return settings.Validate() is { Successful: false } invalid ? throw new CliUsageException(invalid.Message!) : settings;
     }
 

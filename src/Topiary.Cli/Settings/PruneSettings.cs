@@ -48,6 +48,12 @@ internal sealed class PruneSettings : TranslationPairSettings
     /// <summary>The preset: the flag, or demo.</summary>
     public string PresetName => Preset ?? "demo";
 
+    /// <summary>
+    /// Whether the image demo stops at <see cref="ModelDefaults.DemoMaxSparsity"/> (not a flag): false for a run resumed from
+    /// a run.json of version 1, written before the demo stopped there, so that it resumes with the defaults it started with.
+    /// </summary>
+    public bool DemoStops { get; set; } = true;
+
     protected override string DefaultModel => ModelDefaults.PruneModel;
 
     /// <summary>
@@ -57,7 +63,7 @@ internal sealed class PruneSettings : TranslationPairSettings
     /// </summary>
     public PruningOptions Options()
     {
-        var defaults = ModelDefaults.Prune(ModelName, PresetName);
+        var defaults = ModelDefaults.Prune(ModelName, PresetName, DemoStops);
         PruningOptions options;
         if (Recipe is null) options = Over(defaults, Method ?? defaults.Options.Method.Name);
         else

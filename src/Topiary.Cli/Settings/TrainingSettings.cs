@@ -50,8 +50,8 @@ internal abstract class TrainingSettings : RunSettings
     public long? Rewind { get; init; }
 
     [CommandOption("--max-sparsity <S>")]
-    [Description("iterative methods: stop cropping once this share of the prunable parameters is pruned, in (0,1); the last crop is clipped to land on it and the rest of the budget fine-tunes under that mask (default: none, crop while validation beats the floor, as the paper)")]
-    public double? MaxSparsity { get; init; }
+    [Description("iterative methods: stop cropping once this share of the prunable parameters is pruned, a number in (0,1), or none; the last crop is clipped to land on it and the rest of the budget fine-tunes under that mask; default: prune (lenet5, lenet300, demo preset) 0.98, otherwise none (crop while validation beats the floor, as the paper)")]
+    public string? MaxSparsity { get; init; }
 
     [CommandOption("--pattern <N:M>")]
     [Description("nm: keep N of every M consecutive weights of each row (default 2:4, NVIDIA's; 4:8 and others too); rows that are not a multiple of M long, and biases, stay dense")]
@@ -162,7 +162,7 @@ internal abstract class TrainingSettings : RunSettings
         GammaDecay = NoGammaDecay ? false : null,
         Pattern = ParsePattern(Pattern),
         RewindStep = Rewind,
-        MaxSparsity = MaxSparsity,
+        MaxSparsity = MaxSparsity == "none" ? MethodSettings.NoMaxSparsity : ParseFraction(MaxSparsity),
         Criterion = Criterion switch
         {
             "magnitude" => PruningCriterion.Magnitude, "snip" => PruningCriterion.Snip, "taylor" => PruningCriterion.Taylor,
@@ -224,6 +224,11 @@ internal abstract class TrainingSettings : RunSettings
             && int.TryParse(m, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var block) && kept >= 1 && kept < block
             ? (kept, block) : null;
 
+    // A number strictly between 0 and 1, or null.
+    private static double? ParseFraction(string? text) =>
+        double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) && value is > 0 and < 1
+            ? value : null;
+
     private string? AlphaError()
     {
         AlphaArgument.Parse("--alpha", Alpha!, RelevanceGate.Paper, out var error);
@@ -251,7 +256,7 @@ internal abstract class TrainingSettings : RunSettings
         OneOf("--tune", Tune, StrengthTunings.Names.ToArray()),
         TuneEvery is null ? null : Tune is null ? "--tune-every: needs --tune" : TuneEvery < 1 ? $"--tune-every: must be at least 1, got {TuneEvery}" : null,
         Rewind < 0 ? $"--rewind: must be ≥ 0, got {Rewind}" : null,
-        MaxSparsity is null or (> 0 and < 1) ? null : $"--max-sparsity: must lie in (0, 1), got {MaxSparsity}",
+        MaxSparsity is null or "none" || ParseFraction(MaxSparsity) is not null ? null : $"--max-sparsity: expected none or a number in (0, 1), got '{MaxSparsity}'",
         Pattern is null || ParsePattern(Pattern) is not null ? null : $"--pattern: expected N:M with 1 ≤ N < M, e.g. 2:4, got '{Pattern}'",
         AtLeast("--subset", Subset, ModelDefaults.MinimumSubset(ModelName)),
     ];

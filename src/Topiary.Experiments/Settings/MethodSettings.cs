@@ -35,8 +35,14 @@ public sealed record MethodSettings
     public double? Growth { get; init; }
     /// <summary>Lottery-ticket rewinding of the iterative methods: the step k the weights go back to after each crop.</summary>
     public long? RewindStep { get; init; }
-    /// <summary>The prunable sparsity at which the iterative methods stop cropping (<see cref="IterativeCropPruning.MaxSparsity"/>).</summary>
+    /// <summary>
+    /// The prunable sparsity in (0, 1) at which the iterative methods stop cropping (<see cref="IterativeCropPruning.MaxSparsity"/>),
+    /// or <see cref="NoMaxSparsity"/>: no stop, over a lower layer's value.
+    /// </summary>
     public double? MaxSparsity { get; init; }
+
+    /// <summary>The <see cref="MaxSparsity"/> that asks for no stop (the paper's rule) where defaults would set one.</summary>
+    public const double NoMaxSparsity = 1;
     /// <summary>N and M of <c>nm</c>: keep N of every M consecutive weights of a row.</summary>
     public (int N, int M)? Pattern { get; init; }
     /// <summary>What every method's schedule ranks by when it prunes (<see cref="PruningMethod.Criterion"/>).</summary>
@@ -79,10 +85,10 @@ public sealed record MethodSettings
             {
                 Alpha = Alpha ?? r.Alpha, AlphaQuantile = AlphaQuantile ?? r.AlphaQuantile, Signal = Signal ?? r.Signal, Decay = Decay ?? r.Decay,
                 Gamma = Gamma ?? r.Gamma, GammaDecay = GammaDecay ?? r.GammaDecay, CropFraction = CropFraction ?? r.CropFraction, RewindStep = RewindStep ?? r.RewindStep,
-                MaxSparsity = MaxSparsity ?? r.MaxSparsity,
+                MaxSparsity = MaxSparsityOver(r.MaxSparsity),
             },
             IterativeCropPruning i => i with { Gamma = Gamma ?? i.Gamma, GammaDecay = GammaDecay ?? i.GammaDecay, CropFraction = CropFraction ?? i.CropFraction, RewindStep = RewindStep ?? i.RewindStep,
-                MaxSparsity = MaxSparsity ?? i.MaxSparsity },
+                MaxSparsity = MaxSparsityOver(i.MaxSparsity) },
             LobsterPruning l => l with { Lambda = Gamma ?? l.Lambda, Twt = Twt ?? l.Twt, Pwe = Pwe ?? l.Pwe },
             HyperSparsePruning h => h with { Lambda = Gamma ?? h.Lambda, TargetSparsity = TargetSparsity ?? h.TargetSparsity, Growth = Growth ?? h.Growth },
             GradualMagnitudePruning g => g with { TargetSparsity = TargetSparsity ?? g.TargetSparsity },
@@ -131,6 +137,8 @@ public sealed record MethodSettings
         Check(Tuning is not null, TakesTuning(method), nameof(Tuning));
         return misplaced;
     }
+
+    private double? MaxSparsityOver(double? method) => MaxSparsity is NoMaxSparsity ? null : MaxSparsity ?? method;
 
     // A strength can be tuned where the method trains with a regularizer that has one: the iterative methods but `none`
     // (magnitude alone), and LOBSTER's and HyperSparse's λ (which the tuner itself may still refuse as not smooth).

@@ -60,7 +60,7 @@ public class PruneCommandTests
     [InlineData("--epochs", "many", "--epochs")]
     [InlineData("--frobnicate", "1", "--frobnicate")]
     [InlineData("--criterion", "saliency", "--criterion: unknown value 'saliency' (expected one of: magnitude, snip, taylor, movement)")]
-    [InlineData("--max-sparsity", "1", "--max-sparsity: must lie in (0, 1), got 1")]
+    [InlineData("--max-sparsity", "1", "--max-sparsity: expected none or a number in (0, 1), got '1'")]
     public void Bad_flags_exit_2_with_one_line_naming_the_flag(string flag, string value, string named) =>
         CliProcess.AssertUsageError(CliProcess.Run("prune", flag, value), named);
 
@@ -96,7 +96,7 @@ public class PruneCommandTests
         Assert.Equal((0.5, RelevanceSignal.RunningAverage, DecayCoupling.Decoupled), (calibrated.AlphaQuantile, calibrated.Signal, calibrated.Decay));
         var paper = Assert.IsType<RelevancePruning>(new PruneSettings { Alpha = "0.01" }.Options().Method);
         Assert.Equal((0.01, (double?)null, RelevanceSignal.Minibatch, DecayCoupling.Coupled), (paper.Alpha, paper.AlphaQuantile, paper.Signal, paper.Decay));
-        Assert.Equal(new RelevancePruning().Describe().ToJsonString(), new PruneSettings().Options().Method.Describe().ToJsonString());
+        Assert.Equal(new RelevancePruning { MaxSparsity = 0.98 }.Describe().ToJsonString(), new PruneSettings().Options().Method.Describe().ToJsonString());
     }
 
     [Fact]
@@ -104,11 +104,43 @@ public class PruneCommandTests
     {
         foreach (var name in new[] { "relevance", "l2", "l1", "none" })
         {
-            var method = Assert.IsAssignableFrom<IterativeCropPruning>(new PruneSettings { Method = name, MaxSparsity = 0.98 }.Options().Method);
-            Assert.Equal(0.98, method.MaxSparsity);
-            Assert.Contains("\"max_sparsity\":0.98", method.Describe().ToJsonString());
+            var method = Assert.IsAssignableFrom<IterativeCropPruning>(new PruneSettings { Method = name, MaxSparsity = "0.9" }.Options().Method);
+            Assert.Equal(0.9, method.MaxSparsity);
+            Assert.Contains("\"max_sparsity\":0.9", method.Describe().ToJsonString());
         }
         Assert.DoesNotContain("max_sparsity", new RelevancePruning().Describe().ToJsonString());
+    }
+
+    [Fact]
+    public void The_image_demo_stops_at_two_percent_unless_told_otherwise_and_the_paper_preset_never_does()
+    {
+        double? Stop(PruneSettings settings) => ((IterativeCropPruning)settings.Options().Method).MaxSparsity;
+        Assert.Equal(0.98, Stop(new PruneSettings()));
+        Assert.Equal(0.98, Stop(new PruneSettings { Model = "lenet300", Method = "l2" }));
+        Assert.Null(Stop(new PruneSettings { MaxSparsity = "none" }));
+        Assert.Null(Stop(new PruneSettings { Preset = "paper" }));
+        Assert.Null(Stop(new PruneSettings { DemoStops = false }));
+        // Methods with their own schedule ignore the default (and are not refused for it).
+        Assert.IsType<GradualMagnitudePruning>(new PruneSettings { Method = "gmp" }.Options().Method);
+    }
+
+    [Theory]
+    [InlineData(1, null)]
+    [InlineData(2, 0.98)]
+    public void A_run_folder_resumes_with_the_demo_defaults_of_its_run_json_version(int version, double? stop)
+    {
+        var directory = Directory.CreateTempSubdirectory("topiary-runjson-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(directory, "run.json"),
+                $$"""{ "version": {{version}}, "command": "prune", "tool_version": "0.1.0", "options": { "seed": "7" }, "threads": 1 }""");
+            var settings = Topiary.Cli.Runs.RunConfiguration.Read(directory).Settings<PruneSettings>(directory);
+            Assert.Equal(stop, ((IterativeCropPruning)settings.Options().Method).MaxSparsity);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]
