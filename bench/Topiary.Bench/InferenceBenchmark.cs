@@ -25,7 +25,7 @@ internal static class InferenceBenchmark
     public static int Run(int rounds, string? only)
     {
         var backend = TorchBackend.EnsureVerified();
-        Console.WriteLine($"libtorch {backend.TorchVersion}, {get_num_threads()} threads, {Environment.ProcessorCount} cores ({CpuName()}); ONNX Runtime with 1 and 2 intra-op threads, the faster is ORT; medians of {rounds} interleaved rounds; µs per forward call");
+        Console.WriteLine($"libtorch {backend.TorchVersion}, {get_num_threads()} threads, {Environment.ProcessorCount} cores ({CpuName()}); ONNX Runtime with 1 and 2 intra-op threads, the faster is ORT; medians of {rounds} interleaved rounds, {InterleavedTiming.EngineSettle.TotalMilliseconds:F0} ms apart; µs per forward call");
         Console.WriteLine();
         Console.WriteLine($"{"model",-12} {"sparsity",8} {"batch",5} {"libtorch",9} {"ORT 1t",9} {"ORT 2t",9} {"COO",9} {"Topiary",9} {"vs torch",9} {"vs best",8} {"max|Δ|",8}  plan");
         var failures = new List<string>();
@@ -67,7 +67,7 @@ internal static class InferenceBenchmark
                     {
                         () => dense.forward(input).Dispose(), () => ort1.Forward(input).Dispose(), () => ort2.Forward(input).Dispose(),
                         () => coo.Forward(input).Dispose(), () => sparse.Forward(input).Dispose(),
-                    });
+                    }, settle: InterleavedTiming.EngineSettle);
                     var ort = Math.Min(times[1], times[2]);
                     var best = Math.Min(times[0], ort);
                     versusBest[(model, sparsity, batch)] = best / times[4];

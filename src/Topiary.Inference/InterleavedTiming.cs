@@ -17,6 +17,16 @@ public static class InterleavedTiming
     public const int MaxCallsPerSample = 500;
 
     /// <summary>
+    /// A pause before each sample, for actions that run on different thread pools (libtorch's OpenMP threads, ONNX
+    /// Runtime's, Topiary's kernel helpers): each pool spins for a while after its last call, and on a machine with few
+    /// cores the spinning threads of the action just timed take the cores the next one needs, so every multi-threaded
+    /// action was timed at up to half its speed alone, by chance of its neighbours. After the pause the pools sleep,
+    /// and each action is timed as it runs in service, on its own. 5 ms: on an AMD EPYC with 2 cores, ONNX Runtime's
+    /// 2-thread LeNet-5-style CNN at batch 256 took 9.1 ms without it and 5.0 ms with it (<c>topiary-bench inference</c>).
+    /// </summary>
+    public static readonly TimeSpan EngineSettle = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>
     /// The per-call median time (ms) of each action over <paramref name="rounds"/> samples. Every action gets the same
     /// warm-up (two calls, the second timed to size its samples: one call, or as many as take about
     /// <see cref="SampleMilliseconds"/>, at most <see cref="MaxCallsPerSample"/>). In each round every action takes one
@@ -28,7 +38,8 @@ public static class InterleavedTiming
     /// <param name="actions">The actions to compare.</param>
     /// <param name="beforeSample">Called with the action's index before its warm-up and before each of its samples, outside the clock (e.g. to switch what the action runs).</param>
     /// <param name="time">The clock; <see cref="TimeProvider.System"/> (the high-resolution timestamp) by default.</param>
-    public static double[] Medians(int rounds, IReadOnlyList<Action> actions, Action<int>? beforeSample = null, TimeProvider? time = null)
+    /// <param name="settle">A pause (real time, outside the clock) before each warm-up and sample, such as <see cref="EngineSettle"/>; none by default.</param>
+    public static double[] Medians(int rounds, IReadOnlyList<Action> actions, Action<int>? beforeSample = null, TimeProvider? time = null, TimeSpan settle = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1);
         time ??= TimeProvider.System;
@@ -37,6 +48,7 @@ public static class InterleavedTiming
         for (var i = 0; i < count; i++)
         {
             beforeSample?.Invoke(i);
+            Settle(settle);
             actions[i]();
             var start = time.GetTimestamp();
             actions[i]();
@@ -50,6 +62,7 @@ public static class InterleavedTiming
             {
                 var i = Turn(round, turn, count);
                 beforeSample?.Invoke(i);
+                Settle(settle);
                 var start = time.GetTimestamp();
                 for (var c = 0; c < calls[i]; c++) actions[i]();
                 samples[i][round] = time.GetElapsedTime(start).TotalMilliseconds / calls[i];
@@ -57,6 +70,11 @@ public static class InterleavedTiming
         var medians = new double[count];
         for (var i = 0; i < count; i++) medians[i] = Statistics.Median(samples[i]);
         return medians;
+    }
+
+    private static void Settle(TimeSpan settle)
+    {
+        if (settle > TimeSpan.Zero) Thread.Sleep(settle);
     }
 
     /// <summary>

@@ -172,7 +172,7 @@ public sealed class SparseInferenceModel : IDisposable
                 using var _ = no_grad();
                 var tensor = EmptyActivations(stage.Input, batch);
                 input.CopyTo(NativeFloats.Of(tensor));
-                var times = InterleavedTiming.Medians(repeats, new Action[] { () => stage.Run(input, output, batch), () => stage.RunTorch(tensor).Dispose() }, time: clock);
+                var times = InterleavedTiming.Medians(repeats, new Action[] { () => stage.Run(input, output, batch), () => stage.RunTorch(tensor).Dispose() }, time: clock, settle: Settle(clock));
                 layers.Add(new LayerTiming(stage.Name, times[0], times[1]));
             }
             return new CalibrationTimings(batch, layers, MeasureEngines(batch, weighted, layers, repeats, random, clock));
@@ -218,7 +218,7 @@ public sealed class SparseInferenceModel : IDisposable
         try
         {
             // The plan is switched outside the clock, before each sample.
-            var times = InterleavedTiming.Medians(repeats, engines.Select(e => e.Run).ToList(), beforeSample: Use, time: clock);
+            var times = InterleavedTiming.Medians(repeats, engines.Select(e => e.Run).ToList(), beforeSample: Use, time: clock, settle: Settle(clock));
             return engines.Select((e, i) => new EngineTiming(e.Engine, e.Threads, times[i])).ToList();
         }
         finally
@@ -229,6 +229,9 @@ public sealed class SparseInferenceModel : IDisposable
             nearestChoice.Clear();
         }
     }
+
+    // Engines on different thread pools are timed apart (InterleavedTiming.EngineSettle); a test's fake clock needs no pause.
+    private static TimeSpan Settle(TimeProvider? clock) => clock is null ? InterleavedTiming.EngineSettle : TimeSpan.Zero;
 
     /// <summary>
     /// Uses <paramref name="choice"/> for its batch size from now on (and for the batch sizes nearest to it): a choice

@@ -34,6 +34,29 @@ public class InterleavedTimingTests
     }
 
     [Fact]
+    public void The_settling_pause_comes_before_every_warm_up_and_sample_and_stays_off_the_clock()
+    {
+        var clock = new FakeClock();
+        var pausedBefore = new List<bool>();
+        var lastCallEnded = System.Diagnostics.Stopwatch.GetTimestamp();
+        var actions = new Action[] { () => clock.Advance(1), () => clock.Advance(2) };
+        var watched = actions.Select(a => (Action)(() =>
+        {
+            // A call that starts at least the pause after the previous one ended was settled; the calls of one sample follow each other at once.
+            pausedBefore.Add(System.Diagnostics.Stopwatch.GetElapsedTime(lastCallEnded) >= TimeSpan.FromMilliseconds(4));
+            a();
+            lastCallEnded = System.Diagnostics.Stopwatch.GetTimestamp();
+        })).ToList();
+
+        var medians = InterleavedTiming.Medians(3, watched, time: clock, settle: TimeSpan.FromMilliseconds(5));
+
+        Assert.Equal(new[] { 1.0, 2.0 }, medians);
+        // Per action: a first warm-up call after a pause, a second one at once; then one call per sample, each after a pause.
+        Assert.Equal(2 * 2 + 3 * 2, pausedBefore.Count);
+        Assert.Equal(2 + 3 * 2, pausedBefore.Count(p => p));
+    }
+
+    [Fact]
     public void A_fast_action_is_timed_over_several_calls_per_sample()
     {
         var clock = new FakeClock();
