@@ -32,7 +32,6 @@ public sealed class LocalLinearityRegularizer : GradientRegularizer
     /// <summary>8/255 of the [0, 1] pixel range in the units of Fashion-MNIST standardized by its pixel deviation σ ≈ 0.353.</summary>
     public const double DefaultRadius = 0.0889;
 
-    private const string GeneratorKey = "#generator";
 
     private readonly Func<Tensor, Tensor, Tensor> perExampleLoss;
     private Generator generator;
@@ -94,15 +93,14 @@ public sealed class LocalLinearityRegularizer : GradientRegularizer
 
     /// <summary>The generator's state, so that a resumed run draws the same points.</summary>
     public override IReadOnlyDictionary<string, Tensor> SaveState(IReadOnlyList<(string Name, Tensor Parameter)> parameters) =>
-        new Dictionary<string, Tensor> { [GeneratorKey] = generator.get_state().clone() };
+        GeneratorState.SaveOnly(generator);
 
     /// <inheritdoc />
     public override void LoadState(IReadOnlyList<(string Name, Tensor Parameter)> parameters, IReadOnlyDictionary<string, Tensor> state)
     {
-        if (state.Keys.Any(k => k != GeneratorKey))
-            throw new ArgumentException($"the checkpoint holds regularizer state '{state.Keys.First(k => k != GeneratorKey)}', which '{Name}' does not keep");
-        generator = new Generator(Seed);
-        if (state.TryGetValue(GeneratorKey, out var saved)) generator.set_state(saved.detach().clone());
+        var restored = GeneratorState.RestoreOnly(state, Seed);
+        generator.Dispose();
+        generator = restored;
     }
 
     /// <summary>Acts on the loss in input space, not on weights: zero.</summary>

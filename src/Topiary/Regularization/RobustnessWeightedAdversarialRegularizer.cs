@@ -133,19 +133,15 @@ public sealed class RobustnessWeightedAdversarialRegularizer : GradientRegulariz
     }
 
     /// <summary>The generator's state, so that a resumed run draws the same starting noise.</summary>
-    public override IReadOnlyDictionary<string, Tensor> SaveState(IReadOnlyList<(string Name, Tensor Parameter)> parameters)
-    {
-        var state = new Dictionary<string, Tensor>();
-        GeneratorState.Save(state, generator);
-        return state;
-    }
+    public override IReadOnlyDictionary<string, Tensor> SaveState(IReadOnlyList<(string Name, Tensor Parameter)> parameters) =>
+        GeneratorState.SaveOnly(generator);
 
     /// <inheritdoc />
     public override void LoadState(IReadOnlyList<(string Name, Tensor Parameter)> parameters, IReadOnlyDictionary<string, Tensor> state)
     {
-        var used = 0;
-        generator = GeneratorState.Restore(state, Seed, ref used);
-        PerParameterTensors.EnsureAllUsed(state, used);
+        var restored = GeneratorState.RestoreOnly(state, Seed);
+        generator.Dispose();
+        generator = restored;
     }
 
     /// <summary>Acts on the loss in input space, not on weights: zero.</summary>
