@@ -248,7 +248,7 @@ public sealed class DataEmphasizedElbo : GradientRegularizer
         else (PriorVariance, WeightCount, CurrentEmphasis, CurrentStrength) = (double.NaN, 0, double.NaN, double.NaN);
         steps = state.TryGetValue(StepsKey, out var count) ? count.to_type(int64).item<long>() : 0;
         if (state.ContainsKey(StepsKey)) used++;
-        generator = GeneratorState.Restore(state, Seed, ref used);
+        GeneratorState.Replace(ref generator, GeneratorState.Restore(state, Seed, ref used));
         PerParameterTensors.EnsureAllUsed(state, used);
     }
 

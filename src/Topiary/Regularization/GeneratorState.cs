@@ -42,4 +42,11 @@ internal static class GeneratorState
         PerParameterTensors.EnsureAllUsed(state, used);
         return generator;
     }
+
+    /// <summary>Puts <paramref name="restored"/> in the place of <paramref name="generator"/> and disposes the one it replaces (a native handle).</summary>
+    public static void Replace(ref Generator generator, Generator restored)
+    {
+        generator.Dispose();
+        generator = restored;
+    }
 }

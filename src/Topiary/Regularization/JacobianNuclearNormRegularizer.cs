@@ -115,5 +115,5 @@ public sealed class JacobianNuclearNormRegularizer : GradientRegularizer
 
     /// <inheritdoc />
     public override void LoadState(IReadOnlyList<(string Name, Tensor Parameter)> parameters, IReadOnlyDictionary<string, Tensor> state) =>
-        generator = GeneratorState.RestoreOnly(state, Seed);
+        GeneratorState.Replace(ref generator, GeneratorState.RestoreOnly(state, Seed));
 }

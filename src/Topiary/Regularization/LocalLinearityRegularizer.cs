@@ -98,9 +98,7 @@ public sealed class LocalLinearityRegularizer : GradientRegularizer
     /// <inheritdoc />
     public override void LoadState(IReadOnlyList<(string Name, Tensor Parameter)> parameters, IReadOnlyDictionary<string, Tensor> state)
     {
-        var restored = GeneratorState.RestoreOnly(state, Seed);
-        generator.Dispose();
-        generator = restored;
+        GeneratorState.Replace(ref generator, GeneratorState.RestoreOnly(state, Seed));
     }
 
     /// <summary>Acts on the loss in input space, not on weights: zero.</summary>

@@ -116,7 +116,7 @@ public sealed class Mixout : GradientRegularizer
     public override void LoadState(IReadOnlyList<(string Name, Tensor Parameter)> parameters, IReadOnlyDictionary<string, Tensor> state)
     {
         var used = pretrained.LoadFrom(state, parameters);
-        generator = GeneratorState.Restore(state, Seed, ref used);
+        GeneratorState.Replace(ref generator, GeneratorState.Restore(state, Seed, ref used));
         PerParameterTensors.EnsureAllUsed(state, used);
     }
 

@@ -118,5 +118,5 @@ public sealed class NestedDropout : GradientRegularizer
 
     /// <inheritdoc />
     public override void LoadState(IReadOnlyList<(string Name, Tensor Parameter)> parameters, IReadOnlyDictionary<string, Tensor> state) =>
-        generator = GeneratorState.RestoreOnly(state, Seed);
+        GeneratorState.Replace(ref generator, GeneratorState.RestoreOnly(state, Seed));
 }
