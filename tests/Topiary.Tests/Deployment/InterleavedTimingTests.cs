@@ -52,8 +52,10 @@ public class InterleavedTimingTests
 
         Assert.Equal(new[] { 1.0, 2.0 }, medians);
         // Per action: a first warm-up call after a pause, a second one at once; then one call per sample, each after a pause.
+        // Only the pauses that must be there are asserted: a loaded machine may delay an unpaused call as well.
         Assert.Equal(2 * 2 + 3 * 2, pausedBefore.Count);
-        Assert.Equal(2 + 3 * 2, pausedBefore.Count(p => p));
+        Assert.True(pausedBefore[0] && pausedBefore[2], "a warm-up started without the pause");
+        Assert.True(pausedBefore.Skip(4).All(p => p), "a sample started without the pause");
     }
 
     [Fact]
