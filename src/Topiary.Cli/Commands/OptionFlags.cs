@@ -40,6 +40,7 @@ internal static class OptionFlags
         [nameof(PruningSessionSettings.EvaluationInterval)] = "--eval-every",
         [nameof(PruningOptions.Patience)] = "--patience",
         [nameof(PruningOptions.DenseEpochs)] = "--dense-epochs",
+        [nameof(PruningOptions.DenseSchedule)] = "--dense-schedule",
         [nameof(PruningOptions.Epochs)] = "--epochs",
         [nameof(PruningOptions.BatchSize)] = "--batch-size",
         [nameof(PruningOptions.Optimizer)] = "--optimizer",

@@ -53,7 +53,8 @@ internal static class ComparisonRunner
             ["subset"] = compare.SubsetOrDefault is { } s ? s : "none",
             ["threads"] = compare.ThreadCount,
             ["dense_epochs"] = dense.DenseEpochs,
-            ["dense_optimizer"] = $"{dense.Optimizer.Name} lr {dense.Optimizer.LearningRate.ToString(inv)}",
+            ["dense_optimizer"] = $"{dense.Optimizer.Name} lr {dense.Optimizer.LearningRate.ToString(inv)}"
+                + (dense.DenseSchedule == LearningRateSchedule.Constant ? "" : $", {dense.DenseSchedule.ToString().ToLowerInvariant()} schedule"),
             ["epochs"] = dense.Epochs,
             ["batch_size"] = dense.BatchSize,
             ["eval_every"] = dense.EvalEvery,

@@ -67,8 +67,14 @@ internal sealed class ImageRun : IModelRun
     {
         var regimen = settings.Regimen(training);
         var side = dataset.Train.Images.Rows;
-        if (regimen?.Augmentation is Cutout { Size: var size } && size > side)
-            throw new CliUsageException($"--augment: cutout's size {size} is wider than the {side}×{side} images of {dataset.Directory}");
+        var stages = regimen?.Augmentation switch { AugmentationSequence sequence => sequence.Stages, { } single => [single], null => [] };
+        foreach (var stage in stages)
+        {
+            if (stage is Cutout { Size: var size } && size > side)
+                throw new CliUsageException($"--augment: cutout's size {size} is wider than the {side}×{side} images of {dataset.Directory}");
+            if (stage is RandomShift { MaxPixels: var pixels } && pixels >= side)
+                throw new CliUsageException($"--augment: a shift of {pixels} pixels moves the {side}×{side} images of {dataset.Directory} out of view");
+        }
         return regimen;
     }
 
@@ -77,7 +83,7 @@ internal sealed class ImageRun : IModelRun
     {
         var recorded = new Dictionary<string, object>
         {
-            ["augment"] = regimen?.Augmentation is Cutout cutout ? DataLevelArguments.Describe(cutout) : "none",
+            ["augment"] = regimen?.Augmentation is { } augmentation ? DataLevelArguments.Describe(augmentation) : "none",
             ["data_diet"] = regimen?.Diet is { } diet ? DataLevelArguments.Describe(diet) : "none",
         };
         if (regimen?.Diet is not null) recorded["data_diet_kept"] = trainingImages;

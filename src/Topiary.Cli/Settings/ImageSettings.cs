@@ -19,7 +19,7 @@ internal abstract class ImageSettings : TrainingSettings
     public double? Floor { get; init; }
 
     [CommandOption("--augment <SPEC>")]
-    [Description("lenet5, lenet300: augment the training batches of the dense and pruning phases (never validation or test): cutout, or cutout:size=S:p=P with either key, one S×S square per image set to the mean pixel, centred anywhere and clipped at the border, with probability P (default size 14, p 1; DeVries & Taylor 2017)")]
+    [Description("lenet5, lenet300: augment the training batches of the dense and pruning phases (never validation or test), a comma-separated list applied in this order: shift[[:pixels=K]], each image moved by up to K pixels along each axis, the mean pixel shifted in (default 2); flip[[:p=P]], each image mirrored left to right with probability P (default 0.5; for classes a mirror keeps, as clothing); cutout[[:size=S]][[:p=P]], one S×S square per image set to the mean pixel, centred anywhere and clipped at the border, with probability P (default size 14, p 1; DeVries & Taylor 2017). Example: shift,flip")]
     [AppliesTo(ModelFamily.Image)]
     public string? Augment { get; init; }
 

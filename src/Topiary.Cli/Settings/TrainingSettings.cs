@@ -89,6 +89,10 @@ internal abstract class TrainingSettings : RunSettings
     [Description("epochs of dense training before pruning; default per model: lenet5, lenet300 4 (paper 10), transformer-lm 1, transformer-mt 5; compare: 3, 2, 3")]
     public int? DenseEpochs { get; init; }
 
+    [CommandOption("--dense-schedule <S>")]
+    [Description("learning rate over the dense epochs: constant (default) or cosine, annealed from --lr towards 0 as η·½(1 + cos(π·t/T)) over the T dense steps (Loshchilov & Hutter 2017); the pruning phase starts again at --lr")]
+    public string? DenseSchedule { get; init; }
+
     [CommandOption("--epochs <N>")]
     [Description("epoch budget of the pruning phase; default per model: lenet5, lenet300 12 (paper 75), transformer-lm 1, transformer-mt 2; compare: 12, 2, 1")]
     public int? Epochs { get; init; }
@@ -197,6 +201,7 @@ internal abstract class TrainingSettings : RunSettings
         EvalEvery = EvalEvery ?? defaults.EvalEvery,
         Patience = Patience ?? defaults.Patience,
         DenseEpochs = DenseEpochs ?? defaults.DenseEpochs,
+        DenseSchedule = DenseSchedule switch { "cosine" => LearningRateSchedule.Cosine, "constant" => LearningRateSchedule.Constant, _ => defaults.DenseSchedule },
         Epochs = Epochs ?? defaults.Epochs,
         BatchSize = BatchSize ?? defaults.BatchSize,
         Optimizer = Optimizer is null && Lr is null && Momentum is null ? defaults.Optimizer
@@ -252,6 +257,7 @@ internal abstract class TrainingSettings : RunSettings
         Alpha is null ? null : AlphaError(),
         OneOf("--signal", Signal, ["minibatch", "average"]),
         OneOf("--decay", Decay, ["coupled", "decoupled"]),
+        OneOf("--dense-schedule", DenseSchedule, ["constant", "cosine"]),
         OneOf("--criterion", Criterion, ["magnitude", "snip", "taylor", "movement"]),
         OneOf("--tune", Tune, StrengthTunings.Names.ToArray()),
         TuneEvery is null ? null : Tune is null ? "--tune-every: needs --tune" : TuneEvery < 1 ? $"--tune-every: must be at least 1, got {TuneEvery}" : null,

@@ -9,7 +9,10 @@ namespace Topiary.Experiments;
 /// <summary>Plain training of the dense starting point (no regularizer, no masks), as the authors' "noreg" checkpoints.</summary>
 public static class DenseTrainer
 {
-    /// <summary>Trains <paramref name="model"/> for <see cref="PruningOptions.DenseEpochs"/> epochs; returns the per-step times in ms.</summary>
+    /// <summary>
+    /// Trains <paramref name="model"/> for <see cref="PruningOptions.DenseEpochs"/> epochs, the learning rate following
+    /// <see cref="PruningOptions.DenseSchedule"/>; returns the per-step times in ms.
+    /// </summary>
     public static IReadOnlyList<double> Train(nn.Module<Tensor, Tensor> model, ITrainingTask task, PruningOptions options,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -32,6 +35,7 @@ public static class DenseTrainer
                 using var disposeInputs = inputs;
                 using var disposeTargets = targets;
                 cancellationToken.ThrowIfCancellationRequested();
+                optimizer.LearningRate = options.DenseSchedule.At(options.Optimizer.LearningRate, done, total);
                 clock.Restart();
                 var loss = step.Run(inputs, targets, 0);
                 times.Add(clock.Elapsed.TotalMilliseconds);

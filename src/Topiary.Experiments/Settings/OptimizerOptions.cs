@@ -6,8 +6,8 @@ namespace Topiary.Experiments;
 
 /// <summary>
 /// The optimizer of an experiment, as a type with only the settings it takes: <see cref="AdamOptions"/>,
-/// <see cref="SgdOptions"/>, <see cref="MuonOptions"/>, <see cref="SteepestOptions"/>, <see cref="ScionOptions"/> or <see cref="FiraOptions"/>. A value: <see cref="Create"/>
-/// <see cref="SgdOptions"/>, <see cref="MuonOptions"/>, <see cref="SteepestOptions"/>, <see cref="ScionOptions"/> or <see cref="EgnOptions"/>. A value: <see cref="Create"/>
+/// <see cref="SgdOptions"/>, <see cref="MuonOptions"/>, <see cref="SteepestOptions"/>, <see cref="ScionOptions"/>, <see cref="FiraOptions"/>
+/// or <see cref="EgnOptions"/>. A value: <see cref="Create"/>
 /// builds a fresh optimizer for each training.
 /// </summary>
 public abstract record OptimizerOptions

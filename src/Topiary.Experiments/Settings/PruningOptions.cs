@@ -55,6 +55,11 @@ public sealed record PruningOptions
     public int Patience { get; init; } = 25;
     /// <summary>Epochs of plain training before pruning (ignored when starting from a file).</summary>
     public int DenseEpochs { get; init; } = 4;
+    /// <summary>
+    /// How the learning rate moves over the dense phase (default constant; cosine anneals it towards 0 over the dense
+    /// epochs). The pruning phase always starts again from the optimizer's own rate.
+    /// </summary>
+    public LearningRateSchedule DenseSchedule { get; init; } = LearningRateSchedule.Constant;
     /// <summary>Epoch budget of the pruning phase.</summary>
     public int Epochs { get; init; } = 12;
     /// <summary>Mini-batch size.</summary>
@@ -101,6 +106,8 @@ public sealed record PruningOptions
     public JsonObject Describe()
     {
         var description = Canonical();
+        // Named only when not constant, so that every description written before the schedule existed stays the same.
+        if (DenseSchedule != LearningRateSchedule.Constant) description["dense_schedule"] = DenseSchedule.ToString().ToLowerInvariant();
         // Only runs with the protocol name it, so that the description of every other run stays what it was.
         if (Sizes is { } sizes)
             description["sizes"] = new JsonObject

@@ -52,7 +52,8 @@ public sealed class AugmentedTask(ITrainingTask inner, IBatchAugmentation augmen
     public static ulong BatchSeed(int seed, int epoch, int index) =>
         Mix(Mix(Mix((uint)seed) ^ (uint)epoch) ^ (uint)index);
 
-    private static ulong Mix(ulong x)
+    /// <summary>SplitMix64's finalizer: neighbouring inputs give unrelated outputs.</summary>
+    internal static ulong Mix(ulong x)
     {
         unchecked
         {
