@@ -62,7 +62,13 @@ public abstract record OptimizerOptions
     {
         var settings = new JsonObject { ["name"] = Name, ["lr"] = LearningRate };
         if (MomentumOrNull is { } momentum) settings["momentum"] = momentum;
+        DescribeOwnSettings(settings);
         return settings;
+    }
+
+    /// <summary>Adds the settings an optimizer has beyond its rate and momentum, so that a resumed run must match them too.</summary>
+    protected virtual void DescribeOwnSettings(JsonObject settings)
+    {
     }
 }
 
@@ -191,6 +197,14 @@ public sealed record FiraOptions : OptimizerOptions
     /// <inheritdoc />
     public override MaskableOptimizer Create(IEnumerable<Parameter> parameters) =>
         new FiraOptimizer(parameters, LearningRate, Rank, UpdateInterval, GrowthLimit);
+
+    /// <inheritdoc />
+    protected override void DescribeOwnSettings(JsonObject settings)
+    {
+        settings["rank"] = Rank;
+        settings["update_interval"] = UpdateInterval;
+        settings["growth_limit"] = GrowthLimit is { } growth ? JsonValue.Create(growth) : "none";
+    }
 
     /// <inheritdoc />
     public override void Validate()

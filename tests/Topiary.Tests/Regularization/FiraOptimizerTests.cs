@@ -179,4 +179,16 @@ public class FiraOptimizerTests
         Assert.IsType<FiraOptions>(Topiary.Experiments.OptimizerOptions.Named("fira", 1e-3));
         new FiraOptions { GrowthLimit = null }.Validate();
     }
+
+    [Fact]
+    public void The_description_names_rank_interval_and_limit_so_a_resumed_run_must_match_them()
+    {
+        var paper = new FiraOptions().Describe();
+        Assert.Equal(FiraOptimizer.DefaultRank, paper["rank"]!.GetValue<int>());
+        Assert.Equal(FiraOptimizer.DefaultUpdateInterval, paper["update_interval"]!.GetValue<int>());
+        Assert.Equal(NormGrowthLimiter.PaperGrowth, paper["growth_limit"]!.GetValue<double>());
+        Assert.Equal("none", new FiraOptions { GrowthLimit = null }.Describe()["growth_limit"]!.GetValue<string>());
+        Assert.NotEqual(paper.ToJsonString(), new FiraOptions { Rank = 8 }.Describe().ToJsonString());
+        Assert.False(new AdamOptions().Describe().ContainsKey("rank"));
+    }
 }
