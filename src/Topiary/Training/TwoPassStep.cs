@@ -51,6 +51,8 @@ internal sealed class TwoPassStep
         optimizer.ZeroGrad();
         loss.add(penalty).backward();
         masks?.ApplyToGradients();
+        if (optimizer is ICurvatureOptimizer curvature)
+            curvature.UseBatch(new CurvatureBatch(model, inputs, targets, lossFunction, masks is null ? _ => null : masks.MaskOf));
         optimizer.Step();
         using (no_grad())
         {

@@ -216,6 +216,28 @@ public class ExactGaussNewtonTests
     }
 
     [Fact]
+    public void The_authors_two_pass_step_hands_egn_its_batch_and_matches_the_single_pass()
+    {
+        using var scope = NewDisposeScope();
+        var x = randn(12, 3, dtype: float64, generator: new Generator(17));
+        var y = tensor(new long[] { 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2 });
+        Func<Tensor, Tensor, Tensor> loss = (z, t) => nn.functional.cross_entropy(z, t);
+        List<Tensor> Train(bool twoPass)
+        {
+            var model = TinyNetwork(seed: 18);
+            var parameters = model.parameters().ToList();
+            using var egn = new ExactGaussNewtonOptimizer(parameters, learningRate: 1, curvatureExamples: 6);
+            var single = new RegularizedStep(model, egn, new RelevanceWeightDecay(1.0), parameters, masks: null, loss);
+            var two = new TwoPassStep(model, egn, new RelevanceWeightDecay(1.0), parameters, masks: null, loss);
+            for (var k = 0; k < 3; k++)
+                if (twoPass) two.Run(x, y, 1e-2);
+                else single.Run(x, y, 1e-2);
+            return [.. parameters.Select(p => p.detach().clone())];
+        }
+        foreach (var (a, b) in Train(twoPass: true).Zip(Train(twoPass: false))) Assert.True(Check.MaxRelativeDifference(a, b) < 1e-9);
+    }
+
+    [Fact]
     public void A_pruning_session_hands_egn_its_batch_and_egn_steps_no_pruned_entry()
     {
         using var scope = NewDisposeScope();
