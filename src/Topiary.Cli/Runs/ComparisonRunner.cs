@@ -54,7 +54,7 @@ internal static class ComparisonRunner
             ["threads"] = compare.ThreadCount,
             ["dense_epochs"] = dense.DenseEpochs,
             ["dense_optimizer"] = $"{dense.Optimizer.Name} lr {dense.Optimizer.LearningRate.ToString(inv)}"
-                + (dense.DenseSchedule == LearningRateSchedule.Constant ? "" : $", {dense.DenseSchedule.ToString().ToLowerInvariant()} schedule"),
+                + (dense.DenseSchedule == LearningRateSchedule.Constant ? "" : $", {dense.DenseSchedule.Spelling()} schedule"),
             ["epochs"] = dense.Epochs,
             ["batch_size"] = dense.BatchSize,
             ["eval_every"] = dense.EvalEvery,

@@ -25,7 +25,7 @@ internal static class TrainingRecord
         settings["eval_every"] = o.EvalEvery;
         settings["patience"] = o.Patience;
         settings["dense_epochs"] = from is null ? o.DenseEpochs : 0;
-        if (from is null && o.DenseSchedule != LearningRateSchedule.Constant) settings["dense_schedule"] = o.DenseSchedule.ToString().ToLowerInvariant();
+        if (from is null && o.DenseSchedule != LearningRateSchedule.Constant) settings["dense_schedule"] = o.DenseSchedule.Spelling();
         settings["epochs"] = o.Epochs;
         settings["batch_size"] = o.BatchSize;
         settings["lr"] = o.Optimizer.LearningRate;

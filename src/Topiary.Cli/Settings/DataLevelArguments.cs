@@ -61,6 +61,7 @@ internal static class DataLevelArguments
         foreach (var item in items)
         {
             var name = item.Split(':')[0];
+            if (name is not ("shift" or "flip" or "cutout")) throw new FormatException($"unknown name '{name}' (expected one of: shift, flip, cutout)");
             if (items.Count(other => other.Split(':')[0] == name) > 1) throw new FormatException($"'{name}' is given twice");
             stages.Add(name switch
             {
@@ -93,7 +94,7 @@ internal static class DataLevelArguments
 
     private static Cutout ParseCutout(string text)
     {
-        var (_, values) = Spec(text, ["cutout", "shift", "flip"], ["size", "p"]);
+        var (_, values) = Spec(text, ["cutout"], ["size", "p"]);
         var size = values.GetValueOrDefault("size", DefaultCutoutSize);
         if (size < 1 || size != Math.Floor(size) || size > 10_000)
             throw new FormatException($"cutout's size must be a whole number of pixels ≥ 1, got {Text(size)}");

@@ -201,7 +201,7 @@ internal abstract class TrainingSettings : RunSettings
         EvalEvery = EvalEvery ?? defaults.EvalEvery,
         Patience = Patience ?? defaults.Patience,
         DenseEpochs = DenseEpochs ?? defaults.DenseEpochs,
-        DenseSchedule = DenseSchedule switch { "cosine" => LearningRateSchedule.Cosine, "constant" => LearningRateSchedule.Constant, _ => defaults.DenseSchedule },
+        DenseSchedule = Enum.GetValues<LearningRateSchedule>().FirstOrDefault(s => s.Spelling() == DenseSchedule, defaults.DenseSchedule),
         Epochs = Epochs ?? defaults.Epochs,
         BatchSize = BatchSize ?? defaults.BatchSize,
         Optimizer = Optimizer is null && Lr is null && Momentum is null ? defaults.Optimizer
@@ -257,7 +257,7 @@ internal abstract class TrainingSettings : RunSettings
         Alpha is null ? null : AlphaError(),
         OneOf("--signal", Signal, ["minibatch", "average"]),
         OneOf("--decay", Decay, ["coupled", "decoupled"]),
-        OneOf("--dense-schedule", DenseSchedule, ["constant", "cosine"]),
+        OneOf("--dense-schedule", DenseSchedule, Enum.GetValues<LearningRateSchedule>().Select(s => s.Spelling()).ToArray()),
         OneOf("--criterion", Criterion, ["magnitude", "snip", "taylor", "movement"]),
         OneOf("--tune", Tune, StrengthTunings.Names.ToArray()),
         TuneEvery is null ? null : Tune is null ? "--tune-every: needs --tune" : TuneEvery < 1 ? $"--tune-every: must be at least 1, got {TuneEvery}" : null,

@@ -16,6 +16,9 @@ public enum LearningRateSchedule
 /// <summary>The learning rate a <see cref="LearningRateSchedule"/> gives at one step.</summary>
 public static class LearningRateSchedules
 {
+    /// <summary>The schedule as reports and the command line spell it: <c>constant</c> or <c>cosine</c>.</summary>
+    public static string Spelling(this LearningRateSchedule schedule) => schedule.ToString().ToLowerInvariant();
+
     /// <summary>η_t for step <paramref name="step"/> (from 0) of <paramref name="steps"/>, starting from <paramref name="initial"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The step is outside [0, steps).</exception>
     public static double At(this LearningRateSchedule schedule, double initial, long step, long steps)

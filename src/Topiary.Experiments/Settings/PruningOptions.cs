@@ -107,7 +107,7 @@ public sealed record PruningOptions
     {
         var description = Canonical();
         // Named only when not constant, so that every description written before the schedule existed stays the same.
-        if (DenseSchedule != LearningRateSchedule.Constant) description["dense_schedule"] = DenseSchedule.ToString().ToLowerInvariant();
+        if (DenseSchedule != LearningRateSchedule.Constant) description["dense_schedule"] = DenseSchedule.Spelling();
         // Only runs with the protocol name it, so that the description of every other run stays what it was.
         if (Sizes is { } sizes)
             description["sizes"] = new JsonObject
